@@ -1,0 +1,3 @@
+//! Attaching a person to the container: terminals now, SSH and editors later.
+
+pub mod terminal;

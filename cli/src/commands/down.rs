@@ -1,0 +1,84 @@
+//! `devc down`: remove the workspace's dev container. Named volumes hold
+//! data people care about (editor extensions, caches, databases), so they
+//! survive unless `--volumes` asks for them to go.
+
+use clap::Args;
+
+use super::{Context, WorkspaceArgs};
+use crate::container::ContainerError;
+use crate::error::Error;
+use crate::printer::Reporter;
+
+#[derive(Debug, Args)]
+pub struct DownArgs {
+    #[command(flatten)]
+    workspace: WorkspaceArgs,
+    /// Also remove the container's anonymous volumes and the named volumes its configuration mounts.
+    #[arg(long)]
+    volumes: bool,
+}
+
+pub async fn run(ctx: &Context, args: DownArgs) -> Result<u8, Error> {
+    let config = ctx.resolve(&args.workspace)?;
+    let engine = ctx.engine().await?;
+    let containers = engine
+        .find_containers(&config.id_labels)
+        .await
+        .map_err(ContainerError::from)?;
+    if containers.is_empty() {
+        ctx.printer.warn(&format!(
+            "no dev container exists for {}",
+            config.local_workspace_folder.display()
+        ));
+    }
+    for container in &containers {
+        ctx.printer
+            .step(&format!("Removing container {}", &container.id[..12]));
+        engine
+            .remove_container(&container.id, args.volumes)
+            .await
+            .map_err(ContainerError::from)?;
+    }
+    if args.volumes {
+        for name in named_volumes(&config) {
+            ctx.printer.step(&format!("Removing volume {name}"));
+            engine
+                .remove_volume(&name)
+                .await
+                .map_err(ContainerError::from)?;
+        }
+    }
+    let ids: Vec<&str> = containers.iter().map(|c| c.id.as_str()).collect();
+    ctx.printer
+        .result(&serde_json::json!({"outcome": "success", "removedContainers": ids}));
+    Ok(0)
+}
+
+/// Named volumes the configuration mounts (`mounts` and `workspaceMount`).
+fn named_volumes(config: &crate::config::ResolvedConfig) -> Vec<String> {
+    use crate::config::model::MountEntry;
+    use crate::container::mount::{mount_from_object, parse_mount_string};
+    use crate::container::spec::MountKind;
+    let mounts = config
+        .config
+        .mounts
+        .iter()
+        .flatten()
+        .filter_map(|entry| match entry {
+            MountEntry::Text(text) => parse_mount_string(text).ok(),
+            MountEntry::Object {
+                kind,
+                source,
+                target,
+            } => mount_from_object(kind, source.as_deref(), target).ok(),
+        });
+    let workspace = config
+        .workspace_mount
+        .as_deref()
+        .and_then(|m| parse_mount_string(m).ok());
+    mounts
+        .chain(workspace)
+        .filter(|m| m.kind == MountKind::Volume)
+        .filter_map(|m| m.source)
+        .collect()
+}

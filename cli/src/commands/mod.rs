@@ -1,0 +1,161 @@
+//! The command line: global flags, one module per subcommand, one dispatch.
+//!
+//! A command parses its flags, calls the pipeline and renders the result;
+//! the logic lives in the pipeline modules.
+
+mod down;
+mod exec;
+mod list;
+mod read_configuration;
+mod stop;
+mod up;
+
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::resolved::ConfigInput;
+use crate::config::{ResolvedConfig, resolve};
+use crate::engine::{Engine, endpoint};
+use crate::env;
+use crate::error::Error;
+use crate::printer::{LogFormat, Printer, Reporter};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "devc",
+    version,
+    about = "Dev containers from devcontainer.json: fast, offline-friendly, compatible"
+)]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Engine endpoint (unix://, tcp://, npipe://); default: DOCKER_HOST, then the Docker socket, then Podman's.
+    #[arg(long, global = true, value_name = "URL")]
+    docker_host: Option<String>,
+    /// Format of progress and log output on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    /// Only warnings and errors on stderr.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    /// Show engine details and devc's own diagnostics (same as DEVC_LOG=debug).
+    #[arg(short, long, global = true)]
+    verbose: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create or start the workspace's dev container and print its id as JSON.
+    Up(up::UpArgs),
+    /// Run a command in the running dev container as the remote user.
+    Exec(exec::ExecArgs),
+    /// Print the resolved configuration as JSON (the reference CLI's shape).
+    ReadConfiguration(read_configuration::ReadConfigurationArgs),
+    /// Stop the workspace's dev container.
+    Stop(stop::StopArgs),
+    /// Remove the workspace's dev container (named volumes survive unless --volumes).
+    Down(down::DownArgs),
+    /// List dev containers known to the engine.
+    List(list::ListArgs),
+}
+
+/// Flags every command that acts on a workspace takes.
+#[derive(Debug, Clone, Args)]
+pub struct WorkspaceArgs {
+    /// The project folder; devcontainer.json is looked up from here.
+    #[arg(long, value_name = "PATH", default_value = ".")]
+    workspace_folder: PathBuf,
+    /// The devcontainer.json to use instead of discovering one.
+    #[arg(long, value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// Identify the container by this label instead of the workspace and config paths (repeatable).
+    #[arg(long = "id-label", value_name = "NAME=VALUE")]
+    id_labels: Vec<String>,
+}
+
+/// What every command gets: the printer and how to reach the engine.
+pub struct Context {
+    pub printer: Printer,
+    docker_host: Option<String>,
+}
+
+impl Context {
+    pub async fn engine(&self) -> Result<Engine, Error> {
+        Ok(Engine::connect(endpoint(self.docker_host.as_deref())).await?)
+    }
+
+    /// Reads the workspace's configuration and reports its warnings.
+    pub fn resolve(&self, args: &WorkspaceArgs) -> Result<ResolvedConfig, Error> {
+        let env: HashMap<String, String> = std::env::vars().collect();
+        let config = resolve(&ConfigInput {
+            workspace_folder: &args.workspace_folder,
+            config_file: args.config.as_deref(),
+            id_labels: &args.id_labels,
+            env: &env,
+        })?;
+        for warning in &config.warnings {
+            self.printer
+                .warn(&format!("{}: {warning}", config.config_file.display()));
+        }
+        Ok(config)
+    }
+}
+
+/// Parses `args`, runs the command, returns the exit code.
+pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return ExitCode::from(if err.use_stderr() { 2 } else { 0 });
+        }
+    };
+    init_tracing(cli.global.verbose);
+    let ctx = Context {
+        printer: Printer::new(cli.global.log_format, cli.global.quiet, cli.global.verbose),
+        docker_host: cli.global.docker_host,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a single-threaded runtime always builds");
+    let code = runtime.block_on(async {
+        match cli.command {
+            Command::Up(args) => up::run(&ctx, args).await,
+            Command::Exec(args) => exec::run(&ctx, args).await,
+            Command::ReadConfiguration(args) => read_configuration::run(&ctx, args).await,
+            Command::Stop(args) => stop::run(&ctx, args).await,
+            Command::Down(args) => down::run(&ctx, args).await,
+            Command::List(args) => list::run(&ctx, args).await,
+        }
+    });
+    // Pending stdin reads (exec) must not keep the process alive.
+    runtime.shutdown_background();
+    match code {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            ctx.printer.error(&err);
+            ExitCode::from(err.exit_code())
+        }
+    }
+}
+
+fn init_tracing(verbose: bool) {
+    let filter = env::var(env::DEVC_LOG).or_else(|| verbose.then(|| "debug".to_string()));
+    if let Some(filter) = filter {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
+}

@@ -1,0 +1,82 @@
+//! `devc read-configuration`: the resolved configuration as JSON, in the
+//! reference CLI's shape (`configuration`, `workspace`, `mergedConfiguration`).
+
+use clap::Args;
+use serde_json::{Map, Value, json};
+
+use super::{Context, WorkspaceArgs};
+use crate::config::ResolvedConfig;
+use crate::config::metadata;
+use crate::container::up;
+use crate::error::Error;
+
+#[derive(Debug, Args)]
+pub struct ReadConfigurationArgs {
+    #[command(flatten)]
+    workspace: WorkspaceArgs,
+    /// Also print the configuration merged with image metadata (needs the engine).
+    #[arg(long)]
+    include_merged_configuration: bool,
+}
+
+pub async fn run(ctx: &Context, args: ReadConfigurationArgs) -> Result<u8, Error> {
+    let config = ctx.resolve(&args.workspace)?;
+    let mut out = json!({
+        "configuration": config.configuration_json(),
+        "workspace": {
+            "workspaceFolder": config.workspace_folder,
+            "workspaceMount": config.workspace_mount,
+        },
+    });
+    if config.workspace_mount.is_none() {
+        out["workspace"]
+            .as_object_mut()
+            .map(|w| w.shift_remove("workspaceMount"));
+    }
+    if args.include_merged_configuration {
+        out["mergedConfiguration"] = Value::Object(merged_configuration(ctx, &config).await?);
+    }
+    ctx.printer.result(&out);
+    Ok(0)
+}
+
+/// With a container: its metadata label plus the updatable properties;
+/// without: the image's metadata plus this configuration's entry.
+async fn merged_configuration(
+    ctx: &Context,
+    config: &ResolvedConfig,
+) -> Result<Map<String, Value>, Error> {
+    let engine = ctx.engine().await?;
+    let merged = if let Some(container) = up::find(&engine, config).await? {
+        let container = engine
+            .inspect_container(&container.id)
+            .await
+            .map_err(crate::container::ContainerError::from)?;
+        up::merged_for_container(config, &container)
+    } else {
+        let base = match base_image_name(config) {
+            Some(name) => engine
+                .inspect_image(&name)
+                .await?
+                .and_then(|image| image.labels.get(crate::config::id::METADATA_LABEL).cloned())
+                .and_then(|label| metadata::parse_label(&label).ok())
+                .unwrap_or_default(),
+            None => Vec::new(),
+        };
+        let entries = metadata::container_metadata(&base, &config.substituted);
+        metadata::merge(&config.configuration_json(), &entries)
+    };
+    Ok(merged)
+}
+
+/// The image whose metadata applies before a container exists: `image`, or
+/// the last base image of the Dockerfile.
+fn base_image_name(config: &ResolvedConfig) -> Option<String> {
+    match &config.image {
+        crate::config::ImageSource::Image { name } => Some(name.clone()),
+        crate::config::ImageSource::Dockerfile(build) => {
+            let text = std::fs::read_to_string(&build.dockerfile).ok()?;
+            crate::image::plan::base_images(&text, &build.args, build.target.as_deref()).pop()
+        }
+    }
+}

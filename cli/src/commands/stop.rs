@@ -1,0 +1,42 @@
+//! `devc stop`: stop the workspace's dev container (it keeps its state).
+
+use clap::Args;
+
+use super::{Context, WorkspaceArgs};
+use crate::container::{ContainerError, up};
+use crate::error::Error;
+use crate::printer::Reporter;
+
+#[derive(Debug, Args)]
+pub struct StopArgs {
+    #[command(flatten)]
+    workspace: WorkspaceArgs,
+}
+
+pub async fn run(ctx: &Context, args: StopArgs) -> Result<u8, Error> {
+    let config = ctx.resolve(&args.workspace)?;
+    let engine = ctx.engine().await?;
+    match up::find(&engine, &config).await? {
+        Some(container) => {
+            if container.is_running() {
+                ctx.printer
+                    .step(&format!("Stopping container {}", &container.id[..12]));
+                engine
+                    .stop_container(&container.id)
+                    .await
+                    .map_err(ContainerError::from)?;
+            }
+            ctx.printer
+                .result(&serde_json::json!({"outcome": "success", "containerId": container.id}));
+        }
+        None => {
+            ctx.printer.warn(&format!(
+                "no dev container exists for {}",
+                config.local_workspace_folder.display()
+            ));
+            ctx.printer
+                .result(&serde_json::json!({"outcome": "success"}));
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,327 @@
+//! The container spec for a resolved configuration and its image.
+//!
+//! Pure: everything comes from the configuration, the merged image
+//! metadata and the image's inspect data, so the whole translation is
+//! unit-tested without an engine. The order of contributions follows the
+//! reference CLI's `docker run` arguments: published `appPort`s, the
+//! workspace mount, merged `mounts`, labels, `containerEnv`,
+//! `containerUser`, then `runArgs` (which may override any of them), then
+//! `init`/`privileged`/`capAdd`/`securityOpt` from the merged metadata.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use super::mount::{mount_from_object, parse_mount_string};
+use super::run_args::{RunArgsError, apply_run_args};
+use super::spec::ContainerSpec;
+use super::{CONFIG_HASH_LABEL, ContainerError};
+use crate::config::ResolvedConfig;
+use crate::config::id::METADATA_LABEL;
+use crate::config::metadata::Entry;
+use crate::config::model::{AppPort, PortRef};
+use crate::engine::ImageInfo;
+
+/// The keep-alive entrypoint: stays up doing nothing, exits at once on
+/// SIGTERM (so `docker stop` takes milliseconds, not the 10 s grace
+/// period), and runs the image's own command when `overrideCommand` is
+/// false. Same script as the reference CLI, so containers look alike.
+pub const KEEP_ALIVE: &str = "echo Container started\ntrap \"exit 0\" 15\n\nexec \"$@\"\nwhile sleep 1 & wait $!; do :; done";
+
+/// What the spec is made from.
+#[derive(Debug, Clone, Copy)]
+pub struct CreateInputs<'a> {
+    pub config: &'a ResolvedConfig,
+    pub image_name: &'a str,
+    pub image: &'a ImageInfo,
+    /// The entries stored in the container's `devcontainer.metadata` label.
+    pub metadata_label: &'a [Entry],
+    /// The merged configuration (see [`crate::config::metadata::merge`]).
+    pub merged: &'a Map<String, Value>,
+    /// Image entrypoint and command, for `overrideCommand: false`.
+    pub image_command: &'a [String],
+}
+
+/// Builds the spec; errors name the property at fault.
+pub fn container_spec(inputs: &CreateInputs<'_>) -> Result<ContainerSpec, ContainerError> {
+    let CreateInputs {
+        config,
+        image_name,
+        metadata_label,
+        merged,
+        image_command,
+        ..
+    } = *inputs;
+    let invalid = |property: &str, message: String| ContainerError::Invalid {
+        property: property.to_string(),
+        message,
+    };
+    let mut spec = ContainerSpec {
+        image: image_name.to_string(),
+        ..Default::default()
+    };
+
+    if let Some(app_port) = &config.config.app_port {
+        let publish: Vec<String> = app_port_flags(app_port);
+        apply_run_args(&publish, &mut spec).map_err(|e| run_args_error("appPort", &e))?;
+    }
+    if let Some(mount) = &config.workspace_mount {
+        spec.mounts
+            .push(parse_mount_string(mount).map_err(|e| invalid("workspaceMount", e.to_string()))?);
+    }
+    for (index, mount) in merged
+        .get("mounts")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let property = format!("mounts[{index}]");
+        let parsed = match mount {
+            Value::String(text) => parse_mount_string(text),
+            Value::Object(obj) => mount_from_object(
+                obj.get("type").and_then(Value::as_str).unwrap_or("volume"),
+                obj.get("source").and_then(Value::as_str),
+                obj.get("target")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default(),
+            ),
+            other => {
+                return Err(invalid(
+                    &property,
+                    format!("expected a mount, found {other}"),
+                ));
+            }
+        };
+        spec.mounts
+            .push(parsed.map_err(|e| invalid(&property, e.to_string()))?);
+    }
+
+    spec.labels = config.id_labels.clone();
+    spec.labels.insert(
+        METADATA_LABEL.to_string(),
+        serde_json::to_string(metadata_label).expect("metadata serialises"),
+    );
+    spec.labels.insert(
+        CONFIG_HASH_LABEL.to_string(),
+        config_hash(config, image_name),
+    );
+
+    for (key, value) in merged
+        .get("containerEnv")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        let value = value
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| value.to_string());
+        spec.env.push(format!("{key}={value}"));
+    }
+    spec.user = merged
+        .get("containerUser")
+        .and_then(Value::as_str)
+        .filter(|u| !u.is_empty())
+        .map(str::to_string);
+
+    if let Some(run_args) = &config.config.run_args {
+        apply_run_args(run_args, &mut spec).map_err(|e| run_args_error("runArgs", &e))?;
+    }
+
+    let flag = |key: &str| merged.get(key).and_then(Value::as_bool).unwrap_or(false);
+    spec.init |= flag("init");
+    spec.privileged |= flag("privileged");
+    let strings = |key: &str| -> Vec<String> {
+        merged
+            .get(key)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect()
+    };
+    spec.cap_add.extend(strings("capAdd"));
+    spec.security_opt.extend(strings("securityOpt"));
+
+    let entrypoints = strings("entrypoints").join("\n");
+    let script = KEEP_ALIVE.replacen("\n\nexec", &format!("\n{entrypoints}\nexec"), 1);
+    spec.entrypoint = Some(vec!["/bin/sh".to_string()]);
+    let mut cmd = vec!["-c".to_string(), script, "-".to_string()];
+    if merged.get("overrideCommand").and_then(Value::as_bool) == Some(false) {
+        cmd.extend(image_command.iter().cloned());
+    }
+    spec.cmd = Some(cmd);
+    Ok(spec)
+}
+
+/// run_args errors already say "runArgs: "; name the property they came from instead.
+fn run_args_error(property: &str, err: &RunArgsError) -> ContainerError {
+    let text = err.to_string();
+    ContainerError::Invalid {
+        property: property.to_string(),
+        message: text.strip_prefix("runArgs: ").unwrap_or(&text).to_string(),
+    }
+}
+
+/// `appPort` as `-p` flags: bare numbers publish on loopback only, as the
+/// reference CLI does; strings are passed through.
+fn app_port_flags(app_port: &AppPort) -> Vec<String> {
+    app_port
+        .to_vec()
+        .into_iter()
+        .flat_map(|port| {
+            let value = match port {
+                PortRef::Number(n) => format!("127.0.0.1:{n}:{n}"),
+                PortRef::Text(text) => text,
+            };
+            ["-p".to_string(), value]
+        })
+        .collect()
+}
+
+/// A hash of what a container is created from; stored as a label so a
+/// later `up` can tell the configuration changed.
+pub fn config_hash(config: &ResolvedConfig, image_name: &str) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(
+        serde_json::to_string(&config.substituted)
+            .unwrap_or_default()
+            .as_bytes(),
+    );
+    hasher.update(b"\0");
+    hasher.update(image_name.as_bytes());
+    hasher.update(b"\0");
+    hasher.update(
+        config
+            .workspace_mount
+            .as_deref()
+            .unwrap_or_default()
+            .as_bytes(),
+    );
+    format!("{:x}", hasher.finalize())[..16].to_string()
+}
+
+/// Environment of an inspect result as a map (later entries win).
+pub fn env_map(env: &[String]) -> BTreeMap<String, String> {
+    env.iter()
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::metadata;
+    use crate::config::resolved::{ConfigInput, resolve_parsed};
+    use crate::container::spec::MountKind;
+    use serde_json::json;
+    use std::collections::HashMap;
+    use std::path::{Path, PathBuf};
+
+    fn resolved(value: Value) -> ResolvedConfig {
+        let env = HashMap::new();
+        let input = ConfigInput {
+            workspace_folder: Path::new("/w/p"),
+            config_file: None,
+            id_labels: &[],
+            env: &env,
+        };
+        resolve_parsed(
+            &input,
+            PathBuf::from("/w/p"),
+            PathBuf::from("/w/p/.devcontainer.json"),
+            value.as_object().unwrap().clone(),
+        )
+        .unwrap()
+    }
+
+    fn spec_for(value: Value, base: Vec<Entry>) -> Result<ContainerSpec, ContainerError> {
+        let config = resolved(value);
+        let entries = metadata::container_metadata(&base, &config.substituted);
+        let merged = metadata::merge(&config.substituted, &entries);
+        container_spec(&CreateInputs {
+            config: &config,
+            image_name: "img",
+            image: &ImageInfo::default(),
+            metadata_label: &entries,
+            merged: &merged,
+            image_command: &["/serve".to_string()],
+        })
+    }
+
+    #[test]
+    fn defaults_keep_alive_labels_and_workspace_mount() {
+        let spec = spec_for(json!({"image": "img"}), vec![]).unwrap();
+        assert_eq!(spec.entrypoint, Some(vec!["/bin/sh".to_string()]));
+        let cmd = spec.cmd.unwrap();
+        assert_eq!(cmd[0], "-c");
+        assert!(cmd[1].contains("trap \"exit 0\" 15"));
+        assert_eq!(cmd.len(), 3);
+        assert_eq!(spec.labels["devcontainer.local_folder"], "/w/p");
+        assert_eq!(
+            spec.labels["devcontainer.config_file"],
+            "/w/p/.devcontainer.json"
+        );
+        assert_eq!(spec.labels["devcontainer.metadata"], "[]");
+        assert_eq!(spec.mounts[0].kind, MountKind::Bind);
+        assert_eq!(spec.mounts[0].source.as_deref(), Some("/w/p"));
+        assert_eq!(spec.mounts[0].target, "/workspaces/p");
+    }
+
+    #[test]
+    fn configuration_and_metadata_contribute() {
+        let base = vec![
+            json!({"containerEnv": {"A": "base"}, "init": true, "capAdd": ["SYS_PTRACE"],
+            "mounts": ["type=volume,source=cache,target=/cache"], "entrypoint": "/start.sh"})
+            .as_object()
+            .unwrap()
+            .clone(),
+        ];
+        let spec = spec_for(
+            json!({
+                "image": "img",
+                "containerEnv": {"B": "own"},
+                "containerUser": "dev",
+                "mounts": [{"type": "bind", "source": "/tmp", "target": "/host-tmp"}],
+                "appPort": [3000, "8080:80"],
+                "runArgs": ["--cap-add", "NET_ADMIN", "-e", "C=run"],
+                "overrideCommand": false,
+            }),
+            base,
+        )
+        .unwrap();
+        assert_eq!(spec.env, vec!["A=base", "B=own", "C=run"]);
+        assert_eq!(spec.user.as_deref(), Some("dev"));
+        assert!(spec.init);
+        assert_eq!(spec.cap_add, vec!["NET_ADMIN", "SYS_PTRACE"]);
+        let targets: Vec<&str> = spec.mounts.iter().map(|m| m.target.as_str()).collect();
+        assert_eq!(targets, vec!["/workspaces/p", "/cache", "/host-tmp"]);
+        assert_eq!(spec.ports.len(), 2);
+        assert_eq!(spec.ports[0].host_ip, "127.0.0.1");
+        let cmd = spec.cmd.unwrap();
+        assert!(cmd[1].contains("/start.sh\nexec"), "{}", cmd[1]);
+        assert_eq!(cmd.last().unwrap(), "/serve");
+        let label: Value = serde_json::from_str(&spec.labels["devcontainer.metadata"]).unwrap();
+        assert_eq!(label.as_array().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn bad_run_args_name_the_property() {
+        let err =
+            spec_for(json!({"image": "img", "runArgs": ["--frobnicate"]}), vec![]).unwrap_err();
+        assert!(err.to_string().starts_with("runArgs: "), "{err}");
+        assert!(err.to_string().contains("--frobnicate"), "{err}");
+    }
+
+    #[test]
+    fn config_hash_tracks_changes() {
+        let a = resolved(json!({"image": "img"}));
+        let b = resolved(json!({"image": "img", "containerEnv": {"X": "1"}}));
+        assert_eq!(config_hash(&a, "img"), config_hash(&a, "img"));
+        assert_ne!(config_hash(&a, "img"), config_hash(&b, "img"));
+        assert_ne!(config_hash(&a, "img"), config_hash(&a, "img2"));
+    }
+}

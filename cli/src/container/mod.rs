@@ -1,0 +1,54 @@
+//! The dev container: its spec, identity, and the find-or-create-or-start
+//! logic of `devc up`.
+//!
+//! - [`spec`]: the plain value handed to the engine;
+//! - [`mount`], [`run_args`]: Docker mount syntax and `docker run` flags
+//!   translated onto the spec;
+//! - [`create`]: the spec for a resolved configuration and its image;
+//! - [`up`]: finding the workspace's container by its identity labels and
+//!   deciding to reuse, start, replace or create it.
+
+pub mod create;
+pub mod mount;
+pub mod run_args;
+pub mod spec;
+pub mod up;
+
+/// Label holding a hash of what the container was created from, so `up`
+/// can tell that the configuration changed since.
+pub const CONFIG_HASH_LABEL: &str = "devc.config_hash";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ContainerError {
+    #[error("{property}: {message}")]
+    Invalid { property: String, message: String },
+    #[error("no dev container exists for {workspace} and --expect-existing-container was given")]
+    ExpectedExisting { workspace: String },
+    #[error("no running dev container for {workspace}")]
+    NotRunning { workspace: String },
+    #[error("the container {id} could not be started: {message}")]
+    StartFailed { id: String, message: String },
+    #[error(transparent)]
+    Engine(#[from] crate::engine::EngineError),
+}
+
+impl ContainerError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Self::ExpectedExisting { .. } | Self::NotRunning { .. } => {
+                Some("run `devc up` in the workspace first".into())
+            }
+            Self::StartFailed { .. } => Some(
+                "the container was removed; check mounts, runArgs and the image's entrypoint, then run `devc up` again"
+                    .into(),
+            ),
+            Self::Engine(crate::engine::EngineError::Api { message, .. })
+                if message.contains("bind source path does not exist") =>
+            {
+                Some("create the missing folder or fix the mount's source in devcontainer.json".into())
+            }
+            Self::Engine(e) => e.hint(),
+            Self::Invalid { .. } => None,
+        }
+    }
+}

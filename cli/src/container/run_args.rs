@@ -1,0 +1,1480 @@
+//! `runArgs`: the `docker run` flags of devcontainer.json, applied to a
+//! [`ContainerSpec`].
+//!
+//! The reference CLI appends `runArgs` to its own `docker run` command line,
+//! so they mean whatever the docker CLI makes of them. devc never shells out
+//! to the docker CLI (it creates containers through the Engine API), so each
+//! flag is translated here into the API field the docker CLI would have set,
+//! with the docker CLI's parsing rules. A flag without a translation is an
+//! error rather than being skipped: dropping it would silently create a
+//! different container from the one the configuration asks for.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use thiserror::Error;
+
+use super::mount::{self, MountError};
+use super::spec::{ContainerSpec, DeviceMapping, GpuRequest, PortBinding, Ulimit};
+
+/// Why `runArgs` could not be applied.
+#[derive(Debug, Error)]
+pub enum RunArgsError {
+    #[error(
+        "runArgs: unsupported flag \"{flag}\"; supported flags: {}",
+        supported_flags()
+    )]
+    Unsupported { flag: String },
+    #[error(
+        "runArgs: unexpected argument \"{arg}\"; runArgs holds docker run flags and their values, not an image or command"
+    )]
+    Positional { arg: String },
+    #[error("runArgs: flag \"{flag}\" needs a value")]
+    MissingValue { flag: String },
+    #[error("runArgs: invalid value \"{value}\" for \"{flag}\": {reason}")]
+    InvalidValue {
+        flag: String,
+        value: String,
+        reason: String,
+    },
+    #[error("runArgs: invalid \"{flag}\" value: {source}")]
+    Mount {
+        flag: String,
+        #[source]
+        source: MountError,
+    },
+    #[error("runArgs: cannot read the \"{flag}\" file \"{path}\": {source}")]
+    ReadFile {
+        flag: String,
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Applies `args` in order. Later flags append to lists and overwrite single
+/// values, as repeated `docker run` flags do. On error `spec` is unchanged.
+pub fn apply_run_args(args: &[String], spec: &mut ContainerSpec) -> Result<(), RunArgsError> {
+    let host_env = |name: &str| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned());
+    apply_with_env(args, spec, &host_env)
+}
+
+/// [`apply_run_args`] with the environment lookup behind `-e KEY` and bare
+/// `--env-file` lines made replaceable, so tests need not mutate the process
+/// environment (which is `unsafe` and racy across test threads).
+fn apply_with_env(
+    args: &[String],
+    spec: &mut ContainerSpec,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), RunArgsError> {
+    let mut draft = spec.clone();
+    let mut ctx = Ctx {
+        spec: &mut draft,
+        env,
+    };
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        let (name, inline) = split_arg(arg)?;
+        let flag = FLAGS
+            .iter()
+            .find(|f| f.names.contains(&name))
+            .ok_or_else(|| RunArgsError::Unsupported { flag: name.into() })?;
+        let value = match (flag.arity, inline) {
+            (_, Some(value)) => value,
+            (Arity::Switch, None) => "true",
+            (Arity::Value, None) => rest
+                .next()
+                .ok_or_else(|| RunArgsError::MissingValue { flag: name.into() })?,
+        };
+        (flag.apply)(&mut ctx, value).map_err(|e| e.into_error(name, value))?;
+    }
+    *spec = draft;
+    Ok(())
+}
+
+/// Splits `--flag=value`, `-fvalue` and `-f=value` into name and inline
+/// value, the forms the docker CLI's flag parser accepts.
+fn split_arg(arg: &str) -> Result<(&str, Option<&str>), RunArgsError> {
+    let positional = || RunArgsError::Positional { arg: arg.into() };
+    if let Some(long) = arg.strip_prefix("--").filter(|l| !l.is_empty()) {
+        return Ok(match long.split_once('=') {
+            Some((name, value)) => (&arg[..name.len() + 2], Some(value)),
+            None => (arg, None),
+        });
+    }
+    let short = arg.strip_prefix('-').filter(|s| !s.is_empty() && *s != "-");
+    let letter = short
+        .and_then(|s| s.chars().next())
+        .ok_or_else(positional)?;
+    let (name, attached) = arg.split_at(1 + letter.len_utf8());
+    let inline = (!attached.is_empty()).then(|| attached.strip_prefix('=').unwrap_or(attached));
+    Ok((name, inline))
+}
+
+#[derive(Clone, Copy)]
+enum Arity {
+    /// Boolean: present means true; only `--flag=false` turns it off.
+    Switch,
+    Value,
+}
+
+/// Applies one flag's value to the spec being built.
+type Apply = fn(&mut Ctx<'_>, &str) -> Result<(), Invalid>;
+
+struct Flag {
+    names: &'static [&'static str],
+    arity: Arity,
+    apply: Apply,
+}
+
+struct Ctx<'a> {
+    spec: &'a mut ContainerSpec,
+    env: &'a dyn Fn(&str) -> Option<String>,
+}
+
+const fn value(names: &'static [&'static str], apply: Apply) -> Flag {
+    Flag {
+        names,
+        arity: Arity::Value,
+        apply,
+    }
+}
+
+const fn switch(names: &'static [&'static str], apply: Apply) -> Flag {
+    Flag {
+        names,
+        arity: Arity::Switch,
+        apply,
+    }
+}
+
+const FLAGS: &[Flag] = &[
+    value(&["--name"], |c, v| set(&mut c.spec.name, v)),
+    value(&["--hostname", "-h"], |c, v| set(&mut c.spec.hostname, v)),
+    value(&["--user", "-u"], |c, v| set(&mut c.spec.user, v)),
+    value(&["--network", "--net"], |c, v| {
+        set(&mut c.spec.network_mode, v)
+    }),
+    value(&["--userns"], |c, v| set(&mut c.spec.userns_mode, v)),
+    value(&["--ipc"], |c, v| set(&mut c.spec.ipc_mode, v)),
+    value(&["--pid"], |c, v| set(&mut c.spec.pid_mode, v)),
+    value(&["--env", "-e"], |c, v| {
+        push(&mut c.spec.env, env_entry(v, c.env)?)
+    }),
+    value(&["--env-file"], env_file),
+    value(&["--label", "-l"], |c, v| {
+        insert_label(&mut c.spec.labels, label(v)?)
+    }),
+    value(&["--label-file"], label_file),
+    value(&["--volume", "-v"], |c, v| {
+        push(&mut c.spec.binds, mount::parse_volume_flag(v)?)
+    }),
+    value(&["--mount"], |c, v| {
+        push(&mut c.spec.mounts, mount::parse_mount_string(v)?)
+    }),
+    value(&["--publish", "-p"], |c, v| {
+        extend(&mut c.spec.ports, publish(v)?)
+    }),
+    value(&["--cap-add"], |c, v| {
+        push(&mut c.spec.cap_add, non_empty(v)?)
+    }),
+    value(&["--cap-drop"], |c, v| {
+        push(&mut c.spec.cap_drop, non_empty(v)?)
+    }),
+    value(&["--security-opt"], |c, v| {
+        push(&mut c.spec.security_opt, security_opt(v)?)
+    }),
+    value(&["--add-host"], |c, v| {
+        push(&mut c.spec.extra_hosts, extra_host(v)?)
+    }),
+    value(&["--device"], |c, v| push(&mut c.spec.devices, device(v)?)),
+    value(&["--ulimit"], |c, v| {
+        replace_ulimit(&mut c.spec.ulimits, ulimit(v)?)
+    }),
+    value(&["--gpus"], |c, v| assign(&mut c.spec.gpus, Some(gpus(v)?))),
+    value(&["--shm-size"], |c, v| {
+        assign(&mut c.spec.shm_size, Some(byte_size(v)?))
+    }),
+    value(&["--memory", "-m"], |c, v| {
+        assign(&mut c.spec.memory, Some(byte_size(v)?))
+    }),
+    value(&["--cpus"], |c, v| {
+        assign(&mut c.spec.nano_cpus, Some(nano_cpus(v)?))
+    }),
+    switch(&["--privileged"], |c, v| {
+        assign(&mut c.spec.privileged, boolean(v)?)
+    }),
+    switch(&["--init"], |c, v| assign(&mut c.spec.init, boolean(v)?)),
+];
+
+fn supported_flags() -> String {
+    let names: Vec<String> = FLAGS.iter().map(|f| f.names.join("/")).collect();
+    names.join(", ")
+}
+
+/// What was wrong with one flag's value; [`Invalid::into_error`] adds the
+/// flag and value so each handler need not carry them.
+#[derive(Debug)]
+enum Invalid {
+    Reason(String),
+    Mount(MountError),
+    Read(std::io::Error),
+}
+
+impl From<MountError> for Invalid {
+    fn from(e: MountError) -> Self {
+        Self::Mount(e)
+    }
+}
+
+impl Invalid {
+    fn into_error(self, flag: &str, value: &str) -> RunArgsError {
+        let flag = flag.to_owned();
+        match self {
+            Self::Reason(reason) => RunArgsError::InvalidValue {
+                flag,
+                value: value.to_owned(),
+                reason,
+            },
+            Self::Mount(source) => RunArgsError::Mount { flag, source },
+            Self::Read(source) => RunArgsError::ReadFile {
+                flag,
+                path: value.to_owned(),
+                source,
+            },
+        }
+    }
+}
+
+fn reason(text: impl Into<String>) -> Invalid {
+    Invalid::Reason(text.into())
+}
+
+/// An empty value resets the field to the engine's default, as `docker run
+/// --user ""` does.
+fn set(field: &mut Option<String>, value: &str) -> Result<(), Invalid> {
+    *field = (!value.is_empty()).then(|| value.to_owned());
+    Ok(())
+}
+
+fn assign<T>(field: &mut T, value: T) -> Result<(), Invalid> {
+    *field = value;
+    Ok(())
+}
+
+fn push<T>(list: &mut Vec<T>, item: T) -> Result<(), Invalid> {
+    list.push(item);
+    Ok(())
+}
+
+fn extend<T>(list: &mut Vec<T>, items: Vec<T>) -> Result<(), Invalid> {
+    list.extend(items);
+    Ok(())
+}
+
+fn non_empty(value: &str) -> Result<String, Invalid> {
+    if value.is_empty() {
+        return Err(reason("it must not be empty"));
+    }
+    Ok(value.to_owned())
+}
+
+fn boolean(value: &str) -> Result<bool, Invalid> {
+    mount::parse_bool(value).ok_or_else(|| reason("expected true or false"))
+}
+
+fn byte_size(value: &str) -> Result<i64, Invalid> {
+    mount::parse_byte_size(value)
+        .ok_or_else(|| reason("expected a size in bytes such as 1073741824, 512m or 2g"))
+}
+
+/// `--cpus 1.5`: the engine wants billionths of a CPU, and docker refuses
+/// more precision than that rather than rounding.
+fn nano_cpus(value: &str) -> Result<i64, Invalid> {
+    let bad = || reason("expected a number of CPUs such as 2 or 0.5");
+    let (whole, fraction) = value.split_once('.').unwrap_or((value, ""));
+    let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+    if (whole.is_empty() && fraction.is_empty()) || !digits(whole) || !digits(fraction) {
+        return Err(bad());
+    }
+    if fraction.len() > 9 {
+        return Err(reason("more precise than a billionth of a CPU"));
+    }
+    let whole: i64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().map_err(|_| bad())?
+    };
+    let fraction: i64 = format!("{fraction:0<9}").parse().map_err(|_| bad())?;
+    whole
+        .checked_mul(1_000_000_000)
+        .and_then(|n| n.checked_add(fraction))
+        .ok_or_else(bad)
+}
+
+/// `-e KEY=VALUE`, or `-e KEY` to pass devc's own value on. A KEY that devc
+/// does not have stays bare, which tells the engine to unset it, as with
+/// docker.
+fn env_entry(value: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, Invalid> {
+    match value.split_once('=') {
+        Some(("", _)) => Err(reason("the variable name is empty")),
+        Some(_) => Ok(value.to_owned()),
+        None if value.is_empty() => Err(reason("the variable name is empty")),
+        None => Ok(env(value).map_or_else(|| value.to_owned(), |v| format!("{value}={v}"))),
+    }
+}
+
+/// `--env-file`: unlike `-e`, a bare KEY that devc does not have is dropped,
+/// as docker drops it.
+fn env_file(ctx: &mut Ctx<'_>, path: &str) -> Result<(), Invalid> {
+    for (key, value) in read_key_value_file(path)? {
+        let entry = match value {
+            Some(value) => Some(format!("{key}={value}")),
+            None => (ctx.env)(&key).map(|v| format!("{key}={v}")),
+        };
+        ctx.spec.env.extend(entry);
+    }
+    Ok(())
+}
+
+fn label(value: &str) -> Result<(String, String), Invalid> {
+    let (key, val) = value.split_once('=').unwrap_or((value, ""));
+    if key.trim().is_empty() {
+        return Err(reason("the label name is empty"));
+    }
+    if key.contains(char::is_whitespace) {
+        return Err(reason("the label name contains whitespace"));
+    }
+    Ok((key.to_owned(), val.to_owned()))
+}
+
+fn insert_label(
+    labels: &mut BTreeMap<String, String>,
+    (key, value): (String, String),
+) -> Result<(), Invalid> {
+    labels.insert(key, value);
+    Ok(())
+}
+
+fn label_file(ctx: &mut Ctx<'_>, path: &str) -> Result<(), Invalid> {
+    for (key, value) in read_key_value_file(path)? {
+        ctx.spec.labels.insert(key, value.unwrap_or_default());
+    }
+    Ok(())
+}
+
+/// Docker's env/label file format: `KEY=VALUE` lines taken literally (no
+/// quote removal), `#` comments and blank lines skipped, leading whitespace
+/// ignored, a bare `KEY` allowed.
+fn read_key_value_file(path: &str) -> Result<Vec<(String, Option<String>)>, Invalid> {
+    let text = std::fs::read_to_string(path).map_err(Invalid::Read)?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let mut entries = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let line = line.trim_start();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (key, value) = match line.split_once('=') {
+            Some((key, value)) => (key, Some(value.to_owned())),
+            None => (line, None),
+        };
+        if key.is_empty() || key.contains(char::is_whitespace) {
+            let line_number = index + 1;
+            return Err(reason(format!(
+                "line {line_number} has an invalid variable name \"{key}\""
+            )));
+        }
+        entries.push((key.to_owned(), value));
+    }
+    Ok(entries)
+}
+
+/// `seccomp=<file>` is read here, as the docker CLI does, because the engine
+/// expects the profile itself, not a path on the client's machine.
+fn security_opt(value: &str) -> Result<String, Invalid> {
+    if value == "no-new-privileges" {
+        return Ok(value.to_owned());
+    }
+    let (key, option) = value
+        .split_once('=')
+        .or_else(|| value.split_once(':'))
+        .filter(|(key, option)| !key.is_empty() && !option.is_empty())
+        .ok_or_else(|| reason("expected key=value, such as seccomp=unconfined"))?;
+    if key != "seccomp" || matches!(option, "unconfined" | "builtin") {
+        return Ok(value.to_owned());
+    }
+    let profile = std::fs::read_to_string(option)
+        .map_err(|e| reason(format!("cannot read seccomp profile \"{option}\": {e}")))?;
+    Ok(format!("seccomp={profile}"))
+}
+
+/// `host:ip` or `host=ip`; the engine only understands `host:ip` without
+/// brackets, so the result is normalised to that.
+fn extra_host(value: &str) -> Result<String, Invalid> {
+    let (host, ip) = value
+        .split_once('=')
+        .or_else(|| value.split_once(':'))
+        .filter(|(host, _)| !host.is_empty())
+        .ok_or_else(|| reason("expected host:ip"))?;
+    let ip = ip
+        .strip_prefix('[')
+        .and_then(|i| i.strip_suffix(']'))
+        .unwrap_or(ip);
+    if ip != "host-gateway" && ip.parse::<IpAddr>().is_err() {
+        return Err(reason(format!(
+            "\"{ip}\" is neither an IP address nor host-gateway"
+        )));
+    }
+    Ok(format!("{host}:{ip}"))
+}
+
+/// Limits the engine knows, from docker's `go-units`.
+const ULIMIT_NAMES: &[&str] = &[
+    "core",
+    "cpu",
+    "data",
+    "fsize",
+    "locks",
+    "memlock",
+    "msgqueue",
+    "nice",
+    "nofile",
+    "nproc",
+    "rss",
+    "rtprio",
+    "rttime",
+    "sigpending",
+    "stack",
+];
+
+fn ulimit(value: &str) -> Result<Ulimit, Invalid> {
+    let (name, limits) = value
+        .split_once('=')
+        .ok_or_else(|| reason("expected name=soft[:hard], such as nofile=1024:2048"))?;
+    if !ULIMIT_NAMES.contains(&name) {
+        let known = ULIMIT_NAMES.join(", ");
+        return Err(reason(format!(
+            "unknown limit \"{name}\"; known limits: {known}"
+        )));
+    }
+    let number = |text: &str| {
+        text.parse::<i64>()
+            .map_err(|_| reason(format!("\"{text}\" is not a whole number")))
+    };
+    let (soft, hard) = match limits.split_once(':') {
+        Some((soft, hard)) => (number(soft)?, number(hard)?),
+        None => (number(limits)?, number(limits)?),
+    };
+    if soft > hard {
+        return Err(reason("the soft limit exceeds the hard limit"));
+    }
+    Ok(Ulimit {
+        name: name.to_owned(),
+        soft,
+        hard,
+    })
+}
+
+/// Docker keeps one value per limit name, so a repeated `--ulimit` replaces.
+fn replace_ulimit(ulimits: &mut Vec<Ulimit>, ulimit: Ulimit) -> Result<(), Invalid> {
+    ulimits.retain(|u| u.name != ulimit.name);
+    ulimits.push(ulimit);
+    Ok(())
+}
+
+/// `host[:container][:permissions]`; a second part made only of r/w/m is the
+/// permissions, as docker reads it.
+fn device(value: &str) -> Result<DeviceMapping, Invalid> {
+    let parts: Vec<&str> = value.split(':').collect();
+    let (host, container, permissions) = match parts.as_slice() {
+        [host] => (*host, *host, "rwm"),
+        [host, perms] if is_device_permissions(perms) => (*host, *host, *perms),
+        [host, container] => (*host, *container, "rwm"),
+        [host, container, perms] if is_device_permissions(perms) => (*host, *container, *perms),
+        [_, _, perms] => return Err(reason(format!("\"{perms}\" is not a mix of r, w and m"))),
+        _ => return Err(reason("expected host-path[:container-path][:permissions]")),
+    };
+    if !host.starts_with('/') || !container.starts_with('/') {
+        return Err(reason("device paths must be absolute"));
+    }
+    Ok(DeviceMapping {
+        path_on_host: host.to_owned(),
+        path_in_container: container.to_owned(),
+        cgroup_permissions: permissions.to_owned(),
+    })
+}
+
+fn is_device_permissions(text: &str) -> bool {
+    let mut seen = Vec::new();
+    !text.is_empty()
+        && text.chars().all(|c| {
+            let fresh = matches!(c, 'r' | 'w' | 'm') && !seen.contains(&c);
+            seen.push(c);
+            fresh
+        })
+}
+
+/// `all`, a count, or CSV `key=value` fields (`count`, `device`,
+/// `capabilities`, `driver`). Docker needs `"device=0,1"` quoted so the comma
+/// survives its CSV split; unquoted, the `1` would be read as a count and the
+/// engine would reject the request. devc instead reads such bare fields as
+/// more items of the list before them (see [`continues_list`]).
+fn gpus(value: &str) -> Result<GpuRequest, Invalid> {
+    let fields = mount::split_csv(value).map_err(reason)?;
+    let mut count = None;
+    let mut device_ids: Option<Vec<String>> = None;
+    let mut capabilities: Option<Vec<String>> = None;
+    let mut last_list: Option<&str> = None;
+    for field in &fields {
+        let (key, val) = match (field.split_once('='), last_list) {
+            (Some(key_value), _) => key_value,
+            (None, Some(list)) if continues_list(list, field) => (list, field.as_str()),
+            (None, _) => ("count", field.as_str()),
+        };
+        let list = match key {
+            "count" => {
+                count = Some(gpu_count(val)?);
+                None
+            }
+            "device" => Some(&mut device_ids),
+            "capabilities" => Some(&mut capabilities),
+            "driver" if val == "nvidia" => None,
+            "driver" => return Err(reason("only the nvidia driver is supported")),
+            _ => return Err(reason(format!("unknown key \"{key}\""))),
+        };
+        last_list = list.is_some().then_some(key);
+        if let Some(list) = list {
+            list.get_or_insert_default()
+                .extend(val.split(',').map(str::to_owned));
+        }
+    }
+    gpu_request(count, device_ids, capabilities)
+}
+
+/// A bare field after `device=` can only be another device, since a count
+/// beside devices is invalid; after `capabilities=` it is another capability
+/// unless it reads as a count.
+fn continues_list(list: &str, field: &str) -> bool {
+    list == "device" || (list == "capabilities" && gpu_count(field).is_err())
+}
+
+fn gpu_count(text: &str) -> Result<i64, Invalid> {
+    if text == "all" {
+        return Ok(-1);
+    }
+    text.parse().map_err(|_| {
+        reason(format!(
+            "count \"{text}\" is neither a whole number nor all"
+        ))
+    })
+}
+
+/// Docker asks for one GPU when neither a count nor devices are given, and
+/// always adds the `gpu` capability.
+fn gpu_request(
+    count: Option<i64>,
+    device_ids: Option<Vec<String>>,
+    capabilities: Option<Vec<String>>,
+) -> Result<GpuRequest, Invalid> {
+    if count.is_some() && device_ids.is_some() {
+        return Err(reason("give either a count or device IDs, not both"));
+    }
+    let mut capabilities = capabilities.unwrap_or_default();
+    if !capabilities.iter().any(|c| c == "gpu") {
+        capabilities.push("gpu".to_owned());
+    }
+    Ok(GpuRequest {
+        count: count.unwrap_or(if device_ids.is_some() { 0 } else { 1 }),
+        device_ids: device_ids.unwrap_or_default(),
+        capabilities,
+    })
+}
+
+/// `[ip:][host-port:]container-port[/protocol]`, ports or equal-length
+/// ranges; a host range with one container port lets the engine pick a host
+/// port from the range.
+fn publish(value: &str) -> Result<Vec<PortBinding>, Invalid> {
+    let (address, protocol) = value.rsplit_once('/').unwrap_or((value, "tcp"));
+    let protocol = protocol.to_ascii_lowercase();
+    if !matches!(protocol.as_str(), "tcp" | "udp" | "sctp") {
+        return Err(reason(format!(
+            "unknown protocol \"{protocol}\"; expected tcp, udp or sctp"
+        )));
+    }
+    let mut parts = address.rsplitn(3, ':');
+    let container = parts.next().unwrap_or_default();
+    let host = parts.next().unwrap_or_default();
+    let ip = host_ip(parts.next().unwrap_or_default())?;
+    let (first, last) = port_range(container, 1)?;
+    let host_ports = host_ports(host, last - first)?;
+    Ok((first..=last)
+        .zip(host_ports)
+        .map(|(container_port, host_port)| PortBinding {
+            container_port,
+            protocol: protocol.clone(),
+            host_ip: ip.clone(),
+            host_port,
+        })
+        .collect())
+}
+
+fn host_ip(text: &str) -> Result<String, Invalid> {
+    let ip = text
+        .strip_prefix('[')
+        .and_then(|t| t.strip_suffix(']'))
+        .unwrap_or(text);
+    if !ip.is_empty() && ip.parse::<IpAddr>().is_err() {
+        return Err(reason(format!("\"{ip}\" is not an IP address")));
+    }
+    Ok(ip.to_owned())
+}
+
+/// One host port per container port of the range (empty for ephemeral).
+fn host_ports(host: &str, container_span: u16) -> Result<Vec<String>, Invalid> {
+    let count = usize::from(container_span) + 1;
+    if host.is_empty() {
+        return Ok(vec![String::new(); count]);
+    }
+    match port_range(host, 0)? {
+        (first, last) if last - first == container_span => {
+            Ok((first..=last).map(|p| p.to_string()).collect())
+        }
+        _ if container_span == 0 => Ok(vec![host.to_owned()]),
+        _ => Err(reason(
+            "the host and container port ranges differ in length",
+        )),
+    }
+}
+
+/// `N` or `N-M`, each at least `min` (0 is an ephemeral host port; a container
+/// port must be real).
+fn port_range(text: &str, min: u16) -> Result<(u16, u16), Invalid> {
+    let port = |t: &str| {
+        t.parse::<u16>()
+            .ok()
+            .filter(|p| *p >= min)
+            .ok_or_else(|| reason(format!("\"{t}\" is not a port number")))
+    };
+    let (first, last) = match text.split_once('-') {
+        Some((first, last)) => (port(first)?, port(last)?),
+        None => (port(text)?, port(text)?),
+    };
+    if first > last {
+        return Err(reason(format!(
+            "port range \"{text}\" ends before it starts"
+        )));
+    }
+    Ok((first, last))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::super::spec::{Mount, MountKind};
+    use super::*;
+
+    /// The environment devc pretends to run in.
+    fn fake_env(name: &str) -> Option<String> {
+        match name {
+            "TOKEN" => Some("s3cret".into()),
+            "EMPTY" => Some(String::new()),
+            _ => None,
+        }
+    }
+
+    fn strings(args: &[&str]) -> Vec<String> {
+        args.iter().map(|a| (*a).to_owned()).collect()
+    }
+
+    fn try_apply(args: &[&str]) -> Result<ContainerSpec, RunArgsError> {
+        let mut spec = ContainerSpec::default();
+        apply_with_env(&strings(args), &mut spec, &fake_env).map(|()| spec)
+    }
+
+    fn apply(args: &[&str]) -> ContainerSpec {
+        try_apply(args).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+    }
+
+    fn apply_err(args: &[&str]) -> RunArgsError {
+        try_apply(args).expect_err(&format!("{args:?} should fail"))
+    }
+
+    /// Applies `flag value` and `flag=value`, which must agree.
+    fn apply_both(flag: &str, value: &str) -> ContainerSpec {
+        let separate = apply(&[flag, value]);
+        assert_eq!(
+            apply(&[&format!("{flag}={value}")]),
+            separate,
+            "{flag} {value}"
+        );
+        separate
+    }
+
+    /// Every way of writing a flag and its value must give the same spec.
+    fn assert_forms_agree(forms: &[&[&str]], expected: &ContainerSpec) {
+        for form in forms {
+            assert_eq!(&apply(form), expected, "{form:?}");
+        }
+    }
+
+    fn invalid_reason(args: &[&str]) -> String {
+        match apply_err(args) {
+            RunArgsError::InvalidValue { reason, .. } => reason,
+            other => panic!("{args:?}: expected an invalid value, got {other}"),
+        }
+    }
+
+    fn temp_file(name: &str, contents: &str) -> PathBuf {
+        let path =
+            std::env::temp_dir().join(format!("devc-run-args-{}-{name}", std::process::id()));
+        std::fs::write(&path, contents).expect("write temp file");
+        path
+    }
+
+    fn port(container_port: u16, protocol: &str, host_ip: &str, host_port: &str) -> PortBinding {
+        PortBinding {
+            container_port,
+            protocol: protocol.into(),
+            host_ip: host_ip.into(),
+            host_port: host_port.into(),
+        }
+    }
+
+    #[test]
+    fn empty_run_args_change_nothing() {
+        assert_eq!(apply(&[]), ContainerSpec::default());
+    }
+
+    #[test]
+    fn string_flags_in_every_syntax() {
+        type Field = fn(&ContainerSpec) -> &Option<String>;
+        let cases: &[(&[&str], Field)] = &[
+            (&["--name"], |s| &s.name),
+            (&["--hostname", "-h"], |s| &s.hostname),
+            (&["--user", "-u"], |s| &s.user),
+            (&["--network", "--net"], |s| &s.network_mode),
+            (&["--userns"], |s| &s.userns_mode),
+            (&["--ipc"], |s| &s.ipc_mode),
+            (&["--pid"], |s| &s.pid_mode),
+        ];
+        for (names, field) in cases {
+            for name in *names {
+                let mut forms = vec![
+                    strings(&[name, "host"]),
+                    strings(&[&format!("{name}=host")]),
+                ];
+                if !name.starts_with("--") {
+                    forms.push(strings(&[&format!("{name}host")]));
+                }
+                for form in forms {
+                    let mut spec = ContainerSpec::default();
+                    apply_with_env(&form, &mut spec, &fake_env).unwrap();
+                    assert_eq!(field(&spec).as_deref(), Some("host"), "{form:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn later_scalars_overwrite_and_empty_resets() {
+        assert_eq!(
+            apply(&["--user", "root", "-u", "vscode"]).user.as_deref(),
+            Some("vscode")
+        );
+        assert_eq!(apply(&["--name=a", "--name="]).name, None);
+        assert_eq!(
+            apply(&["--network", "host", "--net", ""]).network_mode,
+            None
+        );
+    }
+
+    #[test]
+    fn value_may_look_like_a_flag() {
+        // As with docker: a flag that takes a value takes the next entry.
+        assert_eq!(apply(&["--hostname", "-x"]).hostname.as_deref(), Some("-x"));
+    }
+
+    #[test]
+    fn env_forms() {
+        let expected = ContainerSpec {
+            env: vec!["FOO=bar".into()],
+            ..ContainerSpec::default()
+        };
+        assert_forms_agree(
+            &[
+                &["-e", "FOO=bar"],
+                &["-eFOO=bar"],
+                &["-e=FOO=bar"],
+                &["--env", "FOO=bar"],
+                &["--env=FOO=bar"],
+            ],
+            &expected,
+        );
+    }
+
+    #[test]
+    fn env_appends_and_takes_bare_names_from_devc() {
+        let mut spec = ContainerSpec {
+            env: vec!["FIRST=1".into()],
+            ..ContainerSpec::default()
+        };
+        let args = strings(&[
+            "-e", "A=1", "-e", "TOKEN", "-e", "EMPTY", "-e", "UNSET", "-e", "B=",
+        ]);
+        apply_with_env(&args, &mut spec, &fake_env).unwrap();
+        assert_eq!(
+            spec.env,
+            ["FIRST=1", "A=1", "TOKEN=s3cret", "EMPTY=", "UNSET", "B="]
+        );
+    }
+
+    #[test]
+    fn env_needs_a_name() {
+        for value in ["=x", ""] {
+            assert_eq!(invalid_reason(&["-e", value]), "the variable name is empty");
+        }
+    }
+
+    #[test]
+    fn public_entry_point_reads_the_real_environment() {
+        let mut spec = ContainerSpec::default();
+        let args = strings(&["-e", "PATH", "-e", "DEVC_SURELY_UNSET_VARIABLE_42"]);
+        apply_run_args(&args, &mut spec).unwrap();
+        let path = std::env::var("PATH").unwrap_or_default();
+        assert_eq!(
+            spec.env,
+            [
+                format!("PATH={path}"),
+                "DEVC_SURELY_UNSET_VARIABLE_42".into()
+            ]
+        );
+    }
+
+    #[test]
+    fn env_file() {
+        let contents = "\u{feff}# comment\n\nA=1\n  B=two words\r\nQUOTED=\"kept\"\nTOKEN\nUNSET\n\t# indented comment\nC=x=y\n";
+        let path = temp_file("env", contents);
+        let path = path.to_str().unwrap();
+        let spec = apply(&["-e", "BEFORE=0", "--env-file", path, "--env=AFTER=9"]);
+        assert_eq!(
+            spec.env,
+            [
+                "BEFORE=0",
+                "A=1",
+                "B=two words",
+                "QUOTED=\"kept\"",
+                "TOKEN=s3cret",
+                "C=x=y",
+                "AFTER=9"
+            ]
+        );
+        assert_eq!(apply(&[&format!("--env-file={path}")]).env.len(), 5);
+    }
+
+    #[test]
+    fn env_file_errors() {
+        let err = apply_err(&["--env-file", "/nonexistent/devc/.env"]);
+        assert!(
+            matches!(&err, RunArgsError::ReadFile { path, .. } if path == "/nonexistent/devc/.env")
+        );
+        assert!(
+            err.to_string().starts_with(
+                "runArgs: cannot read the \"--env-file\" file \"/nonexistent/devc/.env\": "
+            ),
+            "{err}"
+        );
+        let path = temp_file("bad-env", "GOOD=1\nBAD NAME=2\n");
+        let reason = invalid_reason(&["--env-file", path.to_str().unwrap()]);
+        assert_eq!(reason, "line 2 has an invalid variable name \"BAD NAME\"");
+        let path = temp_file("no-name-env", "=value\n");
+        let reason = invalid_reason(&["--env-file", path.to_str().unwrap()]);
+        assert_eq!(reason, "line 1 has an invalid variable name \"\"");
+    }
+
+    #[test]
+    fn labels() {
+        let spec = apply(&[
+            "-l",
+            "a=1",
+            "-lb=2",
+            "--label",
+            "c",
+            "--label=d=x=y",
+            "-l",
+            "a=3",
+        ]);
+        let expected: BTreeMap<String, String> = [("a", "3"), ("b", "2"), ("c", ""), ("d", "x=y")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        assert_eq!(spec.labels, expected);
+    }
+
+    #[test]
+    fn label_errors() {
+        assert_eq!(invalid_reason(&["-l", "=x"]), "the label name is empty");
+        assert_eq!(
+            invalid_reason(&["-l", "a b=x"]),
+            "the label name contains whitespace"
+        );
+    }
+
+    #[test]
+    fn label_file() {
+        let path = temp_file("labels", "# labels\nteam=devc\nbare\n");
+        let spec = apply(&["--label-file", path.to_str().unwrap()]);
+        assert_eq!(spec.labels.get("team").map(String::as_str), Some("devc"));
+        assert_eq!(spec.labels.get("bare").map(String::as_str), Some(""));
+    }
+
+    #[test]
+    fn volumes() {
+        let spec = apply(&[
+            "-v",
+            "/a:/b",
+            "-v/c:/d:ro",
+            "--volume",
+            "cache:/cache",
+            "--volume=/anon",
+        ]);
+        assert_eq!(spec.binds, ["/a:/b", "/c:/d:ro", "cache:/cache", "/anon"]);
+    }
+
+    #[test]
+    fn invalid_volume_reports_the_mount_error() {
+        let err = apply_err(&["-v", "/a:/b:bogus"]);
+        assert!(matches!(&err, RunArgsError::Mount { flag, .. } if flag == "-v"));
+        assert_eq!(
+            err.to_string(),
+            "runArgs: invalid \"-v\" value: invalid volume \"/a:/b:bogus\": unknown option \"bogus\""
+        );
+    }
+
+    #[test]
+    fn mounts() {
+        let spec = apply(&[
+            "--mount",
+            "type=bind,source=/a,target=/b",
+            "--mount=type=volume,\"source=v\",target=/v,readonly",
+        ]);
+        let mut volume = Mount::new(MountKind::Volume, Some("v".into()), "/v");
+        volume.read_only = true;
+        assert_eq!(
+            spec.mounts,
+            [Mount::new(MountKind::Bind, Some("/a".into()), "/b"), volume]
+        );
+        let err = apply_err(&["--mount", "type=bind,target=/b"]);
+        assert!(matches!(
+            &err,
+            RunArgsError::Mount {
+                source: MountError::MissingSource { .. },
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn publish_forms() {
+        let expected = ContainerSpec {
+            ports: vec![port(80, "tcp", "", "8080")],
+            ..ContainerSpec::default()
+        };
+        assert_forms_agree(
+            &[
+                &["-p", "8080:80"],
+                &["-p8080:80"],
+                &["-p=8080:80"],
+                &["--publish", "8080:80/tcp"],
+                &["--publish=8080:80/TCP"],
+            ],
+            &expected,
+        );
+    }
+
+    #[test]
+    fn publish_addresses_and_protocols() {
+        let cases = [
+            ("80", port(80, "tcp", "", "")),
+            ("53/udp", port(53, "udp", "", "")),
+            ("127.0.0.1:8080:80", port(80, "tcp", "127.0.0.1", "8080")),
+            ("127.0.0.1::80", port(80, "tcp", "127.0.0.1", "")),
+            ("[::1]:8080:80/sctp", port(80, "sctp", "::1", "8080")),
+            ("::1:8080:80", port(80, "tcp", "::1", "8080")),
+            ("0:80", port(80, "tcp", "", "0")),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(apply(&["-p", value]).ports, [expected], "{value}");
+        }
+    }
+
+    #[test]
+    fn publish_ranges() {
+        let spec = apply(&["-p", "8000-8001:80-81"]);
+        assert_eq!(
+            spec.ports,
+            [port(80, "tcp", "", "8000"), port(81, "tcp", "", "8001")]
+        );
+        let spec = apply(&["-p", "80-81"]);
+        assert_eq!(
+            spec.ports,
+            [port(80, "tcp", "", ""), port(81, "tcp", "", "")]
+        );
+        let spec = apply(&["-p", "8000-8010:80"]);
+        assert_eq!(spec.ports, [port(80, "tcp", "", "8000-8010")]);
+        let spec = apply(&["-p", "1:1", "-p", "2:2"]);
+        assert_eq!(spec.ports.len(), 2, "later -p flags append");
+    }
+
+    #[test]
+    fn publish_errors() {
+        let cases = [
+            (
+                "8000-8001:80-82",
+                "the host and container port ranges differ in length",
+            ),
+            (
+                "8080:80/icmp",
+                "unknown protocol \"icmp\"; expected tcp, udp or sctp",
+            ),
+            ("localhost:8080:80", "\"localhost\" is not an IP address"),
+            ("8080:0", "\"0\" is not a port number"),
+            ("70000", "\"70000\" is not a port number"),
+            ("", "\"\" is not a port number"),
+            ("http", "\"http\" is not a port number"),
+            ("90-80", "port range \"90-80\" ends before it starts"),
+        ];
+        for (value, reason) in cases {
+            assert_eq!(invalid_reason(&["-p", value]), reason, "{value}");
+        }
+    }
+
+    #[test]
+    fn capabilities() {
+        let spec = apply(&[
+            "--cap-add",
+            "SYS_PTRACE",
+            "--cap-add=NET_ADMIN",
+            "--cap-drop",
+            "MKNOD",
+            "--cap-drop=ALL",
+        ]);
+        assert_eq!(spec.cap_add, ["SYS_PTRACE", "NET_ADMIN"]);
+        assert_eq!(spec.cap_drop, ["MKNOD", "ALL"]);
+        assert_eq!(invalid_reason(&["--cap-add="]), "it must not be empty");
+    }
+
+    #[test]
+    fn security_options() {
+        let spec = apply(&[
+            "--security-opt",
+            "seccomp=unconfined",
+            "--security-opt=apparmor=unconfined",
+            "--security-opt",
+            "label:disable",
+            "--security-opt",
+            "no-new-privileges",
+            "--security-opt",
+            "seccomp=builtin",
+        ]);
+        assert_eq!(
+            spec.security_opt,
+            [
+                "seccomp=unconfined",
+                "apparmor=unconfined",
+                "label:disable",
+                "no-new-privileges",
+                "seccomp=builtin"
+            ]
+        );
+    }
+
+    #[test]
+    fn seccomp_profile_file_is_inlined() {
+        let path = temp_file("seccomp.json", "{\"defaultAction\": \"SCMP_ACT_ALLOW\"}");
+        let spec = apply(&["--security-opt", &format!("seccomp={}", path.display())]);
+        assert_eq!(
+            spec.security_opt,
+            ["seccomp={\"defaultAction\": \"SCMP_ACT_ALLOW\"}"]
+        );
+        let reason = invalid_reason(&["--security-opt", "seccomp=/nonexistent/profile.json"]);
+        assert!(
+            reason.starts_with("cannot read seccomp profile \"/nonexistent/profile.json\": "),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn security_option_errors() {
+        for value in ["apparmor", "=x", "label=", ""] {
+            assert_eq!(
+                invalid_reason(&["--security-opt", value]),
+                "expected key=value, such as seccomp=unconfined",
+                "{value}"
+            );
+        }
+    }
+
+    #[test]
+    fn extra_hosts() {
+        let spec = apply(&[
+            "--add-host",
+            "db:10.0.0.2",
+            "--add-host=cache=10.0.0.3",
+            "--add-host",
+            "host.docker.internal:host-gateway",
+            "--add-host",
+            "v6:::1",
+            "--add-host",
+            "v6b=[fe80::1]",
+        ]);
+        assert_eq!(
+            spec.extra_hosts,
+            [
+                "db:10.0.0.2",
+                "cache:10.0.0.3",
+                "host.docker.internal:host-gateway",
+                "v6:::1",
+                "v6b:fe80::1"
+            ]
+        );
+    }
+
+    #[test]
+    fn extra_host_errors() {
+        assert_eq!(invalid_reason(&["--add-host", "db"]), "expected host:ip");
+        assert_eq!(
+            invalid_reason(&["--add-host", ":10.0.0.1"]),
+            "expected host:ip"
+        );
+        assert_eq!(
+            invalid_reason(&["--add-host", "db:database"]),
+            "\"database\" is neither an IP address nor host-gateway"
+        );
+    }
+
+    #[test]
+    fn sizes() {
+        let spec = apply(&["--shm-size", "1g", "-m", "2g"]);
+        assert_eq!((spec.shm_size, spec.memory), (Some(1 << 30), Some(2 << 30)));
+        let spec = apply(&["--shm-size=512m", "-m512m", "--memory=1.5g", "-m=100b"]);
+        assert_eq!((spec.shm_size, spec.memory), (Some(512 << 20), Some(100)));
+        assert_eq!(apply(&["--memory", "1024"]).memory, Some(1024));
+        let reason = "expected a size in bytes such as 1073741824, 512m or 2g";
+        for args in [["--shm-size", "big"], ["-m", "-1"], ["--memory", "2x"]] {
+            assert_eq!(invalid_reason(&args), reason, "{args:?}");
+        }
+    }
+
+    #[test]
+    fn cpus() {
+        let cases = [
+            ("2", 2_000_000_000),
+            ("0.5", 500_000_000),
+            ("1.25", 1_250_000_000),
+            (".5", 500_000_000),
+            ("1.", 1_000_000_000),
+            ("0.000000001", 1),
+        ];
+        for (value, nano) in cases {
+            assert_eq!(apply(&["--cpus", value]).nano_cpus, Some(nano), "{value}");
+        }
+        assert_eq!(apply(&["--cpus=3"]).nano_cpus, Some(3_000_000_000));
+    }
+
+    #[test]
+    fn cpu_errors() {
+        let bad = "expected a number of CPUs such as 2 or 0.5";
+        for value in ["", ".", "abc", "-1", "1,5", "99999999999"] {
+            assert_eq!(invalid_reason(&["--cpus", value]), bad, "{value}");
+        }
+        assert_eq!(
+            invalid_reason(&["--cpus", "0.0000000001"]),
+            "more precise than a billionth of a CPU"
+        );
+    }
+
+    #[test]
+    fn switches() {
+        let spec = apply(&["--privileged", "--init"]);
+        assert!(spec.privileged && spec.init);
+        let spec = apply(&[
+            "--privileged",
+            "--privileged=false",
+            "--init=true",
+            "--init=0",
+        ]);
+        assert!(!spec.privileged && !spec.init);
+        assert!(apply(&["--init=1"]).init);
+        assert_eq!(
+            invalid_reason(&["--privileged=maybe"]),
+            "expected true or false"
+        );
+    }
+
+    #[test]
+    fn switches_do_not_take_a_separate_value() {
+        let err = apply_err(&["--privileged", "true"]);
+        assert!(matches!(&err, RunArgsError::Positional { arg } if arg == "true"));
+    }
+
+    #[test]
+    fn ulimits() {
+        let spec = apply(&[
+            "--ulimit",
+            "nofile=1024:2048",
+            "--ulimit=nproc=512",
+            "--ulimit",
+            "core=-1",
+        ]);
+        let ulimit = |name: &str, soft, hard| Ulimit {
+            name: name.into(),
+            soft,
+            hard,
+        };
+        assert_eq!(
+            spec.ulimits,
+            [
+                ulimit("nofile", 1024, 2048),
+                ulimit("nproc", 512, 512),
+                ulimit("core", -1, -1)
+            ]
+        );
+        let spec = apply(&[
+            "--ulimit", "nofile=1", "--ulimit", "nproc=2", "--ulimit", "nofile=3",
+        ]);
+        assert_eq!(
+            spec.ulimits,
+            [ulimit("nproc", 2, 2), ulimit("nofile", 3, 3)]
+        );
+    }
+
+    #[test]
+    fn ulimit_errors() {
+        assert_eq!(
+            invalid_reason(&["--ulimit", "nofile"]),
+            "expected name=soft[:hard], such as nofile=1024:2048"
+        );
+        assert!(
+            invalid_reason(&["--ulimit", "files=1"])
+                .starts_with("unknown limit \"files\"; known limits: core, ")
+        );
+        assert_eq!(
+            invalid_reason(&["--ulimit", "nofile=lots"]),
+            "\"lots\" is not a whole number"
+        );
+        assert_eq!(
+            invalid_reason(&["--ulimit", "nofile=1:x"]),
+            "\"x\" is not a whole number"
+        );
+        assert_eq!(
+            invalid_reason(&["--ulimit", "nofile=10:5"]),
+            "the soft limit exceeds the hard limit"
+        );
+    }
+
+    #[test]
+    fn devices() {
+        let device = |host: &str, container: &str, perms: &str| DeviceMapping {
+            path_on_host: host.into(),
+            path_in_container: container.into(),
+            cgroup_permissions: perms.into(),
+        };
+        let cases = [
+            ("/dev/kvm", device("/dev/kvm", "/dev/kvm", "rwm")),
+            ("/dev/sda:/dev/xvda", device("/dev/sda", "/dev/xvda", "rwm")),
+            ("/dev/sda:/dev/xvda:r", device("/dev/sda", "/dev/xvda", "r")),
+            ("/dev/fuse:rw", device("/dev/fuse", "/dev/fuse", "rw")),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(apply_both("--device", value).devices, [expected], "{value}");
+        }
+        assert_eq!(
+            apply(&["--device", "/dev/a", "--device", "/dev/b"])
+                .devices
+                .len(),
+            2
+        );
+    }
+
+    #[test]
+    fn device_errors() {
+        let cases = [
+            ("/dev/sda:/dev/xvda:rx", "\"rx\" is not a mix of r, w and m"),
+            ("/dev/sda:/dev/xvda:rr", "\"rr\" is not a mix of r, w and m"),
+            (
+                "/a:/b:r:w",
+                "expected host-path[:container-path][:permissions]",
+            ),
+            ("sda", "device paths must be absolute"),
+            ("/dev/sda:xvda", "device paths must be absolute"),
+            ("", "device paths must be absolute"),
+        ];
+        for (value, reason) in cases {
+            assert_eq!(invalid_reason(&["--device", value]), reason, "{value}");
+        }
+    }
+
+    #[test]
+    fn gpus() {
+        let gpu = |count, devices: &[&str], capabilities: &[&str]| GpuRequest {
+            count,
+            device_ids: devices.iter().map(|d| (*d).to_owned()).collect(),
+            capabilities: capabilities.iter().map(|c| (*c).to_owned()).collect(),
+        };
+        let cases = [
+            ("all", gpu(-1, &[], &["gpu"])),
+            ("2", gpu(2, &[], &["gpu"])),
+            ("count=all", gpu(-1, &[], &["gpu"])),
+            ("driver=nvidia,count=1", gpu(1, &[], &["gpu"])),
+            ("\"device=0,1\"", gpu(0, &["0", "1"], &["gpu"])),
+            ("device=0,1", gpu(0, &["0", "1"], &["gpu"])),
+            ("device=GPU-abc", gpu(0, &["GPU-abc"], &["gpu"])),
+            (
+                "\"capabilities=compute,utility\",all",
+                gpu(-1, &[], &["compute", "utility", "gpu"]),
+            ),
+            (
+                "capabilities=compute,utility,count=2",
+                gpu(2, &[], &["compute", "utility", "gpu"]),
+            ),
+            ("capabilities=gpu,utility", gpu(1, &[], &["gpu", "utility"])),
+            ("capabilities=compute,2", gpu(2, &[], &["compute", "gpu"])),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(apply_both("--gpus", value).gpus, Some(expected), "{value}");
+        }
+    }
+
+    #[test]
+    fn gpu_errors() {
+        let cases = [
+            (
+                "device=0,count=1",
+                "give either a count or device IDs, not both",
+            ),
+            ("driver=amd", "only the nvidia driver is supported"),
+            ("vendor=x", "unknown key \"vendor\""),
+            ("some", "count \"some\" is neither a whole number nor all"),
+            ("\"all", "a quoted field is never closed"),
+        ];
+        for (value, reason) in cases {
+            assert_eq!(invalid_reason(&["--gpus", value]), reason, "{value}");
+        }
+    }
+
+    #[test]
+    fn unsupported_flag_names_the_flag_and_lists_the_supported_ones() {
+        let err = apply_err(&["--foo"]);
+        assert!(matches!(&err, RunArgsError::Unsupported { flag } if flag == "--foo"));
+        let message = err.to_string();
+        assert!(
+            message.starts_with(
+                "runArgs: unsupported flag \"--foo\"; supported flags: --name, --hostname/-h, "
+            ),
+            "{message}"
+        );
+        assert!(message.ends_with(", --privileged, --init"), "{message}");
+        for flag in FLAGS {
+            assert!(message.contains(&flag.names.join("/")), "{message}");
+        }
+    }
+
+    #[test]
+    fn unsupported_flag_is_named_without_its_value() {
+        let cases: [(&[&str], &str); 4] = [
+            (&["--platform=linux/amd64"], "--platform"),
+            (&["--rm"], "--rm"),
+            (&["-it"], "-i"),
+            (&["-w", "/src"], "-w"),
+        ];
+        for (args, flag) in cases {
+            assert!(
+                matches!(&apply_err(args), RunArgsError::Unsupported { flag: f } if f == flag),
+                "{args:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn positional_arguments_are_rejected() {
+        for arg in ["ubuntu", "--", "-", ""] {
+            let err = apply_err(&["--init", arg]);
+            assert!(
+                matches!(&err, RunArgsError::Positional { arg: a } if a == arg),
+                "{arg:?}"
+            );
+        }
+        assert_eq!(
+            apply_err(&["ubuntu"]).to_string(),
+            "runArgs: unexpected argument \"ubuntu\"; runArgs holds docker run flags and their values, not an image or command"
+        );
+    }
+
+    #[test]
+    fn missing_value_names_the_flag() {
+        for flag in ["--name", "-e", "--publish", "--gpus"] {
+            let err = apply_err(&["--init", flag]);
+            assert_eq!(
+                err.to_string(),
+                format!("runArgs: flag \"{flag}\" needs a value")
+            );
+        }
+    }
+
+    #[test]
+    fn invalid_value_message_names_flag_and_value() {
+        assert_eq!(
+            apply_err(&["--memory", "lots"]).to_string(),
+            "runArgs: invalid value \"lots\" for \"--memory\": expected a size in bytes such as 1073741824, 512m or 2g"
+        );
+    }
+
+    #[test]
+    fn spec_is_unchanged_on_error() {
+        let mut spec = ContainerSpec {
+            image: "base".into(),
+            env: vec!["KEEP=1".into()],
+            ..ContainerSpec::default()
+        };
+        let before = spec.clone();
+        let args = strings(&["-e", "NEW=1", "--privileged", "--bogus"]);
+        assert!(apply_with_env(&args, &mut spec, &fake_env).is_err());
+        assert_eq!(spec, before);
+    }
+
+    #[test]
+    fn typical_devcontainer_run_args() {
+        let mut spec = ContainerSpec {
+            image: "mcr.microsoft.com/devcontainers/base".into(),
+            cap_add: vec!["AUDIT_WRITE".into()],
+            ..ContainerSpec::default()
+        };
+        let args = strings(&[
+            "--cap-add=SYS_PTRACE",
+            "--security-opt",
+            "seccomp=unconfined",
+            "--network=host",
+            "--device=/dev/kvm",
+            "--gpus",
+            "all",
+            "--add-host=host.docker.internal:host-gateway",
+            "--shm-size=2g",
+            "--init",
+            "-e",
+            "TOKEN",
+        ]);
+        apply_with_env(&args, &mut spec, &fake_env).unwrap();
+        assert_eq!(spec.image, "mcr.microsoft.com/devcontainers/base");
+        assert_eq!(spec.cap_add, ["AUDIT_WRITE", "SYS_PTRACE"]);
+        assert_eq!(spec.security_opt, ["seccomp=unconfined"]);
+        assert_eq!(spec.network_mode.as_deref(), Some("host"));
+        assert_eq!(spec.devices.len(), 1);
+        assert_eq!(spec.gpus.map(|g| g.count), Some(-1));
+        assert_eq!(spec.extra_hosts, ["host.docker.internal:host-gateway"]);
+        assert_eq!(spec.shm_size, Some(2 << 30));
+        assert!(spec.init);
+        assert_eq!(spec.env, ["TOKEN=s3cret"]);
+    }
+}

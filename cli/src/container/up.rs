@@ -1,0 +1,348 @@
+//! `devc up`: find the workspace's container by its identity labels and
+//! reuse, start, replace or create it.
+//!
+//! The decision is a pure function ([`decide`]) so every case is unit-tested;
+//! [`up`] carries it out with the least engine traffic: on a running
+//! container that is one `GET /containers/json`, nothing else.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use serde_json::{Map, Value};
+
+use super::create::{CreateInputs, config_hash, container_spec, env_map};
+use super::{CONFIG_HASH_LABEL, ContainerError};
+use crate::config::ResolvedConfig;
+use crate::config::id::METADATA_LABEL;
+use crate::config::metadata::{self, Entry};
+use crate::config::substitute;
+use crate::engine::{ContainerInfo, Engine};
+use crate::error::Error;
+use crate::image::{self, PrepareOptions};
+use crate::printer::Reporter;
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UpOptions {
+    pub remove_existing: bool,
+    pub expect_existing: bool,
+    pub prepare: PrepareOptions,
+}
+
+/// What `up` will do with what it found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Reuse,
+    Start,
+    Replace,
+    Create,
+    FailNoContainer,
+}
+
+pub fn decide(existing: Option<&ContainerInfo>, options: &UpOptions) -> Action {
+    match existing {
+        Some(_) if options.remove_existing => Action::Replace,
+        Some(c) if c.is_running() => Action::Reuse,
+        Some(_) => Action::Start,
+        None if options.expect_existing => Action::FailNoContainer,
+        None => Action::Create,
+    }
+}
+
+/// The result `devc up` prints.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpResult {
+    pub container_id: String,
+    pub remote_user: String,
+    pub remote_workspace_folder: String,
+    #[serde(skip)]
+    pub action: Option<Action>,
+}
+
+/// Ids of containers made by this run and not yet handed to the user;
+/// removed if the run is interrupted (Ctrl-C), so nothing half-made stays
+/// labelled as the dev container.
+#[derive(Debug, Default)]
+pub struct InFlight(Mutex<Option<String>>);
+
+impl InFlight {
+    fn set(&self, id: Option<String>) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = id;
+        }
+    }
+
+    pub fn take(&self) -> Option<String> {
+        self.0.lock().ok().and_then(|mut slot| slot.take())
+    }
+}
+
+/// The workspace's container, preferring a running one.
+pub async fn find(
+    engine: &Engine,
+    config: &ResolvedConfig,
+) -> Result<Option<ContainerInfo>, ContainerError> {
+    let mut found = engine.find_containers(&config.id_labels).await?;
+    found.sort_by_key(|c| !c.is_running());
+    Ok(found.into_iter().next())
+}
+
+pub async fn up(
+    engine: &Engine,
+    config: &ResolvedConfig,
+    options: &UpOptions,
+    reporter: &dyn Reporter,
+    in_flight: &InFlight,
+) -> Result<UpResult, Error> {
+    let existing = find(engine, config).await?;
+    let action = decide(existing.as_ref(), options);
+    let container = match (action, existing) {
+        (Action::Reuse, Some(container)) => {
+            warn_if_changed(config, &container, reporter);
+            container
+        }
+        (Action::Start, Some(container)) => {
+            warn_if_changed(config, &container, reporter);
+            reporter.step(&format!("Starting container {}", short(&container.id)));
+            engine
+                .start_container(&container.id)
+                .await
+                .map_err(ContainerError::from)?;
+            container
+        }
+        (Action::FailNoContainer, _) => {
+            return Err(ContainerError::ExpectedExisting {
+                workspace: config.local_workspace_folder.display().to_string(),
+            }
+            .into());
+        }
+        (Action::Replace, Some(old)) => {
+            // The image first: if the build fails, the old container stays.
+            let image = image::prepare(engine, config, options.prepare, reporter).await?;
+            reporter.step(&format!("Removing container {}", short(&old.id)));
+            engine
+                .remove_container(&old.id, false)
+                .await
+                .map_err(ContainerError::from)?;
+            create(engine, config, &image, reporter, in_flight).await?
+        }
+        _ => {
+            let image = image::prepare(engine, config, options.prepare, reporter).await?;
+            create(engine, config, &image, reporter, in_flight).await?
+        }
+    };
+    let merged = merged_for_container(config, &container);
+    Ok(UpResult {
+        remote_user: remote_user(&merged, &container),
+        container_id: container.id,
+        remote_workspace_folder: config.workspace_folder.clone(),
+        action: Some(action),
+    })
+}
+
+async fn create(
+    engine: &Engine,
+    config: &ResolvedConfig,
+    image: &image::PreparedImage,
+    reporter: &dyn Reporter,
+    in_flight: &InFlight,
+) -> Result<ContainerInfo, Error> {
+    let base = image_metadata(&image.info.labels, reporter);
+    let base_substituted: Vec<Entry> = base.iter().map(|e| substitute_entry(config, e)).collect();
+    let label = metadata::container_metadata(&base, &config.raw);
+    let entries = metadata::container_metadata(&base_substituted, &config.substituted);
+    let merged = metadata::merge(&config.substituted, &entries);
+    let spec = container_spec(&CreateInputs {
+        config,
+        image_name: &image.name,
+        image: &image.info,
+        metadata_label: &label,
+        merged: &merged,
+        image_command: &image.info.command,
+    })?;
+    reporter.step(&format!("Creating container from {}", image.name));
+    let id = engine
+        .create_container(&spec)
+        .await
+        .map_err(ContainerError::from)?;
+    in_flight.set(Some(id.clone()));
+    if let Err(err) = engine.start_container(&id).await {
+        let _ = engine.remove_container(&id, true).await;
+        in_flight.set(None);
+        let message = match err {
+            crate::engine::EngineError::Api { message, .. } => message,
+            other => other.to_string(),
+        };
+        return Err(ContainerError::StartFailed {
+            id: short(&id).to_string(),
+            message,
+        }
+        .into());
+    }
+    let info = engine
+        .inspect_container(&id)
+        .await
+        .map_err(ContainerError::from)?;
+    in_flight.set(None);
+    Ok(info)
+}
+
+/// The merged configuration of an existing container: its metadata label
+/// plus the properties the reference CLI lets the current configuration
+/// update without a rebuild (remoteUser, userEnvProbe, remoteEnv).
+pub fn merged_for_container(
+    config: &ResolvedConfig,
+    container: &ContainerInfo,
+) -> Map<String, Value> {
+    let mut entries: Vec<Entry> = container
+        .labels
+        .get(METADATA_LABEL)
+        .and_then(|label| metadata::parse_label(label).ok())
+        .unwrap_or_default()
+        .iter()
+        .map(|e| substitute_entry(config, e))
+        .collect();
+    let updatable: Entry = ["remoteUser", "userEnvProbe", "remoteEnv"]
+        .iter()
+        .filter_map(|k| {
+            config
+                .substituted
+                .get(*k)
+                .map(|v| (k.to_string(), v.clone()))
+        })
+        .collect();
+    if !updatable.is_empty() {
+        entries.push(updatable);
+    }
+    let mut merged = metadata::merge(&config.configuration_json(), &entries);
+    let mut value = Value::Object(std::mem::take(&mut merged));
+    let container_env: HashMap<String, String> = env_map(&container.env).into_iter().collect();
+    // `${containerEnv:...}` cannot fail once a name is given; keep the text otherwise.
+    let _ = substitute::apply_container_env(&mut value, &container_env);
+    match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+/// remoteUser, else containerUser, else the container's user, else root.
+pub fn remote_user(merged: &Map<String, Value>, container: &ContainerInfo) -> String {
+    ["remoteUser", "containerUser"]
+        .iter()
+        .filter_map(|k| merged.get(*k).and_then(Value::as_str))
+        .find(|u| !u.is_empty())
+        .map(str::to_string)
+        .or_else(|| (!container.user.is_empty()).then(|| container.user.clone()))
+        .unwrap_or_else(|| "root".into())
+}
+
+fn image_metadata(
+    labels: &std::collections::BTreeMap<String, String>,
+    reporter: &dyn Reporter,
+) -> Vec<Entry> {
+    match labels.get(METADATA_LABEL).map(|l| metadata::parse_label(l)) {
+        Some(Ok(entries)) => entries,
+        Some(Err(err)) => {
+            reporter.warn(&format!(
+                "ignoring the image's invalid {METADATA_LABEL} label: {err}"
+            ));
+            Vec::new()
+        }
+        None => Vec::new(),
+    }
+}
+
+/// Image metadata is substituted with the same local variables as the configuration.
+fn substitute_entry(config: &ResolvedConfig, entry: &Entry) -> Entry {
+    let mut value = Value::Object(entry.clone());
+    let folder = config.local_workspace_folder.to_string_lossy();
+    let _ = substitute::Local {
+        env: &config.local_env,
+        local_workspace_folder: &folder,
+        container_workspace_folder: Some(&config.workspace_folder),
+    }
+    .apply(&mut value);
+    substitute::apply_devcontainer_id(&mut value, &config.devcontainer_id);
+    match value {
+        Value::Object(map) => map,
+        _ => Entry::new(),
+    }
+}
+
+fn warn_if_changed(config: &ResolvedConfig, container: &ContainerInfo, reporter: &dyn Reporter) {
+    let Some(stored) = container.labels.get(CONFIG_HASH_LABEL) else {
+        return;
+    };
+    // The image name is part of the hash; for builds it is the content tag.
+    if *stored != config_hash(config, &container.image) {
+        reporter.warn(
+            "the configuration changed since this container was created; run `devc up --remove-existing-container` to apply the change",
+        );
+    }
+}
+
+fn short(id: &str) -> &str {
+    &id[..id.len().min(12)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn container(state: &str) -> ContainerInfo {
+        ContainerInfo {
+            id: "abc".into(),
+            name: "n".into(),
+            state: state.into(),
+            image: "i".into(),
+            labels: Default::default(),
+            env: vec![],
+            user: String::new(),
+            created: String::new(),
+        }
+    }
+
+    #[test]
+    fn decisions() {
+        let plain = UpOptions::default();
+        let replace = UpOptions {
+            remove_existing: true,
+            ..plain
+        };
+        let expect = UpOptions {
+            expect_existing: true,
+            ..plain
+        };
+        assert_eq!(decide(Some(&container("running")), &plain), Action::Reuse);
+        assert_eq!(decide(Some(&container("exited")), &plain), Action::Start);
+        assert_eq!(decide(Some(&container("created")), &plain), Action::Start);
+        assert_eq!(
+            decide(Some(&container("running")), &replace),
+            Action::Replace
+        );
+        assert_eq!(decide(None, &plain), Action::Create);
+        assert_eq!(decide(None, &replace), Action::Create);
+        assert_eq!(decide(None, &expect), Action::FailNoContainer);
+        assert_eq!(decide(Some(&container("exited")), &expect), Action::Start);
+    }
+
+    #[test]
+    fn remote_user_fallbacks() {
+        let mut c = container("running");
+        let merged = |v: Value| v.as_object().unwrap().clone();
+        assert_eq!(remote_user(&merged(serde_json::json!({})), &c), "root");
+        c.user = "img".into();
+        assert_eq!(remote_user(&merged(serde_json::json!({})), &c), "img");
+        assert_eq!(
+            remote_user(&merged(serde_json::json!({"containerUser": "cu"})), &c),
+            "cu"
+        );
+        assert_eq!(
+            remote_user(
+                &merged(serde_json::json!({"containerUser": "cu", "remoteUser": "ru"})),
+                &c
+            ),
+            "ru"
+        );
+    }
+}

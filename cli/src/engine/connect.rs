@@ -1,0 +1,150 @@
+//! Choosing and connecting to the engine endpoint.
+//!
+//! Order: `--docker-host`, then `DOCKER_HOST`, then the Docker socket, then
+//! the Podman sockets (rootless first), so devc works on Podman-only hosts
+//! without configuration. The first request (version negotiation) is bounded
+//! by a short timeout, so a dead engine fails in seconds with one sentence
+//! instead of hanging.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use bollard::{API_DEFAULT_VERSION, Docker};
+
+use super::{Engine, EngineError};
+use crate::env;
+
+/// How long the first contact may take before devc gives up.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// Per-request timeout once connected; builds and pulls stream for long.
+const REQUEST_TIMEOUT_SECS: u64 = 24 * 60 * 60;
+const DOCKER_SOCKET: &str = "/var/run/docker.sock";
+const PODMAN_ROOT_SOCKET: &str = "/run/podman/podman.sock";
+
+/// Where the engine is.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Endpoint {
+    /// `unix:///…`, `tcp://…`, `npipe://…`.
+    pub url: String,
+    /// `DOCKER_TLS_VERIFY` was set for a `tcp://` endpoint.
+    pub tls: bool,
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.url)
+    }
+}
+
+/// Picks the endpoint from the flag, the environment and the sockets present.
+pub fn endpoint(flag: Option<&str>) -> Endpoint {
+    let tls = env::var(env::DOCKER_TLS_VERIFY).is_some_and(|v| v != "0");
+    if let Some(url) = flag
+        .map(str::to_string)
+        .or_else(|| env::var(env::DOCKER_HOST))
+    {
+        let url = if url.starts_with('/') {
+            format!("unix://{url}")
+        } else {
+            url
+        };
+        return Endpoint { url, tls };
+    }
+    let mut candidates = vec![PathBuf::from(DOCKER_SOCKET)];
+    if let Some(runtime) = env::var(env::XDG_RUNTIME_DIR) {
+        candidates.push(Path::new(&runtime).join("podman/podman.sock"));
+    }
+    candidates.push(PathBuf::from(PODMAN_ROOT_SOCKET));
+    let socket = candidates
+        .iter()
+        .find(|p| p.exists())
+        .unwrap_or(&candidates[0]);
+    Endpoint {
+        url: format!("unix://{}", socket.display()),
+        tls: false,
+    }
+}
+
+impl Engine {
+    /// Connects and negotiates the API version (one request).
+    pub async fn connect(endpoint: Endpoint) -> Result<Self, EngineError> {
+        let unreachable = |reason: String| EngineError::Unreachable {
+            endpoint: endpoint.url.clone(),
+            reason,
+        };
+        let docker = client(&endpoint).map_err(|e| unreachable(describe(&e)))?;
+        let docker = match tokio::time::timeout(CONNECT_TIMEOUT, docker.negotiate_version()).await {
+            Ok(Ok(docker)) => docker,
+            Ok(Err(err)) => return Err(unreachable(describe(&err))),
+            Err(_) => {
+                return Err(unreachable(format!(
+                    "no answer within {} seconds",
+                    CONNECT_TIMEOUT.as_secs()
+                )));
+            }
+        };
+        Ok(Self { docker, endpoint })
+    }
+}
+
+fn client(endpoint: &Endpoint) -> Result<Docker, bollard::errors::Error> {
+    let url = endpoint.url.as_str();
+    if let Some(path) = url.strip_prefix("unix://") {
+        return Docker::connect_with_unix(path, REQUEST_TIMEOUT_SECS, API_DEFAULT_VERSION);
+    }
+    #[cfg(windows)]
+    if url.starts_with("npipe://") {
+        return Docker::connect_with_named_pipe(url, REQUEST_TIMEOUT_SECS, API_DEFAULT_VERSION);
+    }
+    if endpoint.tls {
+        let certs = env::var(env::DOCKER_CERT_PATH)
+            .map(PathBuf::from)
+            .or_else(|| directories::BaseDirs::new().map(|b| b.home_dir().join(".docker")))
+            .unwrap_or_default();
+        return Docker::connect_with_ssl(
+            url,
+            &certs.join("key.pem"),
+            &certs.join("cert.pem"),
+            &certs.join("ca.pem"),
+            REQUEST_TIMEOUT_SECS,
+            API_DEFAULT_VERSION,
+        );
+    }
+    Docker::connect_with_http(url, REQUEST_TIMEOUT_SECS, API_DEFAULT_VERSION)
+}
+
+/// Connection errors as one short phrase.
+fn describe(err: &bollard::errors::Error) -> String {
+    use bollard::errors::Error as B;
+    match err {
+        B::SocketNotFoundError(path) => format!("the socket {path} does not exist"),
+        B::IOError { err } if err.kind() == std::io::ErrorKind::PermissionDenied => {
+            "permission denied (is your user in the docker group?)".into()
+        }
+        B::IOError { err } => err.to_string(),
+        B::HyperResponseError { err } => {
+            let mut text = err.to_string();
+            let mut source = std::error::Error::source(err);
+            while let Some(inner) = source {
+                text = inner.to_string();
+                source = inner.source();
+            }
+            text
+        }
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flag_wins_and_bare_paths_become_unix_urls() {
+        assert_eq!(endpoint(Some("/tmp/x.sock")).url, "unix:///tmp/x.sock");
+        assert_eq!(
+            endpoint(Some("tcp://127.0.0.1:2375")).url,
+            "tcp://127.0.0.1:2375"
+        );
+    }
+}

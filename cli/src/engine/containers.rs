@@ -1,0 +1,304 @@
+//! Containers: find by labels, inspect, create, start, stop, remove.
+
+use std::collections::{BTreeMap, HashMap};
+
+use bollard::models::{
+    ContainerCreateBody, DeviceMapping, DeviceRequest, HostConfig, Mount, MountBindOptions,
+    MountBindOptionsPropagationEnum, MountTmpfsOptions, MountType, MountVolumeOptions, PortBinding,
+    ResourcesUlimits,
+};
+use bollard::query_parameters::{
+    CreateContainerOptions, ListContainersOptions, RemoveContainerOptions, StopContainerOptions,
+};
+
+use super::{ContainerInfo, Engine, EngineError, labels_map};
+use crate::container::spec::{ContainerSpec, MountKind};
+
+impl Engine {
+    /// Containers (running or not) carrying every one of `labels`, newest first.
+    pub async fn find_containers(
+        &self,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<Vec<ContainerInfo>, EngineError> {
+        let filters = HashMap::from([(
+            "label".to_string(),
+            labels.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+        )]);
+        self.list(filters).await
+    }
+
+    /// Every container that has a label named `label`.
+    pub async fn containers_with_label(
+        &self,
+        label: &str,
+    ) -> Result<Vec<ContainerInfo>, EngineError> {
+        self.list(HashMap::from([(
+            "label".to_string(),
+            vec![label.to_string()],
+        )]))
+        .await
+    }
+
+    async fn list(
+        &self,
+        filters: HashMap<String, Vec<String>>,
+    ) -> Result<Vec<ContainerInfo>, EngineError> {
+        let options = ListContainersOptions {
+            all: true,
+            filters: Some(filters),
+            ..Default::default()
+        };
+        let found = self
+            .docker
+            .list_containers(Some(options))
+            .await
+            .map_err(|e| EngineError::api("listing containers", e))?;
+        Ok(found
+            .into_iter()
+            .map(|c| ContainerInfo {
+                id: c.id.unwrap_or_default(),
+                name: c
+                    .names
+                    .and_then(|n| n.into_iter().next())
+                    .unwrap_or_default()
+                    .trim_start_matches('/')
+                    .to_string(),
+                state: c.state.map(|s| s.to_string()).unwrap_or_default(),
+                image: c.image.unwrap_or_default(),
+                labels: labels_map(c.labels),
+                env: Vec::new(),
+                user: String::new(),
+                created: c.created.map(|t| t.to_string()).unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    pub async fn inspect_container(&self, id: &str) -> Result<ContainerInfo, EngineError> {
+        let c = self
+            .docker
+            .inspect_container(id, None)
+            .await
+            .map_err(|e| EngineError::api(format!("inspecting container {}", short(id)), e))?;
+        let config = c.config.unwrap_or_default();
+        Ok(ContainerInfo {
+            id: c.id.unwrap_or_default(),
+            name: c
+                .name
+                .unwrap_or_default()
+                .trim_start_matches('/')
+                .to_string(),
+            state: c
+                .state
+                .and_then(|s| s.status)
+                .map(|s| s.to_string())
+                .unwrap_or_default(),
+            image: config.image.unwrap_or_default(),
+            labels: labels_map(config.labels),
+            env: config.env.unwrap_or_default(),
+            user: config.user.unwrap_or_default(),
+            created: c.created.map(|t| t.to_string()).unwrap_or_default(),
+        })
+    }
+
+    /// Creates the container; returns its id.
+    pub async fn create_container(&self, spec: &ContainerSpec) -> Result<String, EngineError> {
+        let options = spec.name.as_ref().map(|name| CreateContainerOptions {
+            name: Some(name.clone()),
+            ..Default::default()
+        });
+        let created = self
+            .docker
+            .create_container(options, create_body(spec))
+            .await
+            .map_err(|e| EngineError::api("creating the container", e))?;
+        Ok(created.id)
+    }
+
+    pub async fn start_container(&self, id: &str) -> Result<(), EngineError> {
+        self.docker
+            .start_container(id, None)
+            .await
+            .map_err(|e| EngineError::api(format!("starting container {}", short(id)), e))
+    }
+
+    pub async fn stop_container(&self, id: &str) -> Result<(), EngineError> {
+        let options = StopContainerOptions {
+            t: Some(10),
+            ..Default::default()
+        };
+        match self.docker.stop_container(id, Some(options)).await {
+            // 304: already stopped.
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 304, ..
+            }) => Ok(()),
+            other => {
+                other.map_err(|e| EngineError::api(format!("stopping container {}", short(id)), e))
+            }
+        }
+    }
+
+    /// Removes the container (forcefully); anonymous volumes go with it
+    /// only when `volumes` is set. Named volumes always survive.
+    pub async fn remove_container(&self, id: &str, volumes: bool) -> Result<(), EngineError> {
+        let options = RemoveContainerOptions {
+            force: true,
+            v: volumes,
+            ..Default::default()
+        };
+        match self.docker.remove_container(id, Some(options)).await {
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(()),
+            other => {
+                other.map_err(|e| EngineError::api(format!("removing container {}", short(id)), e))
+            }
+        }
+    }
+
+    /// Removes named volumes (used by `down --volumes`); missing ones are fine.
+    pub async fn remove_volume(&self, name: &str) -> Result<(), EngineError> {
+        match self
+            .docker
+            .remove_volume(name, None::<bollard::query_parameters::RemoveVolumeOptions>)
+            .await
+        {
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(()),
+            other => other.map_err(|e| EngineError::api(format!("removing volume {name}"), e)),
+        }
+    }
+}
+
+/// The first 12 characters of an id, as the Docker CLI shows them.
+pub fn short(id: &str) -> &str {
+    &id[..id.len().min(12)]
+}
+
+fn some_vec<T>(items: Vec<T>) -> Option<Vec<T>> {
+    (!items.is_empty()).then_some(items)
+}
+
+fn create_body(spec: &ContainerSpec) -> ContainerCreateBody {
+    let mut port_bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
+    for port in &spec.ports {
+        port_bindings
+            .entry(format!("{}/{}", port.container_port, port.protocol))
+            .or_insert_with(|| Some(Vec::new()))
+            .get_or_insert_with(Vec::new)
+            .push(PortBinding {
+                host_ip: Some(port.host_ip.clone()),
+                host_port: Some(port.host_port.clone()),
+            });
+    }
+    let exposed: Vec<String> = port_bindings.keys().cloned().collect();
+    let host_config = HostConfig {
+        binds: some_vec(spec.binds.clone()),
+        mounts: some_vec(spec.mounts.iter().map(mount).collect()),
+        network_mode: spec.network_mode.clone(),
+        cap_add: some_vec(spec.cap_add.clone()),
+        cap_drop: some_vec(spec.cap_drop.clone()),
+        security_opt: some_vec(spec.security_opt.clone()),
+        privileged: spec.privileged.then_some(true),
+        init: spec.init.then_some(true),
+        extra_hosts: some_vec(spec.extra_hosts.clone()),
+        shm_size: spec.shm_size,
+        ulimits: some_vec(
+            spec.ulimits
+                .iter()
+                .map(|u| ResourcesUlimits {
+                    name: Some(u.name.clone()),
+                    soft: Some(u.soft),
+                    hard: Some(u.hard),
+                })
+                .collect(),
+        ),
+        devices: some_vec(
+            spec.devices
+                .iter()
+                .map(|d| DeviceMapping {
+                    path_on_host: Some(d.path_on_host.clone()),
+                    path_in_container: Some(d.path_in_container.clone()),
+                    cgroup_permissions: Some(d.cgroup_permissions.clone()),
+                })
+                .collect(),
+        ),
+        device_requests: spec.gpus.as_ref().map(|g| {
+            vec![DeviceRequest {
+                driver: Some(String::new()),
+                count: Some(g.count),
+                device_ids: some_vec(g.device_ids.clone()),
+                capabilities: Some(vec![if g.capabilities.is_empty() {
+                    vec!["gpu".to_string()]
+                } else {
+                    g.capabilities.clone()
+                }]),
+                options: None,
+            }]
+        }),
+        port_bindings: (!port_bindings.is_empty()).then_some(port_bindings),
+        memory: spec.memory,
+        nano_cpus: spec.nano_cpus,
+        userns_mode: spec.userns_mode.clone(),
+        ipc_mode: spec.ipc_mode.clone(),
+        pid_mode: spec.pid_mode.clone(),
+        ..Default::default()
+    };
+    ContainerCreateBody {
+        image: Some(spec.image.clone()),
+        hostname: spec.hostname.clone(),
+        user: spec.user.clone(),
+        env: some_vec(spec.env.clone()),
+        labels: Some(spec.labels.clone().into_iter().collect()),
+        entrypoint: spec.entrypoint.clone(),
+        cmd: spec.cmd.clone(),
+        working_dir: spec.working_dir.clone(),
+        exposed_ports: some_vec(exposed),
+        host_config: Some(host_config),
+        ..Default::default()
+    }
+}
+
+fn mount(m: &crate::container::spec::Mount) -> Mount {
+    let typ = match m.kind {
+        MountKind::Bind => MountType::BIND,
+        MountKind::Volume => MountType::VOLUME,
+        MountKind::Tmpfs => MountType::TMPFS,
+    };
+    Mount {
+        target: Some(m.target.clone()),
+        source: m.source.clone(),
+        typ: Some(typ),
+        read_only: m.read_only.then_some(true),
+        consistency: m.consistency.clone(),
+        bind_options: m.bind_propagation.as_deref().map(|p| MountBindOptions {
+            propagation: Some(propagation(p)),
+            ..Default::default()
+        }),
+        volume_options: m.volume_nocopy.then(|| MountVolumeOptions {
+            no_copy: Some(true),
+            ..Default::default()
+        }),
+        tmpfs_options: (m.tmpfs_size.is_some() || m.tmpfs_mode.is_some()).then(|| {
+            MountTmpfsOptions {
+                size_bytes: m.tmpfs_size,
+                mode: m.tmpfs_mode,
+                ..Default::default()
+            }
+        }),
+        ..Default::default()
+    }
+}
+
+fn propagation(text: &str) -> MountBindOptionsPropagationEnum {
+    use MountBindOptionsPropagationEnum as P;
+    match text {
+        "private" => P::PRIVATE,
+        "rprivate" => P::RPRIVATE,
+        "shared" => P::SHARED,
+        "rshared" => P::RSHARED,
+        "slave" => P::SLAVE,
+        "rslave" => P::RSLAVE,
+        _ => P::EMPTY,
+    }
+}

@@ -1,0 +1,172 @@
+//! Running commands in a container: interactive (`devc exec`) or captured
+//! (probes devc makes for itself).
+
+use std::io::Write;
+
+use bollard::container::LogOutput;
+use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
+use bollard::query_parameters::ResizeExecOptions;
+use futures_util::StreamExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::{Engine, EngineError};
+
+#[derive(Debug, Clone, Default)]
+pub struct ExecRequest {
+    pub cmd: Vec<String>,
+    pub user: Option<String>,
+    /// `KEY=VALUE` entries.
+    pub env: Vec<String>,
+    pub working_dir: Option<String>,
+    pub tty: bool,
+    /// Forward devc's stdin to the command.
+    pub stdin: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ExecOutput {
+    pub exit_code: i64,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+impl Engine {
+    async fn start(
+        &self,
+        container: &str,
+        req: &ExecRequest,
+    ) -> Result<(String, StartExecResults), EngineError> {
+        let options = CreateExecOptions {
+            cmd: Some(req.cmd.clone()),
+            user: req.user.clone(),
+            env: Some(req.env.clone()),
+            working_dir: req.working_dir.clone(),
+            tty: Some(req.tty),
+            attach_stdin: Some(req.stdin),
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            ..Default::default()
+        };
+        let context = || format!("running {:?} in the container", req.cmd.join(" "));
+        let created = self
+            .docker
+            .create_exec(container, options)
+            .await
+            .map_err(|e| EngineError::api(context(), e))?;
+        let started = self
+            .docker
+            .start_exec(
+                &created.id,
+                Some(StartExecOptions {
+                    tty: req.tty,
+                    ..Default::default()
+                }),
+            )
+            .await
+            .map_err(|e| EngineError::api(context(), e))?;
+        Ok((created.id, started))
+    }
+
+    async fn exit_code(&self, exec_id: &str) -> Result<i64, EngineError> {
+        let inspected = self
+            .docker
+            .inspect_exec(exec_id)
+            .await
+            .map_err(|e| EngineError::api("reading the command's exit status", e))?;
+        Ok(inspected.exit_code.unwrap_or(0))
+    }
+
+    /// Runs a command and collects its output (no stdin).
+    pub async fn exec_capture(
+        &self,
+        container: &str,
+        req: &ExecRequest,
+    ) -> Result<ExecOutput, EngineError> {
+        let (id, started) = self.start(container, req).await?;
+        let mut out = ExecOutput::default();
+        if let StartExecResults::Attached { mut output, .. } = started {
+            while let Some(chunk) = output.next().await {
+                match chunk.map_err(|e| EngineError::api("reading command output", e))? {
+                    LogOutput::StdErr { message } => out.stderr.extend_from_slice(&message),
+                    LogOutput::StdOut { message } | LogOutput::Console { message } => {
+                        out.stdout.extend_from_slice(&message)
+                    }
+                    LogOutput::StdIn { .. } => {}
+                }
+            }
+        }
+        out.exit_code = self.exit_code(&id).await?;
+        Ok(out)
+    }
+
+    /// Runs a command wired to devc's own stdin, stdout and stderr; returns
+    /// its exit code. With `tty`, the local terminal must already be in raw
+    /// mode; `size` is the initial window size (columns, rows).
+    pub async fn exec_interactive(
+        &self,
+        container: &str,
+        req: &ExecRequest,
+        size: Option<(u16, u16)>,
+    ) -> Result<i64, EngineError> {
+        let (id, started) = self.start(container, req).await?;
+        let StartExecResults::Attached {
+            mut output,
+            mut input,
+        } = started
+        else {
+            return self.exit_code(&id).await;
+        };
+        if let Some((width, height)) = size {
+            let options = ResizeExecOptions {
+                h: height as i32,
+                w: width as i32,
+            };
+            // A failed resize only affects layout; the command still runs.
+            let _ = self.docker.resize_exec(&id, options).await;
+        }
+        let pump_stdin = async {
+            if !req.stdin {
+                return;
+            }
+            let mut stdin = tokio::io::stdin();
+            let mut buf = vec![0u8; 8192];
+            loop {
+                match stdin.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        if input.write_all(&buf[..n]).await.is_err() {
+                            return;
+                        }
+                        let _ = input.flush().await;
+                    }
+                }
+            }
+            let _ = input.shutdown().await;
+        };
+        let pump_output = async {
+            while let Some(chunk) = output.next().await {
+                let Ok(chunk) = chunk else { break };
+                match chunk {
+                    LogOutput::StdErr { message } => {
+                        let mut err = std::io::stderr().lock();
+                        let _ = err.write_all(&message);
+                        let _ = err.flush();
+                    }
+                    LogOutput::StdOut { message } | LogOutput::Console { message } => {
+                        let mut out = std::io::stdout().lock();
+                        let _ = out.write_all(&message);
+                        let _ = out.flush();
+                    }
+                    LogOutput::StdIn { .. } => {}
+                }
+            }
+        };
+        // Output ending means the command ended; stdin may still be open.
+        tokio::pin!(pump_output);
+        tokio::select! {
+            _ = &mut pump_output => {}
+            _ = async { pump_stdin.await; std::future::pending::<()>().await } => {}
+        }
+        self.exit_code(&id).await
+    }
+}

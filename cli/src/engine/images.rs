@@ -1,0 +1,186 @@
+//! Images: inspect, pull, build, tag, remove.
+
+use std::collections::HashMap;
+
+use bollard::query_parameters::{BuildImageOptions, CreateImageOptions, RemoveImageOptions};
+use futures_util::StreamExt;
+
+use super::{Engine, EngineError, ImageInfo, labels_map};
+use crate::printer::{Event, Reporter};
+
+/// A classic-builder build request. The context is already a tar archive.
+#[derive(Debug, Clone, Default)]
+pub struct BuildRequest {
+    pub context_tar: Vec<u8>,
+    /// Path of the Dockerfile inside the context archive.
+    pub dockerfile: String,
+    pub tag: String,
+    pub build_args: HashMap<String, String>,
+    pub target: Option<String>,
+    pub cache_from: Vec<String>,
+    pub no_cache: bool,
+    pub labels: HashMap<String, String>,
+    /// `--pull`: always try to pull newer base images.
+    pub pull: bool,
+}
+
+impl Engine {
+    /// The image, or `None` when it is not present locally.
+    pub async fn inspect_image(&self, name: &str) -> Result<Option<ImageInfo>, EngineError> {
+        match self.docker.inspect_image(name).await {
+            Ok(image) => {
+                let config = image.config.unwrap_or_default();
+                Ok(Some(ImageInfo {
+                    id: image.id.unwrap_or_default(),
+                    user: config.user.unwrap_or_default(),
+                    env: config.env.unwrap_or_default(),
+                    labels: labels_map(config.labels),
+                    command: config
+                        .entrypoint
+                        .unwrap_or_default()
+                        .into_iter()
+                        .chain(config.cmd.unwrap_or_default())
+                        .collect(),
+                }))
+            }
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(None),
+            Err(e) => Err(EngineError::api(format!("inspecting image {name}"), e)),
+        }
+    }
+
+    /// Pulls `name`, reporting progress.
+    pub async fn pull_image(&self, name: &str, reporter: &dyn Reporter) -> Result<(), EngineError> {
+        let (image, tag) = split_tag(name);
+        let options = CreateImageOptions {
+            from_image: Some(image.to_string()),
+            tag: Some(tag.to_string()),
+            ..Default::default()
+        };
+        let mut stream = self.docker.create_image(Some(options), None, None);
+        while let Some(item) = stream.next().await {
+            let info = item.map_err(|e| EngineError::api(format!("pulling image {name}"), e))?;
+            if let Some(detail) = info.error_detail.and_then(|d| d.message) {
+                return Err(EngineError::Api {
+                    context: format!("pulling image {name}"),
+                    message: detail,
+                    status: 0,
+                });
+            }
+            if let Some(status) = info.status {
+                let id = info.id.unwrap_or_default();
+                reporter.report(Event::Progress {
+                    id: &id,
+                    status: &status,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Builds an image with the classic builder, streaming its output to
+    /// `reporter` as it arrives. Returns the image id.
+    pub async fn build_image(
+        &self,
+        request: BuildRequest,
+        reporter: &dyn Reporter,
+    ) -> Result<String, EngineError> {
+        let options = BuildImageOptions {
+            dockerfile: request.dockerfile,
+            t: Some(request.tag.clone()),
+            nocache: request.no_cache,
+            rm: true,
+            forcerm: true,
+            pull: request.pull.then(|| "true".to_string()),
+            cachefrom: (!request.cache_from.is_empty()).then_some(request.cache_from),
+            buildargs: Some(request.build_args),
+            labels: Some(request.labels),
+            target: request.target.unwrap_or_default(),
+            ..Default::default()
+        };
+        let body = bollard::body_full(request.context_tar.into());
+        let mut stream = self.docker.build_image(options, None, Some(body));
+        let mut image_id = String::new();
+        let mut pending = String::new();
+        while let Some(item) = stream.next().await {
+            let info = item.map_err(|e| EngineError::api("building the image", e))?;
+            if let Some(text) = info.stream {
+                pending.push_str(&text);
+                while let Some(end) = pending.find('\n') {
+                    let line: String = pending.drain(..=end).collect();
+                    let line = line.trim_end();
+                    if !line.is_empty() {
+                        reporter.report(Event::Output {
+                            source: "build",
+                            line,
+                        });
+                    }
+                }
+            }
+            if let Some(message) = info.error_detail.and_then(|d| d.message) {
+                return Err(EngineError::Api {
+                    context: "building the image".into(),
+                    message,
+                    status: 0,
+                });
+            }
+            if let Some(id) = info.aux.and_then(|a| a.id) {
+                image_id = id;
+            }
+        }
+        if !pending.trim().is_empty() {
+            reporter.report(Event::Output {
+                source: "build",
+                line: pending.trim_end(),
+            });
+        }
+        Ok(image_id)
+    }
+
+    /// Removes an image; a missing one is not an error.
+    pub async fn remove_image(&self, name: &str) -> Result<(), EngineError> {
+        let options = RemoveImageOptions {
+            force: true,
+            ..Default::default()
+        };
+        match self.docker.remove_image(name, Some(options), None).await {
+            Ok(_) => Ok(()),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(()),
+            Err(e) => Err(EngineError::api(format!("removing image {name}"), e)),
+        }
+    }
+}
+
+/// `registry:5000/a/b:tag` → (`registry:5000/a/b`, `tag`); digests stay whole.
+fn split_tag(name: &str) -> (&str, &str) {
+    if name.contains('@') {
+        return (name, "");
+    }
+    match name.rsplit_once(':') {
+        Some((image, tag)) if !tag.contains('/') => (image, tag),
+        _ => (name, "latest"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_tag;
+
+    #[test]
+    fn tags() {
+        assert_eq!(split_tag("debian"), ("debian", "latest"));
+        assert_eq!(split_tag("debian:12"), ("debian", "12"));
+        assert_eq!(
+            split_tag("127.0.0.1:5000/a/b"),
+            ("127.0.0.1:5000/a/b", "latest")
+        );
+        assert_eq!(
+            split_tag("127.0.0.1:5000/a/b:1"),
+            ("127.0.0.1:5000/a/b", "1")
+        );
+        assert_eq!(split_tag("a@sha256:abc"), ("a@sha256:abc", ""));
+    }
+}

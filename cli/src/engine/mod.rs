@@ -1,0 +1,122 @@
+//! The container engine: the only module that speaks the Docker Engine API.
+//!
+//! Everything above it works with the plain types defined here
+//! ([`ContainerInfo`], [`ImageInfo`], [`crate::container::spec::ContainerSpec`]),
+//! so bollard never leaks into planning code, and every engine error is
+//! turned into an [`EngineError`] that says what devc was doing.
+
+mod connect;
+mod containers;
+mod exec;
+mod images;
+
+use std::collections::BTreeMap;
+
+pub use connect::{Endpoint, endpoint};
+pub use exec::{ExecOutput, ExecRequest};
+pub use images::BuildRequest;
+
+/// A connected engine.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    docker: bollard::Docker,
+    endpoint: Endpoint,
+}
+
+/// A container as devc needs to know it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerInfo {
+    pub id: String,
+    pub name: String,
+    /// `running`, `exited`, `created`, `paused`, ...
+    pub state: String,
+    pub image: String,
+    pub labels: BTreeMap<String, String>,
+    /// `KEY=VALUE` entries of the container's configuration.
+    pub env: Vec<String>,
+    /// The container's configured user (`Config.User`), empty for root.
+    pub user: String,
+    /// Creation time as the engine reports it (RFC 3339 or Unix seconds).
+    pub created: String,
+}
+
+impl ContainerInfo {
+    pub fn is_running(&self) -> bool {
+        self.state == "running"
+    }
+}
+
+/// An image as devc needs to know it.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageInfo {
+    pub id: String,
+    /// `USER` of the image; empty means root.
+    pub user: String,
+    pub env: Vec<String>,
+    pub labels: BTreeMap<String, String>,
+    /// `ENTRYPOINT` followed by `CMD`, what the image runs by default.
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("cannot reach the container engine at {endpoint}: {reason}")]
+    Unreachable { endpoint: String, reason: String },
+    #[error("{context}: {message}")]
+    Api {
+        context: String,
+        message: String,
+        /// HTTP status, 0 when the failure was not an HTTP response.
+        status: u16,
+    },
+    #[error("interrupted while {context}")]
+    Interrupted { context: String },
+}
+
+impl EngineError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Self::Unreachable { .. } => Some(
+                "start the engine (for example `sudo systemctl start docker`, or `podman system service`), or point DOCKER_HOST / --docker-host at a running one"
+                    .into(),
+            ),
+            _ => None,
+        }
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Self::Api { status: 404, .. })
+    }
+
+    /// Wraps a bollard error with what devc was doing.
+    fn api(context: impl Into<String>, err: bollard::errors::Error) -> Self {
+        use bollard::errors::Error as B;
+        let (message, status) = match err {
+            B::DockerResponseServerError {
+                status_code,
+                message,
+            } => (message, status_code),
+            B::DockerStreamError { error } => (error, 0),
+            other => (other.to_string(), 0),
+        };
+        Self::Api {
+            context: context.into(),
+            message: message.trim().to_string(),
+            status,
+        }
+    }
+}
+
+impl Engine {
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+}
+
+fn labels_map(
+    labels: Option<std::collections::HashMap<String, String>>,
+) -> BTreeMap<String, String> {
+    labels.unwrap_or_default().into_iter().collect()
+}

@@ -1,0 +1,22 @@
+//! Every environment variable devc reads, declared once.
+//!
+//! Keeping them in one place makes the README's list honest and lets tests
+//! set exactly what devc looks at.
+
+/// Engine endpoint (`unix://`, `tcp://`, `npipe://`), as the Docker CLI reads it.
+pub const DOCKER_HOST: &str = "DOCKER_HOST";
+/// Non-empty: use TLS for `tcp://` endpoints.
+pub const DOCKER_TLS_VERIFY: &str = "DOCKER_TLS_VERIFY";
+/// Folder holding `ca.pem`, `cert.pem`, `key.pem` for TLS endpoints.
+pub const DOCKER_CERT_PATH: &str = "DOCKER_CERT_PATH";
+/// Where rootless Podman keeps its socket.
+pub const XDG_RUNTIME_DIR: &str = "XDG_RUNTIME_DIR";
+/// Tracing filter for devc's own diagnostics (`debug`, `devc=trace`, ...).
+pub const DEVC_LOG: &str = "DEVC_LOG";
+/// Overrides the cache folder (image and context digests, feature blobs).
+pub const DEVC_CACHE_DIR: &str = "DEVC_CACHE_DIR";
+
+/// Reads a variable, treating an empty value as unset.
+pub fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}

@@ -1,0 +1,66 @@
+//! From configuration to image: plan, build context, build or reuse.
+//!
+//! [`plan`] decides, without touching the engine, what the image is:
+//! an existing image name, or a Dockerfile build whose tag is a content
+//! hash of everything that affects the build. [`prepare`] then makes sure
+//! the image exists, doing the least work possible: no pull when the image
+//! is local, no build request when the content-hash tag exists.
+
+pub mod context;
+pub mod dockerignore;
+pub mod plan;
+mod prepare;
+
+pub use plan::PullPolicy;
+pub use prepare::{PrepareOptions, PreparedImage, prepare};
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImageError {
+    #[error("the image \"{name}\" is not available locally and could not be pulled: {reason}")]
+    PullFailed { name: String, reason: String },
+    #[error("the image \"{name}\" is not available locally and pulling is disabled (--pull never)")]
+    NotLocal { name: String },
+    #[error("the Dockerfile {} does not exist", path.display())]
+    DockerfileMissing { path: PathBuf },
+    #[error("the image build failed: {message}{}", tail(last_lines))]
+    BuildFailed {
+        message: String,
+        last_lines: Vec<String>,
+    },
+    #[error("build.options: {0}")]
+    BuildOption(String),
+    #[error(transparent)]
+    Context(#[from] context::ContextError),
+    #[error(transparent)]
+    Engine(#[from] crate::engine::EngineError),
+}
+
+fn tail(lines: &[String]) -> String {
+    if lines.is_empty() {
+        String::new()
+    } else {
+        format!("\nlast build output:\n  {}", lines.join("\n  "))
+    }
+}
+
+impl ImageError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Self::PullFailed { name, .. } => Some(format!(
+                "check the image name, log in to its registry, or make it locally (docker build/tag ... {name})"
+            )),
+            Self::NotLocal { .. } => Some("make the image locally or use --pull missing".into()),
+            Self::DockerfileMissing { .. } => {
+                Some("build.dockerfile is relative to the folder of devcontainer.json".into())
+            }
+            Self::BuildFailed { .. } => Some(
+                "fix the failing Dockerfile step above, then run `devc up` again (cached steps are reused)"
+                    .into(),
+            ),
+            Self::Engine(e) => e.hint(),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,219 @@
+//! Making sure the image exists, with the least work: inspect first, pull
+//! only what is missing, build only when the content-hash tag is absent.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Mutex;
+
+use super::plan::{self, BuildInputs, PullPolicy};
+use super::{ImageError, context};
+use crate::config::resolved::DockerfileBuild;
+use crate::config::{ImageSource, ResolvedConfig};
+use crate::engine::{BuildRequest, Engine, ImageInfo};
+use crate::printer::{Event, Reporter};
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PrepareOptions {
+    pub pull: PullPolicy,
+    /// `--build-no-cache`: rebuild every step even when the tag exists.
+    pub no_cache: bool,
+}
+
+/// The image the container will run.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PreparedImage {
+    pub name: String,
+    pub info: ImageInfo,
+    /// A build request was sent.
+    pub built: bool,
+}
+
+/// How many lines of build output a failure shows.
+const TAIL_LINES: usize = 15;
+
+pub async fn prepare(
+    engine: &Engine,
+    config: &ResolvedConfig,
+    options: PrepareOptions,
+    reporter: &dyn Reporter,
+) -> Result<PreparedImage, ImageError> {
+    match &config.image {
+        ImageSource::Image { name } => use_image(engine, name, options.pull, reporter).await,
+        ImageSource::Dockerfile(build) => {
+            let basename = config
+                .local_workspace_folder
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            build_image(engine, build, &basename, options, reporter).await
+        }
+    }
+}
+
+async fn use_image(
+    engine: &Engine,
+    name: &str,
+    pull: PullPolicy,
+    reporter: &dyn Reporter,
+) -> Result<PreparedImage, ImageError> {
+    if pull != PullPolicy::Always
+        && let Some(info) = engine.inspect_image(name).await?
+    {
+        return Ok(PreparedImage {
+            name: name.to_string(),
+            info,
+            built: false,
+        });
+    }
+    if pull == PullPolicy::Never {
+        return Err(ImageError::NotLocal {
+            name: name.to_string(),
+        });
+    }
+    reporter.step(&format!("Pulling image {name}"));
+    let pulled = engine.pull_image(name, reporter).await;
+    if let Err(err) = pulled {
+        // `--pull always` offline: a local copy is still good enough.
+        if pull == PullPolicy::Always
+            && let Some(info) = engine.inspect_image(name).await?
+        {
+            reporter.warn(&format!(
+                "could not pull {name} ({err}); using the local image"
+            ));
+            return Ok(PreparedImage {
+                name: name.to_string(),
+                info,
+                built: false,
+            });
+        }
+        let reason = match err {
+            crate::engine::EngineError::Api { message, .. } => message,
+            other => other.to_string(),
+        };
+        return Err(ImageError::PullFailed {
+            name: name.to_string(),
+            reason,
+        });
+    }
+    let info = engine
+        .inspect_image(name)
+        .await?
+        .ok_or_else(|| ImageError::PullFailed {
+            name: name.to_string(),
+            reason: "the engine reported success but the image is not there".into(),
+        })?;
+    Ok(PreparedImage {
+        name: name.to_string(),
+        info,
+        built: false,
+    })
+}
+
+async fn build_image(
+    engine: &Engine,
+    build: &DockerfileBuild,
+    workspace_basename: &str,
+    options: PrepareOptions,
+    reporter: &dyn Reporter,
+) -> Result<PreparedImage, ImageError> {
+    let dockerfile_text =
+        std::fs::read_to_string(&build.dockerfile).map_err(|_| ImageError::DockerfileMissing {
+            path: build.dockerfile.clone(),
+        })?;
+    let flags = plan::parse_build_options(&build.options).map_err(ImageError::BuildOption)?;
+    let mut args = build.args.clone();
+    args.extend(flags.build_args.clone());
+    let scan = context::scan(&build.context, &build.dockerfile, None)?;
+
+    let mut base_ids = BTreeMap::new();
+    for base in plan::base_images(&dockerfile_text, &args, build.target.as_deref()) {
+        let id = engine
+            .inspect_image(&base)
+            .await?
+            .map(|i| i.id)
+            .unwrap_or_default();
+        base_ids.insert(base, id);
+    }
+    let tag = plan::build_tag(
+        workspace_basename,
+        &BuildInputs {
+            context_digest: &scan.digest,
+            dockerfile: scan.dockerfile_name(),
+            args: &args,
+            target: build.target.as_deref(),
+            flags: &flags,
+            base_ids: &base_ids,
+        },
+    );
+    let no_cache = options.no_cache || flags.no_cache;
+    if !no_cache && let Some(info) = engine.inspect_image(&tag).await? {
+        reporter.step(&format!(
+            "Reusing image {tag} (nothing changed since it was built)"
+        ));
+        return Ok(PreparedImage {
+            name: tag,
+            info,
+            built: false,
+        });
+    }
+
+    reporter.step(&format!("Building image {tag}"));
+    let request = BuildRequest {
+        context_tar: scan.to_tar()?,
+        dockerfile: scan.dockerfile_name().to_string(),
+        tag: tag.clone(),
+        build_args: args.into_iter().collect(),
+        target: build.target.clone(),
+        cache_from: build.cache_from.clone(),
+        no_cache,
+        labels: flags.labels.clone().into_iter().collect::<HashMap<_, _>>(),
+        pull: flags.pull || options.pull == PullPolicy::Always,
+    };
+    let recorder = TailRecorder {
+        inner: reporter,
+        lines: Mutex::new(VecDeque::new()),
+    };
+    if let Err(err) = engine.build_image(request, &recorder).await {
+        let message = match err {
+            crate::engine::EngineError::Api { message, .. } => message,
+            other => other.to_string(),
+        };
+        let last_lines = recorder.lines.into_inner().unwrap_or_default().into();
+        return Err(ImageError::BuildFailed {
+            message,
+            last_lines,
+        });
+    }
+    let info = engine
+        .inspect_image(&tag)
+        .await?
+        .ok_or_else(|| ImageError::BuildFailed {
+            message: format!("the engine reported success but {tag} is not there"),
+            last_lines: Vec::new(),
+        })?;
+    Ok(PreparedImage {
+        name: tag,
+        info,
+        built: true,
+    })
+}
+
+/// Passes events on and keeps the last lines of output for error messages.
+struct TailRecorder<'a> {
+    inner: &'a dyn Reporter,
+    lines: Mutex<VecDeque<String>>,
+}
+
+impl Reporter for TailRecorder<'_> {
+    fn report(&self, event: Event<'_>) {
+        if let Event::Output { line, .. } = &event
+            && let Ok(mut lines) = self.lines.lock()
+        {
+            if lines.len() == TAIL_LINES {
+                lines.pop_front();
+            }
+            lines.push_back(line.to_string());
+        }
+        self.inner.report(event);
+    }
+}

@@ -1,0 +1,38 @@
+//! devc: dev containers from `devcontainer.json`, fast and offline-friendly.
+//!
+//! The modules follow the data:
+//!
+//! - [`config`]: discover `devcontainer.json`, parse JSONC, substitute
+//!   variables, apply defaults → [`config::ResolvedConfig`].
+//! - [`image`]: turn the configuration into an image plan (use an image or
+//!   build a Dockerfile, tagged by a content hash) and make sure the image
+//!   exists without pulling or building what is already there.
+//! - [`container`]: the container spec (mounts, env, `runArgs`), identity
+//!   labels, find-or-create-or-start.
+//! - [`engine`]: the only module that talks to the Docker Engine API
+//!   (bollard); plain types in, plain types out.
+//! - [`attach`]: connecting people to the container (terminals).
+//! - [`commands`]: one file per subcommand; each parses its flags, calls the
+//!   pipeline and renders the result.
+//! - [`printer`]: all user-facing output; [`error`]: error kinds, hints and
+//!   exit codes; [`env`]: every environment variable devc reads.
+
+pub mod attach;
+pub mod commands;
+pub mod config;
+pub mod container;
+pub mod engine;
+pub mod env;
+pub mod error;
+pub mod image;
+pub mod printer;
+
+#[cfg(test)]
+mod testutil;
+
+use std::process::ExitCode;
+
+/// Runs devc with the process arguments; returns the process exit code.
+pub fn main() -> ExitCode {
+    commands::run(std::env::args_os())
+}

@@ -1,0 +1,250 @@
+//! The test harness: workspaces from fixtures, running devc, engine checks
+//! and cleanup.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+use bollard::Docker;
+use bollard::query_parameters::{ListContainersOptions, RemoveContainerOptions};
+
+pub const BUSYBOX: &str = "devc-test/busybox:latest";
+pub const DEBIAN: &str = "devc-test/debian:bookworm";
+
+/// The repository root (fixtures, reference CLI install).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+pub fn docker() -> Docker {
+    Docker::connect_with_local_defaults().expect("docker client")
+}
+
+/// Fails the test run once, clearly, when the engine or the base images
+/// are missing: end-to-end tests must never pass by skipping.
+pub fn require_engine() {
+    static CHECKED: OnceLock<Result<(), String>> = OnceLock::new();
+    let result = CHECKED.get_or_init(|| {
+        runtime().block_on(async {
+            let docker = docker();
+            docker.ping().await.map_err(|e| {
+                format!("end-to-end tests need a running Docker engine ({e}); start dockerd or set DOCKER_HOST")
+            })?;
+            for image in [BUSYBOX, DEBIAN] {
+                docker.inspect_image(image).await.map_err(|_| {
+                    format!("the local test image {image} is missing; run `bash .ci/images.sh`")
+                })?;
+            }
+            Ok(())
+        })
+    });
+    if let Err(message) = result {
+        panic!("{message}");
+    }
+}
+
+/// The result of one devc run.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn from(output: Output) -> Self {
+        Self {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Asserts success and returns the JSON on the last stdout line.
+    pub fn json(&self) -> serde_json::Value {
+        assert_eq!(
+            self.code, 0,
+            "devc failed:\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        self.last_json()
+    }
+
+    pub fn last_json(&self) -> serde_json::Value {
+        let line = self
+            .stdout
+            .lines()
+            .last()
+            .unwrap_or_else(|| panic!("no stdout; stderr: {}", self.stderr));
+        serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.stdout))
+    }
+}
+
+/// A workspace copied from `tests/fixtures/<name>`, removed with its
+/// containers on drop.
+pub struct Workspace {
+    _root: tempfile::TempDir,
+    pub path: PathBuf,
+}
+
+impl Workspace {
+    pub fn fixture(name: &str) -> Self {
+        require_engine();
+        let root = tempfile::Builder::new()
+            .prefix("devc-e2e-")
+            .tempdir()
+            .unwrap();
+        let path = root.path().join(name);
+        copy_dir(&repo_root().join("tests/fixtures").join(name), &path);
+        Self { _root: root, path }
+    }
+
+    /// A workspace with just this devcontainer.json.
+    pub fn with_config(name: &str, config: &str) -> Self {
+        require_engine();
+        let root = tempfile::Builder::new()
+            .prefix("devc-e2e-")
+            .tempdir()
+            .unwrap();
+        let path = root.path().join(name);
+        std::fs::create_dir_all(path.join(".devcontainer")).unwrap();
+        std::fs::write(path.join(".devcontainer/devcontainer.json"), config).unwrap();
+        Self { _root: root, path }
+    }
+
+    pub fn write(&self, relative: &str, contents: &str) {
+        let file = self.path.join(relative);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, contents).unwrap();
+    }
+
+    /// `devc <args> --workspace-folder <this>`.
+    pub fn devc(&self, args: &[&str]) -> Run {
+        self.devc_env(args, &[])
+    }
+
+    pub fn devc_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        devc_in(&self.path, args, env)
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        command_in(&self.path, args)
+    }
+
+    /// Containers whose workspace label is this workspace (any tool's).
+    pub fn containers(&self) -> Vec<bollard::models::ContainerSummary> {
+        containers_under(&self.path)
+    }
+}
+
+impl Drop for Workspace {
+    fn drop(&mut self) {
+        remove_containers_under(&self.path);
+    }
+}
+
+/// `devc <args> --workspace-folder <folder>` with extra environment.
+pub fn devc_in(folder: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut command = command_in(folder, args);
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    Run::from(command.output().expect("devc runs"))
+}
+
+/// `--workspace-folder` goes right after the subcommand, so it is never
+/// taken for part of an `exec` command line.
+pub fn command_in(folder: &Path, args: &[&str]) -> Command {
+    let mut command = devc();
+    let (subcommand, rest) = args.split_first().expect("a subcommand");
+    command
+        .arg(subcommand)
+        .arg("--workspace-folder")
+        .arg(folder)
+        .args(rest);
+    command.stdin(Stdio::null());
+    command
+}
+
+/// The devc binary built for this test run.
+pub fn devc() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_devc"));
+    command.env_remove("DEVC_LOG");
+    command
+}
+
+pub fn containers_under(path: &Path) -> Vec<bollard::models::ContainerSummary> {
+    let prefix = path.to_string_lossy().into_owned();
+    runtime().block_on(async {
+        let options = ListContainersOptions {
+            all: true,
+            filters: Some(HashMap::from([(
+                "label".to_string(),
+                vec!["devcontainer.local_folder".to_string()],
+            )])),
+            ..Default::default()
+        };
+        docker()
+            .list_containers(Some(options))
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|c| {
+                c.labels
+                    .as_ref()
+                    .and_then(|l| l.get("devcontainer.local_folder"))
+                    .is_some_and(|folder| folder.starts_with(&prefix))
+            })
+            .collect()
+    })
+}
+
+pub fn remove_containers_under(path: &Path) {
+    let found = containers_under(path);
+    runtime().block_on(async {
+        let docker = docker();
+        for c in found {
+            let options = RemoveContainerOptions {
+                force: true,
+                v: true,
+                ..Default::default()
+            };
+            let _ = docker
+                .remove_container(c.id.as_deref().unwrap_or_default(), Some(options))
+                .await;
+        }
+    });
+}
+
+pub fn inspect(id: &str) -> bollard::models::ContainerInspectResponse {
+    runtime().block_on(async { docker().inspect_container(id, None).await.unwrap() })
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in
+        std::fs::read_dir(from).unwrap_or_else(|e| panic!("fixture {}: {e}", from.display()))
+    {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}

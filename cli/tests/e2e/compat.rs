@@ -1,0 +1,153 @@
+//! Compatibility with the reference CLI (`@devcontainers/cli`): the same
+//! identity labels, folders and configuration, and each tool finds the
+//! other's container.
+//!
+//! `.ci/run` installs the reference CLI into `target/refcli`; set
+//! `DEVC_REFERENCE_CLI` to use another install.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::common::{Run, Workspace, devc_in, inspect, repo_root};
+
+fn reference_cli() -> PathBuf {
+    let path = std::env::var_os("DEVC_REFERENCE_CLI")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target/refcli/node_modules/.bin/devcontainer"));
+    assert!(
+        path.exists(),
+        "the reference CLI is not installed at {}; run `npm install --prefix target/refcli @devcontainers/cli@0.89.0` (as .ci/run does) or set DEVC_REFERENCE_CLI",
+        path.display()
+    );
+    path
+}
+
+fn reference(folder: &Path, args: &[&str]) -> Run {
+    let output = Command::new(reference_cli())
+        .args(args)
+        .arg("--workspace-folder")
+        .arg(folder)
+        .output()
+        .expect("the reference CLI runs");
+    let run = Run::from(output);
+    assert_eq!(
+        run.code, 0,
+        "reference CLI failed:\n{}\n{}",
+        run.stdout, run.stderr
+    );
+    run
+}
+
+fn identity(id: &str) -> Vec<(String, String)> {
+    let labels = inspect(id).config.unwrap().labels.unwrap();
+    let mut ids: Vec<(String, String)> = labels
+        .into_iter()
+        .filter(|(k, _)| k == "devcontainer.local_folder" || k == "devcontainer.config_file")
+        .collect();
+    ids.sort();
+    ids
+}
+
+const CONFIG: &str = r#"{
+  "image": "devc-test/busybox:latest",
+  "containerEnv": {"ID": "${devcontainerId}"},
+  "remoteUser": "root"
+}"#;
+
+#[test]
+fn devc_reuses_the_reference_clis_container() {
+    let ws = Workspace::with_config("ref-first", CONFIG);
+    let theirs = reference(&ws.path, &["up"]).last_json();
+    let ours = ws.devc(&["up"]).json();
+    assert_eq!(ours["containerId"], theirs["containerId"]);
+    assert_eq!(
+        ours["remoteWorkspaceFolder"],
+        theirs["remoteWorkspaceFolder"]
+    );
+    assert_eq!(ours["remoteUser"], theirs["remoteUser"]);
+    assert_eq!(ws.containers().len(), 1);
+}
+
+#[test]
+fn the_reference_cli_reuses_devcs_container_with_the_same_labels_and_id() {
+    let ws = Workspace::with_config("devc-first", CONFIG);
+    let ours = ws.devc(&["up"]).json();
+    let id = ours["containerId"].as_str().unwrap();
+    let theirs = reference(&ws.path, &["up"]).last_json();
+    assert_eq!(theirs["containerId"], id);
+    assert_eq!(
+        theirs["remoteWorkspaceFolder"],
+        ours["remoteWorkspaceFolder"]
+    );
+    assert_eq!(ws.containers().len(), 1);
+
+    // Both tools compute the same ${devcontainerId} from the same labels.
+    let env = inspect(id).config.unwrap().env.unwrap();
+    let devc_id = env
+        .iter()
+        .find_map(|e| e.strip_prefix("ID="))
+        .unwrap()
+        .to_string();
+    let exec = Command::new(reference_cli())
+        .args(["exec", "--workspace-folder"])
+        .arg(&ws.path)
+        .args(["sh", "-c", "echo $ID"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&exec.stdout).trim(), devc_id);
+
+    let other = Workspace::with_config("ref-labels", CONFIG);
+    let reference_id = reference(&other.path, &["up"]).last_json()["containerId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let expected: Vec<(String, String)> = identity(&reference_id)
+        .into_iter()
+        .map(|(k, v)| {
+            (
+                k,
+                v.replace("ref-labels", "devc-first").replace(
+                    other.path.parent().unwrap().to_str().unwrap(),
+                    ws.path.parent().unwrap().to_str().unwrap(),
+                ),
+            )
+        })
+        .collect();
+    assert_eq!(
+        identity(id),
+        expected,
+        "the same label names and value shapes"
+    );
+}
+
+#[test]
+fn read_configuration_agrees_on_workspace_folder_and_mount() {
+    let ws = Workspace::with_config("rc-compat", "{}");
+    let init = Command::new("git")
+        .args(["init", "-q"])
+        .arg(&ws.path)
+        .status()
+        .expect("git runs");
+    assert!(init.success());
+    for (folder, config) in [
+        ("plain", r#"{"image": "devc-test/busybox:latest"}"#),
+        (
+            "explicit",
+            r#"{"image": "x", "workspaceFolder": "/src/${localWorkspaceFolderBasename}", "workspaceMount": "type=bind,source=${localWorkspaceFolder},target=/src/${localWorkspaceFolderBasename}"}"#,
+        ),
+        (
+            "folder-only",
+            r#"{"image": "x", "workspaceFolder": "/elsewhere"}"#,
+        ),
+    ] {
+        ws.write(&format!("{folder}/.devcontainer/devcontainer.json"), config);
+        let sub = ws.path.join(folder);
+        let ours = devc_in(&sub, &["read-configuration"], &[]).json();
+        let theirs = reference(&sub, &["read-configuration"]).last_json();
+        assert_eq!(ours["workspace"], theirs["workspace"], "{folder}");
+        assert_eq!(
+            ours["configuration"]["configFilePath"], theirs["configuration"]["configFilePath"],
+            "{folder}"
+        );
+    }
+}

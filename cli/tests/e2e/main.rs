@@ -1,0 +1,17 @@
+//! End-to-end tests: the real `devc` binary against a real engine.
+//!
+//! Fixture workspaces live in `tests/fixtures/` at the repository root;
+//! each test copies one into its own temporary folder, so identity labels
+//! are unique per test and tests run in parallel safely. Every container a
+//! test's workspace owns is removed when the test ends, pass or fail.
+//!
+//! These tests need a Docker-compatible engine and the local base images
+//! made by `.ci/images.sh`. They fail (never skip) when either is missing.
+
+mod common;
+
+mod compat;
+mod errors;
+mod exec;
+mod read_configuration;
+mod up;

@@ -1,0 +1,260 @@
+//! `devc up` on image and Dockerfile configurations: create, reuse, start,
+//! replace, and what the container looks like.
+
+use crate::common::{Workspace, inspect};
+
+#[test]
+fn image_config_creates_a_labelled_container_with_the_workspace_mounted() {
+    let ws = Workspace::fixture("image");
+    let out = ws.devc(&["up"]).json();
+    assert_eq!(out["outcome"], "success");
+    assert_eq!(out["remoteUser"], "root");
+    assert_eq!(out["remoteWorkspaceFolder"], "/workspaces/image");
+    let id = out["containerId"].as_str().unwrap();
+    assert_eq!(id.len(), 64);
+
+    let container = inspect(id);
+    let config = container.config.unwrap();
+    let labels = config.labels.unwrap();
+    let folder = ws.path.to_string_lossy();
+    assert_eq!(labels["devcontainer.local_folder"], folder);
+    assert_eq!(
+        labels["devcontainer.config_file"],
+        ws.path
+            .join(".devcontainer/devcontainer.json")
+            .to_string_lossy()
+    );
+    assert_eq!(labels["devc.e2e"], "image", "runArgs --label applied");
+    let metadata: serde_json::Value =
+        serde_json::from_str(&labels["devcontainer.metadata"]).unwrap();
+    assert_eq!(metadata[0]["init"], true);
+    assert_eq!(
+        metadata[0]["containerEnv"]["WORKSPACE_BASENAME"], "${localWorkspaceFolderBasename}",
+        "the metadata label keeps values as written, like the reference CLI"
+    );
+
+    let env = config.env.unwrap();
+    assert!(env.contains(&"FIXTURE=image".to_string()));
+    assert!(env.contains(&"WORKSPACE_BASENAME=image".to_string()));
+    assert!(env.contains(&"CONTAINER_FOLDER=/workspaces/image".to_string()));
+    assert!(env.contains(&"FROM_RUN_ARGS=1".to_string()));
+    assert!(
+        env.iter()
+            .any(|e| e.starts_with("DEVCONTAINER_ID=") && e.len() == "DEVCONTAINER_ID=".len() + 52)
+    );
+    assert_eq!(config.entrypoint.unwrap(), vec!["/bin/sh"]);
+
+    let host = container.host_config.unwrap();
+    assert_eq!(host.init, Some(true));
+    assert_eq!(host.cap_add.unwrap(), vec!["SYS_PTRACE"]);
+    let mounts = container.mounts.unwrap();
+    let workspace = mounts
+        .iter()
+        .find(|m| m.destination.as_deref() == Some("/workspaces/image"))
+        .unwrap();
+    assert_eq!(workspace.source.as_deref(), Some(folder.as_ref()));
+    assert!(
+        mounts
+            .iter()
+            .any(|m| m.name.as_deref() == Some("devc-e2e-image-cache"))
+    );
+
+    // The source is really there.
+    ws.write("marker.txt", "from the host");
+    let cat = ws.devc(&["exec", "cat", "marker.txt"]);
+    assert_eq!(cat.code, 0, "{}", cat.stderr);
+    assert_eq!(cat.stdout, "from the host");
+}
+
+#[test]
+fn up_reuses_a_running_container_and_starts_a_stopped_one() {
+    let ws = Workspace::with_config("reuse", r#"{"image": "devc-test/busybox:latest"}"#);
+    let first = ws.devc(&["up"]).json();
+    let id = first["containerId"].as_str().unwrap().to_string();
+
+    let again = ws.devc(&["up"]).json();
+    assert_eq!(again["containerId"], id.as_str());
+    assert_eq!(ws.containers().len(), 1);
+
+    let stop = ws.devc(&["stop"]);
+    assert_eq!(stop.code, 0, "{}", stop.stderr);
+    assert_eq!(inspect(&id).state.unwrap().running, Some(false));
+
+    let started = ws.devc(&["up"]).json();
+    assert_eq!(started["containerId"], id.as_str());
+    assert_eq!(inspect(&id).state.unwrap().running, Some(true));
+}
+
+#[test]
+fn stop_is_prompt_because_the_keep_alive_honours_sigterm() {
+    let ws = Workspace::with_config("prompt-stop", r#"{"image": "devc-test/busybox:latest"}"#);
+    let id = ws.devc(&["up"]).json()["containerId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    ws.devc(&["stop"]);
+    let state = inspect(&id).state.unwrap();
+    assert_eq!(
+        state.exit_code,
+        Some(0),
+        "exited by the SIGTERM trap, not killed after the grace period"
+    );
+}
+
+#[test]
+fn remove_existing_container_replaces_it_and_expect_existing_fails_without_one() {
+    let ws = Workspace::with_config("replace", r#"{"image": "devc-test/busybox:latest"}"#);
+    let expect = ws.devc(&["up", "--expect-existing-container"]);
+    assert_eq!(expect.code, 1);
+    assert_eq!(expect.last_json()["outcome"], "error");
+    assert!(
+        expect.stderr.contains("--expect-existing-container"),
+        "{}",
+        expect.stderr
+    );
+    assert!(ws.containers().is_empty());
+
+    let first = ws.devc(&["up"]).json()["containerId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let replaced = ws.devc(&["up", "--recreate"]).json()["containerId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(first, replaced);
+    let remaining = ws.containers();
+    assert_eq!(remaining.len(), 1);
+    assert_eq!(remaining[0].id.as_deref(), Some(replaced.as_str()));
+    assert_eq!(
+        ws.devc(&["up", "--expect-existing-container"]).json()["containerId"],
+        replaced.as_str()
+    );
+}
+
+#[test]
+fn changed_configuration_is_reused_with_a_warning() {
+    let ws = Workspace::with_config("changed", r#"{"image": "devc-test/busybox:latest"}"#);
+    let id = ws.devc(&["up"]).json()["containerId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    ws.write(
+        ".devcontainer/devcontainer.json",
+        r#"{"image": "devc-test/busybox:latest", "containerEnv": {"NEW": "1"}}"#,
+    );
+    let again = ws.devc(&["up"]);
+    assert_eq!(again.json()["containerId"], id.as_str());
+    assert!(
+        again.stderr.contains("devc up --remove-existing-container"),
+        "{}",
+        again.stderr
+    );
+}
+
+#[test]
+fn dockerfile_builds_once_and_rebuilds_only_when_inputs_change() {
+    let ws = Workspace::fixture("dockerfile");
+    // Images are content-addressed and outlive tests: a unique file makes
+    // this run's first build really build.
+    ws.write("app/nonce", &format!("{:?}", std::time::SystemTime::now()));
+    let first = ws.devc(&["up"]);
+    let out = first.json();
+    assert!(
+        first.stderr.contains("Building image devc-dockerfile:"),
+        "{}",
+        first.stderr
+    );
+    assert!(
+        first.stderr.contains("Step"),
+        "build output is streamed: {}",
+        first.stderr
+    );
+    let id = out["containerId"].as_str().unwrap().to_string();
+    let image = inspect(&id).config.unwrap().image.unwrap();
+
+    let greeting = ws.devc(&["exec", "cat", "/opt/greeting"]);
+    assert_eq!(greeting.stdout, "hello from the build\n");
+    let ignored = ws.devc(&[
+        "exec",
+        "sh",
+        "-c",
+        "ls /opt/app; test ! -e /opt/app/../ignored",
+    ]);
+    assert_eq!(ignored.stdout, "nonce\nrun.sh\n");
+
+    // Nothing changed: no build request at all, same image.
+    let again = ws.devc(&["up", "--remove-existing-container"]);
+    let again_id = again.json()["containerId"].as_str().unwrap().to_string();
+    assert!(again.stderr.contains("Reusing image"), "{}", again.stderr);
+    assert!(!again.stderr.contains("Step"), "{}", again.stderr);
+    assert_eq!(inspect(&again_id).config.unwrap().image.unwrap(), image);
+
+    // An ignored file changes nothing; a context file does.
+    ws.write("debug.log", "more log");
+    let ignored_change = ws.devc(&["up", "--remove-existing-container"]);
+    assert!(
+        ignored_change.stderr.contains("Reusing image"),
+        "{}",
+        ignored_change.stderr
+    );
+    ws.write("app/run.sh", "echo app v2");
+    let changed = ws.devc(&["up", "--remove-existing-container"]);
+    let changed_id = changed.json()["containerId"].as_str().unwrap().to_string();
+    assert!(
+        changed.stderr.contains("Building image"),
+        "{}",
+        changed.stderr
+    );
+    assert_ne!(inspect(&changed_id).config.unwrap().image.unwrap(), image);
+    assert_eq!(
+        ws.devc(&["exec", "cat", "/opt/app/run.sh"]).stdout,
+        "echo app v2"
+    );
+}
+
+#[test]
+fn down_removes_the_container_and_keeps_named_volumes_unless_asked() {
+    let ws = Workspace::with_config(
+        "down",
+        r#"{"image": "devc-test/busybox:latest", "mounts": ["type=volume,source=devc-e2e-down-vol,target=/data"]}"#,
+    );
+    ws.devc(&["up"]).json();
+    assert_eq!(
+        ws.devc(&["exec", "sh", "-c", "echo kept > /data/file"])
+            .code,
+        0
+    );
+    let down = ws.devc(&["down"]);
+    assert_eq!(down.code, 0, "{}", down.stderr);
+    assert!(ws.containers().is_empty());
+
+    ws.devc(&["up"]).json();
+    assert_eq!(
+        ws.devc(&["exec", "cat", "/data/file"]).stdout,
+        "kept\n",
+        "the named volume survived down"
+    );
+
+    let list = crate::common::devc()
+        .args(["list", "--json"])
+        .output()
+        .unwrap();
+    let rows: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    let folder = ws.path.to_string_lossy();
+    assert!(
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["workspaceFolder"] == folder.as_ref())
+    );
+
+    assert_eq!(ws.devc(&["down", "--volumes"]).code, 0);
+    ws.devc(&["up"]).json();
+    assert_eq!(
+        ws.devc(&["exec", "sh", "-c", "test -e /data/file"]).code,
+        1,
+        "--volumes removed it"
+    );
+    ws.devc(&["down", "--volumes"]);
+}
