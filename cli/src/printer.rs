@@ -10,6 +10,7 @@
 use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
 
+use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::error::Error;
@@ -67,6 +68,8 @@ pub struct Printer {
     stderr_tty: bool,
     /// Serialises writes so lines from parallel tasks never interleave.
     lock: Mutex<()>,
+    /// The live progress bar of a build or pull, on a terminal only.
+    bar: Mutex<Option<ProgressBar>>,
 }
 
 #[derive(Serialize)]
@@ -87,6 +90,7 @@ impl Printer {
             verbose,
             stderr_tty: std::io::stderr().is_terminal(),
             lock: Mutex::new(()),
+            bar: Mutex::new(None),
         }
     }
 
@@ -97,6 +101,7 @@ impl Printer {
     /// Prints the command's result, one JSON document per line, on stdout.
     pub fn result<T: Serialize>(&self, value: &T) {
         let line = serde_json::to_string(value).expect("results are always serialisable");
+        self.finish_bar();
         let _guard = self.lock.lock();
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{line}");
@@ -151,7 +156,39 @@ impl Printer {
         self.stderr(&format!("{line}\n"));
     }
 
+    /// Whether builds and pulls get a live progress bar.
+    fn live(&self) -> bool {
+        self.stderr_tty && !self.quiet && self.format == LogFormat::Text
+    }
+
+    /// Runs `f` with the live bar, creating it on first use.
+    fn with_bar(&self, f: impl FnOnce(&ProgressBar)) {
+        let Ok(mut slot) = self.bar.lock() else {
+            return;
+        };
+        let bar = slot.get_or_insert_with(|| {
+            let bar = ProgressBar::new(0);
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} [{bar:20}] {pos}/{len} {wide_msg}")
+                    .expect("a valid template")
+                    .progress_chars("=> "),
+            );
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+            bar
+        });
+        f(bar);
+    }
+
+    fn finish_bar(&self) {
+        if let Ok(mut slot) = self.bar.lock()
+            && let Some(bar) = slot.take()
+        {
+            bar.finish_and_clear();
+        }
+    }
+
     fn stderr(&self, text: &str) {
+        self.finish_bar();
         let _guard = self.lock.lock();
         let mut err = std::io::stderr().lock();
         let _ = err.write_all(text.as_bytes());
@@ -173,18 +210,47 @@ impl Reporter for Printer {
             (LogFormat::Text, Event::Warning(text)) => self.stderr(&format!("warning: {text}\n")),
             (LogFormat::Text, _) if self.quiet => {}
             (LogFormat::Text, Event::Step(text)) => self.stderr(&format!("{text}\n")),
+            (LogFormat::Text, Event::Output { line, .. }) if self.live() => {
+                // Build output scrolls above a bar that tracks "Step N/M".
+                self.with_bar(|bar| {
+                    if let Some((n, m)) = build_step(line) {
+                        bar.set_length(m);
+                        bar.set_position(n);
+                    }
+                    bar.set_message(line.to_string());
+                    bar.println(format!("  {line}"));
+                });
+            }
             (LogFormat::Text, Event::Output { line, .. }) => self.stderr(&format!("  {line}\n")),
+            (LogFormat::Text, Event::Progress { id, status }) if self.live() => {
+                self.with_bar(|bar| bar.set_message(format!("{id}: {status}")));
+            }
             (LogFormat::Text, Event::Progress { id, status }) => {
-                // On a terminal a pull rewrites one status line; elsewhere
-                // (CI logs) only layer completions are worth a line.
-                if self.stderr_tty {
-                    self.stderr(&format!("\r\x1b[2K  {id}: {status}"));
-                } else if status.starts_with("Pull complete")
-                    || status.starts_with("Already exists")
-                {
+                // In logs only layer completions are worth a line.
+                if status.starts_with("Pull complete") || status.starts_with("Already exists") {
                     self.stderr(&format!("  {id}: {status}\n"));
                 }
             }
         }
+    }
+}
+
+/// `Step 3/7 : RUN ...` (classic builder) → (3, 7).
+fn build_step(line: &str) -> Option<(u64, u64)> {
+    let rest = line.strip_prefix("Step ")?;
+    let (progress, _) = rest.split_once(' ')?;
+    let (n, m) = progress.split_once('/')?;
+    Some((n.parse().ok()?, m.parse().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::build_step;
+
+    #[test]
+    fn build_steps() {
+        assert_eq!(build_step("Step 3/7 : RUN make"), Some((3, 7)));
+        assert_eq!(build_step(" ---> Running in abc"), None);
+        assert_eq!(build_step("Step x/7 : RUN"), None);
     }
 }

@@ -5,7 +5,7 @@
 //! [`up`] carries it out with the least engine traffic: on a running
 //! container that is one `GET /containers/json`, nothing else.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use serde_json::{Map, Value};
@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use super::create::{CreateInputs, config_hash, container_spec, env_map};
 use super::{CONFIG_HASH_LABEL, ContainerError};
 use crate::config::ResolvedConfig;
-use crate::config::id::METADATA_LABEL;
+use crate::config::id::{CONFIG_FILE_LABEL, LOCAL_FOLDER_LABEL, METADATA_LABEL};
 use crate::config::metadata::{self, Entry};
 use crate::config::substitute;
 use crate::engine::{ContainerInfo, Engine};
@@ -78,11 +78,29 @@ impl InFlight {
 }
 
 /// The workspace's container, preferring a running one.
+///
+/// Containers made by older tools carry only `devcontainer.local_folder`;
+/// like the reference CLI, devc adopts such a container when no container
+/// has both default labels (one extra request, only when nothing matched).
 pub async fn find(
     engine: &Engine,
     config: &ResolvedConfig,
 ) -> Result<Option<ContainerInfo>, ContainerError> {
     let mut found = engine.find_containers(&config.id_labels).await?;
+    let defaults =
+        crate::config::id::default_id_labels(&config.local_workspace_folder, &config.config_file);
+    if found.is_empty() && config.id_labels == defaults {
+        let old: BTreeMap<String, String> = defaults
+            .into_iter()
+            .filter(|(k, _)| k == LOCAL_FOLDER_LABEL)
+            .collect();
+        found = engine
+            .find_containers(&old)
+            .await?
+            .into_iter()
+            .filter(|c| !c.labels.contains_key(CONFIG_FILE_LABEL))
+            .collect();
+    }
     found.sort_by_key(|c| !c.is_running());
     Ok(found.into_iter().next())
 }

@@ -83,6 +83,7 @@ impl Engine {
                 )));
             }
         };
+        tracing::debug!(endpoint = %endpoint, api = %docker.client_version(), "connected to the engine");
         Ok(Self { docker, endpoint })
     }
 }

@@ -48,6 +48,7 @@ impl Engine {
             filters: Some(filters),
             ..Default::default()
         };
+        tracing::debug!(?options.filters, "listing containers");
         let found = self
             .docker
             .list_containers(Some(options))
@@ -106,6 +107,7 @@ impl Engine {
             name: Some(name.clone()),
             ..Default::default()
         });
+        tracing::debug!(?spec, "creating a container");
         let created = self
             .docker
             .create_container(options, create_body(spec))

@@ -99,6 +99,7 @@ impl Engine {
             target: request.target.unwrap_or_default(),
             ..Default::default()
         };
+        tracing::debug!(tag = %request.tag, context_bytes = request.context_tar.len(), ?options, "building an image");
         let body = bollard::body_full(request.context_tar.into());
         let mut stream = self.docker.build_image(options, None, Some(body));
         let mut image_id = String::new();

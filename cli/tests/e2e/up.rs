@@ -258,3 +258,24 @@ fn down_removes_the_container_and_keeps_named_volumes_unless_asked() {
     );
     ws.devc(&["down", "--volumes"]);
 }
+
+#[test]
+fn a_container_with_only_the_old_workspace_label_is_adopted() {
+    use bollard::models::ContainerCreateBody;
+    let ws = Workspace::with_config("old-label", r#"{"image": "devc-test/busybox:latest"}"#);
+    let folder = ws.path.to_string_lossy().into_owned();
+    let id = crate::common::runtime().block_on(async {
+        let docker = crate::common::docker();
+        let body = ContainerCreateBody {
+            image: Some(crate::common::BUSYBOX.into()),
+            cmd: Some(vec!["sleep".into(), "300".into()]),
+            labels: Some([("devcontainer.local_folder".to_string(), folder)].into()),
+            ..Default::default()
+        };
+        let id = docker.create_container(None, body).await.unwrap().id;
+        docker.start_container(&id, None).await.unwrap();
+        id
+    });
+    assert_eq!(ws.devc(&["up"]).json()["containerId"], id.as_str());
+    assert_eq!(ws.containers().len(), 1);
+}
