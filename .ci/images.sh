@@ -3,6 +3,8 @@
 # reachable on CI machines, so each image is made from Debian packages:
 #   devc-test/busybox:latest   busybox-static, a shell and coreutils (fast tests)
 #   devc-test/debian:bookworm  debootstrap minbase (tests that need apt)
+#   devc-test/hooks-base:latest  busybox + devcontainer.metadata hooks and a
+#                              login-shell PATH entry (lifecycle tests)
 # Idempotent: an image that already exists is kept.
 set -euo pipefail
 
@@ -30,4 +32,15 @@ if ! have devc-test/debian:bookworm; then
   tar -C "$root" -c . | docker import -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' -c 'CMD ["/bin/bash"]' - devc-test/debian:bookworm
   rm -rf "$root"
 fi
+if ! have devc-test/hooks-base:latest; then
+  ctx=$(mktemp -d)
+  cat >"$ctx/Dockerfile" <<'DOCKERFILE'
+FROM devc-test/busybox:latest
+LABEL devcontainer.metadata='[{"onCreateCommand": "echo image-onCreate >> order.log", "postStartCommand": "echo image-postStart >> order.log"}]'
+RUN mkdir -p /opt/probe/bin && echo 'export PATH="$PATH:/opt/probe/bin"' > /etc/profile
+DOCKERFILE
+  docker build -q -t devc-test/hooks-base:latest "$ctx" >/dev/null
+  rm -rf "$ctx"
+fi
+
 docker image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep '^devc-test/'

@@ -19,6 +19,8 @@ pub enum Error {
     Image(#[from] ImageError),
     #[error(transparent)]
     Container(#[from] ContainerError),
+    #[error(transparent)]
+    Lifecycle(#[from] crate::lifecycle::LifecycleError),
     #[error("{message}")]
     Usage {
         message: String,
@@ -43,6 +45,7 @@ impl Error {
             Self::Engine(e) => e.hint(),
             Self::Image(e) => e.hint(),
             Self::Container(e) => e.hint(),
+            Self::Lifecycle(e) => e.hint(),
             Self::Usage { hint, .. } => hint.clone(),
             Self::Interrupted => None,
         }

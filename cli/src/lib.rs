@@ -9,6 +9,8 @@
 //!   exists without pulling or building what is already there.
 //! - [`container`]: the container spec (mounts, env, `runArgs`), identity
 //!   labels, find-or-create-or-start.
+//! - [`lifecycle`]: hooks in order, markers, the user's environment,
+//!   secrets and dotfiles.
 //! - [`engine`]: the only module that talks to the Docker Engine API
 //!   (bollard); plain types in, plain types out.
 //! - [`attach`]: connecting people to the container (terminals).
@@ -18,6 +20,7 @@
 //!   exit codes; [`env`]: every environment variable devc reads.
 
 pub mod attach;
+pub mod cache;
 pub mod commands;
 pub mod config;
 pub mod container;
@@ -25,6 +28,7 @@ pub mod engine;
 pub mod env;
 pub mod error;
 pub mod image;
+pub mod lifecycle;
 pub mod printer;
 
 #[cfg(test)]

@@ -5,7 +5,6 @@
 use std::io::IsTerminal;
 
 use clap::Args;
-use serde_json::Value;
 
 use super::{Context, WorkspaceArgs};
 use crate::attach::terminal;
@@ -13,6 +12,7 @@ use crate::container::ContainerError;
 use crate::container::up;
 use crate::engine::ExecRequest;
 use crate::error::Error;
+use crate::lifecycle;
 
 #[derive(Debug, Args)]
 pub struct ExecArgs {
@@ -45,21 +45,7 @@ pub async fn run(ctx: &Context, args: ExecArgs) -> Result<u8, Error> {
         .inspect_container(&found.id)
         .await
         .map_err(ContainerError::from)?;
-    let merged = up::merged_for_container(&config, &container);
-
-    let mut env = Vec::new();
-    let mut unset = Vec::new();
-    for (key, value) in merged
-        .get("remoteEnv")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-    {
-        match value.as_str() {
-            Some(v) => env.push(format!("{key}={v}")),
-            None => unset.push(key.clone()),
-        }
-    }
+    let effective = up::effective(&config, &container);
     for pair in &args.remote_env {
         if !pair.contains('=') {
             return Err(Error::usage(
@@ -67,26 +53,24 @@ pub async fn run(ctx: &Context, args: ExecArgs) -> Result<u8, Error> {
                 None,
             ));
         }
-        env.push(pair.clone());
     }
+    let (env, unset) = lifecycle::environment(
+        &engine,
+        &container,
+        &effective,
+        &args.remote_env,
+        &ctx.printer,
+    )
+    .await;
     let mut command = args.command.clone();
     if command.first().map(String::as_str) == Some("--") {
         command.remove(0);
     }
-    // The Engine API can add variables but not remove them; `env -u` can.
-    if !unset.is_empty() {
-        let mut wrapped = vec!["env".to_string()];
-        for key in unset {
-            wrapped.extend(["-u".to_string(), key]);
-        }
-        wrapped.push("--".into());
-        wrapped.extend(command);
-        command = wrapped;
-    }
+    let command = lifecycle::run::with_unset(&unset, command);
     let tty = terminal::interactive();
     let request = ExecRequest {
         cmd: command,
-        user: Some(up::remote_user(&merged, &container)),
+        user: Some(up::remote_user(&effective.merged, &container)),
         env,
         working_dir: Some(config.workspace_folder.clone()),
         tty,

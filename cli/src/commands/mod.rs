@@ -5,8 +5,11 @@
 
 mod down;
 mod exec;
+mod lifecycle_args;
 mod list;
 mod read_configuration;
+mod run_user_commands;
+mod set_up;
 mod stop;
 mod up;
 
@@ -61,6 +64,10 @@ enum Command {
     Exec(exec::ExecArgs),
     /// Print the resolved configuration as JSON (the reference CLI's shape).
     ReadConfiguration(read_configuration::ReadConfigurationArgs),
+    /// Run the lifecycle hooks in the workspace's running container.
+    RunUserCommands(run_user_commands::RunUserCommandsArgs),
+    /// Set up any running container as a dev container (hooks, dotfiles).
+    SetUp(set_up::SetUpArgs),
     /// Stop the workspace's dev container.
     Stop(stop::StopArgs),
     /// Remove the workspace's dev container (named volumes survive unless --volumes).
@@ -134,6 +141,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             Command::Up(args) => up::run(&ctx, args).await,
             Command::Exec(args) => exec::run(&ctx, args).await,
             Command::ReadConfiguration(args) => read_configuration::run(&ctx, args).await,
+            Command::RunUserCommands(args) => run_user_commands::run(&ctx, args).await,
+            Command::SetUp(args) => set_up::run(&ctx, args).await,
             Command::Stop(args) => stop::run(&ctx, args).await,
             Command::Down(args) => down::run(&ctx, args).await,
             Command::List(args) => list::run(&ctx, args).await,

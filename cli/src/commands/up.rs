@@ -3,10 +3,12 @@
 use clap::Args;
 use serde_json::{Value, json};
 
+use super::lifecycle_args::LifecycleArgs;
 use super::{Context, WorkspaceArgs};
 use crate::container::up::{self, InFlight, UpOptions};
 use crate::error::Error;
 use crate::image::{PrepareOptions, PullPolicy};
+use crate::lifecycle;
 
 #[derive(Debug, Args)]
 pub struct UpArgs {
@@ -30,6 +32,23 @@ pub struct UpArgs {
     /// Add the merged configuration (image metadata applied) to the JSON result.
     #[arg(long)]
     include_merged_configuration: bool,
+    #[command(flatten)]
+    lifecycle: LifecycleArgs,
+}
+
+/// A failed `up`, with the container when there is one to inspect.
+struct Failure {
+    error: Error,
+    container_id: Option<String>,
+}
+
+impl<E: Into<Error>> From<E> for Failure {
+    fn from(error: E) -> Self {
+        Self {
+            error: error.into(),
+            container_id: None,
+        }
+    }
 }
 
 pub async fn run(ctx: &Context, args: UpArgs) -> Result<u8, Error> {
@@ -38,21 +57,34 @@ pub async fn run(ctx: &Context, args: UpArgs) -> Result<u8, Error> {
             ctx.printer.result(&result);
             Ok(0)
         }
-        Err(err) => {
+        Err(Failure {
+            error,
+            container_id,
+        }) => {
             // Editors read stdout: they get the reference CLI's error shape;
             // people read the rendered error on stderr.
-            ctx.printer.result(&json!({
+            let mut out = json!({
                 "outcome": "error",
-                "message": err.to_string(),
-                "description": describe(&err),
-            }));
-            Err(err)
+                "message": error.to_string(),
+                "description": describe(&error),
+            });
+            if let Some(id) = container_id {
+                out["containerId"] = json!(id);
+            }
+            ctx.printer.result(&out);
+            Err(error)
         }
     }
 }
 
-async fn up(ctx: &Context, args: &UpArgs) -> Result<Value, Error> {
+async fn up(ctx: &Context, args: &UpArgs) -> Result<Value, Failure> {
+    args.lifecycle.validate()?;
+    let secrets = args.lifecycle.secrets()?;
     let config = ctx.resolve(&args.workspace)?;
+    if let Some(command) = &config.config.initialize_command {
+        lifecycle::host::run_initialize(command, &config.local_workspace_folder, &ctx.printer)
+            .await?;
+    }
     let engine = ctx.engine().await?;
     let options = UpOptions {
         remove_existing: args.remove_existing_container,
@@ -69,9 +101,37 @@ async fn up(ctx: &Context, args: &UpArgs) -> Result<Value, Error> {
             if let Some(id) = in_flight.take() {
                 let _ = engine.remove_container(&id, true).await;
             }
-            return Err(Error::Interrupted);
+            return Err(Error::Interrupted.into());
         }
     };
+    let listed = result
+        .container
+        .clone()
+        .expect("up always returns its container");
+    let effective = up::effective(&config, &listed);
+    if has_work(&effective, &args.lifecycle) {
+        // Hooks need the creation and start times and the environment.
+        let fail = |error: Error| Failure {
+            error,
+            container_id: Some(result.container_id.clone()),
+        };
+        let container = engine
+            .inspect_container(&result.container_id)
+            .await
+            .map_err(|e| fail(crate::container::ContainerError::from(e).into()))?;
+        let effective = up::effective(&config, &container);
+        args.lifecycle
+            .run(
+                ctx,
+                &engine,
+                &container,
+                &effective,
+                &config.workspace_folder,
+                &secrets,
+            )
+            .await
+            .map_err(fail)?;
+    }
     let mut out = json!({
         "outcome": "success",
         "containerId": result.container_id,
@@ -91,6 +151,15 @@ async fn up(ctx: &Context, args: &UpArgs) -> Result<Value, Error> {
     Ok(out)
 }
 
+/// Whether the lifecycle has anything to do (saves the inspect and the
+/// marker exec on containers without hooks).
+fn has_work(effective: &up::Effective, args: &LifecycleArgs) -> bool {
+    args.wants_dotfiles()
+        || lifecycle::Hook::IN_CONTAINER
+            .iter()
+            .any(|hook| !lifecycle::commands(&effective.entries, *hook).is_empty())
+}
+
 /// The short description the reference CLI puts next to the message.
 fn describe(err: &Error) -> &'static str {
     match err {
@@ -99,6 +168,9 @@ fn describe(err: &Error) -> &'static str {
             "An error occurred building the image."
         }
         Error::Interrupted => "The command was interrupted.",
+        Error::Lifecycle(crate::lifecycle::LifecycleError::Failed { .. }) => {
+            "A lifecycle command failed."
+        }
         _ => "An error occurred setting up the container.",
     }
 }

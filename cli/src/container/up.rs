@@ -57,6 +57,9 @@ pub struct UpResult {
     pub remote_workspace_folder: String,
     #[serde(skip)]
     pub action: Option<Action>,
+    /// The container as listed (reuse) or inspected (start, create).
+    #[serde(skip)]
+    pub container: Option<ContainerInfo>,
 }
 
 /// Ids of containers made by this run and not yet handed to the user;
@@ -152,9 +155,10 @@ pub async fn up(
     let merged = merged_for_container(config, &container);
     Ok(UpResult {
         remote_user: remote_user(&merged, &container),
-        container_id: container.id,
+        container_id: container.id.clone(),
         remote_workspace_folder: config.workspace_folder.clone(),
         action: Some(action),
+        container: Some(container),
     })
 }
 
@@ -170,6 +174,22 @@ async fn create(
     let label = metadata::container_metadata(&base, &config.raw);
     let entries = metadata::container_metadata(&base_substituted, &config.substituted);
     let merged = metadata::merge(&config.substituted, &entries);
+    let user = ["remoteUser", "containerUser"]
+        .iter()
+        .filter_map(|k| merged.get(*k).and_then(Value::as_str))
+        .find(|u| !u.is_empty())
+        .unwrap_or(&image.info.user)
+        .to_string();
+    let enabled = merged.get("updateRemoteUserUID").and_then(Value::as_bool) != Some(false);
+    let host = image::uid::HostUser::current();
+    let derived;
+    let image = match host.filter(|_| image::uid::needed(enabled, &user, host)) {
+        Some(host) => {
+            derived = image::uid::update(engine, image.clone(), &user, host, reporter).await?;
+            &derived
+        }
+        None => image,
+    };
     let spec = container_spec(&CreateInputs {
         config,
         image_name: &image.name,
@@ -197,6 +217,7 @@ async fn create(
         }
         .into());
     }
+    own_volumes_under_home(engine, &id, &user, &spec).await?;
     let info = engine
         .inspect_container(&id)
         .await
@@ -205,13 +226,57 @@ async fn create(
     Ok(info)
 }
 
-/// The merged configuration of an existing container: its metadata label
-/// plus the properties the reference CLI lets the current configuration
-/// update without a rebuild (remoteUser, userEnvProbe, remoteEnv).
-pub fn merged_for_container(
-    config: &ResolvedConfig,
-    container: &ContainerInfo,
-) -> Map<String, Value> {
+/// Volumes mounted under a non-root user's home (editor servers,
+/// extensions, caches) start out owned by root, and so do the folders the
+/// engine created on the way to them; they must be the user's, or the
+/// user cannot write there. One exec as root at creation.
+async fn own_volumes_under_home(
+    engine: &Engine,
+    id: &str,
+    user: &str,
+    spec: &crate::container::spec::ContainerSpec,
+) -> Result<(), ContainerError> {
+    use crate::container::spec::MountKind;
+    let targets: Vec<String> = spec
+        .mounts
+        .iter()
+        .filter(|m| m.kind == MountKind::Volume)
+        .map(|m| crate::lifecycle::markers::quote(&m.target))
+        .collect();
+    if targets.is_empty() || image::uid::is_root(user) {
+        return Ok(());
+    }
+    let script = format!(
+        "u={u}; line=$(grep \"^$u:\" /etc/passwd || awk -F: -v id=\"$u\" '$3 == id' /etc/passwd); [ -n \"$line\" ] || exit 0; \
+         h=$(echo \"$line\" | cut -d: -f6); o=$(echo \"$line\" | cut -d: -f3):$(echo \"$line\" | cut -d: -f4); \
+         for t in {targets}; do case \"$t\" in \"$h\"/*) p=$t; while [ \"$p\" != \"$h\" ] && [ \"$p\" != / ]; do chown \"$o\" \"$p\"; p=$(dirname \"$p\"); done;; esac; done",
+        u = crate::lifecycle::markers::quote(user.split(':').next().unwrap_or(user)),
+        targets = targets.join(" "),
+    );
+    let request = crate::engine::ExecRequest {
+        cmd: vec!["/bin/sh".into(), "-c".into(), script],
+        user: Some("root".into()),
+        ..Default::default()
+    };
+    engine.exec_capture(id, &request).await?;
+    Ok(())
+}
+
+/// The configuration in force for an existing container.
+#[derive(Debug, Clone, Default)]
+pub struct Effective {
+    /// The container's metadata entries (substituted), in order, plus the
+    /// entry of updatable properties from the current configuration.
+    pub entries: Vec<Entry>,
+    /// Those entries merged over the configuration.
+    pub merged: Map<String, Value>,
+}
+
+/// The container's metadata label plus the properties the reference CLI
+/// lets the current configuration update without a rebuild (remoteUser,
+/// userEnvProbe, remoteEnv), with `${containerEnv:...}` resolved against
+/// the container.
+pub fn effective(config: &ResolvedConfig, container: &ContainerInfo) -> Effective {
     let mut entries: Vec<Entry> = container
         .labels
         .get(METADATA_LABEL)
@@ -232,15 +297,27 @@ pub fn merged_for_container(
     if !updatable.is_empty() {
         entries.push(updatable);
     }
-    let mut merged = metadata::merge(&config.configuration_json(), &entries);
-    let mut value = Value::Object(std::mem::take(&mut merged));
     let container_env: HashMap<String, String> = env_map(&container.env).into_iter().collect();
-    // `${containerEnv:...}` cannot fail once a name is given; keep the text otherwise.
-    let _ = substitute::apply_container_env(&mut value, &container_env);
-    match value {
-        Value::Object(map) => map,
-        _ => Map::new(),
-    }
+    let resolve = |map: Map<String, Value>| {
+        let mut value = Value::Object(map);
+        // `${containerEnv:...}` cannot fail once a name is given; keep the text otherwise.
+        let _ = substitute::apply_container_env(&mut value, &container_env);
+        match value {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        }
+    };
+    let entries: Vec<Entry> = entries.into_iter().map(resolve).collect();
+    let merged = resolve(metadata::merge(&config.configuration_json(), &entries));
+    Effective { entries, merged }
+}
+
+/// [`effective`]'s merged configuration.
+pub fn merged_for_container(
+    config: &ResolvedConfig,
+    container: &ContainerInfo,
+) -> Map<String, Value> {
+    effective(config, container).merged
 }
 
 /// remoteUser, else containerUser, else the container's user, else root.
@@ -317,6 +394,7 @@ mod tests {
             env: vec![],
             user: String::new(),
             created: String::new(),
+            started_at: String::new(),
         }
     }
 

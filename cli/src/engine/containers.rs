@@ -70,6 +70,7 @@ impl Engine {
                 env: Vec::new(),
                 user: String::new(),
                 created: c.created.map(|t| t.to_string()).unwrap_or_default(),
+                started_at: String::new(),
             })
             .collect())
     }
@@ -81,6 +82,7 @@ impl Engine {
             .await
             .map_err(|e| EngineError::api(format!("inspecting container {}", short(id)), e))?;
         let config = c.config.unwrap_or_default();
+        let state = c.state.unwrap_or_default();
         Ok(ContainerInfo {
             id: c.id.unwrap_or_default(),
             name: c
@@ -88,11 +90,8 @@ impl Engine {
                 .unwrap_or_default()
                 .trim_start_matches('/')
                 .to_string(),
-            state: c
-                .state
-                .and_then(|s| s.status)
-                .map(|s| s.to_string())
-                .unwrap_or_default(),
+            state: state.status.map(|s| s.to_string()).unwrap_or_default(),
+            started_at: state.started_at.unwrap_or_default(),
             image: config.image.unwrap_or_default(),
             labels: labels_map(config.labels),
             env: config.env.unwrap_or_default(),
@@ -302,5 +301,19 @@ fn propagation(text: &str) -> MountBindOptionsPropagationEnum {
         "slave" => P::SLAVE,
         "rslave" => P::RSLAVE,
         _ => P::EMPTY,
+    }
+}
+
+impl Engine {
+    /// Unpacks a tar archive into `path` in the container (which must exist).
+    pub async fn upload(&self, id: &str, path: &str, tar: Vec<u8>) -> Result<(), EngineError> {
+        let options = bollard::query_parameters::UploadToContainerOptions {
+            path: path.to_string(),
+            ..Default::default()
+        };
+        self.docker
+            .upload_to_container(id, Some(options), bollard::body_full(tar.into()))
+            .await
+            .map_err(|e| EngineError::api(format!("copying files into {path}"), e))
     }
 }

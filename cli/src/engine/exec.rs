@@ -99,6 +99,30 @@ impl Engine {
         Ok(out)
     }
 
+    /// Runs a command and hands each chunk of its output to `sink` as it
+    /// arrives (`true` for stderr); returns the exit code. Lifecycle hooks
+    /// use this to stream their output live.
+    pub async fn exec_streaming(
+        &self,
+        container: &str,
+        req: &ExecRequest,
+        sink: &mut (dyn FnMut(bool, &[u8]) + Send),
+    ) -> Result<i64, EngineError> {
+        let (id, started) = self.start(container, req).await?;
+        if let StartExecResults::Attached { mut output, .. } = started {
+            while let Some(chunk) = output.next().await {
+                match chunk.map_err(|e| EngineError::api("reading command output", e))? {
+                    LogOutput::StdErr { message } => sink(true, &message),
+                    LogOutput::StdOut { message } | LogOutput::Console { message } => {
+                        sink(false, &message)
+                    }
+                    LogOutput::StdIn { .. } => {}
+                }
+            }
+        }
+        self.exit_code(&id).await
+    }
+
     /// Runs a command wired to devc's own stdin, stdout and stderr; returns
     /// its exit code. With `tty`, the local terminal must already be in raw
     /// mode; `size` is the initial window size (columns, rows).

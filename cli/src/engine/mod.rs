@@ -37,8 +37,11 @@ pub struct ContainerInfo {
     pub env: Vec<String>,
     /// The container's configured user (`Config.User`), empty for root.
     pub user: String,
-    /// Creation time as the engine reports it (RFC 3339 or Unix seconds).
+    /// Creation time as the engine reports it (RFC 3339 from inspect, Unix
+    /// seconds from a listing).
     pub created: String,
+    /// When the container last started (inspect only; empty from a listing).
+    pub started_at: String,
 }
 
 impl ContainerInfo {

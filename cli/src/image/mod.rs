@@ -10,6 +10,7 @@ pub mod context;
 pub mod dockerignore;
 pub mod plan;
 mod prepare;
+pub mod uid;
 
 pub use plan::PullPolicy;
 pub use prepare::{PrepareOptions, PreparedImage, prepare};

@@ -13,6 +13,7 @@ use bollard::query_parameters::{ListContainersOptions, RemoveContainerOptions};
 
 pub const BUSYBOX: &str = "devc-test/busybox:latest";
 pub const DEBIAN: &str = "devc-test/debian:bookworm";
+pub const HOOKS_BASE: &str = "devc-test/hooks-base:latest";
 
 /// The repository root (fixtures, reference CLI install).
 pub fn repo_root() -> PathBuf {
@@ -43,7 +44,7 @@ pub fn require_engine() {
             docker.ping().await.map_err(|e| {
                 format!("end-to-end tests need a running Docker engine ({e}); start dockerd or set DOCKER_HOST")
             })?;
-            for image in [BUSYBOX, DEBIAN] {
+            for image in [BUSYBOX, DEBIAN, HOOKS_BASE] {
                 docker.inspect_image(image).await.map_err(|_| {
                     format!("the local test image {image} is missing; run `bash .ci/images.sh`")
                 })?;

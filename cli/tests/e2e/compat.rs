@@ -151,3 +151,32 @@ fn read_configuration_agrees_on_workspace_folder_and_mount() {
         );
     }
 }
+
+fn log(ws: &Workspace, file: &str) -> Vec<String> {
+    std::fs::read_to_string(ws.path.join(file))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn both_tools_run_the_same_hooks_in_the_same_order_and_agree_on_markers() {
+    let ours = Workspace::fixture("hooks");
+    let theirs = Workspace::fixture("hooks");
+    ours.devc(&["up"]).json();
+    reference(&theirs.path, &["up"]);
+    assert_eq!(log(&ours, "order.log"), log(&theirs, "order.log"));
+    let sorted = |ws: &Workspace| {
+        let mut lines = log(ws, "parallel.log");
+        lines.sort();
+        lines
+    };
+    assert_eq!(sorted(&ours), sorted(&theirs));
+
+    // devc attaching to the reference CLI's container reruns nothing that
+    // already ran there: the markers in the container agree.
+    std::fs::remove_file(theirs.path.join("order.log")).unwrap();
+    theirs.devc(&["up"]).json();
+    assert_eq!(log(&theirs, "order.log"), ["initialize", "postAttach"]);
+}

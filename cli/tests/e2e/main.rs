@@ -13,5 +13,6 @@ mod common;
 mod compat;
 mod errors;
 mod exec;
+mod lifecycle;
 mod read_configuration;
 mod up;

@@ -1,0 +1,125 @@
+//! Flags shared by the commands that run lifecycle hooks (`up`,
+//! `run-user-commands`, `set-up`), and running them.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::Context;
+use crate::container::up::Effective;
+use crate::engine::{ContainerInfo, Engine};
+use crate::error::Error;
+use crate::lifecycle::{self, Dotfiles, RunOptions, Session};
+
+#[derive(Debug, Clone, Args)]
+pub struct LifecycleArgs {
+    /// Run no hook in the container and install no dotfiles.
+    #[arg(long)]
+    skip_post_create: bool,
+    /// Stop after the hook named by waitFor (default updateContentCommand).
+    #[arg(long)]
+    skip_non_blocking_commands: bool,
+    /// Do not run postAttachCommand.
+    #[arg(long)]
+    skip_post_attach: bool,
+    /// Stop after updateContentCommand, running it again (for prebuilt images).
+    #[arg(long)]
+    prebuild: bool,
+    /// JSON object of secrets passed to hooks as environment variables, masked in output.
+    #[arg(long, value_name = "FILE")]
+    secrets_file: Option<PathBuf>,
+    /// Extra environment for hooks (repeatable); overrides remoteEnv.
+    #[arg(long = "remote-env", value_name = "NAME=VALUE")]
+    remote_env: Vec<String>,
+    /// Dotfiles repository: a URL, owner/repo (GitHub), or a local folder / file:// URL.
+    #[arg(long, value_name = "URL|PATH")]
+    dotfiles_repository: Option<String>,
+    /// Command that installs the dotfiles (default: install.sh, bootstrap.sh, setup.sh... or linking).
+    #[arg(long, value_name = "COMMAND")]
+    dotfiles_install_command: Option<String>,
+    /// Where the dotfiles go in the container.
+    #[arg(long, value_name = "PATH", default_value = "~/dotfiles")]
+    dotfiles_target_path: String,
+}
+
+impl LifecycleArgs {
+    pub fn options(&self) -> RunOptions {
+        RunOptions {
+            skip_post_create: self.skip_post_create,
+            skip_non_blocking: self.skip_non_blocking_commands,
+            skip_post_attach: self.skip_post_attach,
+            prebuild: self.prebuild,
+        }
+    }
+
+    /// The reference CLI's `result` of a lifecycle run.
+    pub fn result_name(&self) -> &'static str {
+        if self.prebuild {
+            "prebuild"
+        } else if self.skip_non_blocking_commands {
+            "skipNonBlocking"
+        } else {
+            "done"
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), Error> {
+        for pair in &self.remote_env {
+            if !pair.contains('=') || pair.starts_with('=') {
+                return Err(Error::usage(
+                    format!("--remote-env \"{pair}\" must have the form NAME=VALUE"),
+                    None,
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn secrets(&self) -> Result<BTreeMap<String, String>, Error> {
+        match &self.secrets_file {
+            Some(path) => Ok(lifecycle::secrets::load(path)?),
+            None => Ok(BTreeMap::new()),
+        }
+    }
+
+    pub fn wants_dotfiles(&self) -> bool {
+        self.dotfiles_repository
+            .as_deref()
+            .is_some_and(|r| !r.is_empty())
+    }
+
+    fn dotfiles(&self) -> Option<Dotfiles> {
+        self.dotfiles_repository
+            .as_ref()
+            .map(|repository| Dotfiles {
+                repository: repository.clone(),
+                install_command: self.dotfiles_install_command.clone(),
+                target_path: Some(self.dotfiles_target_path.clone()),
+            })
+    }
+
+    /// Runs the in-container hooks for an inspected container.
+    pub async fn run(
+        &self,
+        ctx: &Context,
+        engine: &Engine,
+        container: &ContainerInfo,
+        effective: &Effective,
+        workspace_folder: &str,
+        secrets: &BTreeMap<String, String>,
+    ) -> Result<(), Error> {
+        let dotfiles = self.dotfiles();
+        let session = Session {
+            engine,
+            container,
+            effective,
+            workspace_folder,
+            remote_env: &self.remote_env,
+            secrets,
+            dotfiles: dotfiles.as_ref(),
+            reporter: &ctx.printer,
+        };
+        Ok(lifecycle::run(&session, self.options()).await?)
+    }
+}

@@ -1,0 +1,67 @@
+//! `devc run-user-commands`: run the lifecycle hooks in the workspace's
+//! existing container (after `up --skip-post-create`, or to retry after a
+//! fixed hook). Prints `{"outcome":"success","result":"done"}` like the
+//! reference CLI.
+
+use clap::Args;
+use serde_json::json;
+
+use super::lifecycle_args::LifecycleArgs;
+use super::{Context, WorkspaceArgs};
+use crate::container::{ContainerError, up};
+use crate::error::Error;
+
+#[derive(Debug, Args)]
+pub struct RunUserCommandsArgs {
+    #[command(flatten)]
+    workspace: WorkspaceArgs,
+    #[command(flatten)]
+    lifecycle: LifecycleArgs,
+}
+
+pub async fn run(ctx: &Context, args: RunUserCommandsArgs) -> Result<u8, Error> {
+    match run_commands(ctx, &args).await {
+        Ok(()) => {
+            ctx.printer
+                .result(&json!({"outcome": "success", "result": args.lifecycle.result_name()}));
+            Ok(0)
+        }
+        Err(error) => {
+            ctx.printer.result(&json!({
+                "outcome": "error",
+                "message": error.to_string(),
+                "description": "An error occurred running user commands in the container.",
+            }));
+            Err(error)
+        }
+    }
+}
+
+async fn run_commands(ctx: &Context, args: &RunUserCommandsArgs) -> Result<(), Error> {
+    args.lifecycle.validate()?;
+    let secrets = args.lifecycle.secrets()?;
+    let config = ctx.resolve(&args.workspace)?;
+    let engine = ctx.engine().await?;
+    let not_running = || ContainerError::NotRunning {
+        workspace: config.local_workspace_folder.display().to_string(),
+    };
+    let found = up::find(&engine, &config).await?.ok_or_else(not_running)?;
+    if !found.is_running() {
+        return Err(not_running().into());
+    }
+    let container = engine
+        .inspect_container(&found.id)
+        .await
+        .map_err(ContainerError::from)?;
+    let effective = up::effective(&config, &container);
+    args.lifecycle
+        .run(
+            ctx,
+            &engine,
+            &container,
+            &effective,
+            &config.workspace_folder,
+            &secrets,
+        )
+        .await
+}

@@ -1,0 +1,113 @@
+//! `devc set-up --container-id ID`: make any running container a dev
+//! container — run its lifecycle hooks (from its `devcontainer.metadata`
+//! label, plus `--config` when given) and install dotfiles, as the
+//! reference CLI's `set-up` does.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use clap::Args;
+use serde_json::{Map, Value, json};
+
+use super::Context;
+use super::lifecycle_args::LifecycleArgs;
+use crate::config::id::LOCAL_FOLDER_LABEL;
+use crate::config::resolved::{ConfigInput, resolve, resolve_parsed};
+use crate::container::{ContainerError, up};
+use crate::error::Error;
+
+#[derive(Debug, Args)]
+pub struct SetUpArgs {
+    /// The container to set up.
+    #[arg(long, value_name = "ID")]
+    container_id: String,
+    /// A devcontainer.json whose hooks and settings apply too.
+    #[arg(long, value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// Add the configuration to the JSON result.
+    #[arg(long)]
+    include_configuration: bool,
+    /// Add the merged configuration to the JSON result.
+    #[arg(long)]
+    include_merged_configuration: bool,
+    #[command(flatten)]
+    lifecycle: LifecycleArgs,
+}
+
+pub async fn run(ctx: &Context, args: SetUpArgs) -> Result<u8, Error> {
+    match set_up(ctx, &args).await {
+        Ok(out) => {
+            ctx.printer.result(&out);
+            Ok(0)
+        }
+        Err(error) => {
+            ctx.printer.result(&json!({
+                "outcome": "error",
+                "message": error.to_string(),
+                "description": "An error occurred running user commands in the container.",
+            }));
+            Err(error)
+        }
+    }
+}
+
+async fn set_up(ctx: &Context, args: &SetUpArgs) -> Result<Value, Error> {
+    args.lifecycle.validate()?;
+    let secrets = args.lifecycle.secrets()?;
+    let engine = ctx.engine().await?;
+    let container = engine
+        .inspect_container(&args.container_id)
+        .await
+        .map_err(ContainerError::from)?;
+    if !container.is_running() {
+        return Err(Error::usage(
+            format!("the container {} is not running", args.container_id),
+            Some("start it first (`docker start`, or `devc up` for a dev container)"),
+        ));
+    }
+    let env: HashMap<String, String> = std::env::vars().collect();
+    let workspace = container
+        .labels
+        .get(LOCAL_FOLDER_LABEL)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::current_dir().unwrap_or_default());
+    let input = ConfigInput {
+        workspace_folder: &workspace,
+        config_file: args.config.as_deref(),
+        id_labels: &[],
+        env: &env,
+    };
+    let (config, workdir) = match &args.config {
+        Some(_) => {
+            let config = resolve(&input)?;
+            let folder = config.workspace_folder.clone();
+            (config, folder)
+        }
+        // Without a configuration only the container's own metadata applies;
+        // hooks run in the container's working directory.
+        None => {
+            let mut raw = Map::new();
+            raw.insert("image".into(), Value::String(container.image.clone()));
+            raw.insert("workspaceMount".into(), Value::String(String::new()));
+            let config = resolve_parsed(
+                &input,
+                workspace.clone(),
+                workspace.join(".devcontainer.json"),
+                raw,
+            )?;
+            (config, String::new())
+        }
+    };
+    let effective = up::effective(&config, &container);
+    args.lifecycle
+        .run(ctx, &engine, &container, &effective, &workdir, &secrets)
+        .await?;
+    let mut out = json!({"outcome": "success"});
+    if args.include_configuration {
+        out["configuration"] = Value::Object(config.configuration_json());
+    }
+    if args.include_merged_configuration {
+        out["mergedConfiguration"] = Value::Object(effective.merged);
+    }
+    Ok(out)
+}

@@ -1,0 +1,168 @@
+//! `updateRemoteUserUID`: on Linux, bind-mounted files belong to the host
+//! user's UID. When the container's remote user has another UID, files
+//! created on either side are not writable from the other. devc builds a
+//! small derived image in which the remote user has the host user's UID
+//! and GID (and owns its home folder), cached like any other image.
+//!
+//! Rules, as the reference CLI applies them: never for root (in the
+//! container or on the host); when the target UID is taken by another user
+//! nothing changes; when only the GID is taken, the user keeps its GID.
+
+use std::collections::HashMap;
+
+use sha2::{Digest, Sha256};
+
+use super::{ImageError, PreparedImage};
+use crate::engine::{BuildRequest, Engine};
+use crate::printer::Reporter;
+
+/// The host user devc runs as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostUser {
+    pub uid: u32,
+    pub gid: u32,
+}
+
+impl HostUser {
+    pub fn current() -> Option<Self> {
+        if !cfg!(target_os = "linux") {
+            return None;
+        }
+        Some(Self {
+            uid: rustix::process::getuid().as_raw(),
+            gid: rustix::process::getgid().as_raw(),
+        })
+    }
+}
+
+/// Root by name or UID; an empty user means the image default, root.
+pub fn is_root(user: &str) -> bool {
+    matches!(user, "" | "root" | "0") || user.starts_with("0:") || user.starts_with("root:")
+}
+
+/// Whether a derived image is needed for `remote_user`.
+pub fn needed(enabled: bool, remote_user: &str, host: Option<HostUser>) -> bool {
+    enabled && !is_root(remote_user) && host.is_some_and(|h| h.uid != 0)
+}
+
+/// The Dockerfile of the derived image. The user may be a name or a UID.
+pub fn dockerfile(base: &str, remote_user: &str, image_user: &str, host: HostUser) -> String {
+    let user = remote_user.split(':').next().unwrap_or(remote_user);
+    let restore = if image_user.is_empty() {
+        "root"
+    } else {
+        image_user
+    };
+    format!(
+        r#"FROM {base}
+USER root
+RUN u='{user}'; nu={uid}; ng={gid}; \
+    line=$(grep "^$u:" /etc/passwd || awk -F: -v id="$u" '$3 == id' /etc/passwd); \
+    if [ -z "$line" ]; then echo "devc: user $u is not in /etc/passwd; UID not updated"; exit 0; fi; \
+    u=$(echo "$line" | cut -d: -f1); ou=$(echo "$line" | cut -d: -f3); og=$(echo "$line" | cut -d: -f4); home=$(echo "$line" | cut -d: -f6); \
+    if [ "$ou" = "$nu" ] && [ "$og" = "$ng" ]; then echo "devc: $u already has $nu:$ng"; exit 0; fi; \
+    if [ "$ou" != "$nu" ] && cut -d: -f3 /etc/passwd | grep -qx "$nu"; then echo "devc: UID $nu is taken; UID of $u not updated"; exit 0; fi; \
+    if [ "$og" != "$ng" ] && cut -d: -f3 /etc/group | grep -qx "$ng"; then echo "devc: GID $ng is taken; $u keeps GID $og"; ng=$og; fi; \
+    echo "devc: updating $u from $ou:$og to $nu:$ng"; \
+    sed -i "s/^\($u:[^:]*:\)[^:]*:[^:]*:/\1$nu:$ng:/" /etc/passwd; \
+    if [ "$og" != "$ng" ]; then sed -i "s/^\([^:]*:[^:]*:\)$og:/\1$ng:/" /etc/group; fi; \
+    if [ -d "$home" ]; then chown -R "$nu:$ng" "$home"; fi
+USER {restore}
+"#,
+        uid = host.uid,
+        gid = host.gid,
+    )
+}
+
+/// Builds (or reuses) the derived image.
+pub async fn update(
+    engine: &Engine,
+    image: PreparedImage,
+    remote_user: &str,
+    host: HostUser,
+    reporter: &dyn Reporter,
+) -> Result<PreparedImage, ImageError> {
+    let text = dockerfile(&image.info.id, remote_user, &image.info.user, host);
+    let hash = format!("{:x}", Sha256::digest(text.as_bytes()));
+    let tag = format!("devc/uid:{}", &hash[..20]);
+    if let Some(info) = engine.inspect_image(&tag).await? {
+        return Ok(PreparedImage {
+            name: tag,
+            info,
+            built: false,
+        });
+    }
+    reporter.step(&format!(
+        "Updating the UID of {remote_user} to {} in {tag}",
+        host.uid
+    ));
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(text.len() as u64);
+    header.set_mode(0o644);
+    tar.append_data(&mut header, "Dockerfile", text.as_bytes())
+        .map_err(|e| ImageError::BuildFailed {
+            message: e.to_string(),
+            last_lines: Vec::new(),
+        })?;
+    let context_tar = tar.into_inner().map_err(|e| ImageError::BuildFailed {
+        message: e.to_string(),
+        last_lines: Vec::new(),
+    })?;
+    let request = BuildRequest {
+        context_tar,
+        dockerfile: "Dockerfile".into(),
+        tag: tag.clone(),
+        labels: HashMap::new(),
+        ..Default::default()
+    };
+    engine
+        .build_image(request, reporter)
+        .await
+        .map_err(|e| ImageError::BuildFailed {
+            message: e.to_string(),
+            last_lines: Vec::new(),
+        })?;
+    let info = engine
+        .inspect_image(&tag)
+        .await?
+        .ok_or_else(|| ImageError::BuildFailed {
+            message: format!("{tag} is missing after its build"),
+            last_lines: Vec::new(),
+        })?;
+    Ok(PreparedImage {
+        name: tag,
+        info,
+        built: true,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOST: HostUser = HostUser {
+        uid: 1000,
+        gid: 1000,
+    };
+
+    #[test]
+    fn never_for_root_or_when_disabled() {
+        assert!(needed(true, "dev", Some(HOST)));
+        assert!(!needed(false, "dev", Some(HOST)));
+        assert!(!needed(true, "root", Some(HOST)));
+        assert!(!needed(true, "0", Some(HOST)));
+        assert!(!needed(true, "", Some(HOST)));
+        assert!(!needed(true, "dev", Some(HostUser { uid: 0, gid: 0 })));
+        assert!(!needed(true, "dev", None));
+    }
+
+    #[test]
+    fn dockerfile_restores_the_image_user() {
+        let text = dockerfile("sha256:abc", "dev", "", HOST);
+        assert!(text.starts_with("FROM sha256:abc\nUSER root\n"));
+        assert!(text.contains("u='dev'; nu=1000; ng=1000;"));
+        assert!(text.ends_with("USER root\n"));
+        assert!(dockerfile("img", "dev:dev", "dev", HOST).ends_with("USER dev\n"));
+    }
+}

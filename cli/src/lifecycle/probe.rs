@@ -1,0 +1,165 @@
+//! `userEnvProbe`: the environment the remote user's shell sets up (PATH
+//! entries from profile scripts: nvm, cargo, pyenv...), so hooks, `exec`
+//! and attach see what a terminal in the container would.
+//!
+//! The probe runs the user's shell from /etc/passwd with `-l`/`-i` as the
+//! setting asks, prints `/proc/self/environ` between two markers (profile
+//! scripts may print anything around it), and is cached on the host per
+//! container start: it runs at most once per start, however many commands
+//! follow.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::config::model::UserEnvProbe;
+use crate::engine::{ContainerInfo, Engine, ExecRequest};
+use crate::printer::Reporter;
+
+const START: &str = "__DEVC_ENV_START__";
+const END: &str = "__DEVC_ENV_END__";
+/// A probe slower than this gets a warning; one slower than [`LIMIT`] is abandoned.
+const SLOW: Duration = Duration::from_secs(3);
+const LIMIT: Duration = Duration::from_secs(20);
+
+/// Variables that describe the probe's shell, not the user's environment.
+const SHELL_STATE: &[&str] = &["PWD", "OLDPWD", "SHLVL", "_"];
+
+/// The shell flags for a probe kind; `None` for `none`.
+pub fn flags(kind: UserEnvProbe) -> Option<&'static str> {
+    match kind {
+        UserEnvProbe::None => None,
+        UserEnvProbe::LoginShell => Some("-lc"),
+        UserEnvProbe::InteractiveShell => Some("-ic"),
+        UserEnvProbe::LoginInteractiveShell => Some("-lic"),
+    }
+}
+
+/// The probe script, run with `/bin/sh -c` as the remote user.
+pub fn script(flags: &str) -> String {
+    format!(
+        "u=$(id -un 2>/dev/null); s=$(grep \"^$u:\" /etc/passwd 2>/dev/null | cut -d: -f7); [ -x \"$s\" ] || s=/bin/sh; \
+         exec \"$s\" {flags} 'printf \"\\n{START}\\n\"; cat /proc/self/environ; printf \"\\n{END}\\n\"' </dev/null"
+    )
+}
+
+/// Reads the environment between the markers.
+pub fn parse(output: &[u8]) -> Option<BTreeMap<String, String>> {
+    let text = String::from_utf8_lossy(output);
+    let start = text.rfind(&format!("\n{START}\n"))? + START.len() + 2;
+    let end = start + text[start..].find(&format!("\n{END}"))?;
+    Some(
+        text[start..end]
+            .split('\0')
+            .filter_map(|kv| kv.split_once('='))
+            .filter(|(k, _)| !k.is_empty() && !SHELL_STATE.contains(k))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    )
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Cached {
+    started_at: String,
+    user: String,
+    kind: String,
+    env: BTreeMap<String, String>,
+}
+
+fn cache_file(container_id: &str) -> Option<PathBuf> {
+    Some(
+        crate::cache::dir()?
+            .join("probe")
+            .join(format!("{container_id}.json")),
+    )
+}
+
+/// The probed environment, from the cache when this start was probed already.
+pub async fn environment(
+    engine: &Engine,
+    container: &ContainerInfo,
+    user: &str,
+    kind: UserEnvProbe,
+    reporter: &dyn Reporter,
+) -> BTreeMap<String, String> {
+    let Some(flags) = flags(kind) else {
+        return BTreeMap::new();
+    };
+    let kind_name = format!("{kind:?}");
+    let file = cache_file(&container.id);
+    if let Some(cached) = file
+        .as_ref()
+        .and_then(|f| std::fs::read(f).ok())
+        .and_then(|bytes| serde_json::from_slice::<Cached>(&bytes).ok())
+        .filter(|c| c.started_at == container.started_at && c.user == user && c.kind == kind_name)
+    {
+        return cached.env;
+    }
+    let request = ExecRequest {
+        cmd: vec!["/bin/sh".into(), "-c".into(), script(flags)],
+        user: Some(user.to_string()),
+        ..Default::default()
+    };
+    let began = Instant::now();
+    let env = match tokio::time::timeout(LIMIT, engine.exec_capture(&container.id, &request)).await
+    {
+        Ok(Ok(output)) => parse(&output.stdout),
+        Ok(Err(err)) => {
+            reporter.warn(&format!(
+                "userEnvProbe failed ({err}); continuing without the shell's environment"
+            ));
+            None
+        }
+        Err(_) => {
+            reporter.warn(&format!(
+                "userEnvProbe: the shell did not finish within {} s; continuing without its environment (set \"userEnvProbe\": \"none\" to skip it)",
+                LIMIT.as_secs()
+            ));
+            None
+        }
+    };
+    if began.elapsed() > SLOW {
+        reporter.warn(&format!(
+            "userEnvProbe took {:.1} s: the shell's profile scripts are slow",
+            began.elapsed().as_secs_f64()
+        ));
+    }
+    let env = env.unwrap_or_default();
+    if let Some(file) = file {
+        let cached = Cached {
+            started_at: container.started_at.clone(),
+            user: user.to_string(),
+            kind: kind_name,
+            env: env.clone(),
+        };
+        if let Some(parent) = file.parent() {
+            let _ = std::fs::create_dir_all(parent);
+        }
+        let _ = std::fs::write(&file, serde_json::to_vec(&cached).unwrap_or_default());
+    }
+    env
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_between_markers_and_drops_shell_state() {
+        let output = format!(
+            "motd noise\n{START}\nPATH=/a:/b\0HOME=/root\0PWD=/x\0_=/bin/cat\0EMPTY=\0\n{END}\nbye\n"
+        );
+        let env = parse(output.as_bytes()).unwrap();
+        assert_eq!(env.get("PATH").map(String::as_str), Some("/a:/b"));
+        assert_eq!(env.get("EMPTY").map(String::as_str), Some(""));
+        assert!(!env.contains_key("PWD") && !env.contains_key("_"));
+        assert!(parse(b"no markers").is_none());
+    }
+
+    #[test]
+    fn flags_per_kind() {
+        assert_eq!(flags(UserEnvProbe::None), None);
+        assert_eq!(flags(UserEnvProbe::LoginInteractiveShell), Some("-lic"));
+        assert!(script("-lc").contains("-lc 'printf"));
+    }
+}
