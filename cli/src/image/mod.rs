@@ -8,6 +8,7 @@
 
 pub mod context;
 pub mod dockerignore;
+pub mod features;
 pub mod plan;
 mod prepare;
 pub mod uid;

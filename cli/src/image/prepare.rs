@@ -169,21 +169,7 @@ async fn build_image(
         labels: flags.labels.clone().into_iter().collect::<HashMap<_, _>>(),
         pull: flags.pull || options.pull == PullPolicy::Always,
     };
-    let recorder = TailRecorder {
-        inner: reporter,
-        lines: Mutex::new(VecDeque::new()),
-    };
-    if let Err(err) = engine.build_image(request, &recorder).await {
-        let message = match err {
-            crate::engine::EngineError::Api { message, .. } => message,
-            other => other.to_string(),
-        };
-        let last_lines = recorder.lines.into_inner().unwrap_or_default().into();
-        return Err(ImageError::BuildFailed {
-            message,
-            last_lines,
-        });
-    }
+    build_with_tail(engine, request, reporter).await?;
     let info = engine
         .inspect_image(&tag)
         .await?
@@ -195,6 +181,29 @@ async fn build_image(
         name: tag,
         info,
         built: true,
+    })
+}
+
+/// Sends a build; a failure carries the build's last output lines.
+pub(super) async fn build_with_tail(
+    engine: &Engine,
+    request: BuildRequest,
+    reporter: &dyn Reporter,
+) -> Result<String, ImageError> {
+    let recorder = TailRecorder {
+        inner: reporter,
+        lines: Mutex::new(VecDeque::new()),
+    };
+    engine.build_image(request, &recorder).await.map_err(|err| {
+        let message = match err {
+            crate::engine::EngineError::Api { message, .. } => message,
+            other => other.to_string(),
+        };
+        let last_lines = recorder.lines.into_inner().unwrap_or_default().into();
+        ImageError::BuildFailed {
+            message,
+            last_lines,
+        }
     })
 }
 

@@ -1,0 +1,330 @@
+//! The image with dev container features installed on top of the base.
+//!
+//! Each feature gets its own layers, in install order: its `containerEnv`
+//! as `ENV` lines, a `COPY` of its folder (with the option values in
+//! `devcontainer-features.env`), and a `RUN` of its `install.sh` through a
+//! small wrapper that loads the options and the built-in variables
+//! (`_REMOTE_USER`, `_CONTAINER_USER` and their homes). Nothing in a layer
+//! depends on later features, so when one feature (or its options)
+//! changes, the engine's layer cache reuses every layer before it — with
+//! the classic builder as well as BuildKit. The image gets a tag derived
+//! from the Dockerfile and every file of the context: when none changed, no
+//! build request is sent at all.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use super::{ImageError, PreparedImage};
+use crate::config::id::METADATA_LABEL;
+use crate::engine::{BuildRequest, Engine};
+use crate::printer::Reporter;
+
+/// Where feature folders go during the build.
+const STAGING: &str = "/tmp/devc-features";
+
+/// One feature, ready to install.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeatureLayer {
+    /// The feature's id (`node`), used in folder names.
+    pub id: String,
+    /// The feature's folder on the host (`install.sh`, `devcontainer-feature.json`, …).
+    pub folder: PathBuf,
+    /// `devcontainer-features.env`: the option values as `KEY="value"` lines.
+    pub options_env: String,
+    /// The feature's `containerEnv`, set before its install runs.
+    pub container_env: Vec<(String, String)>,
+    /// The feature's entry for the `devcontainer.metadata` label.
+    pub metadata: Map<String, Value>,
+}
+
+/// The features image to build on top of `base`.
+#[derive(Debug, Clone)]
+pub struct FeaturePlan {
+    pub layers: Vec<FeatureLayer>,
+    pub container_user: String,
+    pub remote_user: String,
+}
+
+/// The generated Dockerfile.
+pub fn dockerfile(base_image: &str, image_user: &str, plan: &FeaturePlan) -> String {
+    let builtins = format!("{STAGING}/devcontainer-features.builtin.env");
+    let home = |user: &str| {
+        format!(
+            "$(grep \"^{u}:\" /etc/passwd | cut -d: -f6 || true)",
+            u = user.split(':').next().unwrap_or(user)
+        )
+    };
+    let mut text = format!(
+        "FROM {base_image}\nUSER root\nRUN mkdir -p {STAGING} && {{ \\\n  echo \"_CONTAINER_USER={cu}\"; echo \"_REMOTE_USER={ru}\"; \\\n  echo \"_CONTAINER_USER_HOME={ch}\"; echo \"_REMOTE_USER_HOME={rh}\"; \\\n}} > {builtins}\n",
+        cu = plan.container_user,
+        ru = plan.remote_user,
+        ch = home(&plan.container_user),
+        rh = home(&plan.remote_user),
+    );
+    for (index, layer) in plan.layers.iter().enumerate() {
+        let dir = folder_name(index, &layer.id);
+        for (key, value) in &layer.container_env {
+            text.push_str(&format!("ENV {key}=\"{}\"\n", escape_env(value)));
+        }
+        text.push_str(&format!(
+            "COPY {dir}/ {STAGING}/{dir}/\nRUN chmod -R 0755 {STAGING}/{dir} && cd {STAGING}/{dir} && ./devcontainer-features-install.sh && rm -rf {STAGING}/{dir}\n"
+        ));
+    }
+    let restore = if image_user.is_empty() {
+        "root"
+    } else {
+        image_user
+    };
+    text.push_str(&format!("USER {restore}\n"));
+    text
+}
+
+/// `ENV` values: quotes and backslashes escaped; `$` left alone so
+/// `${PATH}` expands as features expect.
+fn escape_env(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+fn folder_name(index: usize, id: &str) -> String {
+    let safe: String = id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{index:02}-{safe}")
+}
+
+/// The wrapper that loads the built-ins and options, then runs install.sh.
+const WRAPPER: &str = "#!/bin/sh\nset -e\ncd \"$(dirname \"$0\")\"\nset -a\n. ../devcontainer-features.builtin.env\n. ./devcontainer-features.env\nset +a\nchmod +x ./install.sh\n./install.sh\n";
+
+/// The build context: one folder per feature plus the Dockerfile.
+/// Returns the tar and a digest of everything in it.
+pub fn context(dockerfile: &str, plan: &FeaturePlan) -> std::io::Result<(Vec<u8>, String)> {
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut hasher = Sha256::new();
+    let mut add = |tar: &mut tar::Builder<Vec<u8>>, path: &str, mode: u32, data: &[u8]| {
+        hasher.update(path.as_bytes());
+        hasher.update(mode.to_le_bytes());
+        hasher.update((data.len() as u64).to_le_bytes());
+        hasher.update(data);
+        let mut header = tar::Header::new_gnu();
+        header.set_size(data.len() as u64);
+        header.set_mode(mode);
+        tar.append_data(&mut header, path, data)
+    };
+    add(&mut tar, "Dockerfile", 0o644, dockerfile.as_bytes())?;
+    for (index, layer) in plan.layers.iter().enumerate() {
+        let dir = folder_name(index, &layer.id);
+        let mut files = Vec::new();
+        collect(&layer.folder, Path::new(""), &mut files)?;
+        for (relative, mode) in files {
+            let data = std::fs::read(layer.folder.join(&relative))?;
+            add(
+                &mut tar,
+                &format!("{dir}/{}", relative.display()),
+                mode,
+                &data,
+            )?;
+        }
+        add(
+            &mut tar,
+            &format!("{dir}/devcontainer-features.env"),
+            0o644,
+            layer.options_env.as_bytes(),
+        )?;
+        add(
+            &mut tar,
+            &format!("{dir}/devcontainer-features-install.sh"),
+            0o755,
+            WRAPPER.as_bytes(),
+        )?;
+    }
+    let digest = format!("{:x}", hasher.finalize());
+    Ok((tar.into_inner()?, digest))
+}
+
+/// Regular files under `dir`, sorted, with their modes.
+fn collect(dir: &Path, prefix: &Path, out: &mut Vec<(PathBuf, u32)>) -> std::io::Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let meta = entry.metadata()?;
+        let relative = prefix.join(entry.file_name());
+        if meta.is_dir() {
+            collect(&entry.path(), &relative, out)?;
+        } else if meta.is_file() {
+            out.push((relative, mode_of(&meta)));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn mode_of(meta: &std::fs::Metadata) -> u32 {
+    std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o7777
+}
+
+#[cfg(not(unix))]
+fn mode_of(_: &std::fs::Metadata) -> u32 {
+    0o755
+}
+
+/// Builds (or reuses) the features image on top of `base`.
+pub async fn build(
+    engine: &Engine,
+    base: &PreparedImage,
+    base_metadata: &[Map<String, Value>],
+    plan: &FeaturePlan,
+    no_cache: bool,
+    reporter: &dyn Reporter,
+) -> Result<PreparedImage, ImageError> {
+    let text = dockerfile(&base.info.id, &base.info.user, plan);
+    let io = |e: std::io::Error| ImageError::BuildFailed {
+        message: format!("cannot read a feature: {e}"),
+        last_lines: Vec::new(),
+    };
+    let (context_tar, digest) = context(&text, plan).map_err(io)?;
+    let tag = format!("devc/features:{}", &digest[..20]);
+    if !no_cache && let Some(info) = engine.inspect_image(&tag).await? {
+        reporter.step(&format!("Reusing image {tag} (features unchanged)"));
+        return Ok(PreparedImage {
+            name: tag,
+            info,
+            built: false,
+        });
+    }
+    let entries: Vec<Value> = base_metadata
+        .iter()
+        .cloned()
+        .chain(plan.layers.iter().map(|l| l.metadata.clone()))
+        .map(Value::Object)
+        .collect();
+    let labels = HashMap::from([(
+        METADATA_LABEL.to_string(),
+        Value::Array(entries).to_string(),
+    )]);
+    let ids: Vec<&str> = plan.layers.iter().map(|l| l.id.as_str()).collect();
+    reporter.step(&format!("Installing features {} in {tag}", ids.join(", ")));
+    let request = BuildRequest {
+        context_tar,
+        dockerfile: "Dockerfile".into(),
+        tag: tag.clone(),
+        labels,
+        no_cache,
+        ..Default::default()
+    };
+    super::prepare::build_with_tail(engine, request, reporter).await?;
+    let info = engine
+        .inspect_image(&tag)
+        .await?
+        .ok_or_else(|| ImageError::BuildFailed {
+            message: format!("{tag} is missing after its build"),
+            last_lines: Vec::new(),
+        })?;
+    Ok(PreparedImage {
+        name: tag,
+        info,
+        built: true,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::TempDir;
+
+    fn plan(dir: &TempDir) -> FeaturePlan {
+        let a = dir.path().join("a");
+        let b = dir.path().join("b");
+        std::fs::create_dir_all(&a).unwrap();
+        std::fs::create_dir_all(&b).unwrap();
+        std::fs::write(a.join("install.sh"), "echo a").unwrap();
+        std::fs::write(b.join("install.sh"), "echo b").unwrap();
+        FeaturePlan {
+            layers: vec![
+                FeatureLayer {
+                    id: "a".into(),
+                    folder: a,
+                    options_env: "VERSION=\"1\"\n".into(),
+                    container_env: vec![("PATH".into(), "/opt/a/bin:${PATH}".into())],
+                    metadata: Map::new(),
+                },
+                FeatureLayer {
+                    id: "b".into(),
+                    folder: b,
+                    options_env: "FLAVOR=\"x\"\n".into(),
+                    container_env: vec![],
+                    metadata: Map::new(),
+                },
+            ],
+            container_user: "root".into(),
+            remote_user: "dev".into(),
+        }
+    }
+
+    #[test]
+    fn each_feature_gets_env_copy_and_run_in_order() {
+        let dir = TempDir::new();
+        let text = dockerfile("sha256:base", "", &plan(&dir));
+        assert!(text.starts_with("FROM sha256:base\nUSER root\n"));
+        let env = text.find("ENV PATH=\"/opt/a/bin:${PATH}\"").unwrap();
+        let copy_a = text.find("COPY 00-a/").unwrap();
+        let copy_b = text.find("COPY 01-b/").unwrap();
+        assert!(env < copy_a && copy_a < copy_b);
+        assert!(text.contains("_REMOTE_USER=dev"));
+        assert!(text.ends_with("USER root\n"));
+    }
+
+    #[test]
+    fn changing_the_second_feature_keeps_the_first_layers_identical() {
+        let dir = TempDir::new();
+        let first = plan(&dir);
+        let mut second = first.clone();
+        second.layers[1].options_env = "FLAVOR=\"y\"\n".into();
+        let a = dockerfile("base", "", &first);
+        let b = dockerfile("base", "", &second);
+        // The Dockerfile text is the same; only feature b's folder differs.
+        assert_eq!(a, b);
+        let (_, digest_a) = context(&a, &first).unwrap();
+        let (_, digest_b) = context(&b, &second).unwrap();
+        assert_ne!(digest_a, digest_b);
+    }
+
+    #[test]
+    fn context_holds_features_env_and_wrapper() {
+        let dir = TempDir::new();
+        let p = plan(&dir);
+        let (tar_bytes, _) = context(&dockerfile("base", "", &p), &p).unwrap();
+        let mut archive = tar::Archive::new(tar_bytes.as_slice());
+        let names: Vec<String> = archive
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().display().to_string())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "Dockerfile",
+                "00-a/install.sh",
+                "00-a/devcontainer-features.env",
+                "00-a/devcontainer-features-install.sh",
+                "01-b/install.sh",
+                "01-b/devcontainer-features.env",
+                "01-b/devcontainer-features-install.sh"
+            ]
+        );
+    }
+
+    #[test]
+    fn env_values_are_escaped() {
+        assert_eq!(escape_env(r#"a "b" \c $D"#), r#"a \"b\" \\c $D"#);
+    }
+}
