@@ -3,6 +3,7 @@
 //! A command parses its flags, calls the pipeline and renders the result;
 //! the logic lives in the pipeline modules.
 
+mod build;
 mod down;
 mod exec;
 mod lifecycle_args;
@@ -60,6 +61,8 @@ pub struct GlobalArgs {
 enum Command {
     /// Create or start the workspace's dev container and print its id as JSON.
     Up(up::UpArgs),
+    /// Build the workspace's image with its configuration in a label; name and push it.
+    Build(build::BuildArgs),
     /// Run a command in the running dev container as the remote user.
     Exec(exec::ExecArgs),
     /// Print the resolved configuration as JSON (the reference CLI's shape).
@@ -139,6 +142,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let code = runtime.block_on(async {
         match cli.command {
             Command::Up(args) => up::run(&ctx, args).await,
+            Command::Build(args) => build::run(&ctx, args).await,
             Command::Exec(args) => exec::run(&ctx, args).await,
             Command::ReadConfiguration(args) => read_configuration::run(&ctx, args).await,
             Command::RunUserCommands(args) => run_user_commands::run(&ctx, args).await,

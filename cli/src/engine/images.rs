@@ -139,6 +139,41 @@ impl Engine {
         Ok(image_id)
     }
 
+    /// Adds the name `target` (`repo[:tag]`) to the image `source`.
+    pub async fn tag_image(&self, source: &str, target: &str) -> Result<(), EngineError> {
+        let (repo, tag) = split_tag(target);
+        let options = bollard::query_parameters::TagImageOptions {
+            repo: Some(repo.to_string()),
+            tag: Some(tag.to_string()),
+        };
+        self.docker
+            .tag_image(source, Some(options))
+            .await
+            .map_err(|e| EngineError::api(format!("tagging {source} as {target}"), e))
+    }
+
+    /// Pushes `name` to its registry, reporting progress. Credentials come
+    /// from the engine's side (an empty auth header suits local and
+    /// anonymous registries).
+    pub async fn push_image(&self, name: &str, reporter: &dyn Reporter) -> Result<(), EngineError> {
+        let (repo, tag) = split_tag(name);
+        let options = bollard::query_parameters::PushImageOptions {
+            tag: Some(tag.to_string()),
+            ..Default::default()
+        };
+        let mut stream = self.docker.push_image(repo, Some(options), None);
+        while let Some(item) = stream.next().await {
+            let info = item.map_err(|e| EngineError::api(format!("pushing {name}"), e))?;
+            if let Some(status) = info.status {
+                reporter.report(Event::Progress {
+                    id: name,
+                    status: &status,
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// Removes an image; a missing one is not an error.
     pub async fn remove_image(&self, name: &str) -> Result<(), EngineError> {
         let options = RemoveImageOptions {

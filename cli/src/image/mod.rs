@@ -11,6 +11,7 @@ pub mod dockerignore;
 pub mod features;
 pub mod plan;
 mod prepare;
+pub mod publish;
 pub mod uid;
 
 pub use plan::PullPolicy;

@@ -1,0 +1,100 @@
+//! `devc build`: build the workspace's image (base, Dockerfile, features)
+//! with its configuration in the `devcontainer.metadata` label, name it,
+//! and optionally push it — "build once, the whole team pulls".
+
+use clap::Args;
+use serde_json::json;
+
+use super::{Context, WorkspaceArgs};
+use crate::config::id::METADATA_LABEL;
+use crate::config::metadata;
+use crate::error::Error;
+use crate::image::{self, PrepareOptions, PullPolicy};
+use crate::printer::Reporter;
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    #[command(flatten)]
+    workspace: WorkspaceArgs,
+    /// Name (repository[:tag]) for the image; repeatable. Default: devc-<workspace>:latest.
+    #[arg(long = "image-name", value_name = "NAME")]
+    image_names: Vec<String>,
+    /// Push every name to its registry after the build.
+    #[arg(long)]
+    push: bool,
+    /// Build without the engine's layer cache.
+    #[arg(long)]
+    no_cache: bool,
+    /// When to pull `image`: missing (default), always, never.
+    #[arg(long, value_enum, default_value_t = PullPolicy::Missing)]
+    pull: PullPolicy,
+}
+
+pub async fn run(ctx: &Context, args: BuildArgs) -> Result<u8, Error> {
+    match build(ctx, &args).await {
+        Ok(names) => {
+            ctx.printer
+                .result(&json!({"outcome": "success", "imageName": names}));
+            Ok(0)
+        }
+        Err(error) => {
+            ctx.printer.result(&json!({
+                "outcome": "error",
+                "message": error.to_string(),
+                "description": "An error occurred building the image.",
+            }));
+            Err(error)
+        }
+    }
+}
+
+async fn build(ctx: &Context, args: &BuildArgs) -> Result<Vec<String>, Error> {
+    let config = ctx.resolve(&args.workspace)?;
+    let engine = ctx.engine().await?;
+    let options = PrepareOptions {
+        pull: args.pull,
+        no_cache: args.no_cache,
+    };
+    let prepared = image::prepare(&engine, &config, options, &ctx.printer).await?;
+    let base = match prepared
+        .info
+        .labels
+        .get(METADATA_LABEL)
+        .map(|l| metadata::parse_label(l))
+    {
+        Some(Ok(entries)) => entries,
+        Some(Err(err)) => {
+            ctx.printer.warn(&format!(
+                "ignoring the image's invalid {METADATA_LABEL} label: {err}"
+            ));
+            Vec::new()
+        }
+        None => Vec::new(),
+    };
+    // The label keeps values as written; each tool substitutes them for its workspace.
+    let entries = metadata::container_metadata(&base, &config.raw);
+    let names = if args.image_names.is_empty() {
+        let basename = config
+            .local_workspace_folder
+            .file_name()
+            .map(|n| n.to_string_lossy().to_lowercase())
+            .unwrap_or_else(|| "workspace".into());
+        vec![format!("devc-{basename}:latest")]
+    } else {
+        args.image_names.clone()
+    };
+    ctx.printer
+        .step(&format!("Labelling the image as {}", names.join(", ")));
+    let labelled =
+        image::publish::label(&engine, &prepared, &entries, &names[0], &ctx.printer).await?;
+    for name in &names[1..] {
+        engine.tag_image(&labelled.info.id, name).await?;
+    }
+    if args.push {
+        for name in &names {
+            ctx.printer.step(&format!("Pushing {name}"));
+            engine.push_image(name, &ctx.printer).await?;
+        }
+    }
+    Ok(names)
+}

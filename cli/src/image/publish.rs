@@ -1,0 +1,59 @@
+//! Images that carry their own configuration, for a team to pull.
+//!
+//! `devc build` ends with an image whose `devcontainer.metadata` label holds
+//! the base image's entries, the features' entries and the configuration's
+//! own entry, as the reference CLI's `build` does: a teammate's
+//! `devcontainer.json` can then be just `{"image": "..."}` and get the same
+//! hooks, users and environment.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
+
+use super::{ImageError, PreparedImage};
+use crate::config::id::METADATA_LABEL;
+use crate::engine::{BuildRequest, Engine};
+use crate::printer::Reporter;
+
+/// Builds a one-line `FROM` image with `entries` as its metadata label and
+/// tags it `name` (no layers: only the image configuration changes).
+pub async fn label(
+    engine: &Engine,
+    base: &PreparedImage,
+    entries: &[Map<String, Value>],
+    name: &str,
+    reporter: &dyn Reporter,
+) -> Result<PreparedImage, ImageError> {
+    let dockerfile = format!("FROM {}\n", base.info.id);
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(dockerfile.len() as u64);
+    header.set_mode(0o644);
+    let io = |e: std::io::Error| ImageError::BuildFailed {
+        message: e.to_string(),
+        last_lines: Vec::new(),
+    };
+    tar.append_data(&mut header, "Dockerfile", dockerfile.as_bytes())
+        .map_err(io)?;
+    let label = Value::Array(entries.iter().cloned().map(Value::Object).collect()).to_string();
+    let request = BuildRequest {
+        context_tar: tar.into_inner().map_err(io)?,
+        dockerfile: "Dockerfile".into(),
+        tag: name.to_string(),
+        labels: HashMap::from([(METADATA_LABEL.to_string(), label)]),
+        ..Default::default()
+    };
+    super::prepare::build_with_tail(engine, request, reporter).await?;
+    let info = engine
+        .inspect_image(name)
+        .await?
+        .ok_or_else(|| ImageError::BuildFailed {
+            message: format!("{name} is missing after its build"),
+            last_lines: Vec::new(),
+        })?;
+    Ok(PreparedImage {
+        name: name.to_string(),
+        info,
+        built: true,
+    })
+}
