@@ -16,6 +16,11 @@ pub const DEVC_LOG: &str = "DEVC_LOG";
 /// Overrides the cache folder (image and context digests, feature blobs).
 pub const DEVC_CACHE_DIR: &str = "DEVC_CACHE_DIR";
 
+/// The terminal type, passed to `devc shell`'s TTY.
+pub const TERM: &str = "TERM";
+/// Where `devc open` looks for editor commands (`code`, `cursor`, `zed`, ...).
+pub const PATH: &str = "PATH";
+
 /// Reads a variable, treating an empty value as unset.
 pub fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())

@@ -4,6 +4,8 @@
 //!
 //! - [`config`]: discover `devcontainer.json`, parse JSONC, substitute
 //!   variables, apply defaults → [`config::ResolvedConfig`].
+//! - [`features`]: dev container features: references, OCI fetch and
+//!   cache, options, install order, lockfile.
 //! - [`image`]: turn the configuration into an image plan (use an image or
 //!   build a Dockerfile, tagged by a content hash) and make sure the image
 //!   exists without pulling or building what is already there.
@@ -27,6 +29,7 @@ pub mod container;
 pub mod engine;
 pub mod env;
 pub mod error;
+pub mod features;
 pub mod image;
 pub mod lifecycle;
 pub mod printer;

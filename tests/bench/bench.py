@@ -22,7 +22,7 @@ Why it is built this way:
   children), so the peak is that of the largest process in the tree. Python
   cannot measure this itself: a process exec'd from a Python child inherits
   the Python interpreter's peak RSS (Linux keeps the pre-exec peak), which
-  would put a ~20 MiB floor under every figure; GNU time's floor is ~1 MiB.
+  would put a 15-20 MiB floor under every figure; GNU time's floor is ~1 MiB.
   Its fork and exec add about 1 ms to every wall time, for every tool alike.
 - Images are built from a base image made for this run and labelled with
   the run's id. Images built on it and containers created from them inherit
@@ -36,8 +36,6 @@ Why it is built this way:
 
 Standard library only (Python 3.11).
 """
-
-from __future__ import annotations
 
 import argparse
 import html
@@ -70,7 +68,7 @@ RECREATE = ("--remove-existing-container",)
 
 # What devc cannot do yet, by capability, with the reason the report shows
 # instead of numbers. Delete an entry once devc supports it.
-DEVC_LACKS = {"features": "features not implemented yet (issue 4)"}
+DEVC_LACKS: dict[str, str] = {}
 
 
 class BenchError(Exception):
@@ -97,8 +95,7 @@ class Tool:
 
 def version_of(path: Path) -> str:
     """The last word of `--version` ("devc 0.1.0" and "0.89.0" alike)."""
-    out = subprocess.run([str(path), "--version"], capture_output=True, text=True, check=True)
-    return out.stdout.split()[-1]
+    return run_checked([str(path), "--version"]).split()[-1]
 
 
 def find_devc(given: Path | None) -> Path:
@@ -110,6 +107,10 @@ def find_devc(given: Path | None) -> Path:
         return given.resolve()
     log("building devc (cargo build --release)")
     run_checked(["cargo", "build", "--release", "--quiet", "-p", "devc"], cwd=REPO)
+    # .cargo/config.toml names the target (static linking), so outputs
+    # live under target/<triple>/.
+    for path in sorted(REPO.glob("target/*/release/devc")):
+        return path
     return REPO / "target/release/devc"
 
 
@@ -188,13 +189,13 @@ def dockerfile_workspace(base: str, nonce: str) -> Files:
         ".devcontainer/devcontainer.json": as_json(
             {"build": {"dockerfile": "Dockerfile", "context": ".."}, "remoteUser": "root"}
         ),
-        ".devcontainer/Dockerfile": (
-            f"FROM {base}\n"
-            f"RUN echo {nonce} > /etc/bench-nonce\n"
-            "COPY app/ /opt/app/\n"
-            "RUN sh /opt/app/setup.sh\n"
+        ".devcontainer/Dockerfile": lines(
+            f"FROM {base}",
+            f"RUN echo {nonce} > /etc/bench-nonce",
+            "COPY app/ /opt/app/",
+            "RUN sh /opt/app/setup.sh",
         ),
-        "app/setup.sh": "mkdir -p /opt/data\nfor i in 1 2 3; do echo $i > /opt/data/$i; done\n",
+        "app/setup.sh": lines("mkdir -p /opt/data", "for i in 1 2 3; do echo $i > /opt/data/$i; done"),
     }
 
 
@@ -220,9 +221,11 @@ def features_workspace(base: str, install_tag: str, second_flavour: str) -> File
                 "options": {"flavour": {"type": "string", "default": "plain"}},
             }
         )
-        files[f".devcontainer/{feature}/install.sh"] = (
-            "#!/bin/sh\nset -e\nmkdir -p /opt/bench\n"
-            f'echo "{install_tag} $FLAVOUR" > /opt/bench/{feature}\n'
+        files[f".devcontainer/{feature}/install.sh"] = lines(
+            "#!/bin/sh",
+            "set -e",
+            "mkdir -p /opt/bench",
+            f'echo "{install_tag} $FLAVOUR" > /opt/bench/{feature}',
         )
     return files
 
@@ -239,6 +242,10 @@ def features_second_changed(base: str, nonce: str) -> Files:
 
 def as_json(value: object) -> str:
     return json.dumps(value, indent=2) + "\n"
+
+
+def lines(*text: str) -> str:
+    return "\n".join(text) + "\n"
 
 
 # ---------------------------------------------------------------------------
@@ -370,6 +377,10 @@ class RunFailed(Exception):
     """One tool failed one run; the tool drops out of that scenario."""
 
 
+# The tools' environment: devc's own debug logging would skew its numbers.
+TOOL_ENV = {k: v for k, v in os.environ.items() if k != "DEVC_LOG"}
+
+
 def measure(argv: list[str], logs: Path) -> Sample:
     """Runs argv under GNU time with stdin from /dev/null and stdout and
     stderr to files; returns its wall time and the peak RSS of its tree."""
@@ -403,15 +414,10 @@ def measure(argv: list[str], logs: Path) -> Sample:
     return Sample(wall, int(rss_path.read_text()) / 1024, stdout)
 
 
-# The tools' environment: devc's own debug logging would skew its numbers.
-TOOL_ENV = {k: v for k, v in os.environ.items() if k != "DEVC_LOG"}
-
-
 def up_container_id(sample: Sample) -> str:
     """The container id from `up`'s JSON result (the last stdout line)."""
-    lines = sample.stdout.strip().splitlines()
     try:
-        result = json.loads(lines[-1])
+        result = json.loads(sample.stdout.strip().splitlines()[-1])
     except (IndexError, json.JSONDecodeError):
         raise RunFailed(f"up printed no JSON result: {sample.stdout[-200:]!r}") from None
     if result.get("outcome") != "success":
@@ -429,7 +435,7 @@ def docker(*args: str) -> str:
 
 def run_checked(argv: list[str], cwd: Path | None = None) -> str:
     try:
-        done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False)
     except OSError as err:
         raise BenchError(f"{argv[0]}: {err}") from None
     if done.returncode != 0:
@@ -439,19 +445,25 @@ def run_checked(argv: list[str], cwd: Path | None = None) -> str:
 
 def containers_under(folder: Path) -> list[str]:
     """Ids of containers whose workspace is `folder` or inside it."""
-    rows = docker("ps", "-a", "--filter", f"label={LOCAL_FOLDER_LABEL}", "--format",
-                  f'{{{{.ID}}}} {{{{.Label "{LOCAL_FOLDER_LABEL}"}}}}')
-    prefix = str(folder)
-    return [
-        row.split(" ", 1)[0]
-        for row in rows.splitlines()
-        if row.split(" ", 1)[1] == prefix or row.split(" ", 1)[1].startswith(prefix + "/")
-    ]
+    rows = docker(
+        "ps",
+        "-a",
+        "--filter",
+        f"label={LOCAL_FOLDER_LABEL}",
+        "--format",
+        f'{{{{.ID}}}} {{{{.Label "{LOCAL_FOLDER_LABEL}"}}}}',
+    )
+    ids = []
+    for row in rows.splitlines():
+        container, workspace = row.split(" ", 1)
+        if Path(workspace).is_relative_to(folder):
+            ids.append(container)
+    return ids
 
 
 def remove_containers(ids: list[str]) -> None:
     if ids:
-        subprocess.run(["docker", "rm", "-f", "-v", *ids], capture_output=True)
+        subprocess.run(["docker", "rm", "-f", "-v", *ids], capture_output=True, check=False)
 
 
 def make_base_image(run_id: str) -> str:
@@ -464,7 +476,10 @@ def make_base_image(run_id: str) -> str:
     tag = f"devc-bench/base:{run_id}"
     done = subprocess.run(
         ["docker", "build", "--quiet", "--label", f"{RUN_LABEL}={run_id}", "-t", tag, "-"],
-        input=f"FROM {BASE_SOURCE}\n", capture_output=True, text=True,
+        input=f"FROM {BASE_SOURCE}\n",
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if done.returncode != 0:
         raise BenchError(f"building the base image failed: {done.stderr.strip()}")
@@ -481,7 +496,7 @@ def clean_up(run_id: str, root: Path) -> None:
         images = docker("images", "-aq", "--filter", f"label={RUN_LABEL}={run_id}").split()
         if not images:
             break
-        subprocess.run(["docker", "rmi", "-f", *dict.fromkeys(images)], capture_output=True)
+        subprocess.run(["docker", "rmi", "-f", *dict.fromkeys(images)], capture_output=True, check=False)
     shutil.rmtree(root, ignore_errors=True)
 
 
@@ -551,7 +566,7 @@ class Bench:
                         log(f"  {scenario.key}: {tool.name} failed: {err}")
                         continue
                     label = f"run {round_}/{self.runs}" if round_ else "warm-up"
-                    log(f"  {scenario.key} {label:>9} {tool.name:<16} {sample.wall_s:8.3f} s {sample.rss_mib:7.1f} MiB")
+                    log(f"  {label:>9}  {tool.name:<16} {sample.wall_s:8.3f} s {sample.rss_mib:7.1f} MiB")
                     if round_:
                         outcomes[tool.name].samples.append(sample)
         finally:
@@ -573,8 +588,9 @@ class Bench:
         if scenario.verb == "up":
             container = up_container_id(sample)
             if scenario.probe:
-                found = subprocess.run(["docker", "exec", container, "cat", scenario.probe],
-                                       capture_output=True, text=True).stdout
+                found = subprocess.run(
+                    ["docker", "exec", container, "cat", scenario.probe], capture_output=True, text=True, check=False
+                ).stdout
                 if nonce not in found:
                     raise RunFailed(f"the new container's {scenario.probe} is {found.strip()!r}, not this run's build")
         return sample
@@ -623,11 +639,11 @@ def machine_line(report: dict) -> str:
 
 def run_line(report: dict) -> str:
     tools = ", ".join(f"{name} {tool['version']}" for name, tool in report["tools"].items())
-    runs = report['settings']['runs']
+    runs = report["settings"]["runs"]
     return f"{tools}; {runs} counted run{'s' if runs != 1 else ''} after 1 warm-up; {report['date']}"
 
 
-def ratios(results: dict[str, dict]) -> dict[str, dict]:
+def ratios(results: dict[str, dict]) -> dict[str, dict | None]:
     """Each other tool's median time and peak RSS divided by devc's."""
     devc = results["devc"]
     out = {}
@@ -649,7 +665,7 @@ def times(ratio: float) -> str:
 
 
 def markdown(report: dict) -> str:
-    lines = [
+    rows = [
         f"Machine: {machine_line(report)}  ",
         f"Run: {run_line(report)}",
         "",
@@ -664,14 +680,19 @@ def markdown(report: dict) -> str:
             cells = [title, name]
             if result["status"] == "ok":
                 ratio = scenario["ratios"].get(name)
-                cells += [f"{result['median_s']:.3f}", f"{result['min_s']:.3f}", f"{result['max_s']:.3f}",
-                          f"{result['peak_rss_mib']:.1f}",
-                          times(ratio["time"]) if ratio else "", times(ratio["rss"]) if ratio else ""]
+                cells += [
+                    f"{result['median_s']:.3f}",
+                    f"{result['min_s']:.3f}",
+                    f"{result['max_s']:.3f}",
+                    f"{result['peak_rss_mib']:.1f}",
+                    times(ratio["time"]) if ratio else "",
+                    times(ratio["rss"]) if ratio else "",
+                ]
             else:
                 cells += [f"{result['status']}: {result['reason']}", "", "", "", "", ""]
-            lines.append("| " + " | ".join(cells) + " |")
+            rows.append("| " + " | ".join(cells) + " |")
             title = ""
-    return "\n".join(lines) + "\n"
+    return "\n".join(rows) + "\n"
 
 
 COLOURS = {"reference": "#4e79a7", "devcontainer-rs": "#f28e2b"}
@@ -705,34 +726,50 @@ def svg_chart(report: dict) -> str:
     bottom = height - 50
     for tick in (t * 10**e for e in range(-2, 4) for t in (1, 2, 5)):
         if lo <= tick <= hi:
-            out.append(f'<line x1="{x(tick):.1f}" y1="{top - 8}" x2="{x(tick):.1f}" y2="{bottom}" '
-                       f'stroke="{"#000" if tick == 1 else "#ddd"}"/>')
+            out.append(
+                f'<line x1="{x(tick):.1f}" y1="{top - 8}" x2="{x(tick):.1f}" y2="{bottom}" '
+                f'stroke="{"#000" if tick == 1 else "#ddd"}"/>'
+            )
             out.append(f'<text x="{x(tick):.1f}" y="{bottom + 14}" text-anchor="middle">{tick:g}×</text>')
     y = top
     for scenario in report["scenarios"]:
         group = bar * len(others)
-        out.append(f'<text x="{left - 8}" y="{y + group / 2 + 4:.1f}" text-anchor="end">'
-                   f"{html.escape(scenario['key'])}</text>")
+        out.append(
+            f'<text x="{left - 8}" y="{y + group / 2 + 4:.1f}" text-anchor="end">{html.escape(scenario["key"])}</text>'
+        )
         for name in others:
             ratio = scenario["ratios"].get(name)
-            if name == "reference" and scenario["target"]:
-                tx = x(scenario["target"])
-                out.append(f'<line x1="{tx:.1f}" y1="{y}" x2="{tx:.1f}" y2="{y + bar}" stroke="#d62728" '
-                           'stroke-width="2"/>')
             if ratio:
                 a, b = sorted((x(1), x(ratio["time"])))
-                out.append(f'<rect x="{a:.1f}" y="{y + 2}" width="{max(b - a, 1):.1f}" height="{bar - 4}" '
-                           f'fill="{COLOURS.get(name, "#888")}"/>')
-                out.append(f'<text x="{b + 4:.1f}" y="{y + bar - 4}" font-size="10">{times(ratio["time"])}</text>')
+                out.append(
+                    f'<rect x="{a:.1f}" y="{y + 2}" width="{max(b - a, 1):.1f}" height="{bar - 4}" '
+                    f'fill="{COLOURS.get(name, "#888")}"/>'
+                )
+                label_x = b + 4
+                if name == "reference" and scenario["target"]:
+                    tx = x(scenario["target"])
+                    out.append(
+                        f'<line x1="{tx:.1f}" y1="{y}" x2="{tx:.1f}" y2="{y + bar}" stroke="#d62728" stroke-width="2"/>'
+                    )
+                    label_x = max(label_x, tx + 4)
+                out.append(f'<text x="{label_x:.1f}" y="{y + bar - 4}" font-size="10">{times(ratio["time"])}</text>')
             else:
+                # devc's own n/a or error stands for the whole group.
                 results = scenario["results"]
-                missing = results["devc"] if results["devc"]["status"] != "ok" else results[name]
-                out.append(f'<text x="{x(1) + 4:.1f}" y="{y + bar - 4}" font-size="10" fill="#777">'
-                           f"{name}: {missing['status']} ({html.escape(missing['reason'])})</text>")
+                who = "devc" if results["devc"]["status"] != "ok" else name
+                out.append(
+                    f'<text x="{x(1) + 4:.1f}" y="{y + bar - 4}" font-size="10" fill="#777">'
+                    f"{who}: {results[who]['status']} ({html.escape(results[who]['reason'])})</text>"
+                )
+                if who == "devc":
+                    y += group
+                    break
             y += bar
         y += gap
-    legend = [*((f"{name} ÷ devc", COLOURS.get(name, "#888")) for name in others),
-              ("issue 7's target for reference", "#d62728")]
+    legend = [
+        *((f"{name} ÷ devc", COLOURS.get(name, "#888")) for name in others),
+        ("issue 7's target for reference", "#d62728"),
+    ]
     for i, (text, colour) in enumerate(legend):
         lx = left + i * 170
         out.append(f'<rect x="{lx}" y="{height - 22}" width="12" height="12" fill="{colour}"/>')
@@ -751,16 +788,27 @@ def log(message: str) -> None:
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="the fast scenarios only, 1 warm-up + 1 counted run (keeps the benchmark from rotting)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="the fast scenarios only, 1 warm-up + 1 counted run (keeps the benchmark from rotting)",
+    )
     parser.add_argument("--runs", type=int, help="counted runs per tool and scenario (default 5; 1 with --quick)")
-    parser.add_argument("--out", type=Path, default=REPO / "target/bench",
-                        help="where bench.json and bench-ratios.svg go (default target/bench)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=REPO / "target/bench",
+        help="where bench.json and bench-ratios.svg go (default target/bench)",
+    )
     parser.add_argument("--devc", type=Path, help="the devc binary (default: cargo build --release)")
-    parser.add_argument("--tools", default="devc,reference,devcontainer-rs",
-                        help="comma-separated tools, devc first (default: %(default)s)")
-    parser.add_argument("--scenario", action="append", choices=[s.key for s in SCENARIOS],
-                        help="run only this scenario (repeatable)")
+    parser.add_argument(
+        "--tools",
+        default="devc,reference,devcontainer-rs",
+        help="comma-separated tools, devc first (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--scenario", action="append", choices=[s.key for s in SCENARIOS], help="run only this scenario (repeatable)"
+    )
     args = parser.parse_args(argv)
     if args.runs is None:
         args.runs = 1 if args.quick else 5
@@ -781,8 +829,10 @@ def main(argv: list[str]) -> int:
         root = Path(tempfile.mkdtemp(prefix="devc-bench-")).resolve()
         try:
             bench = Bench(tools, args.runs, root, make_base_image(run_id), run_id)
-            log(f"benchmark {run_id}: {', '.join(f'{t.name} {t.version}' for t in tools)}; "
-                f"{len(scenarios)} scenarios, 1 warm-up + {args.runs} runs each")
+            log(
+                f"benchmark {run_id}: {', '.join(f'{t.name} {t.version}' for t in tools)}; "
+                f"{len(scenarios)} scenarios, 1 warm-up + {args.runs} runs each"
+            )
             results = {}
             for scenario in scenarios:
                 log(f"{scenario.key}: {scenario.title}")
@@ -811,6 +861,9 @@ def main(argv: list[str]) -> int:
     except BenchError as err:
         log(f"error: {err}")
         return 1
+    except KeyboardInterrupt:
+        log("interrupted; what the benchmark made is removed")
+        return 130
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "bench.json").write_text(json.dumps(report, indent=2) + "\n")
     (args.out / "bench-ratios.svg").write_text(svg_chart(report))

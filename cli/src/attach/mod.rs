@@ -1,3 +1,127 @@
-//! Attaching a person to the container: terminals now, SSH and editors later.
+//! Attaching people and editors to the container: terminals, the SSH
+//! endpoint, editor URIs, port forwarding and editor-server volumes
+//! (issue 5).
+//!
+//! # The SSH endpoint
+//!
+//! Editors that speak SSH (VS Code Remote-SSH, JetBrains Gateway, Zed,
+//! plain `ssh`/`scp`/`sftp`) reach the container through an OpenSSH
+//! `ProxyCommand`: `devc ssh --stdio` ([`endpoint`]) starts an SSH server
+//! *inside* the container through the Engine API's exec and relays the
+//! exec's stdin/stdout. No TCP port is opened on the host and nothing
+//! listens in the container except a unix socket for agent forwarding.
+//!
+//! The server ([`agent`]) is devc itself: the running binary is copied into
+//! the container through the archive API as `/tmp/.devc/devc-<hash>` (the
+//! hash of its content, so a rebuilt devc is copied again and an unchanged
+//! one never is) and started as the hidden `devc __agent`. That works in
+//! images without an SSH server, package manager or network because devc
+//! is linked statically (`.cargo/config.toml`: glibc with `crt-static`).
+//! Only containers of the host's architecture are supported (an x86_64
+//! devc serves `amd64` containers); [`inject`] checks the image's
+//! architecture before copying and fails with a clear message otherwise.
+//!
+//! Authentication: whoever can exec into the container can already run
+//! anything in it, so the server accepts any client (the `none` method).
+//! What must not be spoofable is the *server*: its ed25519 host key is
+//! generated once per host user ([`hostkey`], mode 0600 in devc's data
+//! folder), handed to the agent on the exec's stdin (never written into
+//! the container or an image layer) and pinned by a devc-managed
+//! `known_hosts` with `StrictHostKeyChecking yes`.
 
+pub mod agent;
+pub mod endpoint;
+pub mod forward;
+pub mod hostkey;
+pub mod inject;
+pub mod ssh_config;
+pub mod target;
 pub mod terminal;
+pub mod uri;
+pub mod volumes;
+
+use crate::engine::EngineError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AttachError {
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("cannot find a folder for devc's data (no home folder)")]
+    NoDataDir,
+    #[error("the host key {path} is not a valid OpenSSH ed25519 key: {reason}")]
+    BadHostKey { path: String, reason: String },
+    #[error(
+        "the container's image is {os}/{arch} but this devc runs on linux/{host}; the SSH agent cannot run there"
+    )]
+    Architecture {
+        os: String,
+        arch: String,
+        host: String,
+    },
+    #[error(
+        "this devc binary is dynamically linked, so it cannot serve as the SSH agent in a container"
+    )]
+    NotStatic,
+    #[error("the SSH agent did not start in the container: {0}")]
+    AgentStart(String),
+    #[error("{0}")]
+    Protocol(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl AttachError {
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Self::Io {
+            context: context.into(),
+            source,
+        }
+    }
+
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Self::Engine(e) => e.hint(),
+            Self::Architecture { .. } => Some(
+                "run devc on a host of the container's architecture, or use `devc exec` / `devc shell`, which need no agent"
+                    .into(),
+            ),
+            Self::NotStatic => Some(
+                "build devc from its repository (its .cargo/config.toml links statically): `cargo install --path cli`"
+                    .into(),
+            ),
+            Self::AgentStart(_) => Some(
+                "the agent is copied to /tmp/.devc in the container; /tmp must exist and allow executables"
+                    .into(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+// The crate-wide error has no attach kind yet; until it does, attach
+// errors travel as usage-style errors that keep their message and hint.
+impl From<AttachError> for crate::error::Error {
+    fn from(err: AttachError) -> Self {
+        match err {
+            AttachError::Engine(e) => e.into(),
+            other => {
+                let mut message = other.to_string();
+                if let Some(cause) = std::error::Error::source(&other)
+                    && !message.contains(&cause.to_string())
+                {
+                    message.push_str(&format!(": {cause}"));
+                }
+                crate::error::Error::Usage {
+                    hint: other.hint(),
+                    message,
+                }
+            }
+        }
+    }
+}

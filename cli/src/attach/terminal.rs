@@ -1,4 +1,5 @@
-//! The local terminal: raw mode while a command in the container owns it.
+//! The local terminal: raw mode while a command in the container owns it,
+//! and a TTY session whose window size follows the terminal's ([`run_tty`]).
 
 use std::io::IsTerminal;
 
@@ -36,4 +37,73 @@ pub fn interactive() -> bool {
 pub fn size() -> Option<(u16, u16)> {
     let size = termios::tcgetwinsize(std::io::stdout()).ok()?;
     (size.ws_col > 0).then_some((size.ws_col, size.ws_row))
+}
+
+/// Runs a command with a TTY wired to this terminal (already in raw mode):
+/// keystrokes go in, output comes out, and every window resize (SIGWINCH)
+/// is passed on to the container. Returns the command's exit code.
+pub async fn run_tty(
+    engine: &crate::engine::Engine,
+    container: &str,
+    request: &crate::engine::ExecRequest,
+) -> Result<i64, crate::engine::EngineError> {
+    use futures_util::StreamExt;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let request = crate::engine::ExecRequest {
+        tty: true,
+        stdin: true,
+        ..request.clone()
+    };
+    let crate::engine::ExecPipe {
+        id,
+        mut input,
+        mut output,
+    } = engine.exec_pipe(container, &request).await?;
+    if let Some((columns, rows)) = size() {
+        // A failed resize only affects layout; the command still runs.
+        let _ = engine.resize_exec(&id, columns, rows).await;
+    }
+    let keys = async {
+        let mut stdin = tokio::io::stdin();
+        let mut buf = vec![0u8; 8192];
+        while let Ok(n) = stdin.read(&mut buf).await {
+            if n == 0 || input.write_all(&buf[..n]).await.is_err() {
+                break;
+            }
+            let _ = input.flush().await;
+        }
+        std::future::pending::<()>().await
+    };
+    let screen = async {
+        let mut stdout = tokio::io::stdout();
+        while let Some(Ok(chunk)) = output.next().await {
+            let data = match chunk {
+                crate::engine::ExecChunk::Stdout(d) | crate::engine::ExecChunk::Stderr(d) => d,
+            };
+            if stdout.write_all(&data).await.is_err() {
+                break;
+            }
+            let _ = stdout.flush().await;
+        }
+    };
+    let resizes = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut winch) = signal(SignalKind::window_change()) else {
+            return std::future::pending::<()>().await;
+        };
+        while winch.recv().await.is_some() {
+            if let Some((columns, rows)) = size() {
+                let _ = engine.resize_exec(&id, columns, rows).await;
+            }
+        }
+        std::future::pending::<()>().await
+    };
+    // The output ending means the command ended.
+    tokio::select! {
+        _ = screen => {}
+        _ = keys => {}
+        _ = resizes => {}
+    }
+    engine.exec_exit_code(&id).await
 }

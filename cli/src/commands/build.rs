@@ -28,6 +28,8 @@ pub struct BuildArgs {
     /// When to pull `image`: missing (default), always, never.
     #[arg(long, value_enum, default_value_t = PullPolicy::Missing)]
     pull: PullPolicy,
+    #[command(flatten)]
+    lock: super::LockArgs,
 }
 
 pub async fn run(ctx: &Context, args: BuildArgs) -> Result<u8, Error> {
@@ -54,6 +56,7 @@ async fn build(ctx: &Context, args: &BuildArgs) -> Result<Vec<String>, Error> {
     let options = PrepareOptions {
         pull: args.pull,
         no_cache: args.no_cache,
+        lock: args.lock.mode(),
     };
     let prepared = image::prepare(&engine, &config, options, &ctx.printer).await?;
     let base = match prepared

@@ -6,11 +6,16 @@
 mod build;
 mod down;
 mod exec;
+mod forward;
 mod lifecycle_args;
 mod list;
+mod open;
 mod read_configuration;
 mod run_user_commands;
 mod set_up;
+mod shell;
+mod ssh;
+mod ssh_config;
 mod stop;
 mod up;
 
@@ -77,6 +82,19 @@ enum Command {
     Down(down::DownArgs),
     /// List dev containers known to the engine.
     List(list::ListArgs),
+    /// An interactive login shell in the dev container (runs postAttachCommand).
+    Shell(shell::ShellArgs),
+    /// SSH into the dev container (`--stdio`: be the ProxyCommand).
+    Ssh(ssh::SshArgs),
+    /// Print (or --install) the OpenSSH Host block for the workspace.
+    SshConfig(ssh_config::SshConfigArgs),
+    /// Open the workspace in an editor (VS Code, Cursor, Zed, JetBrains), or print its URI.
+    Open(open::OpenArgs),
+    /// Forward forwardPorts from 127.0.0.1 on the host into the dev container.
+    Forward(forward::ForwardArgs),
+    /// The SSH server devc runs inside containers.
+    #[command(name = "__agent", hide = true)]
+    Agent(ssh::AgentArgs),
 }
 
 /// Flags every command that acts on a workspace takes.
@@ -91,6 +109,28 @@ pub struct WorkspaceArgs {
     /// Identify the container by this label instead of the workspace and config paths (repeatable).
     #[arg(long = "id-label", value_name = "NAME=VALUE")]
     id_labels: Vec<String>,
+}
+
+/// Lockfile flags of the commands that resolve features.
+#[derive(Debug, Clone, Args)]
+pub struct LockArgs {
+    /// Fail if devcontainer-lock.json is missing or differs from what the features resolve to.
+    #[arg(long, conflicts_with = "no_lockfile")]
+    frozen_lockfile: bool,
+    /// Neither read nor write devcontainer-lock.json.
+    #[arg(long)]
+    no_lockfile: bool,
+}
+
+impl LockArgs {
+    pub fn mode(&self) -> crate::features::LockMode {
+        use crate::features::LockMode;
+        match (self.frozen_lockfile, self.no_lockfile) {
+            (true, _) => LockMode::Frozen,
+            (_, true) => LockMode::Ignore,
+            _ => LockMode::Update,
+        }
+    }
 }
 
 /// What every command gets: the printer and how to reach the engine.
@@ -150,6 +190,12 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             Command::Stop(args) => stop::run(&ctx, args).await,
             Command::Down(args) => down::run(&ctx, args).await,
             Command::List(args) => list::run(&ctx, args).await,
+            Command::Shell(args) => shell::run(&ctx, args).await,
+            Command::Ssh(args) => ssh::run(&ctx, args).await,
+            Command::SshConfig(args) => ssh_config::run(&ctx, args).await,
+            Command::Open(args) => open::run(&ctx, args).await,
+            Command::Forward(args) => forward::run(&ctx, args).await,
+            Command::Agent(args) => ssh::run_agent(&ctx, args).await,
         }
     });
     // Pending stdin reads (exec) must not keep the process alive.

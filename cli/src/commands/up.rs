@@ -34,6 +34,8 @@ pub struct UpArgs {
     include_merged_configuration: bool,
     #[command(flatten)]
     lifecycle: LifecycleArgs,
+    #[command(flatten)]
+    lock: super::LockArgs,
 }
 
 /// A failed `up`, with the container when there is one to inspect.
@@ -92,6 +94,7 @@ async fn up(ctx: &Context, args: &UpArgs) -> Result<Value, Failure> {
         prepare: PrepareOptions {
             pull: args.pull,
             no_cache: args.build_no_cache,
+            lock: args.lock.mode(),
         },
     };
     let in_flight = InFlight::default();

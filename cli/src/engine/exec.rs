@@ -194,3 +194,103 @@ impl Engine {
         self.exit_code(&id).await
     }
 }
+
+/// One chunk of a running command's output.
+#[derive(Debug, Clone)]
+pub enum ExecChunk {
+    Stdout(bytes::Bytes),
+    Stderr(bytes::Bytes),
+}
+
+/// A started command whose stdin and output the caller drives itself (a
+/// byte pipe for the SSH endpoint, a terminal that also forwards resizes).
+pub struct ExecPipe {
+    /// The exec's id, for [`Engine::resize_exec`] and [`Engine::exec_exit_code`].
+    pub id: String,
+    /// The command's stdin; shutting it down closes the command's stdin.
+    pub input: std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>,
+    /// stdout and stderr as they arrive (with a TTY, everything is stdout).
+    pub output: futures_util::stream::BoxStream<'static, Result<ExecChunk, EngineError>>,
+}
+
+impl Engine {
+    /// Starts a command with stdin attached and hands its streams to the caller.
+    pub async fn exec_pipe(
+        &self,
+        container: &str,
+        req: &ExecRequest,
+    ) -> Result<ExecPipe, EngineError> {
+        let req = ExecRequest {
+            stdin: true,
+            ..req.clone()
+        };
+        let (id, started) = self.start(container, &req).await?;
+        let StartExecResults::Attached { output, input } = started else {
+            return Err(EngineError::Api {
+                context: format!("running {:?} in the container", req.cmd.join(" ")),
+                message: "the engine did not attach to the command".into(),
+                status: 0,
+            });
+        };
+        let output = output
+            .filter_map(|chunk| async move {
+                match chunk {
+                    Ok(LogOutput::StdErr { message }) => Some(Ok(ExecChunk::Stderr(message))),
+                    Ok(LogOutput::StdOut { message } | LogOutput::Console { message }) => {
+                        Some(Ok(ExecChunk::Stdout(message)))
+                    }
+                    Ok(LogOutput::StdIn { .. }) => None,
+                    Err(e) => Some(Err(EngineError::api("reading command output", e))),
+                }
+            })
+            .boxed();
+        Ok(ExecPipe { id, input, output })
+    }
+
+    /// Tells a command running with a TTY its new window size.
+    pub async fn resize_exec(
+        &self,
+        exec_id: &str,
+        columns: u16,
+        rows: u16,
+    ) -> Result<(), EngineError> {
+        let options = ResizeExecOptions {
+            h: i32::from(rows),
+            w: i32::from(columns),
+        };
+        self.docker
+            .resize_exec(exec_id, options)
+            .await
+            .map_err(|e| EngineError::api("resizing the terminal", e))
+    }
+
+    /// The exit code of a command whose output ended; waits (up to 2 s)
+    /// for the engine to record it, as the stream may close first.
+    pub async fn exec_exit_code(&self, exec_id: &str) -> Result<i64, EngineError> {
+        for _ in 0..40 {
+            let inspected = self
+                .docker
+                .inspect_exec(exec_id)
+                .await
+                .map_err(|e| EngineError::api("reading the command's exit status", e))?;
+            if inspected.running != Some(true) {
+                return Ok(inspected.exit_code.unwrap_or(0));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        self.exit_code(exec_id).await
+    }
+
+    /// The `Os` and `Architecture` of an image (`linux`, `amd64`), as the engine reports them.
+    pub async fn image_platform(&self, name: &str) -> Result<(String, String), EngineError> {
+        let image = self
+            .docker
+            .inspect_image(name)
+            .await
+            .map_err(|e| EngineError::api(format!("inspecting image {name}"), e))?;
+        Ok((
+            image.os.unwrap_or_default(),
+            image.architecture.unwrap_or_default(),
+        ))
+    }
+}

@@ -13,7 +13,7 @@ mod images;
 use std::collections::BTreeMap;
 
 pub use connect::{Endpoint, endpoint};
-pub use exec::{ExecOutput, ExecRequest};
+pub use exec::{ExecChunk, ExecOutput, ExecPipe, ExecRequest};
 pub use images::BuildRequest;
 
 /// A connected engine.

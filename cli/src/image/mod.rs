@@ -36,6 +36,10 @@ pub enum ImageError {
     BuildOption(String),
     #[error(transparent)]
     Context(#[from] context::ContextError),
+    /// Boxed: feature errors carry registry detail that would make every
+    /// `Result` in devc large.
+    #[error(transparent)]
+    Features(Box<crate::features::FeatureError>),
     #[error(transparent)]
     Engine(#[from] crate::engine::EngineError),
 }
@@ -63,7 +67,14 @@ impl ImageError {
                     .into(),
             ),
             Self::Engine(e) => e.hint(),
+            Self::Features(e) => e.hint(),
             _ => None,
         }
+    }
+}
+
+impl From<crate::features::FeatureError> for ImageError {
+    fn from(error: crate::features::FeatureError) -> Self {
+        Self::Features(Box::new(error))
     }
 }

@@ -5,7 +5,12 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Mutex;
 
 use super::plan::{self, BuildInputs, PullPolicy};
+use serde_json::Value;
+
+use super::features::{FeatureLayer, FeaturePlan};
 use super::{ImageError, context};
+use crate::config::id::METADATA_LABEL;
+use crate::config::metadata;
 use crate::config::resolved::DockerfileBuild;
 use crate::config::{ImageSource, ResolvedConfig};
 use crate::engine::{BuildRequest, Engine, ImageInfo};
@@ -16,6 +21,8 @@ pub struct PrepareOptions {
     pub pull: PullPolicy,
     /// `--build-no-cache`: rebuild every step even when the tag exists.
     pub no_cache: bool,
+    /// What to do with `devcontainer-lock.json`.
+    pub lock: crate::features::LockMode,
 }
 
 /// The image the container will run.
@@ -31,7 +38,76 @@ pub struct PreparedImage {
 /// How many lines of build output a failure shows.
 const TAIL_LINES: usize = 15;
 
+/// The image with the configuration's features installed: the base image
+/// (pulled or built), then a features image on top when there are features.
 pub async fn prepare(
+    engine: &Engine,
+    config: &ResolvedConfig,
+    options: PrepareOptions,
+    reporter: &dyn Reporter,
+) -> Result<PreparedImage, ImageError> {
+    let base = prepare_base(engine, config, options, reporter).await?;
+    let features = crate::features::resolve(config, options.lock, reporter).await?;
+    if features.is_empty() {
+        return Ok(base);
+    }
+    let base_entries = match base
+        .info
+        .labels
+        .get(METADATA_LABEL)
+        .map(|l| metadata::parse_label(l))
+    {
+        Some(Ok(entries)) => entries,
+        _ => Vec::new(),
+    };
+    let entries = metadata::container_metadata(&base_entries, &config.substituted);
+    let merged = metadata::merge(&config.substituted, &entries);
+    let user = |key: &str| {
+        merged
+            .get(key)
+            .and_then(Value::as_str)
+            .filter(|u| !u.is_empty())
+            .map(str::to_string)
+    };
+    let container_user = user("containerUser").unwrap_or_else(|| {
+        if base.info.user.is_empty() {
+            "root".into()
+        } else {
+            base.info.user.clone()
+        }
+    });
+    let plan = FeaturePlan {
+        remote_user: user("remoteUser").unwrap_or_else(|| container_user.clone()),
+        container_user,
+        layers: features
+            .iter()
+            .map(|f| FeatureLayer {
+                id: f.metadata.id.clone(),
+                folder: f.folder.clone(),
+                options_env: f.options.env_file(),
+                container_env: f
+                    .metadata
+                    .container_env
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.clone()))
+                    .collect(),
+                metadata: f.metadata.label_entry(&f.user_id),
+            })
+            .collect(),
+    };
+    super::features::build(
+        engine,
+        &base,
+        &base_entries,
+        &plan,
+        options.no_cache,
+        reporter,
+    )
+    .await
+}
+
+/// The base image: `image` (pulled only when missing) or the Dockerfile build.
+pub async fn prepare_base(
     engine: &Engine,
     config: &ResolvedConfig,
     options: PrepareOptions,

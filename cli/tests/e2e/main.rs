@@ -10,9 +10,12 @@
 
 mod common;
 
+mod attach;
+mod bench;
 mod compat;
 mod errors;
 mod exec;
+mod features;
 mod lifecycle;
 mod read_configuration;
 mod up;

@@ -1,0 +1,62 @@
+//! The running container a person attaches to, with the user, folder and
+//! environment `devc exec` would use.
+
+use crate::config::ResolvedConfig;
+use crate::container::ContainerError;
+use crate::container::up::{self, Effective};
+use crate::engine::{ContainerInfo, Engine};
+use crate::error::Error;
+use crate::lifecycle;
+use crate::printer::Reporter;
+
+pub struct Attached {
+    pub container: ContainerInfo,
+    pub effective: Effective,
+    pub user: String,
+    pub workspace_folder: String,
+}
+
+/// The workspace's running container (an error naming `devc up` otherwise).
+pub async fn running(engine: &Engine, config: &ResolvedConfig) -> Result<Attached, Error> {
+    let not_running = || ContainerError::NotRunning {
+        workspace: config.local_workspace_folder.display().to_string(),
+    };
+    let found = up::find(engine, config).await?.ok_or_else(not_running)?;
+    if !found.is_running() {
+        return Err(not_running().into());
+    }
+    let container = engine
+        .inspect_container(&found.id)
+        .await
+        .map_err(ContainerError::from)?;
+    let effective = up::effective(config, &container);
+    let user = up::remote_user(&effective.merged, &container);
+    Ok(Attached {
+        container,
+        effective,
+        user,
+        workspace_folder: config.workspace_folder.clone(),
+    })
+}
+
+impl Attached {
+    /// `KEY=VALUE` entries and the variables to remove, as for `devc exec`.
+    pub async fn environment(
+        &self,
+        engine: &Engine,
+        flags: &[String],
+        reporter: &dyn Reporter,
+    ) -> (Vec<String>, Vec<String>) {
+        lifecycle::environment(engine, &self.container, &self.effective, flags, reporter).await
+    }
+}
+
+/// The remote user when no container is running: the configuration's
+/// `remoteUser`, else `containerUser` (`None` when neither is set).
+pub fn configured_user(config: &ResolvedConfig) -> Option<String> {
+    ["remoteUser", "containerUser"]
+        .iter()
+        .filter_map(|k| config.substituted.get(*k).and_then(|v| v.as_str()))
+        .find(|u| !u.is_empty())
+        .map(str::to_string)
+}

@@ -1,0 +1,118 @@
+//! `devc ssh`: the SSH endpoint. With `--stdio` it speaks SSH on
+//! stdin/stdout (the ProxyCommand `devc ssh-config` writes); without, it
+//! runs the system `ssh` against the workspace's host, so `devc ssh` is an
+//! interactive login and `devc ssh -- CMD` runs a command.
+//!
+//! Also the hidden `devc __agent`, the SSH server devc runs inside the
+//! container (see `attach/mod.rs`).
+
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::{Context, WorkspaceArgs};
+use crate::attach::agent::{self, AgentOptions};
+use crate::attach::endpoint::{self, AgentTarget};
+use crate::attach::hostkey::HostKey;
+use crate::attach::inject::PROBE_REPLY;
+use crate::attach::target;
+use crate::error::Error;
+
+#[derive(Debug, Args)]
+pub struct SshArgs {
+    #[command(flatten)]
+    pub workspace: WorkspaceArgs,
+    /// Speak SSH on stdin/stdout (for an OpenSSH ProxyCommand) instead of running ssh.
+    #[arg(long)]
+    stdio: bool,
+    /// A command to run instead of a login shell (after `--`).
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
+    command: Vec<String>,
+}
+
+pub async fn run(ctx: &Context, args: SshArgs) -> Result<u8, Error> {
+    if args.stdio {
+        return stdio(ctx, &args).await;
+    }
+    let config = ctx.resolve(&args.workspace)?;
+    let block = super::ssh_config::host_block(ctx, &args.workspace, &config, None).await?;
+    let mut ssh = std::process::Command::new("ssh");
+    ssh.arg("-o")
+        .arg(format!("ProxyCommand={}", block.proxy_command))
+        .arg("-o")
+        .arg(format!(
+            "UserKnownHostsFile=\"{}\"",
+            block.known_hosts.display()
+        ))
+        .arg("-o")
+        .arg("StrictHostKeyChecking=yes")
+        .arg("-l")
+        .arg(&block.user);
+    ssh.arg(&block.alias);
+    let mut command = args.command;
+    if command.first().map(String::as_str) == Some("--") {
+        command.remove(0);
+    }
+    if !command.is_empty() {
+        ssh.arg("--").args(&command);
+    }
+    // Only returns when ssh could not be started.
+    let err = ssh.exec();
+    Err(Error::usage(
+        format!("cannot run ssh: {err}"),
+        Some("install an OpenSSH client (Debian: `apt-get install openssh-client`)"),
+    ))
+}
+
+async fn stdio(ctx: &Context, args: &SshArgs) -> Result<u8, Error> {
+    let config = ctx.resolve(&args.workspace)?;
+    let engine = ctx.engine().await?;
+    let attached = target::running(&engine, &config).await?;
+    let key = HostKey::load_or_create()?;
+    let (env, unset) = attached.environment(&engine, &[], &ctx.printer).await;
+    let pipe = endpoint::start_agent(
+        &engine,
+        &AgentTarget {
+            container: &attached.container,
+            user: &attached.user,
+            workspace_folder: &attached.workspace_folder,
+            env: &env,
+            unset: &unset,
+        },
+        &key,
+    )
+    .await?;
+    let code = endpoint::relay_stdio(&engine, pipe).await?;
+    Ok(u8::try_from(code).unwrap_or(1))
+}
+
+/// This devc, as an absolute path for the ProxyCommand.
+pub fn devc_path() -> Result<PathBuf, Error> {
+    std::env::current_exe()
+        .map_err(|e| Error::usage(format!("cannot find the devc binary: {e}"), None))
+}
+
+/// `devc __agent`: the in-container SSH server (hidden).
+#[derive(Debug, Args)]
+pub struct AgentArgs {
+    /// Print a fixed reply and exit (the host checks the copy runs).
+    #[arg(long)]
+    probe: bool,
+    /// Remove this variable from every session's environment (repeatable).
+    #[arg(long, value_name = "NAME")]
+    unset: Vec<String>,
+}
+
+pub async fn run_agent(ctx: &Context, args: AgentArgs) -> Result<u8, Error> {
+    if args.probe {
+        ctx.printer.stdout_text(&format!("{PROBE_REPLY}\n"));
+        return Ok(0);
+    }
+    agent::serve_stdio(AgentOptions { unset: args.unset }).await?;
+    Ok(0)
+}
