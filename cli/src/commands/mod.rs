@@ -6,10 +6,12 @@
 mod build;
 mod down;
 mod exec;
+mod features;
 mod forward;
 mod lifecycle_args;
 mod list;
 mod open;
+mod outdated;
 mod read_configuration;
 mod run_user_commands;
 mod set_up;
@@ -76,6 +78,12 @@ enum Command {
     RunUserCommands(run_user_commands::RunUserCommandsArgs),
     /// Set up any running container as a dev container (hooks, dotfiles).
     SetUp(set_up::SetUpArgs),
+    /// Dev container features: publish to an OCI registry.
+    Features(features::FeaturesArgs),
+    /// Show registry features with newer versions than the lockfile's.
+    Outdated(outdated::OutdatedArgs),
+    /// Re-resolve features to the newest versions their tags allow and update the lockfile.
+    Upgrade(outdated::UpgradeArgs),
     /// Stop the workspace's dev container.
     Stop(stop::StopArgs),
     /// Remove the workspace's dev container (named volumes survive unless --volumes).
@@ -187,6 +195,9 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             Command::ReadConfiguration(args) => read_configuration::run(&ctx, args).await,
             Command::RunUserCommands(args) => run_user_commands::run(&ctx, args).await,
             Command::SetUp(args) => set_up::run(&ctx, args).await,
+            Command::Features(args) => features::run(&ctx, args).await,
+            Command::Outdated(args) => outdated::run_outdated(&ctx, args).await,
+            Command::Upgrade(args) => outdated::run_upgrade(&ctx, args).await,
             Command::Stop(args) => stop::run(&ctx, args).await,
             Command::Down(args) => down::run(&ctx, args).await,
             Command::List(args) => list::run(&ctx, args).await,

@@ -13,7 +13,8 @@
 //!   `overrideFeatureInstallOrder` (the spec's round-based order);
 //! - [`lockfile`] reads, checks and writes `devcontainer-lock.json`.
 //!
-//! [`resolve`] ties them together for `up` and `build`; the image module
+//! [`publish`] pushes this repository's features (and anyone's) to a
+//! registry. [`resolve`] ties them together for `up` and `build`; the image module
 //! turns the result into layers.
 
 pub mod auth;
@@ -23,6 +24,8 @@ pub mod metadata;
 pub mod oci;
 pub mod options;
 pub mod order;
+pub mod outdated;
+pub mod publish;
 pub mod reference;
 pub mod store;
 
@@ -259,10 +262,7 @@ pub async fn resolve(
     }
 
     if mode != LockMode::Ignore {
-        let entries = resolved
-            .iter()
-            .filter_map(|f| f.locked.clone().map(|l| (f.user_id.clone(), l)));
-        let new = lockfile::Lockfile::from_entries(entries);
+        let new = lockfile_of(&resolved);
         if mode == LockMode::Frozen {
             lockfile::check_frozen(&lock_path, &existing, &new)?;
         } else if !new.features.is_empty() {
@@ -270,6 +270,15 @@ pub async fn resolve(
         }
     }
     Ok(resolved)
+}
+
+/// The lockfile describing `resolved` (OCI and tarball features only).
+pub fn lockfile_of(resolved: &[ResolvedFeature]) -> lockfile::Lockfile {
+    lockfile::Lockfile::from_entries(
+        resolved
+            .iter()
+            .filter_map(|f| f.locked.clone().map(|l| (f.user_id.clone(), l))),
+    )
 }
 
 /// Fetches features into the cache.

@@ -249,3 +249,85 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// A real OCI registry (Debian's docker-registry) on a free loopback port,
+/// with its own storage; stopped on drop. With credentials it requires
+/// htpasswd Basic auth (`htpasswd` from apache2-utils makes the bcrypt entry).
+pub struct Registry {
+    pub addr: String,
+    dir: tempfile::TempDir,
+    child: Option<std::process::Child>,
+}
+
+impl Registry {
+    pub fn start(credentials: Option<(&str, &str)>) -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("devc-registry-")
+            .tempdir()
+            .unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr = format!("127.0.0.1:{port}");
+        let mut config = format!(
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}/data\nhttp:\n  addr: {addr}\n  secret: devc-test\n",
+            dir.path().display()
+        );
+        if let Some((user, password)) = credentials {
+            let entry = Command::new("htpasswd")
+                .args(["-Bbn", user, password])
+                .output()
+                .expect("htpasswd (apache2-utils)");
+            std::fs::write(dir.path().join("htpasswd"), entry.stdout).unwrap();
+            config.push_str(&format!(
+                "auth:\n  htpasswd:\n    realm: devc-test\n    path: {}/htpasswd\n",
+                dir.path().display()
+            ));
+        }
+        std::fs::write(dir.path().join("config.yml"), config).unwrap();
+        let mut registry = Self {
+            addr,
+            dir,
+            child: None,
+        };
+        registry.resume();
+        registry
+    }
+
+    /// Starts (again) on the same port and storage.
+    pub fn resume(&mut self) {
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(self.dir.path().join("config.yml"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("docker-registry is installed (apt-get install docker-registry)");
+        self.child = Some(child);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::net::TcpStream::connect(&self.addr).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the registry did not start on {}",
+                self.addr
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    /// Stops it (the storage stays, for `resume`).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

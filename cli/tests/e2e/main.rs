@@ -18,4 +18,5 @@ mod exec;
 mod features;
 mod lifecycle;
 mod read_configuration;
+mod registry;
 mod up;
