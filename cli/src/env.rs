@@ -21,6 +21,23 @@ pub const TERM: &str = "TERM";
 /// Where `devc open` looks for editor commands (`code`, `cursor`, `zed`, ...).
 pub const PATH: &str = "PATH";
 
+/// `registry|user|password[,registry|user|password...]`, as the reference CLI reads it.
+pub const DEVCONTAINERS_OCI_AUTH: &str = "DEVCONTAINERS_OCI_AUTH";
+/// The folder holding Docker's `config.json` (default `~/.docker`).
+pub const DOCKER_CONFIG: &str = "DOCKER_CONFIG";
+/// A GitHub token, used as the password for `ghcr.io`.
+pub const GITHUB_TOKEN: &str = "GITHUB_TOKEN";
+/// The GitHub host `GITHUB_TOKEN` belongs to; anything but `github.com`
+/// keeps the token away from `ghcr.io`.
+pub const GITHUB_HOST: &str = "GITHUB_HOST";
+/// Comma-separated registries (`host` or `host:port`) that devc may reach
+/// over plain HTTP, on top of loopback ones.
+pub const DEVC_INSECURE_REGISTRIES: &str = "DEVC_INSECURE_REGISTRIES";
+/// A PEM file of extra CA certificates to trust for registries.
+pub const DEVC_CA_BUNDLE: &str = "DEVC_CA_BUNDLE";
+/// The OpenSSL convention for a CA bundle; used when `DEVC_CA_BUNDLE` is unset.
+pub const SSL_CERT_FILE: &str = "SSL_CERT_FILE";
+
 /// Reads a variable, treating an empty value as unset.
 pub fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())

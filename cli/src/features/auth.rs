@@ -36,15 +36,7 @@ use serde::Deserialize;
 
 use crate::env;
 
-/// `registry|user|password[,registry|user|password...]`, as the reference CLI reads it.
-pub const DEVCONTAINERS_OCI_AUTH: &str = "DEVCONTAINERS_OCI_AUTH";
-/// The folder holding Docker's `config.json` (default `~/.docker`).
-pub const DOCKER_CONFIG: &str = "DOCKER_CONFIG";
-/// A GitHub token, used as the password for `ghcr.io`.
-pub const GITHUB_TOKEN: &str = "GITHUB_TOKEN";
-/// The GitHub host `GITHUB_TOKEN` belongs to; anything but `github.com`
-/// keeps the token away from `ghcr.io`.
-pub const GITHUB_HOST: &str = "GITHUB_HOST";
+pub use crate::env::{DEVCONTAINERS_OCI_AUTH, DOCKER_CONFIG, GITHUB_HOST, GITHUB_TOKEN};
 
 /// How long a credential helper may take (it may unlock a keychain).
 const HELPER_TIMEOUT: Duration = Duration::from_secs(30);

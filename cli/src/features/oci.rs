@@ -50,13 +50,7 @@ use sha2::{Digest as _, Sha256};
 use super::auth::{self, AuthError, Authenticator, Challenge, CredentialSources};
 use crate::env;
 
-/// Comma-separated registries (`host` or `host:port`) that devc may reach
-/// over plain HTTP, on top of loopback ones.
-pub const DEVC_INSECURE_REGISTRIES: &str = "DEVC_INSECURE_REGISTRIES";
-/// A PEM file of extra CA certificates to trust for registries.
-pub const DEVC_CA_BUNDLE: &str = "DEVC_CA_BUNDLE";
-/// The OpenSSL convention for a CA bundle; used when `DEVC_CA_BUNDLE` is unset.
-pub const SSL_CERT_FILE: &str = "SSL_CERT_FILE";
+pub use crate::env::{DEVC_CA_BUNDLE, DEVC_INSECURE_REGISTRIES, SSL_CERT_FILE};
 
 /// The media type of the manifests devc reads and writes.
 pub const MANIFEST_MEDIA_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
