@@ -21,6 +21,8 @@ pub enum Error {
     Container(#[from] ContainerError),
     #[error(transparent)]
     Lifecycle(#[from] crate::lifecycle::LifecycleError),
+    #[error(transparent)]
+    Attach(#[from] crate::attach::AttachError),
     #[error("{message}")]
     Usage {
         message: String,
@@ -46,6 +48,7 @@ impl Error {
             Self::Image(e) => e.hint(),
             Self::Container(e) => e.hint(),
             Self::Lifecycle(e) => e.hint(),
+            Self::Attach(e) => e.hint(),
             Self::Usage { hint, .. } => hint.clone(),
             Self::Interrupted => None,
         }

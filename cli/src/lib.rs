@@ -15,7 +15,8 @@
 //!   secrets and dotfiles.
 //! - [`engine`]: the only module that talks to the Docker Engine API
 //!   (bollard); plain types in, plain types out.
-//! - [`attach`]: connecting people to the container (terminals).
+//! - [`attach`]: connecting people and editors to the container: terminals,
+//!   the SSH agent, port forwarding, editor URIs and editor-server volumes.
 //! - [`commands`]: one file per subcommand; each parses its flags, calls the
 //!   pipeline and renders the result.
 //! - [`printer`]: all user-facing output; [`error`]: error kinds, hints and

@@ -103,25 +103,3 @@ impl AttachError {
         }
     }
 }
-
-// The crate-wide error has no attach kind yet; until it does, attach
-// errors travel as usage-style errors that keep their message and hint.
-impl From<AttachError> for crate::error::Error {
-    fn from(err: AttachError) -> Self {
-        match err {
-            AttachError::Engine(e) => e.into(),
-            other => {
-                let mut message = other.to_string();
-                if let Some(cause) = std::error::Error::source(&other)
-                    && !message.contains(&cause.to_string())
-                {
-                    message.push_str(&format!(": {cause}"));
-                }
-                crate::error::Error::Usage {
-                    hint: other.hint(),
-                    message,
-                }
-            }
-        }
-    }
-}

@@ -40,7 +40,8 @@ pub async fn run(ctx: &Context, args: DownArgs) -> Result<u8, Error> {
             .map_err(ContainerError::from)?;
     }
     if args.volumes {
-        for name in named_volumes(&config) {
+        let editor = crate::attach::volumes::volume_names(&config.devcontainer_id);
+        for name in named_volumes(&config).into_iter().chain(editor) {
             ctx.printer.step(&format!("Removing volume {name}"));
             engine
                 .remove_volume(&name)

@@ -98,6 +98,23 @@ pub fn container_spec(inputs: &CreateInputs<'_>) -> Result<ContainerSpec, Contai
             .push(parsed.map_err(|e| invalid(&property, e.to_string()))?);
     }
 
+    // Editor servers and extensions live in per-workspace volumes, so a
+    // rebuilt container never downloads them again.
+    let user = ["remoteUser", "containerUser"]
+        .iter()
+        .filter_map(|k| merged.get(*k).and_then(Value::as_str))
+        .find(|u| !u.is_empty())
+        .unwrap_or(&inputs.image.user);
+    if let Some(home) = crate::attach::volumes::conventional_home(user) {
+        let editor = crate::attach::volumes::editor_mounts(
+            &config.devcontainer_id,
+            &home,
+            merged,
+            &spec.mounts,
+        );
+        spec.mounts.extend(editor);
+    }
+
     spec.labels = config.id_labels.clone();
     spec.labels.insert(
         METADATA_LABEL.to_string(),
@@ -298,7 +315,11 @@ mod tests {
         assert!(spec.init);
         assert_eq!(spec.cap_add, vec!["NET_ADMIN", "SYS_PTRACE"]);
         let targets: Vec<&str> = spec.mounts.iter().map(|m| m.target.as_str()).collect();
-        assert_eq!(targets, vec!["/workspaces/p", "/cache", "/host-tmp"]);
+        assert_eq!(&targets[..3], &["/workspaces/p", "/cache", "/host-tmp"]);
+        assert!(
+            targets.contains(&"/home/dev/.vscode-server"),
+            "editor servers get volumes: {targets:?}"
+        );
         assert_eq!(spec.ports.len(), 2);
         assert_eq!(spec.ports[0].host_ip, "127.0.0.1");
         let cmd = spec.cmd.unwrap();

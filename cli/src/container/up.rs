@@ -141,11 +141,23 @@ pub async fn up(
             // The image first: if the build fails, the old container stays.
             let image = image::prepare(engine, config, options.prepare, reporter).await?;
             reporter.step(&format!("Removing container {}", short(&old.id)));
-            engine
-                .remove_container(&old.id, false)
-                .await
-                .map_err(ContainerError::from)?;
-            create(engine, config, &image, reporter, in_flight).await?
+            let remove = async {
+                engine
+                    .remove_container(&old.id, false)
+                    .await
+                    .map_err(ContainerError::from)
+            };
+            if can_overlap(config) {
+                // Removing a running container takes the engine ~0.2 s;
+                // the new one does not need to wait for it.
+                let (removed, created) =
+                    tokio::join!(remove, create(engine, config, &image, reporter, in_flight));
+                removed?;
+                created?
+            } else {
+                remove.await?;
+                create(engine, config, &image, reporter, in_flight).await?
+            }
         }
         _ => {
             let image = image::prepare(engine, config, options.prepare, reporter).await?;
@@ -260,6 +272,19 @@ async fn own_volumes_under_home(
     };
     engine.exec_capture(id, &request).await?;
     Ok(())
+}
+
+/// Whether the old and the new container may exist at the same time: not
+/// when they would claim the same name or published host ports.
+fn can_overlap(config: &ResolvedConfig) -> bool {
+    const CLAIMS: &[&str] = &["--name", "-p", "--publish", "-P", "--publish-all"];
+    let claims = |arg: &String| {
+        CLAIMS
+            .iter()
+            .any(|flag| arg == flag || arg.starts_with(&format!("{flag}=")))
+            || (arg.starts_with("-p") && arg.len() > 2 && !arg.starts_with("--"))
+    };
+    config.config.app_port.is_none() && !config.config.run_args.iter().flatten().any(claims)
 }
 
 /// The configuration in force for an existing container.
@@ -420,6 +445,38 @@ mod tests {
         assert_eq!(decide(None, &replace), Action::Create);
         assert_eq!(decide(None, &expect), Action::FailNoContainer);
         assert_eq!(decide(Some(&container("exited")), &expect), Action::Start);
+    }
+
+    #[test]
+    fn overlap_only_without_names_or_published_ports() {
+        let resolved = |value: serde_json::Value| {
+            let env = std::collections::HashMap::new();
+            let input = crate::config::resolved::ConfigInput {
+                workspace_folder: std::path::Path::new("/w"),
+                config_file: None,
+                id_labels: &[],
+                env: &env,
+            };
+            crate::config::resolved::resolve_parsed(
+                &input,
+                "/w".into(),
+                "/w/.devcontainer.json".into(),
+                value.as_object().unwrap().clone(),
+            )
+            .unwrap()
+        };
+        assert!(can_overlap(&resolved(
+            serde_json::json!({"image": "i", "runArgs": ["--init", "--pid=host"]})
+        )));
+        assert!(!can_overlap(&resolved(
+            serde_json::json!({"image": "i", "runArgs": ["--name", "x"]})
+        )));
+        assert!(!can_overlap(&resolved(
+            serde_json::json!({"image": "i", "runArgs": ["-p8080:80"]})
+        )));
+        assert!(!can_overlap(&resolved(
+            serde_json::json!({"image": "i", "appPort": 3000})
+        )));
     }
 
     #[test]

@@ -214,11 +214,21 @@ pub fn containers_under(path: &Path) -> Vec<bollard::models::ContainerSummary> {
     })
 }
 
+/// Removes the workspace's containers and the named `devc-*` volumes they
+/// mounted (editor-server volumes, test volumes), so runs leave nothing.
 pub fn remove_containers_under(path: &Path) {
     let found = containers_under(path);
     runtime().block_on(async {
         let docker = docker();
+        let mut volumes = Vec::new();
         for c in found {
+            volumes.extend(
+                c.mounts
+                    .iter()
+                    .flatten()
+                    .filter_map(|m| m.name.clone())
+                    .filter(|name| name.starts_with("devc-")),
+            );
             let options = RemoveContainerOptions {
                 force: true,
                 v: true,
@@ -226,6 +236,14 @@ pub fn remove_containers_under(path: &Path) {
             };
             let _ = docker
                 .remove_container(c.id.as_deref().unwrap_or_default(), Some(options))
+                .await;
+        }
+        for name in volumes {
+            let _ = docker
+                .remove_volume(
+                    &name,
+                    None::<bollard::query_parameters::RemoveVolumeOptions>,
+                )
                 .await;
         }
     });

@@ -279,3 +279,21 @@ fn a_container_with_only_the_old_workspace_label_is_adopted() {
     assert_eq!(ws.devc(&["up"]).json()["containerId"], id.as_str());
     assert_eq!(ws.containers().len(), 1);
 }
+
+#[test]
+fn log_format_json_makes_every_stderr_line_an_event() {
+    let ws = Workspace::with_config(
+        "json-log",
+        r#"{"image": "devc-test/busybox:latest", "postCreateCommand": "echo from-hook", "imagge": 1}"#,
+    );
+    let run = ws.devc(&["up", "--log-format", "json"]);
+    run.json();
+    let events: Vec<serde_json::Value> = run
+        .stderr
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
+        .collect();
+    let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert!(kinds.contains(&"warning") && kinds.contains(&"step") && kinds.contains(&"output"), "{kinds:?}");
+    assert!(events.iter().any(|e| e["type"] == "output" && e["text"] == "from-hook"));
+}
