@@ -2,7 +2,6 @@
 //! environment `devc exec` would use.
 
 use crate::config::ResolvedConfig;
-use crate::container::ContainerError;
 use crate::container::up::{self, Effective};
 use crate::engine::{ContainerInfo, Engine};
 use crate::error::Error;
@@ -18,17 +17,7 @@ pub struct Attached {
 
 /// The workspace's running container (an error naming `devc up` otherwise).
 pub async fn running(engine: &Engine, config: &ResolvedConfig) -> Result<Attached, Error> {
-    let not_running = || ContainerError::NotRunning {
-        workspace: config.local_workspace_folder.display().to_string(),
-    };
-    let found = up::find(engine, config).await?.ok_or_else(not_running)?;
-    if !found.is_running() {
-        return Err(not_running().into());
-    }
-    let container = engine
-        .inspect_container(&found.id)
-        .await
-        .map_err(ContainerError::from)?;
+    let container = up::find_running(engine, config).await?;
     let effective = up::effective(config, &container);
     let user = up::remote_user(&effective.merged, &container);
     Ok(Attached {

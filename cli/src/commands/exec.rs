@@ -8,7 +8,6 @@ use clap::Args;
 
 use super::{Context, WorkspaceArgs};
 use crate::attach::terminal;
-use crate::container::ContainerError;
 use crate::container::up;
 use crate::engine::ExecRequest;
 use crate::error::Error;
@@ -34,17 +33,7 @@ pub struct ExecArgs {
 pub async fn run(ctx: &Context, args: ExecArgs) -> Result<u8, Error> {
     let config = ctx.resolve(&args.workspace)?;
     let engine = ctx.engine().await?;
-    let not_running = || ContainerError::NotRunning {
-        workspace: config.local_workspace_folder.display().to_string(),
-    };
-    let found = up::find(&engine, &config).await?.ok_or_else(not_running)?;
-    if !found.is_running() {
-        return Err(not_running().into());
-    }
-    let container = engine
-        .inspect_container(&found.id)
-        .await
-        .map_err(ContainerError::from)?;
+    let container = up::find_running(&engine, &config).await?;
     let effective = up::effective(&config, &container);
     for pair in &args.remote_env {
         if !pair.contains('=') {

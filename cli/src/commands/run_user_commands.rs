@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::lifecycle_args::LifecycleArgs;
 use super::{Context, WorkspaceArgs};
-use crate::container::{ContainerError, up};
+use crate::container::up;
 use crate::error::Error;
 
 #[derive(Debug, Args)]
@@ -42,17 +42,7 @@ async fn run_commands(ctx: &Context, args: &RunUserCommandsArgs) -> Result<(), E
     let secrets = args.lifecycle.secrets()?;
     let config = ctx.resolve(&args.workspace)?;
     let engine = ctx.engine().await?;
-    let not_running = || ContainerError::NotRunning {
-        workspace: config.local_workspace_folder.display().to_string(),
-    };
-    let found = up::find(&engine, &config).await?.ok_or_else(not_running)?;
-    if !found.is_running() {
-        return Err(not_running().into());
-    }
-    let container = engine
-        .inspect_container(&found.id)
-        .await
-        .map_err(ContainerError::from)?;
+    let container = up::find_running(&engine, &config).await?;
     let effective = up::effective(&config, &container);
     args.lifecycle
         .run(

@@ -108,6 +108,22 @@ pub async fn find(
     Ok(found.into_iter().next())
 }
 
+/// The workspace's running container, inspected; an error naming
+/// `devc up` when there is none or it is stopped.
+pub async fn find_running(
+    engine: &Engine,
+    config: &ResolvedConfig,
+) -> Result<ContainerInfo, ContainerError> {
+    let not_running = || ContainerError::NotRunning {
+        workspace: config.local_workspace_folder.display().to_string(),
+    };
+    let found = find(engine, config).await?.ok_or_else(not_running)?;
+    if !found.is_running() {
+        return Err(not_running());
+    }
+    Ok(engine.inspect_container(&found.id).await?)
+}
+
 pub async fn up(
     engine: &Engine,
     config: &ResolvedConfig,

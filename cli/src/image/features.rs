@@ -221,19 +221,7 @@ pub async fn build(
         no_cache,
         ..Default::default()
     };
-    super::prepare::build_with_tail(engine, request, reporter).await?;
-    let info = engine
-        .inspect_image(&tag)
-        .await?
-        .ok_or_else(|| ImageError::BuildFailed {
-            message: format!("{tag} is missing after its build"),
-            last_lines: Vec::new(),
-        })?;
-    Ok(PreparedImage {
-        name: tag,
-        info,
-        built: true,
-    })
+    super::prepare::build_tagged(engine, request, reporter).await
 }
 
 #[cfg(test)]

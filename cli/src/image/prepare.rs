@@ -245,6 +245,16 @@ async fn build_image(
         labels: flags.labels.clone().into_iter().collect::<HashMap<_, _>>(),
         pull: flags.pull || options.pull == PullPolicy::Always,
     };
+    build_tagged(engine, request, reporter).await
+}
+
+/// Sends a build and returns the image it tagged.
+pub(super) async fn build_tagged(
+    engine: &Engine,
+    request: BuildRequest,
+    reporter: &dyn Reporter,
+) -> Result<PreparedImage, ImageError> {
+    let tag = request.tag.clone();
     build_with_tail(engine, request, reporter).await?;
     let info = engine
         .inspect_image(&tag)
@@ -260,8 +270,23 @@ async fn build_image(
     })
 }
 
+/// A build context holding only `dockerfile` (as `Dockerfile`).
+pub(super) fn dockerfile_only(dockerfile: &str) -> Result<Vec<u8>, ImageError> {
+    let io = |e: std::io::Error| ImageError::BuildFailed {
+        message: format!("cannot make the build context: {e}"),
+        last_lines: Vec::new(),
+    };
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(dockerfile.len() as u64);
+    header.set_mode(0o644);
+    tar.append_data(&mut header, "Dockerfile", dockerfile.as_bytes())
+        .map_err(io)?;
+    tar.into_inner().map_err(io)
+}
+
 /// Sends a build; a failure carries the build's last output lines.
-pub(super) async fn build_with_tail(
+async fn build_with_tail(
     engine: &Engine,
     request: BuildRequest,
     reporter: &dyn Reporter,

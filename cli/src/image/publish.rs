@@ -24,36 +24,13 @@ pub async fn label(
     name: &str,
     reporter: &dyn Reporter,
 ) -> Result<PreparedImage, ImageError> {
-    let dockerfile = format!("FROM {}\n", base.info.id);
-    let mut tar = tar::Builder::new(Vec::new());
-    let mut header = tar::Header::new_gnu();
-    header.set_size(dockerfile.len() as u64);
-    header.set_mode(0o644);
-    let io = |e: std::io::Error| ImageError::BuildFailed {
-        message: e.to_string(),
-        last_lines: Vec::new(),
-    };
-    tar.append_data(&mut header, "Dockerfile", dockerfile.as_bytes())
-        .map_err(io)?;
     let label = Value::Array(entries.iter().cloned().map(Value::Object).collect()).to_string();
     let request = BuildRequest {
-        context_tar: tar.into_inner().map_err(io)?,
+        context_tar: super::prepare::dockerfile_only(&format!("FROM {}\n", base.info.id))?,
         dockerfile: "Dockerfile".into(),
         tag: name.to_string(),
         labels: HashMap::from([(METADATA_LABEL.to_string(), label)]),
         ..Default::default()
     };
-    super::prepare::build_with_tail(engine, request, reporter).await?;
-    let info = engine
-        .inspect_image(name)
-        .await?
-        .ok_or_else(|| ImageError::BuildFailed {
-            message: format!("{name} is missing after its build"),
-            last_lines: Vec::new(),
-        })?;
-    Ok(PreparedImage {
-        name: name.to_string(),
-        info,
-        built: true,
-    })
+    super::prepare::build_tagged(engine, request, reporter).await
 }

@@ -96,45 +96,14 @@ pub async fn update(
         "Updating the UID of {remote_user} to {} in {tag}",
         host.uid
     ));
-    let mut tar = tar::Builder::new(Vec::new());
-    let mut header = tar::Header::new_gnu();
-    header.set_size(text.len() as u64);
-    header.set_mode(0o644);
-    tar.append_data(&mut header, "Dockerfile", text.as_bytes())
-        .map_err(|e| ImageError::BuildFailed {
-            message: e.to_string(),
-            last_lines: Vec::new(),
-        })?;
-    let context_tar = tar.into_inner().map_err(|e| ImageError::BuildFailed {
-        message: e.to_string(),
-        last_lines: Vec::new(),
-    })?;
     let request = BuildRequest {
-        context_tar,
+        context_tar: super::prepare::dockerfile_only(&text)?,
         dockerfile: "Dockerfile".into(),
-        tag: tag.clone(),
+        tag,
         labels: HashMap::new(),
         ..Default::default()
     };
-    engine
-        .build_image(request, reporter)
-        .await
-        .map_err(|e| ImageError::BuildFailed {
-            message: e.to_string(),
-            last_lines: Vec::new(),
-        })?;
-    let info = engine
-        .inspect_image(&tag)
-        .await?
-        .ok_or_else(|| ImageError::BuildFailed {
-            message: format!("{tag} is missing after its build"),
-            last_lines: Vec::new(),
-        })?;
-    Ok(PreparedImage {
-        name: tag,
-        info,
-        built: true,
-    })
+    super::prepare::build_tagged(engine, request, reporter).await
 }
 
 #[cfg(test)]

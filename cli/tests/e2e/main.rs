@@ -17,6 +17,7 @@ mod errors;
 mod exec;
 mod features;
 mod lifecycle;
+mod podman;
 mod read_configuration;
 mod registry;
 mod up;
