@@ -3,7 +3,8 @@
 //!
 //! The decision is a pure function ([`decide`]) so every case is unit-tested;
 //! [`up`] carries it out with the least engine traffic: on a running
-//! container that is one `GET /containers/json`, nothing else.
+//! container that is one `GET /containers/json` after the connection's
+//! `GET /_ping`, nothing else.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
