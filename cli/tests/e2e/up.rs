@@ -316,12 +316,21 @@ fn editor_servers_survive_a_rebuild_and_belong_to_the_remote_user() {
         "FROM devc-test/busybox:latest\nRUN echo 'dev:x:1000:1000::/home/dev:/bin/sh' >> /etc/passwd && echo 'dev:x:1000:' >> /etc/group && mkdir -p /home/dev && chown 1000:1000 /home/dev\n",
     );
     ws.devc(&["up"]).json();
-    let write = ws.devc(&["exec", "sh", "-c", "stat -c %U ~/.vscode-server && echo downloaded > ~/.vscode-server/server.bin"]);
+    let write = ws.devc(&[
+        "exec",
+        "sh",
+        "-c",
+        "stat -c %U ~/.vscode-server && echo downloaded > ~/.vscode-server/server.bin",
+    ]);
     assert_eq!(write.stdout, "dev\n", "{}", write.stderr);
 
     ws.devc(&["up", "--remove-existing-container"]).json();
     let kept = ws.devc(&["exec", "cat", "/home/dev/.vscode-server/server.bin"]);
-    assert_eq!(kept.stdout, "downloaded\n", "the editor server survived the rebuild: {}", kept.stderr);
+    assert_eq!(
+        kept.stdout, "downloaded\n",
+        "the editor server survived the rebuild: {}",
+        kept.stderr
+    );
 
     // Turned off per project.
     ws.write(
@@ -329,7 +338,11 @@ fn editor_servers_survive_a_rebuild_and_belong_to_the_remote_user() {
         r#"{"build": {"dockerfile": "Dockerfile"}, "remoteUser": "dev", "updateRemoteUserUID": false, "customizations": {"devc": {"editorServerVolumes": false}}}"#,
     );
     ws.devc(&["up", "--remove-existing-container"]).json();
-    assert_eq!(ws.devc(&["exec", "sh", "-c", "test -e ~/.vscode-server"]).code, 1);
+    assert_eq!(
+        ws.devc(&["exec", "sh", "-c", "test -e ~/.vscode-server"])
+            .code,
+        1
+    );
     // The volumes of the earlier containers go with --volumes.
     assert_eq!(ws.devc(&["down", "--volumes"]).code, 0);
 }
