@@ -28,6 +28,15 @@ pub struct BuildArgs {
     /// When to pull `image`: missing (default), always, never.
     #[arg(long, value_enum, default_value_t = PullPolicy::Missing)]
     pull: PullPolicy,
+    /// Extra label on the image (repeatable).
+    #[arg(long = "label", value_name = "NAME=VALUE")]
+    labels: Vec<String>,
+    /// Platform to build for, e.g. linux/arm64 (the engine must support it).
+    #[arg(long, value_name = "OS/ARCH")]
+    platform: Option<String>,
+    /// Image whose layers the Dockerfile build may reuse (repeatable).
+    #[arg(long = "cache-from", value_name = "IMAGE")]
+    cache_from: Vec<String>,
     #[command(flatten)]
     lock: super::LockArgs,
 }
@@ -57,8 +66,10 @@ async fn build(ctx: &Context, args: &BuildArgs) -> Result<Vec<String>, Error> {
         pull: args.pull,
         no_cache: args.no_cache,
         lock: args.lock.mode(),
+        platform: args.platform.clone(),
+        cache_from: args.cache_from.clone(),
     };
-    let prepared = image::prepare(&engine, &config, options, &ctx.printer).await?;
+    let prepared = image::prepare(&engine, &config, &options, &ctx.printer).await?;
     let base = match prepared
         .info
         .labels
@@ -88,8 +99,25 @@ async fn build(ctx: &Context, args: &BuildArgs) -> Result<Vec<String>, Error> {
     };
     ctx.printer
         .step(&format!("Labelling the image as {}", names.join(", ")));
-    let labelled =
-        image::publish::label(&engine, &prepared, &entries, &names[0], &ctx.printer).await?;
+    let mut labels = std::collections::HashMap::new();
+    for pair in &args.labels {
+        let (key, value) = pair.split_once('=').ok_or_else(|| {
+            Error::usage(
+                format!("--label \"{pair}\" must have the form NAME=VALUE"),
+                None,
+            )
+        })?;
+        labels.insert(key.to_string(), value.to_string());
+    }
+    let labelled = image::publish::label(
+        &engine,
+        &prepared,
+        &entries,
+        &labels,
+        &names[0],
+        &ctx.printer,
+    )
+    .await?;
     for name in &names[1..] {
         engine.tag_image(&labelled.info.id, name).await?;
     }

@@ -95,6 +95,7 @@ async fn up(ctx: &Context, args: &UpArgs) -> Result<Value, Failure> {
             pull: args.pull,
             no_cache: args.build_no_cache,
             lock: args.lock.mode(),
+            ..Default::default()
         },
     };
     let in_flight = InFlight::default();

@@ -22,7 +22,7 @@ use crate::error::Error;
 use crate::image::{self, PrepareOptions};
 use crate::printer::Reporter;
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct UpOptions {
     pub remove_existing: bool,
     pub expect_existing: bool,
@@ -156,7 +156,7 @@ pub async fn up(
         }
         (Action::Replace, Some(old)) => {
             // The image first: if the build fails, the old container stays.
-            let image = image::prepare(engine, config, options.prepare, reporter).await?;
+            let image = image::prepare(engine, config, &options.prepare, reporter).await?;
             reporter.step(&format!("Removing container {}", short(&old.id)));
             let remove = async {
                 engine
@@ -177,7 +177,7 @@ pub async fn up(
             }
         }
         _ => {
-            let image = image::prepare(engine, config, options.prepare, reporter).await?;
+            let image = image::prepare(engine, config, &options.prepare, reporter).await?;
             create(engine, config, &image, reporter, in_flight).await?
         }
     };
@@ -445,11 +445,11 @@ mod tests {
         let plain = UpOptions::default();
         let replace = UpOptions {
             remove_existing: true,
-            ..plain
+            ..plain.clone()
         };
         let expect = UpOptions {
             expect_existing: true,
-            ..plain
+            ..plain.clone()
         };
         assert_eq!(decide(Some(&container("running")), &plain), Action::Reuse);
         assert_eq!(decide(Some(&container("exited")), &plain), Action::Start);

@@ -22,6 +22,8 @@ pub struct BuildRequest {
     pub labels: HashMap<String, String>,
     /// `--pull`: always try to pull newer base images.
     pub pull: bool,
+    /// `os/arch[/variant]` to build for; the engine's own when `None`.
+    pub platform: Option<String>,
 }
 
 impl Engine {
@@ -97,6 +99,7 @@ impl Engine {
             buildargs: Some(request.build_args),
             labels: Some(request.labels),
             target: request.target.unwrap_or_default(),
+            platform: request.platform.unwrap_or_default(),
             ..Default::default()
         };
         tracing::debug!(tag = %request.tag, context_bytes = request.context_tar.len(), ?options, "building an image");

@@ -18,6 +18,7 @@
 //! turns the result into layers.
 
 pub mod auth;
+pub mod authoring;
 pub mod extract;
 pub mod lockfile;
 pub mod metadata;

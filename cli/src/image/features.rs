@@ -183,9 +183,10 @@ pub async fn build(
     base: &PreparedImage,
     base_metadata: &[Map<String, Value>],
     plan: &FeaturePlan,
-    no_cache: bool,
+    options: &super::PrepareOptions,
     reporter: &dyn Reporter,
 ) -> Result<PreparedImage, ImageError> {
+    let no_cache = options.no_cache;
     let text = dockerfile(&base.info.id, &base.info.user, plan);
     let io = |e: std::io::Error| ImageError::BuildFailed {
         message: format!("cannot read a feature: {e}"),
@@ -219,6 +220,7 @@ pub async fn build(
         tag: tag.clone(),
         labels,
         no_cache,
+        platform: options.platform.clone(),
         ..Default::default()
     };
     super::prepare::build_tagged(engine, request, reporter).await

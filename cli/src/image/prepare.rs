@@ -16,13 +16,17 @@ use crate::config::{ImageSource, ResolvedConfig};
 use crate::engine::{BuildRequest, Engine, ImageInfo};
 use crate::printer::{Event, Reporter};
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct PrepareOptions {
     pub pull: PullPolicy,
     /// `--build-no-cache`: rebuild every step even when the tag exists.
     pub no_cache: bool,
     /// What to do with `devcontainer-lock.json`.
     pub lock: crate::features::LockMode,
+    /// `devc build --platform`: the platform images are built for.
+    pub platform: Option<String>,
+    /// `devc build --cache-from`: images whose layers a Dockerfile build may reuse.
+    pub cache_from: Vec<String>,
 }
 
 /// The image the container will run.
@@ -43,7 +47,7 @@ const TAIL_LINES: usize = 15;
 pub async fn prepare(
     engine: &Engine,
     config: &ResolvedConfig,
-    options: PrepareOptions,
+    options: &PrepareOptions,
     reporter: &dyn Reporter,
 ) -> Result<PreparedImage, ImageError> {
     let base = prepare_base(engine, config, options, reporter).await?;
@@ -95,22 +99,14 @@ pub async fn prepare(
             })
             .collect(),
     };
-    super::features::build(
-        engine,
-        &base,
-        &base_entries,
-        &plan,
-        options.no_cache,
-        reporter,
-    )
-    .await
+    super::features::build(engine, &base, &base_entries, &plan, options, reporter).await
 }
 
 /// The base image: `image` (pulled only when missing) or the Dockerfile build.
 pub async fn prepare_base(
     engine: &Engine,
     config: &ResolvedConfig,
-    options: PrepareOptions,
+    options: &PrepareOptions,
     reporter: &dyn Reporter,
 ) -> Result<PreparedImage, ImageError> {
     match &config.image {
@@ -189,7 +185,7 @@ async fn build_image(
     engine: &Engine,
     build: &DockerfileBuild,
     workspace_basename: &str,
-    options: PrepareOptions,
+    options: &PrepareOptions,
     reporter: &dyn Reporter,
 ) -> Result<PreparedImage, ImageError> {
     let dockerfile_text =
@@ -240,7 +236,13 @@ async fn build_image(
         tag: tag.clone(),
         build_args: args.into_iter().collect(),
         target: build.target.clone(),
-        cache_from: build.cache_from.clone(),
+        cache_from: build
+            .cache_from
+            .iter()
+            .chain(&options.cache_from)
+            .cloned()
+            .collect(),
+        platform: options.platform.clone(),
         no_cache,
         labels: flags.labels.clone().into_iter().collect::<HashMap<_, _>>(),
         pull: flags.pull || options.pull == PullPolicy::Always,

@@ -15,12 +15,14 @@ use crate::config::id::METADATA_LABEL;
 use crate::engine::{BuildRequest, Engine};
 use crate::printer::Reporter;
 
-/// Builds a one-line `FROM` image with `entries` as its metadata label and
-/// tags it `name` (no layers: only the image configuration changes).
+/// Builds a one-line `FROM` image with `entries` as its metadata label
+/// (plus `extra_labels`) and tags it `name` (no layers: only the image
+/// configuration changes).
 pub async fn label(
     engine: &Engine,
     base: &PreparedImage,
     entries: &[Map<String, Value>],
+    extra_labels: &HashMap<String, String>,
     name: &str,
     reporter: &dyn Reporter,
 ) -> Result<PreparedImage, ImageError> {
@@ -29,7 +31,11 @@ pub async fn label(
         context_tar: super::prepare::dockerfile_only(&format!("FROM {}\n", base.info.id))?,
         dockerfile: "Dockerfile".into(),
         tag: name.to_string(),
-        labels: HashMap::from([(METADATA_LABEL.to_string(), label)]),
+        labels: extra_labels
+            .clone()
+            .into_iter()
+            .chain([(METADATA_LABEL.to_string(), label)])
+            .collect(),
         ..Default::default()
     };
     super::prepare::build_tagged(engine, request, reporter).await

@@ -180,3 +180,32 @@ fn both_tools_run_the_same_hooks_in_the_same_order_and_agree_on_markers() {
     theirs.devc(&["up"]).json();
     assert_eq!(log(&theirs, "order.log"), ["initialize", "postAttach"]);
 }
+
+#[test]
+fn both_tools_install_the_same_local_features_the_same_way() {
+    let ours = Workspace::fixture("features");
+    let theirs = Workspace::fixture("features");
+    // The reference CLI does not escape option values (devc does), so the
+    // shared message is one both can carry.
+    for ws in [&ours, &theirs] {
+        let file = ws.path.join(".devcontainer/devcontainer.json");
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(text.contains("$HOME `x`"), "the fixture's message changed");
+        std::fs::write(
+            &file,
+            text.replace(r#""hi \"there\" $HOME `x`""#, r#""plain words""#),
+        )
+        .unwrap();
+    }
+    ours.devc(&["up"]).json();
+    reference(&theirs.path, &["up"]);
+    let probe = "cat /opt/install-order /opt/hello/info /opt/greeting; echo $HELLO_HOME; cat /tmp/feature-hooks.log";
+    let mine = ours.devc(&["exec", "sh", "-c", probe]);
+    let other = Command::new(reference_cli())
+        .args(["exec", "--workspace-folder"])
+        .arg(&theirs.path)
+        .args(["sh", "-c", probe])
+        .output()
+        .unwrap();
+    assert_eq!(mine.stdout, String::from_utf8_lossy(&other.stdout));
+}

@@ -11,6 +11,7 @@
 mod common;
 
 mod attach;
+mod authoring;
 mod bench;
 mod compat;
 mod errors;

@@ -179,3 +179,116 @@ fn basic_auth_registries_take_credentials_from_the_environment() {
         String::from_utf8_lossy(&allowed.stderr)
     );
 }
+
+#[test]
+fn depends_on_fetches_and_installs_the_dependency_first() {
+    let registry = Registry::start(None);
+    publish(&registry);
+    let feature = tempfile::tempdir().unwrap();
+    std::fs::write(
+        feature.path().join("devcontainer-feature.json"),
+        format!(
+            r#"{{"id": "needs-hello", "version": "1.0.0", "dependsOn": {{"{}/devc-e2e/features/hello:1": {{"version": "9.9"}}}}}}"#,
+            registry.addr
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        feature.path().join("install.sh"),
+        "#!/bin/sh\nset -e\nhello > /opt/needs-hello\n",
+    )
+    .unwrap();
+    let published = devc()
+        .args(["features", "publish"])
+        .arg(feature.path())
+        .args([
+            "--registry",
+            &registry.addr,
+            "--namespace",
+            "devc-e2e/features",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        published.status.success(),
+        "{}",
+        String::from_utf8_lossy(&published.stderr)
+    );
+
+    let cache = tempfile::tempdir().unwrap();
+    let ws = Workspace::with_config(
+        "depends-on",
+        &format!(
+            r#"{{"image": "devc-test/busybox:latest", "features": {{"{}/devc-e2e/features/needs-hello:1": {{}}}}}}"#,
+            registry.addr
+        ),
+    );
+    ws.devc_env(
+        &["up"],
+        &[("DEVC_CACHE_DIR", cache.path().to_str().unwrap())],
+    )
+    .json();
+    let out = ws.devc(&["exec", "cat", "/opt/needs-hello"]);
+    assert_eq!(
+        out.stdout, "hello 9.9\n",
+        "the dependency installed first, with its options: {}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_prebuilt_image_carries_its_features_and_configuration() {
+    let registry = Registry::start(None);
+    let image = format!("{}/team/prebuilt:{}", registry.addr, std::process::id());
+    let source = Workspace::fixture("features");
+    let build = source.devc(&[
+        "build",
+        "--image-name",
+        &image,
+        "--push",
+        "--label",
+        "team=devc-e2e",
+    ]);
+    assert_eq!(
+        build.json()["imageName"][0],
+        image.as_str(),
+        "{}",
+        build.stderr
+    );
+
+    // A teammate's configuration names only the image.
+    let teammate = Workspace::with_config("prebuilt-user", &format!(r#"{{"image": "{image}"}}"#));
+    teammate.devc(&["up"]).json();
+    let out = teammate.devc(&[
+        "exec",
+        "sh",
+        "-c",
+        "echo $HELLO_HOME; hello; cat /tmp/feature-hooks.log",
+    ]);
+    assert_eq!(
+        out.stdout, "/opt/hello\nhello 2.0\nhello-feature-postCreate\n",
+        "{}",
+        out.stderr
+    );
+    let labels = crate::common::runtime().block_on(async {
+        crate::common::docker()
+            .inspect_image(&image)
+            .await
+            .unwrap()
+            .config
+            .unwrap()
+            .labels
+            .unwrap()
+    });
+    assert_eq!(labels["team"], "devc-e2e");
+    assert!(labels["devcontainer.metadata"].contains("\"remoteUser\":\"root\""));
+    crate::common::runtime().block_on(async {
+        let _ = crate::common::docker()
+            .remove_image(
+                &image,
+                None::<bollard::query_parameters::RemoveImageOptions>,
+                None,
+            )
+            .await;
+    });
+}
