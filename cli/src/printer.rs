@@ -235,6 +235,16 @@ impl Reporter for Printer {
     }
 }
 
+/// The last lines of a command's output, for an error message:
+/// `\n<title>:\n  line\n  line`, or nothing when there is no output.
+pub fn tail(title: &str, lines: &[String]) -> String {
+    if lines.is_empty() {
+        String::new()
+    } else {
+        format!("\n{title}:\n  {}", lines.join("\n  "))
+    }
+}
+
 /// `Step 3/7 : RUN ...` (classic builder) → (3, 7).
 fn build_step(line: &str) -> Option<(u64, u64)> {
     let rest = line.strip_prefix("Step ")?;

@@ -45,11 +45,7 @@ pub enum ImageError {
 }
 
 fn tail(lines: &[String]) -> String {
-    if lines.is_empty() {
-        String::new()
-    } else {
-        format!("\nlast build output:\n  {}", lines.join("\n  "))
-    }
+    crate::printer::tail("last build output", lines)
 }
 
 impl ImageError {

@@ -143,11 +143,7 @@ pub enum LifecycleError {
 }
 
 fn tail(lines: &[String]) -> String {
-    if lines.is_empty() {
-        String::new()
-    } else {
-        format!("\nlast output:\n  {}", lines.join("\n  "))
-    }
+    crate::printer::tail("last output", lines)
 }
 
 impl LifecycleError {
