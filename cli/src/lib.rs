@@ -16,7 +16,9 @@
 //! - [`engine`]: the only module that talks to the Docker Engine API
 //!   (bollard); plain types in, plain types out.
 //! - [`attach`]: connecting people and editors to the container: terminals,
-//!   the SSH agent, port forwarding, editor URIs and editor-server volumes.
+//!   the SSH agent, port forwarding, editor URIs, editor-server volumes and
+//!   the extensions `customizations.vscode.extensions` lists.
+//! - [`templates`]: dev container templates (shipped, folder or OCI): options, apply, publish.
 //! - [`commands`]: one file per subcommand; each parses its flags, calls the
 //!   pipeline and renders the result.
 //! - [`printer`]: all user-facing output; [`error`]: error kinds, hints and
@@ -34,6 +36,7 @@ pub mod features;
 pub mod image;
 pub mod lifecycle;
 pub mod printer;
+pub mod templates;
 
 #[cfg(test)]
 mod testutil;

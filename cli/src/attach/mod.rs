@@ -1,5 +1,6 @@
 //! Attaching people and editors to the container: terminals, the SSH
-//! endpoint, editor URIs, port forwarding and editor-server volumes
+//! endpoint, editor URIs, port forwarding, editor-server volumes and the
+//! extensions `customizations.vscode.extensions` lists ([`extensions`])
 //! (issue 5).
 //!
 //! # The SSH endpoint
@@ -31,6 +32,7 @@
 
 pub mod agent;
 pub mod endpoint;
+pub mod extensions;
 pub mod forward;
 pub mod hostkey;
 pub mod inject;

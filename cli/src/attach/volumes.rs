@@ -1,5 +1,6 @@
 //! Editor-server folders on named volumes, so a rebuilt container never
-//! downloads VS Code's server, its extensions or a JetBrains backend again.
+//! downloads VS Code's server, its extensions or a JetBrains backend again
+//! (nor reinstalls code-server's or openvscode-server's extensions).
 //!
 //! For the remote user's home, each folder in [`FOLDERS`] is a volume
 //! named `devc-<devcontainerId>-<slug>` (per workspace, like the
@@ -23,6 +24,10 @@ pub const FOLDERS: &[(&str, &str)] = &[
     (".windsurf-server", "windsurf-server"),
     (".zed_server", "zed-server"),
     (".cache/JetBrains", "jetbrains"),
+    // code-server's user data and extensions (its default `--user-data-dir`).
+    (".local/share/code-server", "code-server"),
+    // openvscode-server's (its `serverDataFolderName`).
+    (".openvscode-server", "openvscode-server"),
 ];
 
 /// Whether the merged configuration keeps the volumes on (the default).

@@ -8,6 +8,7 @@ mod down;
 mod exec;
 mod features;
 mod forward;
+mod init;
 mod lifecycle_args;
 mod list;
 mod open;
@@ -19,6 +20,7 @@ mod shell;
 mod ssh;
 mod ssh_config;
 mod stop;
+mod templates;
 mod up;
 
 use std::collections::HashMap;
@@ -80,6 +82,10 @@ enum Command {
     SetUp(set_up::SetUpArgs),
     /// Dev container features: publish to an OCI registry.
     Features(features::FeaturesArgs),
+    /// Dev container templates: apply, list (the shipped ones), publish.
+    Templates(templates::TemplatesArgs),
+    /// Start a project from a template (asks on a terminal; --template/--option for scripts).
+    Init(init::InitArgs),
     /// Show registry features with newer versions than the lockfile's.
     Outdated(outdated::OutdatedArgs),
     /// Re-resolve features to the newest versions their tags allow and update the lockfile.
@@ -196,6 +202,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             Command::RunUserCommands(args) => run_user_commands::run(&ctx, args).await,
             Command::SetUp(args) => set_up::run(&ctx, args).await,
             Command::Features(args) => features::run(&ctx, args).await,
+            Command::Templates(args) => templates::run(&ctx, args).await,
+            Command::Init(args) => init::run(&ctx, args).await,
             Command::Outdated(args) => outdated::run_outdated(&ctx, args).await,
             Command::Upgrade(args) => outdated::run_upgrade(&ctx, args).await,
             Command::Stop(args) => stop::run(&ctx, args).await,

@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 
 use super::lifecycle_args::LifecycleArgs;
 use super::{Context, WorkspaceArgs};
+use crate::attach::extensions;
 use crate::container::up::{self, InFlight, UpOptions};
 use crate::error::Error;
 use crate::image::{PrepareOptions, PullPolicy};
@@ -135,6 +136,10 @@ async fn up(ctx: &Context, args: &UpArgs) -> Result<Value, Failure> {
             )
             .await
             .map_err(fail)?;
+    }
+    // customizations.vscode.extensions into the editor servers present (issue 5).
+    if !extensions::listed(&config, &effective.merged).is_empty() {
+        extensions::install(&engine, &config, &listed, &ctx.printer).await;
     }
     let mut out = json!({
         "outcome": "success",

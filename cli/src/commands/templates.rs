@@ -1,0 +1,166 @@
+//! `devc templates apply|list|publish`: dev container templates.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use serde_json::json;
+
+use super::Context;
+use crate::error::Error;
+use crate::printer::Reporter;
+use crate::templates::{self, Source, shipped};
+
+#[derive(Debug, Args)]
+pub struct TemplatesArgs {
+    #[command(subcommand)]
+    command: TemplatesCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum TemplatesCommand {
+    /// Copy a template into the workspace folder with its options filled in.
+    Apply(ApplyArgs),
+    /// List the templates devc ships.
+    List(ListArgs),
+    /// Package and publish templates (a template folder, a folder of them, or a repository with src/).
+    Publish(PublishArgs),
+}
+
+/// What `apply` and `init` share.
+#[derive(Debug, Clone, Args)]
+pub struct ApplyTarget {
+    /// The folder to write into.
+    #[arg(long, value_name = "PATH", default_value = ".")]
+    pub workspace_folder: PathBuf,
+    /// Overwrite files that already exist.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+struct ApplyArgs {
+    /// A shipped template id (`devc templates list`), a template folder, or registry/namespace/id[:tag].
+    #[arg(long = "template-id", short = 't', value_name = "ID|PATH|REF")]
+    template: String,
+    /// Option values as a JSON object, e.g. '{"baseImage": "debian:bookworm"}'.
+    #[arg(long = "template-args", short = 'a', value_name = "JSON")]
+    args: Option<String>,
+    /// An option value as NAME=VALUE (repeatable; wins over --template-args).
+    #[arg(long = "option", short = 'o', value_name = "NAME=VALUE")]
+    options: Vec<String>,
+    #[command(flatten)]
+    target: ApplyTarget,
+}
+
+#[derive(Debug, Args)]
+struct ListArgs {
+    /// Print JSON (one array) instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct PublishArgs {
+    /// The template folder, or a folder holding template folders (directly or in src/).
+    #[arg(default_value = ".")]
+    target: PathBuf,
+    /// Registry host[:port]; plain HTTP only for loopback or DEVC_INSECURE_REGISTRIES.
+    #[arg(long, short = 'r', default_value = "ghcr.io")]
+    registry: String,
+    /// Namespace under the registry, e.g. my-org/templates.
+    #[arg(long, short = 'n')]
+    namespace: String,
+}
+
+pub async fn run(ctx: &Context, args: TemplatesArgs) -> Result<u8, Error> {
+    match args.command {
+        TemplatesCommand::Apply(apply) => {
+            let source = Source::parse(&apply.template)?;
+            let user = templates::apply::parse_args(apply.args.as_deref(), &apply.options)?;
+            let template = templates::load(&source, &ctx.printer).await?;
+            let files = apply_template(ctx, &template, &user, &apply.target)?;
+            ctx.printer
+                .result(&json!({"outcome": "success", "files": files}));
+            Ok(0)
+        }
+        TemplatesCommand::List(list) => {
+            let rows = shipped_summaries()?;
+            if list.json {
+                ctx.printer.result(&rows);
+            } else {
+                let width = rows.iter().map(|r| r.id.len()).max().unwrap_or(0);
+                let mut text = String::new();
+                for row in &rows {
+                    text.push_str(&format!("{:width$}  {}\n", row.id, row.description));
+                    if !row.options.is_empty() {
+                        text.push_str(&format!(
+                            "{:width$}  options: {}\n",
+                            "",
+                            row.options.join(", ")
+                        ));
+                    }
+                }
+                ctx.printer.stdout_text(&text);
+            }
+            Ok(0)
+        }
+        TemplatesCommand::Publish(publish) => {
+            let done = templates::publish::publish(
+                &publish.target,
+                &publish.registry,
+                &publish.namespace,
+                &ctx.printer,
+            )
+            .await?;
+            ctx.printer
+                .result(&json!({"outcome": "success", "published": done}));
+            Ok(0)
+        }
+    }
+}
+
+/// Resolves options, renders and writes; returns the files written.
+pub fn apply_template(
+    ctx: &Context,
+    template: &templates::Template,
+    user: &serde_json::Map<String, serde_json::Value>,
+    target: &ApplyTarget,
+) -> Result<Vec<String>, Error> {
+    let values = templates::apply::resolve_options(template, user)?;
+    let files = templates::apply::render(template, &values);
+    let written = templates::apply::write(&target.workspace_folder, &files, target.force)?;
+    ctx.printer.step(&format!(
+        "Applied template {} to {} ({} files)",
+        template.metadata.id,
+        target.workspace_folder.display(),
+        written.len()
+    ));
+    Ok(written)
+}
+
+/// One line of `devc templates list`.
+#[derive(Debug, serde::Serialize)]
+pub struct Summary {
+    pub id: String,
+    pub description: String,
+    pub options: Vec<String>,
+}
+
+/// Every shipped template, by id.
+pub fn shipped_summaries() -> Result<Vec<Summary>, Error> {
+    shipped::template_ids()
+        .into_iter()
+        .map(|id| {
+            let template = templates::from_files(
+                format!("shipped template {id}"),
+                shipped::template(id).unwrap_or_default(),
+            )?;
+            let meta = template.metadata;
+            Ok(Summary {
+                id: id.to_string(),
+                description: meta.description.or(meta.name).unwrap_or_default(),
+                options: meta.options.keys().map(str::to_string).collect(),
+            })
+        })
+        .collect()
+}

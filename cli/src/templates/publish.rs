@@ -1,0 +1,216 @@
+//! `devc templates publish`: package templates and push them to an OCI
+//! registry as the templates distribution spec lays out — like features:
+//! one repository per template (`<namespace>/<id>`), a single
+//! `application/vnd.devcontainers.layer.v1+tar` layer named
+//! `devcontainer-template-<id>.tgz`, the metadata in the
+//! `dev.containers.metadata` annotation, semantic tags, and the collection
+//! (`{"templates": [...]}`) at `<namespace>:latest`. Shipped features the
+//! template refers to are packed with it (see the module docs).
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+use super::{File, Template, TemplateError, apply, metadata};
+use crate::features::{extract, oci};
+use crate::printer::Reporter;
+
+/// What happened to one template.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Published {
+    pub id: String,
+    pub version: String,
+    /// The tags pushed; empty when this version was already published.
+    pub tags: Vec<String>,
+    pub digest: Option<String>,
+}
+
+/// The template folders under `target`: itself, its sub-folders, or `src/*`.
+pub fn template_folders(target: &Path) -> Vec<PathBuf> {
+    let has = |dir: &Path| dir.join(metadata::FILE_NAME).is_file();
+    if has(target) {
+        return vec![target.to_path_buf()];
+    }
+    let children = |dir: &Path| -> Vec<PathBuf> {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| has(p))
+            .collect();
+        found.sort();
+        found
+    };
+    let direct = children(target);
+    if direct.is_empty() {
+        children(&target.join("src"))
+    } else {
+        direct
+    }
+}
+
+/// The archive of a template: its files as written (no substitution) plus
+/// the shipped features it refers to, packed deterministically.
+pub fn pack(template: &Template) -> Result<Vec<u8>, TemplateError> {
+    let mut files: Vec<File> = template.files.clone();
+    let rendered = apply::render(template, &Default::default());
+    files.extend(
+        rendered
+            .into_iter()
+            .filter(|f| !template.files.iter().any(|t| t.path == f.path)),
+    );
+    let scratch = super::tempdir(&template.origin)?;
+    apply::write(scratch.path(), &files, false)?;
+    extract::pack_feature(scratch.path()).map_err(|source| TemplateError::Archive {
+        what: template.origin.clone(),
+        source,
+    })
+}
+
+pub async fn publish(
+    target: &Path,
+    registry: &str,
+    namespace: &str,
+    reporter: &dyn Reporter,
+) -> Result<Vec<Published>, TemplateError> {
+    let folders = template_folders(target);
+    if folders.is_empty() {
+        return Err(TemplateError::Metadata {
+            origin: target.display().to_string(),
+            message: format!(
+                "no folder with {} here, in its sub-folders or in src/",
+                metadata::FILE_NAME
+            ),
+        });
+    }
+    let oci_error = |reference: &str| {
+        let reference = reference.to_string();
+        move |source| TemplateError::Oci {
+            reference,
+            source: Box::new(source),
+        }
+    };
+    let client =
+        oci::OciClient::new(oci::ClientOptions::from_env()).map_err(oci_error(registry))?;
+    let mut published = Vec::new();
+    let mut collection = Vec::new();
+    for folder in folders {
+        let template =
+            super::from_files(folder.display().to_string(), super::read_folder(&folder)?)?;
+        let id = template.metadata.id.clone();
+        let version = template
+            .metadata
+            .version
+            .clone()
+            .ok_or_else(|| TemplateError::Metadata {
+                origin: template.origin.clone(),
+                message: "devcontainer-template.json has no \"version\"; publishing needs one"
+                    .into(),
+            })?;
+        collection.push(Value::Object(template.metadata.raw().clone()));
+        let resource = format!("{registry}/{namespace}/{id}");
+        let repo = oci::Repository::new(registry, &format!("{namespace}/{id}"))
+            .map_err(oci_error(&resource))?;
+        let existing = client
+            .list_tags(&repo)
+            .await
+            .map_err(oci_error(&resource))?;
+        let Some(tags) = oci::semantic_tags(&version, &existing).map_err(oci_error(&resource))?
+        else {
+            reporter.step(&format!("{resource}:{version} is already published"));
+            published.push(Published {
+                id,
+                version,
+                tags: Vec::new(),
+                digest: None,
+            });
+            continue;
+        };
+        reporter.step(&format!("Publishing {resource} as {}", tags.join(", ")));
+        let tarball = pack(&template)?;
+        let manifest = manifest(
+            &repo.registry,
+            &id,
+            &tarball,
+            &Value::Object(template.metadata.raw().clone()).to_string(),
+        );
+        let bytes = manifest.to_bytes();
+        client
+            .push_blob(&repo, b"{}")
+            .await
+            .map_err(oci_error(&resource))?;
+        client
+            .push_blob(&repo, &tarball)
+            .await
+            .map_err(oci_error(&resource))?;
+        for tag in &tags {
+            client
+                .push_manifest(&repo, tag, &bytes)
+                .await
+                .map_err(oci_error(&resource))?;
+        }
+        published.push(Published {
+            id,
+            version,
+            tags,
+            digest: Some(oci::Digest::of(&bytes).as_str().to_string()),
+        });
+    }
+    let collection_json = json!({
+        "sourceInformation": {"source": "devc"},
+        "templates": collection,
+    });
+    client
+        .publish_collection(registry, namespace, collection_json.to_string().as_bytes())
+        .await
+        .map_err(oci_error(&format!("{registry}/{namespace}")))?;
+    Ok(published)
+}
+
+/// The manifest of a template, as the reference CLI writes it.
+pub fn manifest(registry: &str, id: &str, tarball: &[u8], metadata_json: &str) -> oci::Manifest {
+    let mut layer_annotations = oci::Annotations::default();
+    layer_annotations.insert(
+        oci::TITLE_ANNOTATION,
+        format!("devcontainer-template-{id}.tgz"),
+    );
+    let layer = oci::Descriptor {
+        media_type: oci::LAYER_MEDIA_TYPE.into(),
+        digest: oci::Digest::of(tarball),
+        size: tarball.len() as u64,
+        annotations: layer_annotations,
+    };
+    let mut annotations = oci::Annotations::default();
+    annotations.insert(oci::METADATA_ANNOTATION, metadata_json);
+    if registry == "ghcr.io" {
+        annotations.insert("com.github.package.type", "devcontainer_template");
+    }
+    oci::Manifest::artifact(layer, annotations)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_manifest_names_the_template_layer() {
+        let m = manifest("ghcr.io", "cpp", b"tar", r#"{"id":"cpp"}"#);
+        let layer = &m.layers[0];
+        assert_eq!(layer.media_type, oci::LAYER_MEDIA_TYPE);
+        assert_eq!(
+            layer.annotations.get(oci::TITLE_ANNOTATION),
+            Some("devcontainer-template-cpp.tgz")
+        );
+        assert_eq!(
+            m.annotations.get("com.github.package.type"),
+            Some("devcontainer_template")
+        );
+        assert_eq!(
+            m.annotations.get(oci::METADATA_ANNOTATION),
+            Some(r#"{"id":"cpp"}"#)
+        );
+        assert!(m.is_devcontainer_artifact());
+    }
+}
