@@ -29,13 +29,23 @@ pub struct ForwardArgs {
 }
 
 pub async fn run(ctx: &Context, args: ForwardArgs) -> Result<u8, Error> {
-    let config = ctx.resolve(&args.workspace)?;
+    serve(ctx, &args.workspace, &args.ports).await
+}
+
+/// Forwards `ports` (default: `forwardPorts`) until Ctrl-C; also what
+/// `devc up --forward` runs once the container is up.
+pub async fn serve(
+    ctx: &Context,
+    workspace: &WorkspaceArgs,
+    ports: &[String],
+) -> Result<u8, Error> {
+    let config = ctx.resolve(workspace)?;
     let engine = ctx.engine().await?;
     let attached = target::running(&engine, &config).await?;
-    let ports = if args.ports.is_empty() {
+    let ports = if ports.is_empty() {
         forward::configured_ports(&attached.effective.merged)
     } else {
-        args.ports.iter().map(|p| forward::parse_port(p)).collect()
+        ports.iter().map(|p| forward::parse_port(p)).collect()
     }
     .map_err(|e| Error::usage(e, None))?;
     if ports.is_empty() {

@@ -33,6 +33,9 @@ pub struct UpArgs {
     /// Add the merged configuration (image metadata applied) to the JSON result.
     #[arg(long)]
     include_merged_configuration: bool,
+    /// Stay in the foreground forwarding forwardPorts from 127.0.0.1 (as `devc forward`).
+    #[arg(long)]
+    forward: bool,
     #[command(flatten)]
     lifecycle: LifecycleArgs,
     #[command(flatten)]
@@ -58,6 +61,9 @@ pub async fn run(ctx: &Context, args: UpArgs) -> Result<u8, Error> {
     match up(ctx, &args).await {
         Ok(result) => {
             ctx.printer.result(&result);
+            if args.forward {
+                return super::forward::serve(ctx, &args.workspace, &[]).await;
+            }
             Ok(0)
         }
         Err(Failure {

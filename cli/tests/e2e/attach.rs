@@ -660,3 +660,45 @@ fn forward_serves_forward_ports_on_host_loopback() {
         assert!(response.contains("forwarded-page"), "{response}");
     }
 }
+
+#[test]
+fn up_forward_brings_the_container_up_then_forwards() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let ws = Workspace::with_config(
+        "up-forward",
+        &format!(
+            r#"{{"image": "devc-test/busybox:latest", "forwardPorts": [{port}],
+                "postStartCommand": "mkdir -p /tmp/www && echo up-forward-page > /tmp/www/index.html && httpd -p 127.0.0.1:{port} -h /tmp/www"}}"#
+        ),
+    );
+    let home = tempfile::tempdir().unwrap();
+    let mut child = ws
+        .command(&["up", "--forward"])
+        .env("HOME", home.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let _forward = Background(child);
+    let mut reader = std::io::BufReader::new(stdout);
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut reader, &mut line).unwrap();
+    let up: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(up["outcome"], "success", "{line}");
+    line.clear();
+    std::io::BufRead::read_line(&mut reader, &mut line).unwrap();
+    let announced: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let local = announced["forward"]["localPort"].as_u64().unwrap() as u16;
+    let mut stream = TcpStream::connect(("127.0.0.1", local)).unwrap();
+    stream
+        .write_all(b"GET /index.html HTTP/1.0\r\n\r\n")
+        .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.contains("up-forward-page"), "{response}");
+}
