@@ -316,3 +316,57 @@ fn a_non_root_remote_user_gets_the_host_users_uid_and_owns_its_volumes() {
     );
     as_host_user(&["down", "--volumes"]);
 }
+
+#[test]
+fn set_up_runs_the_hooks_of_any_running_container_from_its_label() {
+    use bollard::models::ContainerCreateBody;
+    let ws = Workspace::with_config("set-up", r#"{"image": "devc-test/busybox:latest"}"#);
+    let folder = ws.path.to_string_lossy().into_owned();
+    // A container devc did not make, carrying hooks in its metadata label
+    // (and the workspace label, so the harness cleans it up); the hooks
+    // write into the bind-mounted workspace.
+    let id = crate::common::runtime().block_on(async {
+        let docker = crate::common::docker();
+        let body = ContainerCreateBody {
+            image: Some(crate::common::BUSYBOX.into()),
+            cmd: Some(vec!["sleep".into(), "300".into()]),
+            host_config: Some(bollard::models::HostConfig {
+                binds: Some(vec![format!("{folder}:/src")]),
+                ..Default::default()
+            }),
+            labels: Some(
+                [
+                    ("devcontainer.local_folder".to_string(), folder.clone()),
+                    (
+                        "devcontainer.metadata".to_string(),
+                        r#"[{"postCreateCommand": "echo created >> /src/set-up.log", "postAttachCommand": "echo attached >> /src/set-up.log"}]"#.to_string(),
+                    ),
+                ]
+                .into(),
+            ),
+            ..Default::default()
+        };
+        let id = docker.create_container(None, body).await.unwrap().id;
+        docker.start_container(&id, None).await.unwrap();
+        id
+    });
+    let run = crate::common::Run::from(
+        crate::common::devc()
+            .args(["set-up", "--container-id", &id])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(run.json()["outcome"], "success");
+    let again = crate::common::Run::from(
+        crate::common::devc()
+            .args(["set-up", "--container-id", &id])
+            .output()
+            .unwrap(),
+    );
+    again.json();
+    let log = std::fs::read_to_string(ws.path.join("set-up.log")).unwrap();
+    assert_eq!(
+        log, "created\nattached\nattached\n",
+        "create-time hooks once, postAttach each time"
+    );
+}
