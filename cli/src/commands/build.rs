@@ -60,6 +60,16 @@ pub async fn run(ctx: &Context, args: BuildArgs) -> Result<u8, Error> {
 }
 
 async fn build(ctx: &Context, args: &BuildArgs) -> Result<Vec<String>, Error> {
+    let mut labels = std::collections::HashMap::new();
+    for pair in &args.labels {
+        let (key, value) = pair.split_once('=').ok_or_else(|| {
+            Error::usage(
+                format!("--label \"{pair}\" must have the form NAME=VALUE"),
+                None,
+            )
+        })?;
+        labels.insert(key.to_string(), value.to_string());
+    }
     let config = ctx.resolve(&args.workspace)?;
     let engine = ctx.engine().await?;
     let options = PrepareOptions {
@@ -91,24 +101,17 @@ async fn build(ctx: &Context, args: &BuildArgs) -> Result<Vec<String>, Error> {
         let basename = config
             .local_workspace_folder
             .file_name()
-            .map(|n| n.to_string_lossy().to_lowercase())
-            .unwrap_or_else(|| "workspace".into());
-        vec![format!("devc-{basename}:latest")]
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        vec![format!(
+            "devc-{}:latest",
+            image::plan::repository_name(&basename)
+        )]
     } else {
         args.image_names.clone()
     };
     ctx.printer
         .step(&format!("Labelling the image as {}", names.join(", ")));
-    let mut labels = std::collections::HashMap::new();
-    for pair in &args.labels {
-        let (key, value) = pair.split_once('=').ok_or_else(|| {
-            Error::usage(
-                format!("--label \"{pair}\" must have the form NAME=VALUE"),
-                None,
-            )
-        })?;
-        labels.insert(key.to_string(), value.to_string());
-    }
     let labelled = image::publish::label(
         &engine,
         &prepared,

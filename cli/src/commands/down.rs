@@ -21,10 +21,16 @@ pub struct DownArgs {
 pub async fn run(ctx: &Context, args: DownArgs) -> Result<u8, Error> {
     let config = ctx.resolve(&args.workspace)?;
     let engine = ctx.engine().await?;
-    let containers = engine
+    let mut containers = engine
         .find_containers(&config.id_labels)
         .await
         .map_err(ContainerError::from)?;
+    // A container only `up`'s old-label adoption finds is this workspace's too.
+    if containers.is_empty()
+        && let Some(adopted) = crate::container::up::find(&engine, &config).await?
+    {
+        containers.push(adopted);
+    }
     if containers.is_empty() {
         ctx.printer.warn(&format!(
             "no dev container exists for {}",
@@ -32,8 +38,14 @@ pub async fn run(ctx: &Context, args: DownArgs) -> Result<u8, Error> {
         ));
     }
     for container in &containers {
-        ctx.printer
-            .step(&format!("Removing container {}", &container.id[..12]));
+        if let Some(cache) = crate::cache::dir() {
+            let _ =
+                std::fs::remove_file(cache.join("probe").join(format!("{}.json", container.id)));
+        }
+        ctx.printer.step(&format!(
+            "Removing container {}",
+            crate::engine::short(&container.id)
+        ));
         engine
             .remove_container(&container.id, args.volumes)
             .await

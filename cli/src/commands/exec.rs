@@ -31,10 +31,6 @@ pub struct ExecArgs {
 }
 
 pub async fn run(ctx: &Context, args: ExecArgs) -> Result<u8, Error> {
-    let config = ctx.resolve(&args.workspace)?;
-    let engine = ctx.engine().await?;
-    let container = up::find_running(&engine, &config).await?;
-    let effective = up::effective(&config, &container);
     for pair in &args.remote_env {
         if !pair.contains('=') {
             return Err(Error::usage(
@@ -43,6 +39,10 @@ pub async fn run(ctx: &Context, args: ExecArgs) -> Result<u8, Error> {
             ));
         }
     }
+    let config = ctx.resolve(&args.workspace)?;
+    let engine = ctx.engine().await?;
+    let container = up::find_running(&engine, &config).await?;
+    let effective = up::effective(&config, &container);
     let (env, unset) = lifecycle::environment(
         &engine,
         &container,

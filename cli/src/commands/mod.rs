@@ -160,7 +160,14 @@ impl Context {
 
     /// Reads the workspace's configuration and reports its warnings.
     pub fn resolve(&self, args: &WorkspaceArgs) -> Result<ResolvedConfig, Error> {
-        let env: HashMap<String, String> = std::env::vars().collect();
+        let env: HashMap<String, String> = std::env::vars_os()
+            .map(|(k, v)| {
+                (
+                    k.to_string_lossy().into_owned(),
+                    v.to_string_lossy().into_owned(),
+                )
+            })
+            .collect();
         let config = resolve(&ConfigInput {
             workspace_folder: &args.workspace_folder,
             config_file: args.config.as_deref(),

@@ -65,7 +65,14 @@ async fn set_up(ctx: &Context, args: &SetUpArgs) -> Result<Value, Error> {
             Some("start it first (`docker start`, or `devc up` for a dev container)"),
         ));
     }
-    let env: HashMap<String, String> = std::env::vars().collect();
+    let env: HashMap<String, String> = std::env::vars_os()
+        .map(|(k, v)| {
+            (
+                k.to_string_lossy().into_owned(),
+                v.to_string_lossy().into_owned(),
+            )
+        })
+        .collect();
     let workspace = container
         .labels
         .get(LOCAL_FOLDER_LABEL)

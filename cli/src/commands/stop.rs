@@ -19,8 +19,10 @@ pub async fn run(ctx: &Context, args: StopArgs) -> Result<u8, Error> {
     match up::find(&engine, &config).await? {
         Some(container) => {
             if container.is_running() {
-                ctx.printer
-                    .step(&format!("Stopping container {}", &container.id[..12]));
+                ctx.printer.step(&format!(
+                    "Stopping container {}",
+                    crate::engine::short(&container.id)
+                ));
                 engine
                     .stop_container(&container.id)
                     .await

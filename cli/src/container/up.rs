@@ -169,8 +169,15 @@ pub async fn up(
                 // the new one does not need to wait for it.
                 let (removed, created) =
                     tokio::join!(remove, create(engine, config, &image, reporter, in_flight));
-                removed?;
-                created?
+                match (removed, created) {
+                    (Ok(()), created) => created?,
+                    // Two containers with the same labels must not stay.
+                    (Err(error), Ok(new)) => {
+                        let _ = engine.remove_container(&new.id, true).await;
+                        return Err(error.into());
+                    }
+                    (Err(error), Err(_)) => return Err(error.into()),
+                }
             } else {
                 remove.await?;
                 create(engine, config, &image, reporter, in_flight).await?
@@ -246,13 +253,25 @@ async fn create(
         }
         .into());
     }
-    own_volumes_under_home(engine, &id, &user, &spec).await?;
-    let info = engine
-        .inspect_container(&id)
-        .await
-        .map_err(ContainerError::from)?;
-    in_flight.set(None);
-    Ok(info)
+    let finished = async {
+        own_volumes_under_home(engine, &id, &user, &spec).await?;
+        engine
+            .inspect_container(&id)
+            .await
+            .map_err(ContainerError::from)
+    };
+    match finished.await {
+        Ok(info) => {
+            in_flight.set(None);
+            Ok(info)
+        }
+        // A half-set-up container would be reused as if it were ready.
+        Err(error) => {
+            let _ = engine.remove_container(&id, true).await;
+            in_flight.set(None);
+            Err(error.into())
+        }
+    }
 }
 
 /// Volumes mounted under a non-root user's home (editor servers,
@@ -418,9 +437,7 @@ fn warn_if_changed(config: &ResolvedConfig, container: &ContainerInfo, reporter:
     }
 }
 
-fn short(id: &str) -> &str {
-    &id[..id.len().min(12)]
-}
+use crate::engine::short;
 
 #[cfg(test)]
 mod tests {

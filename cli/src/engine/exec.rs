@@ -67,13 +67,11 @@ impl Engine {
         Ok((created.id, started))
     }
 
+    /// The exec's exit code. The output stream can close a moment before
+    /// the engine records the code, so a still-running exec is asked again
+    /// (up to 2 s) rather than read as success.
     async fn exit_code(&self, exec_id: &str) -> Result<i64, EngineError> {
-        let inspected = self
-            .docker
-            .inspect_exec(exec_id)
-            .await
-            .map_err(|e| EngineError::api("reading the command's exit status", e))?;
-        Ok(inspected.exit_code.unwrap_or(0))
+        self.exec_exit_code(exec_id).await
     }
 
     /// Runs a command and collects its output (no stdin).
@@ -273,12 +271,18 @@ impl Engine {
                 .inspect_exec(exec_id)
                 .await
                 .map_err(|e| EngineError::api("reading the command's exit status", e))?;
-            if inspected.running != Some(true) {
-                return Ok(inspected.exit_code.unwrap_or(0));
+            if inspected.running != Some(true)
+                && let Some(code) = inspected.exit_code
+            {
+                return Ok(code);
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
-        self.exit_code(exec_id).await
+        Err(EngineError::Api {
+            context: "reading the command's exit status".into(),
+            message: "the engine did not report an exit code within 2 seconds".into(),
+            status: 0,
+        })
     }
 
     /// The `Os` and `Architecture` of an image (`linux`, `amd64`), as the engine reports them.

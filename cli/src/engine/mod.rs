@@ -13,6 +13,7 @@ mod images;
 use std::collections::BTreeMap;
 
 pub use connect::{Endpoint, endpoint};
+pub use containers::short;
 pub use exec::{ExecChunk, ExecOutput, ExecPipe, ExecRequest};
 pub use images::BuildRequest;
 

@@ -215,7 +215,7 @@ pub fn build_tag(workspace_basename: &str, inputs: &BuildInputs<'_>) -> String {
 
 /// A Docker repository name component: lowercase `[a-z0-9._-]`, starting
 /// with a letter or digit.
-fn repository_name(name: &str) -> String {
+pub fn repository_name(name: &str) -> String {
     let cleaned: String = name
         .to_lowercase()
         .chars()

@@ -206,6 +206,7 @@ async fn build_image(
             .unwrap_or_default();
         base_ids.insert(base, id);
     }
+    let args_for_tag = args.clone();
     let tag = plan::build_tag(
         workspace_basename,
         &BuildInputs {
@@ -247,7 +248,33 @@ async fn build_image(
         labels: flags.labels.clone().into_iter().collect::<HashMap<_, _>>(),
         pull: flags.pull || options.pull == PullPolicy::Always,
     };
-    build_tagged(engine, request, reporter).await
+    let built = build_tagged(engine, request, reporter).await?;
+    // The engine pulled base images that were missing; tag the result
+    // under the name the next run will compute with their ids, so that run
+    // sends no build.
+    if base_ids.values().any(String::is_empty) {
+        let mut known = base_ids.clone();
+        for (base, id) in known.iter_mut().filter(|(_, id)| id.is_empty()) {
+            *id = engine
+                .inspect_image(base)
+                .await?
+                .map(|i| i.id)
+                .unwrap_or_default();
+        }
+        let next = plan::build_tag(
+            workspace_basename,
+            &BuildInputs {
+                context_digest: &scan.digest,
+                dockerfile: scan.dockerfile_name(),
+                args: &args_for_tag,
+                target: build.target.as_deref(),
+                flags: &flags,
+                base_ids: &known,
+            },
+        );
+        engine.tag_image(&built.info.id, &next).await?;
+    }
+    Ok(built)
 }
 
 /// Sends a build and returns the image it tagged.

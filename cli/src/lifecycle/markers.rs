@@ -26,6 +26,16 @@ pub fn script(markers: &[(&str, &str)]) -> String {
     script
 }
 
+/// Removes markers (of steps that were marked but never ran), in both the
+/// home folder and the /tmp fallback.
+pub fn unmark_script(markers: &[&str]) -> String {
+    markers
+        .iter()
+        .map(|name| format!("rm -f \"$HOME/.devcontainer/.{name}Marker\" \"/tmp/.devcontainer-$(id -u)/.{name}Marker\""))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// The markers the script reported as changed.
 pub fn parse(output: &str) -> Vec<String> {
     output
@@ -61,6 +71,13 @@ mod tests {
             vec!["onCreateCommand", "dotfiles"]
         );
         assert!(parse("").is_empty());
+    }
+
+    #[test]
+    fn unmark_removes_both_places() {
+        let s = unmark_script(&["postCreateCommand"]);
+        assert!(s.contains("$HOME/.devcontainer/.postCreateCommandMarker"));
+        assert!(s.contains("/tmp/.devcontainer-$(id -u)/.postCreateCommandMarker"));
     }
 
     #[test]

@@ -301,14 +301,36 @@ pub async fn run(session: &Session<'_>, options: RunOptions) -> Result<(), Lifec
         masker: &masker,
         reporter,
     };
-    for step in steps {
-        match step {
-            plan::Step::Hook(hook) => run::run_hook(&target, hook, &hooks[&hook]).await?,
-            plan::Step::Dotfiles => {
-                if let Some(dotfiles) = dotfiles {
-                    dotfiles::install(&target, dotfiles).await?;
-                }
+    for (index, step) in steps.iter().enumerate() {
+        let result = match step {
+            plan::Step::Hook(hook) => run::run_hook(&target, *hook, &hooks[hook]).await,
+            plan::Step::Dotfiles => match dotfiles {
+                Some(dotfiles) => dotfiles::install(&target, dotfiles).await,
+                None => Ok(()),
+            },
+        };
+        if let Err(error) = result {
+            // The markers of the steps that never ran were written with
+            // this step's; take them back so the next `up` or
+            // `run-user-commands` runs them, as the reference CLI would.
+            let later: Vec<&str> = steps[index + 1..]
+                .iter()
+                .filter(|s| s.once() != plan::Once::Always)
+                .map(|s| s.marker())
+                .collect();
+            if !later.is_empty() {
+                let request = ExecRequest {
+                    cmd: vec![
+                        "/bin/sh".into(),
+                        "-c".into(),
+                        markers::unmark_script(&later),
+                    ],
+                    user: Some(user.clone()),
+                    ..Default::default()
+                };
+                let _ = engine.exec_capture(&container.id, &request).await;
             }
+            return Err(error);
         }
     }
     Ok(())

@@ -124,7 +124,10 @@ pub async fn environment(
             began.elapsed().as_secs_f64()
         ));
     }
-    let env = env.unwrap_or_default();
+    // Only a successful probe is remembered: a failed one is retried next time.
+    let Some(env) = env else {
+        return BTreeMap::new();
+    };
     if let Some(file) = file {
         let cached = Cached {
             started_at: container.started_at.clone(),

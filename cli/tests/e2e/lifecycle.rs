@@ -166,6 +166,20 @@ fn a_failing_hook_stops_up_names_the_command_and_keeps_the_container() {
         Some(true),
         "the container stays for inspection"
     );
+
+    // The failed hook is not retried, but the hooks after it never ran:
+    // run-user-commands runs them now.
+    let rest = ws.devc(&["run-user-commands"]);
+    assert_eq!(rest.code, 0, "{}", rest.stderr);
+    assert!(
+        ws.path.join("start.log").exists(),
+        "postStartCommand ran in the fix-up run"
+    );
+    assert!(
+        !rest.stderr.contains("about to break"),
+        "the failed hook is not retried: {}",
+        rest.stderr
+    );
 }
 
 #[test]
