@@ -6,7 +6,6 @@ use clap::Args;
 use serde_json::json;
 
 use super::{Context, WorkspaceArgs};
-use crate::config::id::METADATA_LABEL;
 use crate::config::metadata;
 use crate::error::Error;
 use crate::image::{self, PrepareOptions, PullPolicy};
@@ -80,21 +79,7 @@ async fn build(ctx: &Context, args: &BuildArgs) -> Result<Vec<String>, Error> {
         cache_from: args.cache_from.clone(),
     };
     let prepared = image::prepare(&engine, &config, &options, &ctx.printer).await?;
-    let base = match prepared
-        .info
-        .labels
-        .get(METADATA_LABEL)
-        .map(|l| metadata::parse_label(l))
-    {
-        Some(Ok(entries)) => entries,
-        Some(Err(err)) => {
-            ctx.printer.warn(&format!(
-                "ignoring the image's invalid {METADATA_LABEL} label: {err}"
-            ));
-            Vec::new()
-        }
-        None => Vec::new(),
-    };
+    let base = metadata::from_labels(&prepared.info.labels, &ctx.printer);
     // The label keeps values as written; each tool substitutes them for its workspace.
     let entries = metadata::container_metadata(&base, &config.raw);
     let names = if args.image_names.is_empty() {

@@ -85,6 +85,29 @@ pub fn parse_label(label: &str) -> Result<Vec<Entry>, String> {
     }
 }
 
+/// The entries of an image's (or container's) `devcontainer.metadata`
+/// label; an invalid label is reported and ignored, so a broken image
+/// still starts.
+pub fn from_labels(
+    labels: &std::collections::BTreeMap<String, String>,
+    reporter: &dyn crate::printer::Reporter,
+) -> Vec<Entry> {
+    match labels
+        .get(super::id::METADATA_LABEL)
+        .map(|l| parse_label(l))
+    {
+        Some(Ok(entries)) => entries,
+        Some(Err(err)) => {
+            reporter.warn(&format!(
+                "ignoring the image's invalid {} label: {err}",
+                super::id::METADATA_LABEL
+            ));
+            Vec::new()
+        }
+        None => Vec::new(),
+    }
+}
+
 /// The metadata entry a configuration contributes.
 pub fn pick_config(config: &Map<String, Value>) -> Entry {
     PICKED_PROPERTIES

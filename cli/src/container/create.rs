@@ -100,12 +100,8 @@ pub fn container_spec(inputs: &CreateInputs<'_>) -> Result<ContainerSpec, Contai
 
     // Editor servers and extensions live in per-workspace volumes, so a
     // rebuilt container never downloads them again.
-    let user = ["remoteUser", "containerUser"]
-        .iter()
-        .filter_map(|k| merged.get(*k).and_then(Value::as_str))
-        .find(|u| !u.is_empty())
-        .unwrap_or(&inputs.image.user);
-    if let Some(home) = crate::attach::volumes::conventional_home(user) {
+    let user = super::up::remote_user_or(merged, &inputs.image.user);
+    if let Some(home) = crate::attach::volumes::conventional_home(&user) {
         let editor = crate::attach::volumes::editor_mounts(
             &config.devcontainer_id,
             &home,

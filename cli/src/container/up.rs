@@ -205,17 +205,12 @@ async fn create(
     reporter: &dyn Reporter,
     in_flight: &InFlight,
 ) -> Result<ContainerInfo, Error> {
-    let base = image_metadata(&image.info.labels, reporter);
+    let base = metadata::from_labels(&image.info.labels, reporter);
     let base_substituted: Vec<Entry> = base.iter().map(|e| substitute_entry(config, e)).collect();
     let label = metadata::container_metadata(&base, &config.raw);
     let entries = metadata::container_metadata(&base_substituted, &config.substituted);
     let merged = metadata::merge(&config.substituted, &entries);
-    let user = ["remoteUser", "containerUser"]
-        .iter()
-        .filter_map(|k| merged.get(*k).and_then(Value::as_str))
-        .find(|u| !u.is_empty())
-        .unwrap_or(&image.info.user)
-        .to_string();
+    let user = remote_user_or(&merged, &image.info.user);
     let enabled = merged.get("updateRemoteUserUID").and_then(Value::as_bool) != Some(false);
     let host = image::uid::HostUser::current();
     let derived;
@@ -383,29 +378,19 @@ pub fn merged_for_container(
 
 /// remoteUser, else containerUser, else the container's user, else root.
 pub fn remote_user(merged: &Map<String, Value>, container: &ContainerInfo) -> String {
+    remote_user_or(merged, &container.user)
+}
+
+/// remoteUser, else containerUser, else `default` (the image's or the
+/// container's user), else root.
+pub fn remote_user_or(merged: &Map<String, Value>, default: &str) -> String {
     ["remoteUser", "containerUser"]
         .iter()
         .filter_map(|k| merged.get(*k).and_then(Value::as_str))
+        .chain(std::iter::once(default))
         .find(|u| !u.is_empty())
-        .map(str::to_string)
-        .or_else(|| (!container.user.is_empty()).then(|| container.user.clone()))
-        .unwrap_or_else(|| "root".into())
-}
-
-fn image_metadata(
-    labels: &std::collections::BTreeMap<String, String>,
-    reporter: &dyn Reporter,
-) -> Vec<Entry> {
-    match labels.get(METADATA_LABEL).map(|l| metadata::parse_label(l)) {
-        Some(Ok(entries)) => entries,
-        Some(Err(err)) => {
-            reporter.warn(&format!(
-                "ignoring the image's invalid {METADATA_LABEL} label: {err}"
-            ));
-            Vec::new()
-        }
-        None => Vec::new(),
-    }
+        .unwrap_or("root")
+        .to_string()
 }
 
 /// Image metadata is substituted with the same local variables as the configuration.

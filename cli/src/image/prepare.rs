@@ -9,7 +9,6 @@ use serde_json::Value;
 
 use super::features::{FeatureLayer, FeaturePlan};
 use super::{ImageError, context};
-use crate::config::id::METADATA_LABEL;
 use crate::config::metadata;
 use crate::config::resolved::DockerfileBuild;
 use crate::config::{ImageSource, ResolvedConfig};
@@ -55,15 +54,7 @@ pub async fn prepare(
     if features.is_empty() {
         return Ok(base);
     }
-    let base_entries = match base
-        .info
-        .labels
-        .get(METADATA_LABEL)
-        .map(|l| metadata::parse_label(l))
-    {
-        Some(Ok(entries)) => entries,
-        _ => Vec::new(),
-    };
+    let base_entries = metadata::from_labels(&base.info.labels, reporter);
     let entries = metadata::container_metadata(&base_entries, &config.substituted);
     let merged = metadata::merge(&config.substituted, &entries);
     let user = |key: &str| {
