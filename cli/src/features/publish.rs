@@ -25,8 +25,15 @@ pub struct Published {
 /// The feature folders under `target`: `target` itself, its sub-folders,
 /// or `target/src/*` (the layout of feature repositories).
 pub fn feature_folders(target: &Path) -> Vec<PathBuf> {
-    let has_metadata = |dir: &Path| dir.join(metadata::FILE_NAME).is_file();
-    if has_metadata(target) {
+    folders_with(target, metadata::FILE_NAME)
+}
+
+/// The folders holding `file_name` (a feature's or a template's metadata):
+/// `target` itself, else its sub-folders, else those of `target/src` —
+/// the layouts of feature and template collections.
+pub fn folders_with(target: &Path, file_name: &str) -> Vec<PathBuf> {
+    let has = |dir: &Path| dir.join(file_name).is_file();
+    if has(target) {
         return vec![target.to_path_buf()];
     }
     let children = |dir: &Path| -> Vec<PathBuf> {
@@ -35,7 +42,7 @@ pub fn feature_folders(target: &Path) -> Vec<PathBuf> {
             .flatten()
             .flatten()
             .map(|e| e.path())
-            .filter(|p| has_metadata(p))
+            .filter(|p| has(p))
             .collect();
         found.sort();
         found

@@ -15,40 +15,12 @@ use super::{File, Template, TemplateError, apply, metadata};
 use crate::features::{extract, oci};
 use crate::printer::Reporter;
 
-/// What happened to one template.
-#[derive(Debug, Clone, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Published {
-    pub id: String,
-    pub version: String,
-    /// The tags pushed; empty when this version was already published.
-    pub tags: Vec<String>,
-    pub digest: Option<String>,
-}
+/// What happened to one template (the same record as for features).
+pub use crate::features::publish::Published;
 
 /// The template folders under `target`: itself, its sub-folders, or `src/*`.
 pub fn template_folders(target: &Path) -> Vec<PathBuf> {
-    let has = |dir: &Path| dir.join(metadata::FILE_NAME).is_file();
-    if has(target) {
-        return vec![target.to_path_buf()];
-    }
-    let children = |dir: &Path| -> Vec<PathBuf> {
-        let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| has(p))
-            .collect();
-        found.sort();
-        found
-    };
-    let direct = children(target);
-    if direct.is_empty() {
-        children(&target.join("src"))
-    } else {
-        direct
-    }
+    crate::features::publish::folders_with(target, metadata::FILE_NAME)
 }
 
 /// The archive of a template: its files as written (no substitution) plus
