@@ -80,7 +80,7 @@ enum Command {
     RunUserCommands(run_user_commands::RunUserCommandsArgs),
     /// Set up any running container as a dev container (hooks, dotfiles).
     SetUp(set_up::SetUpArgs),
-    /// Dev container features: publish to an OCI registry.
+    /// Dev container features: publish, package, info, test (for feature authors).
     Features(features::FeaturesArgs),
     /// Dev container templates: apply, list (the shipped ones), publish.
     Templates(templates::TemplatesArgs),
