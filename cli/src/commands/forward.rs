@@ -41,7 +41,18 @@ pub async fn serve(
 ) -> Result<u8, Error> {
     let config = ctx.resolve(workspace)?;
     let engine = ctx.engine().await?;
-    let attached = target::running(&engine, &config).await?;
+    serve_with(ctx, &engine, &config, ports).await
+}
+
+/// [`serve`] with the configuration read and the engine connected already
+/// (`devc up --forward` has both).
+pub async fn serve_with(
+    ctx: &Context,
+    engine: &crate::engine::Engine,
+    config: &crate::config::ResolvedConfig,
+    ports: &[String],
+) -> Result<u8, Error> {
+    let attached = target::running(engine, config).await?;
     let ports = if ports.is_empty() {
         forward::configured_ports(&attached.effective.merged)
     } else {
@@ -55,10 +66,10 @@ pub async fn serve(
         ));
     }
     let key = HostKey::load_or_create()?;
-    let (env, unset) = attached.environment(&engine, &[], &ctx.printer).await;
+    let (env, unset) = attached.environment(engine, &[], &ctx.printer).await;
     let tunnel = Arc::new(
         Tunnel::open(
-            &engine,
+            engine,
             &AgentTarget {
                 container: &attached.container,
                 user: &attached.user,

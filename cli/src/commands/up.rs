@@ -59,10 +59,14 @@ impl<E: Into<Error>> From<E> for Failure {
 
 pub async fn run(ctx: &Context, args: UpArgs) -> Result<u8, Error> {
     match up(ctx, &args).await {
-        Ok(result) => {
-            ctx.printer.result(&result);
+        Ok(Done {
+            out,
+            config,
+            engine,
+        }) => {
+            ctx.printer.result(&out);
             if args.forward {
-                return super::forward::serve(ctx, &args.workspace, &[]).await;
+                return super::forward::serve_with(ctx, &engine, &config, &[]).await;
             }
             Ok(0)
         }
@@ -86,7 +90,14 @@ pub async fn run(ctx: &Context, args: UpArgs) -> Result<u8, Error> {
     }
 }
 
-async fn up(ctx: &Context, args: &UpArgs) -> Result<Value, Failure> {
+/// A successful `up`: the result line, and what `--forward` continues with.
+struct Done {
+    out: Value,
+    config: crate::config::ResolvedConfig,
+    engine: crate::engine::Engine,
+}
+
+async fn up(ctx: &Context, args: &UpArgs) -> Result<Done, Failure> {
     args.lifecycle.validate()?;
     let secrets = args.lifecycle.secrets()?;
     let config = ctx.resolve(&args.workspace)?;
@@ -163,7 +174,11 @@ async fn up(ctx: &Context, args: &UpArgs) -> Result<Value, Failure> {
             .map_err(crate::container::ContainerError::from)?;
         out["mergedConfiguration"] = Value::Object(up::merged_for_container(&config, &container));
     }
-    Ok(out)
+    Ok(Done {
+        out,
+        config,
+        engine,
+    })
 }
 
 /// Whether the lifecycle has anything to do (saves the inspect and the
