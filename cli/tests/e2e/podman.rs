@@ -1,30 +1,125 @@
 //! The same `devc` against Podman's Docker-compatible API (issue 2:
-//! "try the Podman sockets"). `.ci/run` starts `podman system service` on
-//! /run/podman/podman.sock with runc and cgroupfs and loads the busybox
-//! test image into Podman's storage. On this kind of machine Podman only
-//! starts containers whose HostConfig carries nofile and nproc ulimits,
-//! hence the runArgs.
+//! "try the Podman sockets"). The test starts its own `podman system
+//! service` on a private socket with runc and cgroupfs (see
+//! ../shared/ENGINE.md) and copies the busybox test image into Podman's
+//! storage when it is missing. On this kind of machine Podman only starts
+//! containers whose HostConfig carries nofile and nproc ulimits, hence the
+//! runArgs.
+
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use crate::common::Workspace;
 
-const PODMAN: &str = "unix:///run/podman/podman.sock";
+const IMAGE: &str = "devc-test/busybox:latest";
+
+/// A Podman API service of the test's own, on a private socket, with the
+/// runc/cgroupfs settings this kind of machine needs; stopped on drop. The
+/// test owns it rather than relying on a service started earlier, so a
+/// service that died in between cannot fail the run, and its log is at hand
+/// when something goes wrong.
+struct PodmanService {
+    dir: tempfile::TempDir,
+    child: Child,
+}
+
+impl PodmanService {
+    fn start() -> Self {
+        ensure_image_in_podman();
+        let dir = tempfile::Builder::new()
+            .prefix("devc-podman-")
+            .tempdir()
+            .unwrap();
+        let conf = dir.path().join("containers.conf");
+        std::fs::write(
+            &conf,
+            "[engine]\nruntime = \"runc\"\ncgroup_manager = \"cgroupfs\"\n",
+        )
+        .unwrap();
+        let log = std::fs::File::create(dir.path().join("service.log")).unwrap();
+        let socket = dir.path().join("podman.sock");
+        let child = Command::new("podman")
+            .args(["system", "service", "--time=0"])
+            .arg(format!("unix://{}", socket.display()))
+            .env("CONTAINERS_CONF", &conf)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("podman is installed (apt-get install podman)");
+        let service = Self { dir, child };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while UnixStream::connect(&socket).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "podman system service did not answer on {}:\n{}",
+                socket.display(),
+                service.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        service
+    }
+
+    fn socket(&self) -> PathBuf {
+        self.dir.path().join("podman.sock")
+    }
+
+    fn docker_host(&self) -> String {
+        format!("unix://{}", self.socket().display())
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("service.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for PodmanService {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Podman has its own image storage: copy the local test image into it
+/// (no registry is reachable here).
+fn ensure_image_in_podman() {
+    let exists = Command::new("podman")
+        .args(["image", "exists", IMAGE])
+        .status()
+        .expect("podman is installed (apt-get install podman)");
+    if exists.success() {
+        return;
+    }
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!("docker save {IMAGE} | podman load"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "could not copy {IMAGE} into Podman's storage (run .ci/images.sh first): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
 
 /// Removes what the test made in Podman, pass or fail.
-struct PodmanDown<'a>(&'a Workspace);
+struct PodmanDown<'a>(&'a Workspace, &'a str);
 
 impl Drop for PodmanDown<'_> {
     fn drop(&mut self) {
         self.0
-            .devc_env(&["down", "--volumes"], &[("DOCKER_HOST", PODMAN)]);
+            .devc_env(&["down", "--volumes"], &[("DOCKER_HOST", self.1)]);
     }
 }
 
 #[test]
 fn up_exec_stop_and_down_work_against_podman() {
-    assert!(
-        std::path::Path::new("/run/podman/podman.sock").exists(),
-        "Podman's API service is not running on {PODMAN}; .ci/run starts it (podman system service)"
-    );
+    let service = PodmanService::start();
+    let host = service.docker_host();
+    assert!(Path::new(&service.socket()).exists());
     let ws = Workspace::with_config(
         "podman",
         r#"{
@@ -35,12 +130,17 @@ fn up_exec_stop_and_down_work_against_podman() {
           "postCreateCommand": "echo created > /data/hook"
         }"#,
     );
-    let _down = PodmanDown(&ws);
-    let env = [("DOCKER_HOST", PODMAN)];
-    let id = ws.devc_env(&["up"], &env).json()["containerId"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let _down = PodmanDown(&ws, &host);
+    let env = [("DOCKER_HOST", host.as_str())];
+    let up = ws.devc_env(&["up"], &env);
+    assert_eq!(
+        up.code,
+        0,
+        "{}\nPodman's service log:\n{}",
+        up.stderr,
+        service.log()
+    );
+    let id = up.json()["containerId"].as_str().unwrap().to_string();
     assert!(ws.containers().is_empty(), "nothing was created in Docker");
     let out = ws.devc_env(
         &["exec", "sh", "-c", "echo $ENGINE; cat /data/hook; pwd"],
