@@ -20,6 +20,8 @@ pub enum Error {
     #[error(transparent)]
     Container(#[from] ContainerError),
     #[error(transparent)]
+    Compose(#[from] crate::compose::ComposeError),
+    #[error(transparent)]
     Lifecycle(#[from] crate::lifecycle::LifecycleError),
     #[error(transparent)]
     Attach(#[from] crate::attach::AttachError),
@@ -47,6 +49,7 @@ impl Error {
             Self::Engine(e) => e.hint(),
             Self::Image(e) => e.hint(),
             Self::Container(e) => e.hint(),
+            Self::Compose(e) => e.hint(),
             Self::Lifecycle(e) => e.hint(),
             Self::Attach(e) => e.hint(),
             Self::Usage { hint, .. } => hint.clone(),

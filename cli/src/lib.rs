@@ -9,6 +9,8 @@
 //! - [`image`]: turn the configuration into an image plan (use an image or
 //!   build a Dockerfile, tagged by a content hash) and make sure the image
 //!   exists without pulling or building what is already there.
+//! - [`compose`]: Docker Compose configurations: the Compose files, the
+//!   project's networks, volumes and service containers.
 //! - [`container`]: the container spec (mounts, env, `runArgs`), identity
 //!   labels, find-or-create-or-start.
 //! - [`lifecycle`]: hooks in order, markers, the user's environment,
@@ -27,6 +29,7 @@
 pub mod attach;
 pub mod cache;
 pub mod commands;
+pub mod compose;
 pub mod config;
 pub mod container;
 pub mod engine;

@@ -78,7 +78,12 @@ async fn build(ctx: &Context, args: &BuildArgs) -> Result<Vec<String>, Error> {
         platform: args.platform.clone(),
         cache_from: args.cache_from.clone(),
     };
-    let prepared = image::prepare(&engine, &config, &options, &ctx.printer).await?;
+    let prepared = match &config.image {
+        crate::config::ImageSource::Compose(source) => {
+            crate::compose::up::build(&engine, &config, source, &options, &ctx.printer).await?
+        }
+        _ => image::prepare(&engine, &config, &options, &ctx.printer).await?,
+    };
     let base = metadata::from_labels(&prepared.info.labels, &ctx.printer);
     // The label keeps values as written; each tool substitutes them for its workspace.
     let entries = metadata::container_metadata(&base, &config.raw);

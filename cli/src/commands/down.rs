@@ -31,6 +31,21 @@ pub async fn run(ctx: &Context, args: DownArgs) -> Result<u8, Error> {
     {
         containers.push(adopted);
     }
+    // A Compose project goes as a whole: its other services and networks
+    // (and, with --volumes, its volumes).
+    let mut projects = Vec::new();
+    for container in containers.clone() {
+        if let Some(project) = container.labels.get(crate::compose::PROJECT_LABEL)
+            && matches!(config.image, crate::config::ImageSource::Compose(_))
+        {
+            projects.push(project.clone());
+            for sibling in super::stop::compose_siblings(&engine, &config, &container).await? {
+                if !containers.iter().any(|c| c.id == sibling.id) {
+                    containers.push(sibling);
+                }
+            }
+        }
+    }
     if containers.is_empty() {
         ctx.printer.warn(&format!(
             "no dev container exists for {}",
@@ -50,6 +65,36 @@ pub async fn run(ctx: &Context, args: DownArgs) -> Result<u8, Error> {
             .remove_container(&container.id, args.volumes)
             .await
             .map_err(ContainerError::from)?;
+    }
+    for project in &projects {
+        let labels = std::collections::BTreeMap::from([(
+            crate::compose::PROJECT_LABEL.to_string(),
+            project.clone(),
+        )]);
+        for network in engine
+            .networks_with_labels(&labels)
+            .await
+            .map_err(ContainerError::from)?
+        {
+            ctx.printer.step(&format!("Removing network {network}"));
+            engine
+                .remove_network(&network)
+                .await
+                .map_err(ContainerError::from)?;
+        }
+        if args.volumes {
+            for volume in engine
+                .volumes_with_labels(&labels)
+                .await
+                .map_err(ContainerError::from)?
+            {
+                ctx.printer.step(&format!("Removing volume {volume}"));
+                engine
+                    .remove_volume(&volume)
+                    .await
+                    .map_err(ContainerError::from)?;
+            }
+        }
     }
     if args.volumes {
         let editor = crate::attach::volumes::volume_names(&config.devcontainer_id);

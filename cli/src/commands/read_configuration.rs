@@ -78,5 +78,7 @@ fn base_image_name(config: &ResolvedConfig) -> Option<String> {
             let text = std::fs::read_to_string(&build.dockerfile).ok()?;
             crate::image::plan::base_images(&text, &build.args, build.target.as_deref()).pop()
         }
+        // The service's image is known once the Compose files are read.
+        crate::config::ImageSource::Compose(_) => None,
     }
 }

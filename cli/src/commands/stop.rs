@@ -18,6 +18,20 @@ pub async fn run(ctx: &Context, args: StopArgs) -> Result<u8, Error> {
     let engine = ctx.engine().await?;
     match up::find(&engine, &config).await? {
         Some(container) => {
+            // A Compose project stops as a whole (shutdownAction stopCompose).
+            for other in compose_siblings(&engine, &config, &container).await? {
+                if other.is_running() {
+                    ctx.printer.step(&format!(
+                        "Stopping container {} ({})",
+                        other.name,
+                        crate::engine::short(&other.id)
+                    ));
+                    engine
+                        .stop_container(&other.id)
+                        .await
+                        .map_err(ContainerError::from)?;
+                }
+            }
             if container.is_running() {
                 ctx.printer.step(&format!(
                     "Stopping container {}",
@@ -41,4 +55,24 @@ pub async fn run(ctx: &Context, args: StopArgs) -> Result<u8, Error> {
         }
     }
     Ok(0)
+}
+
+/// The other containers of the dev container's Compose project, when the
+/// configuration is a Compose one.
+pub(crate) async fn compose_siblings(
+    engine: &crate::engine::Engine,
+    config: &crate::config::ResolvedConfig,
+    container: &crate::engine::ContainerInfo,
+) -> Result<Vec<crate::engine::ContainerInfo>, ContainerError> {
+    let project = container.labels.get(crate::compose::PROJECT_LABEL);
+    match (&config.image, project) {
+        (crate::config::ImageSource::Compose(_), Some(project)) => {
+            Ok(crate::compose::up::project_containers(engine, project)
+                .await?
+                .into_iter()
+                .filter(|c| c.id != container.id)
+                .collect())
+        }
+        _ => Ok(Vec::new()),
+    }
 }

@@ -117,8 +117,17 @@ async fn up(ctx: &Context, args: &UpArgs) -> Result<Done, Failure> {
         },
     };
     let in_flight = InFlight::default();
+    let run = async {
+        match &config.image {
+            crate::config::ImageSource::Compose(source) => {
+                crate::compose::up::up(&engine, &config, source, &options, &ctx.printer, &in_flight)
+                    .await
+            }
+            _ => up::up(&engine, &config, &options, &ctx.printer, &in_flight).await,
+        }
+    };
     let result = tokio::select! {
-        result = up::up(&engine, &config, &options, &ctx.printer, &in_flight) => result?,
+        result = run => result?,
         _ = tokio::signal::ctrl_c() => {
             if let Some(id) = in_flight.take() {
                 let _ = engine.remove_container(&id, true).await;

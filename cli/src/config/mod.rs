@@ -26,7 +26,7 @@ pub mod workspace;
 
 use std::path::PathBuf;
 
-pub use resolved::{ImageSource, ResolvedConfig, resolve};
+pub use resolved::{ComposeSource, ImageSource, ResolvedConfig, resolve};
 
 /// Why a configuration could not be read. Every variant names the file.
 #[derive(Debug, thiserror::Error)]

@@ -27,8 +27,23 @@ pub struct ConfigInput<'a> {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase", tag = "kind")]
 pub enum ImageSource {
-    Image { name: String },
+    Image {
+        name: String,
+    },
     Dockerfile(DockerfileBuild),
+    /// `dockerComposeFile`: the image is the service's (see [`crate::compose`]).
+    Compose(ComposeSource),
+}
+
+/// A Docker Compose configuration: the files (absolute, in order), the
+/// service that is the dev container, and the services to start with it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ComposeSource {
+    pub files: Vec<PathBuf>,
+    pub service: String,
+    /// `runServices`; `None` starts every service.
+    pub run_services: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -216,8 +231,26 @@ pub fn update_legacy_properties(mut raw: Map<String, Value>) -> Map<String, Valu
 }
 
 fn image_source(config: &DevContainerConfig, config_dir: &Path) -> Result<ImageSource, String> {
-    if config.docker_compose_file.is_some() {
-        return Err("Docker Compose configurations (dockerComposeFile) are not supported by devc yet; use \"image\" or \"build\"".into());
+    if let Some(files) = &config.docker_compose_file {
+        let files: Vec<PathBuf> = files
+            .to_vec()
+            .iter()
+            .map(|f| workspace::absolute(&config_dir.join(f)))
+            .collect();
+        if files.is_empty() {
+            return Err(
+                "\"dockerComposeFile\" lists no file; name the Compose file(s) of the project"
+                    .into(),
+            );
+        }
+        let Some(service) = config.service.clone().filter(|s| !s.is_empty()) else {
+            return Err("set \"service\" to the Compose service that is the dev container".into());
+        };
+        return Ok(ImageSource::Compose(ComposeSource {
+            files,
+            service,
+            run_services: config.run_services.clone(),
+        }));
     }
     let build = config.build.clone().unwrap_or_default();
     let dockerfile = build

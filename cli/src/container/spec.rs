@@ -31,6 +31,10 @@ pub struct ContainerSpec {
     /// `-v/--volume` in the engine's `source:target[:options]` form.
     pub binds: Vec<String>,
     pub network_mode: Option<String>,
+    /// Aliases on the `network_mode` network (Compose service names).
+    pub network_aliases: Vec<String>,
+    /// Restart policy: `no`, `always`, `unless-stopped`, `on-failure[:N]`.
+    pub restart: Option<String>,
     pub cap_add: Vec<String>,
     pub cap_drop: Vec<String>,
     pub security_opt: Vec<String>,

@@ -205,6 +205,28 @@ async fn create(
     reporter: &dyn Reporter,
     in_flight: &InFlight,
 ) -> Result<ContainerInfo, Error> {
+    let planned = plan(engine, config, image, None, reporter).await?;
+    create_planned(engine, &planned, reporter, in_flight).await
+}
+
+/// The container about to be created, and the user its volumes belong to.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub spec: crate::container::spec::ContainerSpec,
+    pub user: String,
+}
+
+/// Works out the dev container for `image`: merges the image's metadata
+/// with the configuration, derives the UID-updated image when needed, and
+/// builds the spec. `command` replaces the image's own entrypoint and
+/// command where `overrideCommand` is false (a Compose service's).
+pub async fn plan(
+    engine: &Engine,
+    config: &ResolvedConfig,
+    image: &image::PreparedImage,
+    command: Option<&[String]>,
+    reporter: &dyn Reporter,
+) -> Result<Planned, Error> {
     let base = metadata::from_labels(&image.info.labels, reporter);
     let base_substituted: Vec<Entry> = base.iter().map(|e| substitute_entry(config, e)).collect();
     let label = metadata::container_metadata(&base, &config.raw);
@@ -227,11 +249,23 @@ async fn create(
         image: &image.info,
         metadata_label: &label,
         merged: &merged,
-        image_command: &image.info.command,
+        image_command: command.unwrap_or(&image.info.command),
     })?;
-    reporter.step(&format!("Creating container from {}", image.name));
+    Ok(Planned { spec, user })
+}
+
+/// Creates and starts the planned container. A container that fails to
+/// start or to finish setting up is removed again.
+pub async fn create_planned(
+    engine: &Engine,
+    planned: &Planned,
+    reporter: &dyn Reporter,
+    in_flight: &InFlight,
+) -> Result<ContainerInfo, Error> {
+    let Planned { spec, user } = planned;
+    reporter.step(&format!("Creating container from {}", spec.image));
     let id = engine
-        .create_container(&spec)
+        .create_container(spec)
         .await
         .map_err(ContainerError::from)?;
     in_flight.set(Some(id.clone()));
@@ -249,7 +283,7 @@ async fn create(
         .into());
     }
     let finished = async {
-        own_volumes_under_home(engine, &id, &user, &spec).await?;
+        own_volumes_under_home(engine, &id, user, spec).await?;
         engine
             .inspect_container(&id)
             .await
@@ -410,7 +444,11 @@ fn substitute_entry(config: &ResolvedConfig, entry: &Entry) -> Entry {
     }
 }
 
-fn warn_if_changed(config: &ResolvedConfig, container: &ContainerInfo, reporter: &dyn Reporter) {
+pub fn warn_if_changed(
+    config: &ResolvedConfig,
+    container: &ContainerInfo,
+    reporter: &dyn Reporter,
+) {
     let Some(stored) = container.labels.get(CONFIG_HASH_LABEL) else {
         return;
     };

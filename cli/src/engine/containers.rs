@@ -3,9 +3,10 @@
 use std::collections::{BTreeMap, HashMap};
 
 use bollard::models::{
-    ContainerCreateBody, DeviceMapping, DeviceRequest, HostConfig, Mount, MountBindOptions,
-    MountBindOptionsPropagationEnum, MountTmpfsOptions, MountType, MountVolumeOptions, PortBinding,
-    ResourcesUlimits,
+    ContainerCreateBody, DeviceMapping, DeviceRequest, EndpointSettings, HostConfig, Mount,
+    MountBindOptions, MountBindOptionsPropagationEnum, MountTmpfsOptions, MountType,
+    MountVolumeOptions, NetworkingConfig, PortBinding, ResourcesUlimits, RestartPolicy,
+    RestartPolicyNameEnum,
 };
 use bollard::query_parameters::{
     CreateContainerOptions, ListContainersOptions, RemoveContainerOptions, StopContainerOptions,
@@ -243,7 +244,20 @@ fn create_body(spec: &ContainerSpec) -> ContainerCreateBody {
         userns_mode: spec.userns_mode.clone(),
         ipc_mode: spec.ipc_mode.clone(),
         pid_mode: spec.pid_mode.clone(),
+        restart_policy: spec.restart.as_deref().map(restart_policy),
         ..Default::default()
+    };
+    let networking_config = match (&spec.network_mode, spec.network_aliases.is_empty()) {
+        (Some(network), false) => Some(NetworkingConfig {
+            endpoints_config: Some(HashMap::from([(
+                network.clone(),
+                EndpointSettings {
+                    aliases: Some(spec.network_aliases.clone()),
+                    ..Default::default()
+                },
+            )])),
+        }),
+        _ => None,
     };
     ContainerCreateBody {
         image: Some(spec.image.clone()),
@@ -256,7 +270,23 @@ fn create_body(spec: &ContainerSpec) -> ContainerCreateBody {
         working_dir: spec.working_dir.clone(),
         exposed_ports: some_vec(exposed),
         host_config: Some(host_config),
+        networking_config,
         ..Default::default()
+    }
+}
+
+/// `on-failure:3` → name `on-failure`, 3 retries.
+fn restart_policy(text: &str) -> RestartPolicy {
+    let (name, retries) = text.split_once(':').unwrap_or((text, ""));
+    let name = match name {
+        "always" => RestartPolicyNameEnum::ALWAYS,
+        "unless-stopped" => RestartPolicyNameEnum::UNLESS_STOPPED,
+        "on-failure" => RestartPolicyNameEnum::ON_FAILURE,
+        _ => RestartPolicyNameEnum::NO,
+    };
+    RestartPolicy {
+        name: Some(name),
+        maximum_retry_count: retries.parse().ok(),
     }
 }
 

@@ -33,6 +33,7 @@ impl Engine {
             Ok(image) => {
                 let config = image.config.unwrap_or_default();
                 Ok(Some(ImageInfo {
+                    entrypoint: config.entrypoint.clone().unwrap_or_default(),
                     id: image.id.unwrap_or_default(),
                     user: config.user.unwrap_or_default(),
                     env: config.env.unwrap_or_default(),

@@ -9,6 +9,7 @@ mod connect;
 mod containers;
 mod exec;
 mod images;
+mod networks;
 
 use std::collections::BTreeMap;
 
@@ -62,6 +63,8 @@ pub struct ImageInfo {
     pub labels: BTreeMap<String, String>,
     /// `ENTRYPOINT` followed by `CMD`, what the image runs by default.
     pub command: Vec<String>,
+    /// `ENTRYPOINT` alone (a Compose `command` replaces only `CMD`).
+    pub entrypoint: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -15,7 +15,7 @@ pub mod publish;
 pub mod uid;
 
 pub use plan::PullPolicy;
-pub use prepare::{PrepareOptions, PreparedImage, prepare};
+pub use prepare::{PrepareOptions, PreparedImage, prepare, prepare_base};
 
 use std::path::PathBuf;
 
@@ -42,6 +42,11 @@ pub enum ImageError {
     Features(Box<crate::features::FeatureError>),
     #[error(transparent)]
     Engine(#[from] crate::engine::EngineError),
+    /// A command that builds one image was given a Compose configuration.
+    #[error(
+        "the image of Compose service \"{service}\" is made by `devc up` or `devc build` with the Compose files"
+    )]
+    Compose { service: String },
 }
 
 fn tail(lines: &[String]) -> String {

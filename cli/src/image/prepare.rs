@@ -110,6 +110,10 @@ pub async fn prepare_base(
                 .unwrap_or_default();
             build_image(engine, build, &basename, options, reporter).await
         }
+        // crate::compose hands its service's image here as Image or Dockerfile.
+        ImageSource::Compose(compose) => Err(ImageError::Compose {
+            service: compose.service.clone(),
+        }),
     }
 }
 

@@ -14,6 +14,7 @@ mod attach;
 mod authoring;
 mod bench;
 mod compat;
+mod compose;
 mod errors;
 mod exec;
 mod extensions;

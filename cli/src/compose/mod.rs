@@ -1,0 +1,256 @@
+//! Docker Compose configurations (`dockerComposeFile`), driven through the
+//! Engine API: devc reads the Compose files itself ([`file`]), turns each
+//! service into a container spec ([`service`]) and creates the project's
+//! network, volumes and containers ([`up`]), labelled the way Docker
+//! Compose labels them, so `docker compose ps`/`down` and the reference
+//! CLI recognise the project.
+//!
+//! The dev container is the configuration's `service`: its image goes
+//! through the same pipeline as an `image`/`build` configuration
+//! (features, UID update), and devc adds its identity labels, metadata,
+//! `mounts`, `containerEnv` and the keep-alive entrypoint on top of the
+//! service's own settings, as the reference CLI's override file does.
+
+pub mod file;
+pub mod service;
+pub mod up;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::{Map, Value};
+
+use crate::config::{ComposeSource, ResolvedConfig};
+use service::Service;
+
+pub const PROJECT_LABEL: &str = "com.docker.compose.project";
+pub const SERVICE_LABEL: &str = "com.docker.compose.service";
+const NETWORK_LABEL: &str = "com.docker.compose.network";
+const VOLUME_LABEL: &str = "com.docker.compose.volume";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ComposeError {
+    #[error(transparent)]
+    File(#[from] file::ComposeFileError),
+    #[error("{property}: {message}")]
+    Invalid { property: String, message: String },
+    #[error("the service \"{service}\" (devcontainer.json \"service\") is not defined in {files}")]
+    MissingService { service: String, files: String },
+    #[error("the service \"{name}\"{} is not defined in the Compose files", referrer.as_ref().map(|r| format!(" (a dependency of \"{r}\")")).unwrap_or_default())]
+    UnknownService {
+        name: String,
+        referrer: Option<String>,
+    },
+    #[error("the services depend on each other in a cycle: {0}")]
+    Cycle(String),
+}
+
+impl ComposeError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Self::MissingService { .. } => Some(
+                "set \"service\" in devcontainer.json to one of the services of the Compose files"
+                    .into(),
+            ),
+            Self::Invalid { .. } | Self::UnknownService { .. } | Self::Cycle(_) => Some(
+                "fix the Compose file(s) that devcontainer.json's \"dockerComposeFile\" names"
+                    .into(),
+            ),
+            Self::File(_) => None,
+        }
+    }
+}
+
+/// The Compose project of a configuration, read and checked.
+#[derive(Debug, Clone)]
+pub struct Project {
+    pub name: String,
+    pub document: file::ComposeDocument,
+    pub services: BTreeMap<String, Service>,
+    /// The dev container's service.
+    pub service: String,
+    /// The services `up` starts, the dev container's last among equals.
+    pub run_services: Vec<String>,
+}
+
+impl Project {
+    /// Reads the Compose files of `source` with the host environment.
+    pub fn load(config: &ResolvedConfig, source: &ComposeSource) -> Result<Self, ComposeError> {
+        let document = file::load(&source.files, &config.local_env)?;
+        let name = project_name(config, &document);
+        let empty = Map::new();
+        let volumes = top_level(&document.value, "volumes").unwrap_or(&empty);
+        let naming = service::Naming {
+            project: &name,
+            working_dir: &document.working_dir,
+            volumes,
+        };
+        let mut services = BTreeMap::new();
+        if let Some(defined) = top_level(&document.value, "services") {
+            for (service_name, definition) in defined {
+                services.insert(
+                    service_name.clone(),
+                    service::parse(service_name, definition, &naming)?,
+                );
+            }
+        }
+        if !services.contains_key(&source.service) {
+            return Err(ComposeError::MissingService {
+                service: source.service.clone(),
+                files: list_files(&source.files),
+            });
+        }
+        let mut run_services = match &source.run_services {
+            Some(listed) => listed.clone(),
+            None => services.keys().cloned().collect(),
+        };
+        run_services.retain(|s| s != &source.service);
+        run_services.push(source.service.clone());
+        // Unknown names and cycles fail before anything is made.
+        service::start_order(&services, &run_services)?;
+        Ok(Self {
+            name,
+            services,
+            service: source.service.clone(),
+            run_services,
+            document,
+        })
+    }
+
+    /// The labels Docker Compose puts on a service's container.
+    pub fn container_labels(&self, service: &str) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            (PROJECT_LABEL.to_string(), self.name.clone()),
+            (SERVICE_LABEL.to_string(), service.to_string()),
+            ("com.docker.compose.container-number".into(), "1".into()),
+            ("com.docker.compose.oneoff".into(), "False".into()),
+            (
+                "com.docker.compose.project.working_dir".into(),
+                self.document.working_dir.display().to_string(),
+            ),
+            (
+                "com.docker.compose.project.config_files".into(),
+                self.document
+                    .files
+                    .iter()
+                    .map(|f| f.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+        ])
+    }
+
+    /// The engine name of a project network (logical name as in the files).
+    pub fn network_name(&self, network: &str) -> String {
+        service::resource_name(&self.name, network, self.definition("networks", network))
+    }
+
+    fn definition(&self, section: &str, name: &str) -> Option<&Value> {
+        top_level(&self.document.value, section).and_then(|s| s.get(name))
+    }
+
+    fn is_external(&self, section: &str, name: &str) -> bool {
+        self.definition(section, name)
+            .and_then(|d| d.get("external"))
+            .and_then(Value::as_bool)
+            == Some(true)
+    }
+
+    /// Networks to create (engine name, driver, labels): those the started
+    /// services use, except external ones.
+    pub fn networks_to_create(
+        &self,
+        services: &[String],
+    ) -> Vec<(String, Option<String>, BTreeMap<String, String>)> {
+        let mut out: Vec<(String, Option<String>, BTreeMap<String, String>)> = Vec::new();
+        for service in services.iter().filter_map(|s| self.services.get(s)) {
+            for (network, _) in &service.networks {
+                let name = self.network_name(network);
+                if self.is_external("networks", network) || out.iter().any(|(n, ..)| n == &name) {
+                    continue;
+                }
+                let driver = self
+                    .definition("networks", network)
+                    .and_then(|d| d.get("driver"))
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
+                let labels = BTreeMap::from([
+                    (PROJECT_LABEL.to_string(), self.name.clone()),
+                    (NETWORK_LABEL.to_string(), network.clone()),
+                ]);
+                out.push((name, driver, labels));
+            }
+        }
+        out
+    }
+
+    /// Top-level volumes to create (engine name, labels), except external ones.
+    pub fn volumes_to_create(&self) -> Vec<(String, BTreeMap<String, String>)> {
+        let empty = Map::new();
+        let volumes = top_level(&self.document.value, "volumes").unwrap_or(&empty);
+        volumes
+            .keys()
+            .filter(|v| !self.is_external("volumes", v))
+            .map(|v| {
+                (
+                    service::resource_name(&self.name, v, volumes.get(v)),
+                    BTreeMap::from([
+                        (PROJECT_LABEL.to_string(), self.name.clone()),
+                        (VOLUME_LABEL.to_string(), v.clone()),
+                    ]),
+                )
+            })
+            .collect()
+    }
+}
+
+fn top_level<'a>(document: &'a Value, key: &str) -> Option<&'a Map<String, Value>> {
+    document.get(key).and_then(Value::as_object)
+}
+
+fn list_files(files: &[std::path::PathBuf]) -> String {
+    files
+        .iter()
+        .map(|f| f.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The project name as the reference CLI picks it: `COMPOSE_PROJECT_NAME`
+/// (environment, then the project's `.env`), then the files' `name:`, then
+/// `<workspace>_devcontainer` when the first file is in the workspace's
+/// `.devcontainer` folder, else the first file's folder name; normalised
+/// the way Compose does.
+pub fn project_name(config: &ResolvedConfig, document: &file::ComposeDocument) -> String {
+    let explicit = config
+        .local_env
+        .get("COMPOSE_PROJECT_NAME")
+        .or_else(|| document.dotenv.get("COMPOSE_PROJECT_NAME"))
+        .map(|n| n.trim())
+        .filter(|n| !n.is_empty())
+        .map(str::to_string);
+    let named = || {
+        document
+            .value
+            .get("name")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    let by_folder = || {
+        let dir = &document.working_dir;
+        let workspace = &config.local_workspace_folder;
+        if dir == &workspace.join(".devcontainer") {
+            format!("{}_devcontainer", basename(workspace))
+        } else {
+            basename(dir)
+        }
+    };
+    let name = explicit.or_else(named).unwrap_or_else(by_folder);
+    file::normalize_project_name(&name)
+}
+
+fn basename(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}

@@ -1,0 +1,491 @@
+//! `devc up` for a Compose configuration: the project's networks and
+//! volumes, the other services (dependencies first), then the dev
+//! container, each found by its labels and reused, started or created.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::{PROJECT_LABEL, Project, SERVICE_LABEL, service::Service};
+use crate::config::resolved::DockerfileBuild;
+use crate::config::{ComposeSource, ImageSource, ResolvedConfig};
+use crate::container::spec::ContainerSpec;
+use crate::container::up::{self as container_up, Action, InFlight, UpOptions, UpResult};
+use crate::container::{ContainerError, run_args};
+use crate::engine::{ContainerInfo, Engine, short};
+use crate::error::Error;
+use crate::image::{self, PreparedImage};
+use crate::printer::Reporter;
+
+pub async fn up(
+    engine: &Engine,
+    config: &ResolvedConfig,
+    source: &ComposeSource,
+    options: &UpOptions,
+    reporter: &dyn Reporter,
+    in_flight: &InFlight,
+) -> Result<UpResult, Error> {
+    let existing = container_up::find(engine, config).await?;
+    let action = container_up::decide(existing.as_ref(), options);
+    let container = match (action, existing) {
+        (Action::Reuse, Some(container)) => {
+            container_up::warn_if_changed(config, &container, reporter);
+            container
+        }
+        (Action::FailNoContainer, _) => {
+            return Err(ContainerError::ExpectedExisting {
+                workspace: config.local_workspace_folder.display().to_string(),
+            }
+            .into());
+        }
+        (action, existing) => {
+            let project = Project::load(config, source).map_err(Error::from)?;
+            warn_ignored(&project, reporter);
+            let dependencies: Vec<String> =
+                super::service::start_order(&project.services, &project.run_services)
+                    .map_err(Error::from)?
+                    .into_iter()
+                    .filter(|s| s != &project.service)
+                    .collect();
+            match (action, existing) {
+                (Action::Start, Some(container)) => {
+                    container_up::warn_if_changed(config, &container, reporter);
+                    bring_up(engine, config, &project, &dependencies, options, reporter).await?;
+                    reporter.step(&format!("Starting container {}", short(&container.id)));
+                    engine
+                        .start_container(&container.id)
+                        .await
+                        .map_err(ContainerError::from)?;
+                    container
+                }
+                (_, old) => {
+                    // The image first: if the build fails, the old container stays.
+                    let dev = &project.services[&project.service];
+                    let image = dev_image(engine, config, dev, &options.prepare, reporter).await?;
+                    bring_up(engine, config, &project, &dependencies, options, reporter).await?;
+                    if let Some(old) = old {
+                        reporter.step(&format!("Removing container {}", short(&old.id)));
+                        engine
+                            .remove_container(&old.id, false)
+                            .await
+                            .map_err(ContainerError::from)?;
+                    }
+                    create_dev(engine, config, &project, dev, &image, reporter, in_flight).await?
+                }
+            }
+        }
+    };
+    let merged = container_up::merged_for_container(config, &container);
+    Ok(UpResult {
+        remote_user: container_up::remote_user(&merged, &container),
+        container_id: container.id.clone(),
+        remote_workspace_folder: config.workspace_folder.clone(),
+        action: Some(action),
+        container: Some(container),
+    })
+}
+
+/// Compose keys devc does not act on, said once per service.
+fn warn_ignored(project: &Project, reporter: &dyn Reporter) {
+    for (name, service) in &project.services {
+        if !service.ignored.is_empty() {
+            reporter.warn(&format!(
+                "services.{name}: {} not supported by devc and ignored",
+                service.ignored.join(", ")
+            ));
+        }
+    }
+}
+
+/// The project's networks and volumes, then each service in `order`:
+/// running ones are left alone, stopped ones started, missing ones made.
+async fn bring_up(
+    engine: &Engine,
+    config: &ResolvedConfig,
+    project: &Project,
+    order: &[String],
+    options: &UpOptions,
+    reporter: &dyn Reporter,
+) -> Result<(), Error> {
+    let mut with_dev = order.to_vec();
+    with_dev.push(project.service.clone());
+    for (name, driver, labels) in project.networks_to_create(&with_dev) {
+        engine
+            .ensure_network(&name, driver.as_deref(), &labels)
+            .await
+            .map_err(ContainerError::from)?;
+    }
+    for (name, labels) in project.volumes_to_create() {
+        engine
+            .ensure_volume(&name, &labels)
+            .await
+            .map_err(ContainerError::from)?;
+    }
+    for name in order {
+        let service = &project.services[name];
+        match service_container(engine, project, name).await? {
+            Some(found) if found.is_running() => {}
+            Some(found) => {
+                reporter.step(&format!("Starting service {name} ({})", short(&found.id)));
+                engine
+                    .start_container(&found.id)
+                    .await
+                    .map_err(ContainerError::from)?;
+            }
+            None => {
+                let image =
+                    service_image(engine, config, project, service, options, reporter).await?;
+                let mut spec = ContainerSpec {
+                    image: image.name.clone(),
+                    ..Default::default()
+                };
+                apply_service(project, service, &mut spec)?;
+                if let Some(entrypoint) = &service.entrypoint {
+                    spec.entrypoint = Some(entrypoint.clone());
+                }
+                spec.cmd = service.command.clone();
+                reporter.step(&format!("Creating service {name} from {}", image.name));
+                let id = engine
+                    .create_container(&spec)
+                    .await
+                    .map_err(ContainerError::from)?;
+                let started = async {
+                    connect_more_networks(engine, project, service, &id).await?;
+                    engine.start_container(&id).await
+                };
+                if let Err(error) = started.await {
+                    let _ = engine.remove_container(&id, true).await;
+                    return Err(ContainerError::StartFailed {
+                        id: format!("{} (service {name})", short(&id)),
+                        message: error.to_string(),
+                    }
+                    .into());
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The container of a service other than the dev container.
+async fn service_container(
+    engine: &Engine,
+    project: &Project,
+    service: &str,
+) -> Result<Option<ContainerInfo>, Error> {
+    let labels = BTreeMap::from([
+        (PROJECT_LABEL.to_string(), project.name.clone()),
+        (SERVICE_LABEL.to_string(), service.to_string()),
+    ]);
+    let mut found = engine
+        .find_containers(&labels)
+        .await
+        .map_err(ContainerError::from)?;
+    found.sort_by_key(|c| !c.is_running());
+    Ok(found.into_iter().next())
+}
+
+/// Where a service's image comes from, as a configuration's image source.
+fn image_source(service: &Service) -> ImageSource {
+    match (&service.build, &service.image) {
+        (Some(build), _) => ImageSource::Dockerfile(DockerfileBuild {
+            dockerfile: build.dockerfile.clone(),
+            context: build.context.clone(),
+            args: build.args.clone(),
+            target: build.target.clone(),
+            cache_from: Vec::new(),
+            options: Vec::new(),
+        }),
+        (None, image) => ImageSource::Image {
+            name: image.clone().unwrap_or_default(),
+        },
+    }
+}
+
+/// A non-dev service's image: the local one, pulled when missing, or built
+/// (content-hash tagged, so an unchanged Dockerfile is not rebuilt).
+async fn service_image(
+    engine: &Engine,
+    config: &ResolvedConfig,
+    project: &Project,
+    service: &Service,
+    options: &UpOptions,
+    reporter: &dyn Reporter,
+) -> Result<PreparedImage, Error> {
+    let derived = ResolvedConfig {
+        image: image_source(service),
+        local_workspace_folder: project
+            .document
+            .working_dir
+            .join(format!("{}-{}", project.name, service.name)),
+        ..config.clone()
+    };
+    Ok(image::prepare_base(engine, &derived, &options.prepare, reporter).await?)
+}
+
+/// The dev service's image with the configuration's features on top, for
+/// `devc build`.
+pub async fn build(
+    engine: &Engine,
+    config: &ResolvedConfig,
+    source: &ComposeSource,
+    options: &crate::image::PrepareOptions,
+    reporter: &dyn Reporter,
+) -> Result<PreparedImage, Error> {
+    let project = Project::load(config, source)?;
+    dev_image(
+        engine,
+        config,
+        &project.services[&project.service],
+        options,
+        reporter,
+    )
+    .await
+}
+
+/// The dev service's image with the configuration's features on top.
+async fn dev_image(
+    engine: &Engine,
+    config: &ResolvedConfig,
+    service: &Service,
+    options: &crate::image::PrepareOptions,
+    reporter: &dyn Reporter,
+) -> Result<PreparedImage, Error> {
+    let derived = dev_config(config, service);
+    Ok(image::prepare(engine, &derived, options, reporter).await?)
+}
+
+/// The configuration as the image and container pipeline sees the dev
+/// service: its image source, and `overrideCommand` false unless set (the
+/// spec's default for Compose: the service's own command runs).
+fn dev_config(config: &ResolvedConfig, service: &Service) -> ResolvedConfig {
+    let mut derived = ResolvedConfig {
+        image: image_source(service),
+        ..config.clone()
+    };
+    derived
+        .substituted
+        .entry("overrideCommand")
+        .or_insert(Value::Bool(false));
+    derived
+}
+
+/// What the service runs when `overrideCommand` is false: its entrypoint
+/// (or the image's) followed by its command (or, without an entrypoint of
+/// its own, the image's).
+fn service_command(service: &Service, image: &crate::engine::ImageInfo) -> Vec<String> {
+    match (&service.entrypoint, &service.command) {
+        (Some(entrypoint), command) => entrypoint
+            .iter()
+            .chain(command.iter().flatten())
+            .cloned()
+            .collect(),
+        (None, Some(command)) => image.entrypoint.iter().chain(command).cloned().collect(),
+        (None, None) => image.command.clone(),
+    }
+}
+
+async fn create_dev(
+    engine: &Engine,
+    config: &ResolvedConfig,
+    project: &Project,
+    service: &Service,
+    image: &PreparedImage,
+    reporter: &dyn Reporter,
+    in_flight: &InFlight,
+) -> Result<ContainerInfo, Error> {
+    let derived = dev_config(config, service);
+    let command = service_command(service, &image.info);
+    let mut planned = container_up::plan(engine, &derived, image, Some(&command), reporter).await?;
+    // The service's settings first, devcontainer.json's on top of them.
+    let mut spec = ContainerSpec {
+        image: planned.spec.image.clone(),
+        ..Default::default()
+    };
+    apply_service(project, service, &mut spec)?;
+    planned.spec = overlay(spec, planned.spec);
+    let container = container_up::create_planned(engine, &planned, reporter, in_flight).await?;
+    if let Err(error) = connect_more_networks(engine, project, service, &container.id).await {
+        let _ = engine.remove_container(&container.id, true).await;
+        return Err(ContainerError::from(error).into());
+    }
+    Ok(container)
+}
+
+/// The service's keys, labels, name, working folder, restart policy and
+/// first network on `spec`.
+fn apply_service(
+    project: &Project,
+    service: &Service,
+    spec: &mut ContainerSpec,
+) -> Result<(), Error> {
+    run_args::apply_run_args(&service.run_args, spec).map_err(|e| {
+        let text = e.to_string();
+        Error::from(super::ComposeError::Invalid {
+            property: format!("services.{}", service.name),
+            message: text.strip_prefix("runArgs: ").unwrap_or(&text).to_string(),
+        })
+    })?;
+    spec.labels.extend(project.container_labels(&service.name));
+    spec.name = Some(
+        service
+            .container_name
+            .clone()
+            .unwrap_or_else(|| format!("{}-{}-1", project.name, service.name)),
+    );
+    spec.working_dir = service.working_dir.clone();
+    spec.restart = service.restart.clone();
+    if let Some((network, aliases)) = service.networks.first() {
+        spec.network_mode = Some(project.network_name(network));
+        spec.network_aliases = std::iter::once(service.name.clone())
+            .chain(aliases.iter().cloned())
+            .collect();
+    }
+    Ok(())
+}
+
+async fn connect_more_networks(
+    engine: &Engine,
+    project: &Project,
+    service: &Service,
+    id: &str,
+) -> Result<(), crate::engine::EngineError> {
+    for (network, aliases) in service.networks.iter().skip(1) {
+        let aliases: Vec<String> = std::iter::once(service.name.clone())
+            .chain(aliases.iter().cloned())
+            .collect();
+        engine
+            .connect_network(&project.network_name(network), id, &aliases)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The dev container's spec: the service's (`under`) with devc's (`over`)
+/// on top: devc's entrypoint, labels and user win; environment, mounts,
+/// ports and capabilities add up (devc's mounts replace the service's at
+/// the same target).
+fn overlay(under: ContainerSpec, over: ContainerSpec) -> ContainerSpec {
+    let mut out = under;
+    out.image = over.image;
+    out.env.extend(over.env);
+    out.labels.extend(over.labels);
+    out.entrypoint = over.entrypoint;
+    out.cmd = over.cmd;
+    out.user = over.user.or(out.user);
+    out.mounts
+        .retain(|m| !over.mounts.iter().any(|o| o.target == m.target));
+    out.mounts.extend(over.mounts);
+    out.binds.extend(over.binds);
+    out.ports.extend(over.ports);
+    out.cap_add.extend(over.cap_add);
+    out.cap_drop.extend(over.cap_drop);
+    out.security_opt.extend(over.security_opt);
+    out.extra_hosts.extend(over.extra_hosts);
+    out.ulimits.extend(over.ulimits);
+    out.devices.extend(over.devices);
+    out.privileged |= over.privileged;
+    out.init |= over.init;
+    out.name = over.name.or(out.name);
+    out.hostname = over.hostname.or(out.hostname);
+    out.working_dir = over.working_dir.or(out.working_dir);
+    out.network_mode = over.network_mode.or(out.network_mode);
+    out.shm_size = over.shm_size.or(out.shm_size);
+    out.gpus = over.gpus.or(out.gpus);
+    out.memory = over.memory.or(out.memory);
+    out.nano_cpus = over.nano_cpus.or(out.nano_cpus);
+    out.userns_mode = over.userns_mode.or(out.userns_mode);
+    out.ipc_mode = over.ipc_mode.or(out.ipc_mode);
+    out.pid_mode = over.pid_mode.or(out.pid_mode);
+    out
+}
+
+/// Every container of the project (any service), for `stop` and `down`.
+pub async fn project_containers(
+    engine: &Engine,
+    project: &str,
+) -> Result<Vec<ContainerInfo>, crate::engine::EngineError> {
+    engine
+        .find_containers(&BTreeMap::from([(
+            PROJECT_LABEL.to_string(),
+            project.to_string(),
+        )]))
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::container::spec::{Mount, MountKind};
+
+    #[test]
+    fn devc_settings_go_on_top_of_the_service() {
+        let under = ContainerSpec {
+            image: "svc".into(),
+            env: vec!["A=service".into()],
+            user: Some("app".into()),
+            mounts: vec![
+                Mount::new(MountKind::Volume, Some("old".into()), "/data"),
+                Mount::new(MountKind::Bind, Some("/src".into()), "/workspace"),
+            ],
+            working_dir: Some("/workspace".into()),
+            network_mode: Some("p_default".into()),
+            network_aliases: vec!["app".into()],
+            cmd: Some(vec!["serve".into()]),
+            ..Default::default()
+        };
+        let over = ContainerSpec {
+            image: "svc-features".into(),
+            env: vec!["A=devc".into()],
+            mounts: vec![Mount::new(MountKind::Volume, Some("new".into()), "/data")],
+            entrypoint: Some(vec!["/bin/sh".into()]),
+            cmd: Some(vec!["-c".into(), "keep-alive".into()]),
+            ..Default::default()
+        };
+        let spec = overlay(under, over);
+        assert_eq!(spec.image, "svc-features");
+        assert_eq!(spec.env, ["A=service", "A=devc"]);
+        assert_eq!(spec.user.as_deref(), Some("app"));
+        let sources: Vec<_> = spec
+            .mounts
+            .iter()
+            .map(|m| m.source.clone().unwrap())
+            .collect();
+        assert_eq!(sources, ["/src", "new"]);
+        assert_eq!(spec.working_dir.as_deref(), Some("/workspace"));
+        assert_eq!(spec.network_mode.as_deref(), Some("p_default"));
+        assert_eq!(spec.network_aliases, ["app"]);
+        assert_eq!(spec.entrypoint.unwrap(), ["/bin/sh"]);
+    }
+
+    #[test]
+    fn the_service_command_follows_compose_rules() {
+        let image = crate::engine::ImageInfo {
+            entrypoint: vec!["/entry".into()],
+            command: vec!["/entry".into(), "default".into()],
+            ..Default::default()
+        };
+        let svc = |entrypoint: Option<&[&str]>, command: Option<&[&str]>| Service {
+            entrypoint: entrypoint.map(|e| e.iter().map(|s| s.to_string()).collect()),
+            command: command.map(|e| e.iter().map(|s| s.to_string()).collect()),
+            ..Default::default()
+        };
+        assert_eq!(
+            service_command(&svc(None, None), &image),
+            ["/entry", "default"]
+        );
+        assert_eq!(
+            service_command(&svc(None, Some(&["run"])), &image),
+            ["/entry", "run"]
+        );
+        // An entrypoint of its own drops the image's command.
+        assert_eq!(
+            service_command(&svc(Some(&["/mine"]), None), &image),
+            ["/mine"]
+        );
+        assert_eq!(
+            service_command(&svc(Some(&["/mine"]), Some(&["x"])), &image),
+            ["/mine", "x"]
+        );
+    }
+}

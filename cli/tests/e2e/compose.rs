@@ -1,0 +1,217 @@
+//! Docker Compose configurations: devc reads the Compose files itself and
+//! makes the project through the Engine API (no `docker compose` here):
+//! the dev service with features and hooks, a dependency it can reach by
+//! name, labels Compose recognises, reuse, stop and down as a whole.
+
+use std::collections::HashMap;
+
+use crate::common::{Workspace, docker, inspect, runtime};
+
+/// `devc down --volumes` on drop, pass or fail: the other services carry
+/// no workspace label, so the workspace's own cleanup would miss them.
+struct Down<'a>(&'a Workspace);
+
+impl Drop for Down<'_> {
+    fn drop(&mut self) {
+        self.0.devc(&["down", "--volumes"]);
+    }
+}
+
+const COMPOSE: &str = r#"
+services:
+  app:
+    image: devc-test/debian:bookworm
+    volumes:
+      - ..:/workspaces/${WORKSPACE_NAME}:cached
+      - cache:/cache
+    environment:
+      FROM_COMPOSE: ${GREETING:-hello}
+    depends_on: [db]
+  db:
+    image: devc-test/busybox:latest
+    init: true
+    command: ["sh", "-c", "echo pong > /tmp/index.html && exec httpd -f -p 8080 -h /tmp"]
+volumes:
+  cache:
+"#;
+
+const OVERRIDE: &str = r#"
+services:
+  app:
+    environment:
+      FROM_OVERRIDE: "yes"
+"#;
+
+fn project_resources(project: &str) -> (Vec<String>, Vec<String>, Vec<String>) {
+    runtime().block_on(async {
+        let filters = HashMap::from([(
+            "label".to_string(),
+            vec![format!("com.docker.compose.project={project}")],
+        )]);
+        let containers = docker()
+            .list_containers(Some(bollard::query_parameters::ListContainersOptions {
+                all: true,
+                filters: Some(filters.clone()),
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| c.id.unwrap_or_default())
+            .collect();
+        let networks = docker()
+            .list_networks(Some(bollard::query_parameters::ListNetworksOptions {
+                filters: Some(filters.clone()),
+            }))
+            .await
+            .unwrap()
+            .into_iter()
+            .filter_map(|n| n.name)
+            .collect();
+        let volumes = docker()
+            .list_volumes(Some(bollard::query_parameters::ListVolumesOptions {
+                filters: Some(filters),
+            }))
+            .await
+            .unwrap()
+            .volumes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| v.name)
+            .collect();
+        (containers, networks, volumes)
+    })
+}
+
+#[test]
+fn a_compose_project_comes_up_with_its_dependency_and_goes_down_as_a_whole() {
+    let name = format!("compose{}", std::process::id());
+    let ws = Workspace::with_config(
+        &name,
+        r#"{
+          "dockerComposeFile": ["compose.yml", "compose.override.yml"],
+          "service": "app",
+          "workspaceFolder": "/workspaces/${localWorkspaceFolderBasename}",
+          "overrideCommand": true,
+          "containerEnv": {"FROM_DEVC": "1"},
+          "features": {"./probe": {"greeting": "hi"}},
+          "postCreateCommand": "echo created > /cache/hook"
+        }"#,
+    );
+    ws.write(".devcontainer/compose.yml", COMPOSE);
+    ws.write(".devcontainer/compose.override.yml", OVERRIDE);
+    ws.write(".devcontainer/.env", &format!("WORKSPACE_NAME={name}\n"));
+    ws.write(
+        ".devcontainer/probe/devcontainer-feature.json",
+        r#"{"id": "probe", "version": "1.0.0", "options": {"greeting": {"type": "string", "default": "x"}}}"#,
+    );
+    ws.write(
+        ".devcontainer/probe/install.sh",
+        "#!/bin/sh\nset -e\necho \"$GREETING\" > /etc/probe\n",
+    );
+    ws.write("marker.txt", "from the host\n");
+    let _down = Down(&ws);
+    let project = format!("{name}_devcontainer");
+
+    let up = ws.devc_env(&["up"], &[("GREETING", "bonjour")]);
+    assert_eq!(up.code, 0, "{}", up.stderr);
+    let result = up.json();
+    let id = result["containerId"].as_str().unwrap().to_string();
+    assert_eq!(
+        result["remoteWorkspaceFolder"],
+        format!("/workspaces/{name}")
+    );
+
+    // The service's and devc's settings, the feature, the hook, the mount.
+    let out = ws.devc(&[
+        "exec",
+        "sh",
+        "-c",
+        "echo $FROM_COMPOSE $FROM_OVERRIDE $FROM_DEVC; cat /etc/probe /cache/hook marker.txt",
+    ]);
+    assert_eq!(
+        out.stdout, "bonjour yes 1\nhi\ncreated\nfrom the host\n",
+        "{}",
+        out.stderr
+    );
+    // The dependency is up and reachable by its service name.
+    let out = ws.devc(&[
+        "exec",
+        "bash",
+        "-c",
+        "exec 3<>/dev/tcp/db/8080 && printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3 && tail -n1 <&3",
+    ]);
+    assert_eq!(out.stdout.trim(), "pong", "{}", out.stderr);
+
+    // Labelled as Compose labels its containers, and as a dev container.
+    let labels = inspect(&id).config.unwrap().labels.unwrap();
+    assert_eq!(labels["com.docker.compose.project"], project);
+    assert_eq!(labels["com.docker.compose.service"], "app");
+    assert_eq!(
+        labels["devcontainer.local_folder"],
+        ws.path.display().to_string()
+    );
+    let (containers, networks, volumes) = project_resources(&project);
+    assert_eq!(containers.len(), 2, "app and db");
+    assert_eq!(networks, [format!("{project}_default")]);
+    assert_eq!(volumes, [format!("{project}_cache")]);
+
+    // Reused as it is; stopped and started as a whole.
+    assert_eq!(ws.devc(&["up"]).json()["containerId"], id.as_str());
+    assert_eq!(ws.devc(&["stop"]).code, 0);
+    let running = |id: &str| inspect(id).state.unwrap().running == Some(true);
+    assert!(
+        containers.iter().all(|c| !running(c)),
+        "stop stops every service"
+    );
+    let again = ws.devc(&["up"]);
+    assert_eq!(again.json()["containerId"], id.as_str(), "{}", again.stderr);
+    assert!(
+        containers.iter().all(|c| running(c)),
+        "up starts every service"
+    );
+
+    // down --volumes leaves nothing of the project.
+    let down = ws.devc(&["down", "--volumes"]);
+    assert_eq!(down.code, 0, "{}", down.stderr);
+    assert_eq!(
+        project_resources(&project),
+        (vec![], vec![], vec![]),
+        "{}",
+        down.stderr
+    );
+}
+
+#[test]
+fn a_service_missing_from_the_compose_files_is_named_and_nothing_is_made() {
+    let name = format!("composebad{}", std::process::id());
+    let ws = Workspace::with_config(
+        &name,
+        r#"{"dockerComposeFile": "compose.yml", "service": "web"}"#,
+    );
+    ws.write(".devcontainer/compose.yml", COMPOSE);
+    let up = ws.devc(&["up"]);
+    assert_eq!(up.code, 1);
+    let result: serde_json::Value = serde_json::from_str(up.stdout.trim()).unwrap();
+    assert_eq!(result["outcome"], "error");
+    assert!(
+        up.stderr.contains("the service \"web\"") && up.stderr.contains("compose.yml"),
+        "{}",
+        up.stderr
+    );
+    let (containers, networks, volumes) = project_resources(&format!("{name}_devcontainer"));
+    assert!(containers.is_empty() && networks.is_empty() && volumes.is_empty());
+
+    ws.write(
+        ".devcontainer/compose.yml",
+        "services:\n  web:\n    image: [unclosed\n",
+    );
+    let up = ws.devc(&["up"]);
+    assert_eq!(up.code, 1);
+    assert!(
+        up.stderr
+            .contains(".devcontainer/compose.yml:4:1: while parsing a flow sequence"),
+        "{}",
+        up.stderr
+    );
+}
