@@ -32,18 +32,12 @@ pub async fn run(ctx: &Context, args: DownArgs) -> Result<u8, Error> {
         containers.push(adopted);
     }
     // A Compose project goes as a whole: its other services and networks
-    // (and, with --volumes, its volumes).
-    let mut projects = Vec::new();
-    for container in containers.clone() {
-        if let Some(project) = container.labels.get(crate::compose::PROJECT_LABEL)
-            && matches!(config.image, crate::config::ImageSource::Compose(_))
-        {
-            projects.push(project.clone());
-            for sibling in super::stop::compose_siblings(&engine, &config, &container).await? {
-                if !containers.iter().any(|c| c.id == sibling.id) {
-                    containers.push(sibling);
-                }
-            }
+    // (and, with --volumes, its volumes), even when the dev container
+    // itself was never made.
+    let project = super::stop::compose_project(&config, containers.first());
+    for sibling in super::stop::compose_siblings(&engine, &config, containers.first()).await? {
+        if !containers.iter().any(|c| c.id == sibling.id) {
+            containers.push(sibling);
         }
     }
     if containers.is_empty() {
@@ -66,7 +60,7 @@ pub async fn run(ctx: &Context, args: DownArgs) -> Result<u8, Error> {
             .await
             .map_err(ContainerError::from)?;
     }
-    for project in &projects {
+    if let Some(project) = &project {
         let labels = std::collections::BTreeMap::from([(
             crate::compose::PROJECT_LABEL.to_string(),
             project.clone(),

@@ -16,22 +16,23 @@ pub struct StopArgs {
 pub async fn run(ctx: &Context, args: StopArgs) -> Result<u8, Error> {
     let config = ctx.resolve(&args.workspace)?;
     let engine = ctx.engine().await?;
-    match up::find(&engine, &config).await? {
+    let found = up::find(&engine, &config).await?;
+    // A Compose project stops as a whole (shutdownAction stopCompose).
+    for other in compose_siblings(&engine, &config, found.as_ref()).await? {
+        if other.is_running() {
+            ctx.printer.step(&format!(
+                "Stopping container {} ({})",
+                other.name,
+                crate::engine::short(&other.id)
+            ));
+            engine
+                .stop_container(&other.id)
+                .await
+                .map_err(ContainerError::from)?;
+        }
+    }
+    match found {
         Some(container) => {
-            // A Compose project stops as a whole (shutdownAction stopCompose).
-            for other in compose_siblings(&engine, &config, &container).await? {
-                if other.is_running() {
-                    ctx.printer.step(&format!(
-                        "Stopping container {} ({})",
-                        other.name,
-                        crate::engine::short(&other.id)
-                    ));
-                    engine
-                        .stop_container(&other.id)
-                        .await
-                        .map_err(ContainerError::from)?;
-                }
-            }
             if container.is_running() {
                 ctx.printer.step(&format!(
                     "Stopping container {}",
@@ -57,22 +58,38 @@ pub async fn run(ctx: &Context, args: StopArgs) -> Result<u8, Error> {
     Ok(0)
 }
 
-/// The other containers of the dev container's Compose project, when the
-/// configuration is a Compose one.
+/// The Compose project of a Compose configuration: the dev container's
+/// project label, else (no dev container, say after a failed `up`) the
+/// name the Compose files give it.
+pub(crate) fn compose_project(
+    config: &crate::config::ResolvedConfig,
+    container: Option<&crate::engine::ContainerInfo>,
+) -> Option<String> {
+    let crate::config::ImageSource::Compose(source) = &config.image else {
+        return None;
+    };
+    container
+        .and_then(|c| c.labels.get(crate::compose::PROJECT_LABEL).cloned())
+        .or_else(|| {
+            crate::compose::Project::load(config, source)
+                .ok()
+                .map(|p| p.name)
+        })
+}
+
+/// The containers of the configuration's Compose project other than
+/// `container` (none for other configurations).
 pub(crate) async fn compose_siblings(
     engine: &crate::engine::Engine,
     config: &crate::config::ResolvedConfig,
-    container: &crate::engine::ContainerInfo,
+    container: Option<&crate::engine::ContainerInfo>,
 ) -> Result<Vec<crate::engine::ContainerInfo>, ContainerError> {
-    let project = container.labels.get(crate::compose::PROJECT_LABEL);
-    match (&config.image, project) {
-        (crate::config::ImageSource::Compose(_), Some(project)) => {
-            Ok(crate::compose::up::project_containers(engine, project)
-                .await?
-                .into_iter()
-                .filter(|c| c.id != container.id)
-                .collect())
-        }
-        _ => Ok(Vec::new()),
-    }
+    let Some(project) = compose_project(config, container) else {
+        return Ok(Vec::new());
+    };
+    Ok(crate::compose::up::project_containers(engine, &project)
+        .await?
+        .into_iter()
+        .filter(|c| container.is_none_or(|own| c.id != own.id))
+        .collect())
 }

@@ -100,9 +100,28 @@ impl Project {
                 files: list_files(&source.files),
             });
         }
+        // `runServices` (an empty list means all, as in the reference CLI),
+        // else every service not held back by `profiles` (COMPOSE_PROFILES
+        // enables them, as in Compose).
+        let profiles: Vec<&str> = config
+            .local_env
+            .get("COMPOSE_PROFILES")
+            .map(|p| p.split(',').map(str::trim).collect())
+            .unwrap_or_default();
+        let enabled = |name: &String| {
+            let listed = top_level(&document.value, "services")
+                .and_then(|s| s.get(name))
+                .and_then(|s| s.get("profiles"))
+                .and_then(Value::as_array);
+            listed.is_none_or(|l| {
+                l.iter()
+                    .filter_map(Value::as_str)
+                    .any(|p| profiles.contains(&p) || profiles.contains(&"*"))
+            })
+        };
         let mut run_services = match &source.run_services {
-            Some(listed) => listed.clone(),
-            None => services.keys().cloned().collect(),
+            Some(listed) if !listed.is_empty() => listed.clone(),
+            _ => services.keys().filter(|s| enabled(s)).cloned().collect(),
         };
         run_services.retain(|s| s != &source.service);
         run_services.push(source.service.clone());

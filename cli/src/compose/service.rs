@@ -142,7 +142,10 @@ pub fn parse(name: &str, value: &Value, naming: &Naming<'_>) -> Result<Service, 
                 }
             }
             "env_file" => {
+                // Read with Compose's rules (quotes and comments stripped),
+                // not `docker run --env-file`'s literal ones.
                 for (index, entry) in list(value).into_iter().enumerate() {
+                    let property = format!("{key}[{index}]");
                     let (path, required) = match &entry {
                         Value::Object(o) => (
                             o.get("path")
@@ -154,14 +157,19 @@ pub fn parse(name: &str, value: &Value, naming: &Naming<'_>) -> Result<Service, 
                         other => (text(other).unwrap_or_default(), true),
                     };
                     if path.is_empty() {
-                        return Err(invalid(
-                            &format!("{key}[{index}]"),
-                            "expected a file path".into(),
-                        ));
+                        return Err(invalid(&property, "expected a file path".into()));
                     }
                     let path = naming.absolute(&path);
-                    if required || Path::new(&path).exists() {
-                        push(&mut args, "--env-file", path);
+                    match std::fs::read_to_string(&path) {
+                        Ok(content) => {
+                            for (k, v) in super::file::parse_dotenv(&content) {
+                                push(&mut args, "-e", format!("{k}={v}"));
+                            }
+                        }
+                        Err(_) if !required => {}
+                        Err(e) => {
+                            return Err(invalid(&property, format!("cannot read {path}: {e}")));
+                        }
                     }
                 }
             }
@@ -284,6 +292,12 @@ pub fn parse(name: &str, value: &Value, naming: &Naming<'_>) -> Result<Service, 
         }
     }
     if let Some(mode) = &service.network_mode {
+        // `service:NAME` needs that service's container first.
+        if let Some(other) = mode.strip_prefix("service:")
+            && !service.depends_on.iter().any(|d| d == other)
+        {
+            service.depends_on.push(other.to_string());
+        }
         service.networks.clear();
         push(&mut args, "--network", mode.clone());
     } else if service.networks.is_empty() {
@@ -637,6 +651,11 @@ mod tests {
         let s = naming_parse(json!({"image": "x", "network_mode": "service:db"})).unwrap();
         assert!(s.networks.is_empty());
         assert!(s.run_args.join(" ").contains("--network service:db"));
+        assert_eq!(
+            s.depends_on,
+            ["db"],
+            "started after the service whose network it joins"
+        );
     }
 
     #[test]

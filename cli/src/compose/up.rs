@@ -4,8 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::Value;
-
 use super::{PROJECT_LABEL, Project, SERVICE_LABEL, service::Service};
 use crate::config::resolved::DockerfileBuild;
 use crate::config::{ComposeSource, ImageSource, ResolvedConfig};
@@ -40,17 +38,28 @@ pub async fn up(
         }
         (action, existing) => {
             let project = Project::load(config, source).map_err(Error::from)?;
-            warn_ignored(&project, reporter);
-            let dependencies: Vec<String> =
-                super::service::start_order(&project.services, &project.run_services)
-                    .map_err(Error::from)?
-                    .into_iter()
-                    .filter(|s| s != &project.service)
-                    .collect();
-            match (action, existing) {
+            warn_ignored(config, &project, reporter);
+            let (before, after) = split_order(&project)?;
+            // The dev service's container made by another tool (`docker
+            // compose up`, or a dependency of another configuration) has
+            // Compose's labels but not the dev container's: replace it.
+            let (action, existing) = match existing {
+                Some(found) => (action, Some(found)),
+                None => match service_container(engine, &project, &project.service).await? {
+                    Some(other) => {
+                        reporter.warn(&format!(
+                            "container {} of service {} was not made for this dev container; replacing it",
+                            other.name, project.service
+                        ));
+                        (Action::Replace, Some(other))
+                    }
+                    None => (action, None),
+                },
+            };
+            let container = match (action, existing) {
                 (Action::Start, Some(container)) => {
                     container_up::warn_if_changed(config, &container, reporter);
-                    bring_up(engine, config, &project, &dependencies, options, reporter).await?;
+                    bring_up(engine, config, &project, &before, options, reporter).await?;
                     reporter.step(&format!("Starting container {}", short(&container.id)));
                     engine
                         .start_container(&container.id)
@@ -62,7 +71,7 @@ pub async fn up(
                     // The image first: if the build fails, the old container stays.
                     let dev = &project.services[&project.service];
                     let image = dev_image(engine, config, dev, &options.prepare, reporter).await?;
-                    bring_up(engine, config, &project, &dependencies, options, reporter).await?;
+                    bring_up(engine, config, &project, &before, options, reporter).await?;
                     if let Some(old) = old {
                         reporter.step(&format!("Removing container {}", short(&old.id)));
                         engine
@@ -72,7 +81,10 @@ pub async fn up(
                     }
                     create_dev(engine, config, &project, dev, &image, reporter, in_flight).await?
                 }
-            }
+            };
+            // Services that depend on the dev container come after it.
+            bring_up(engine, config, &project, &after, options, reporter).await?;
+            container
         }
     };
     let merged = container_up::merged_for_container(config, &container);
@@ -85,8 +97,30 @@ pub async fn up(
     })
 }
 
-/// Compose keys devc does not act on, said once per service.
-fn warn_ignored(project: &Project, reporter: &dyn Reporter) {
+/// The services to start before the dev container (what it depends on)
+/// and after it (the rest of `runServices`), each in dependency order.
+fn split_order(project: &Project) -> Result<(Vec<String>, Vec<String>), Error> {
+    let all = super::service::start_order(&project.services, &project.run_services)?;
+    let mut before =
+        super::service::start_order(&project.services, std::slice::from_ref(&project.service))?;
+    before.retain(|s| s != &project.service);
+    let after = all
+        .into_iter()
+        .filter(|s| s != &project.service && !before.contains(s))
+        .collect();
+    Ok((before, after))
+}
+
+/// Compose keys devc does not act on, said once per service, and
+/// devcontainer.json properties that do not apply to Compose.
+fn warn_ignored(config: &ResolvedConfig, project: &Project, reporter: &dyn Reporter) {
+    for property in ["runArgs", "appPort", "workspaceMount"] {
+        if config.substituted.contains_key(property) {
+            reporter.warn(&format!(
+                "\"{property}\" does not apply to Docker Compose configurations and is ignored; set it on the service in the Compose file"
+            ));
+        }
+    }
     for (name, service) in &project.services {
         if !service.ignored.is_empty() {
             reporter.warn(&format!(
@@ -140,6 +174,7 @@ async fn bring_up(
                     ..Default::default()
                 };
                 apply_service(project, service, &mut spec)?;
+                resolve_network_mode(engine, project, &mut spec).await?;
                 if let Some(entrypoint) = &service.entrypoint {
                     spec.entrypoint = Some(entrypoint.clone());
                 }
@@ -256,17 +291,18 @@ async fn dev_image(
 }
 
 /// The configuration as the image and container pipeline sees the dev
-/// service: its image source, and `overrideCommand` false unless set (the
-/// spec's default for Compose: the service's own command runs).
+/// service: its image source, without the properties that do not apply to
+/// Compose (`runArgs`, `appPort`, `workspaceMount`). Only the image source
+/// differs from `config` in what the configuration hash covers, so a later
+/// `up` does not mistake the Compose path for a changed configuration.
 fn dev_config(config: &ResolvedConfig, service: &Service) -> ResolvedConfig {
     let mut derived = ResolvedConfig {
         image: image_source(service),
+        workspace_mount: None,
         ..config.clone()
     };
-    derived
-        .substituted
-        .entry("overrideCommand")
-        .or_insert(Value::Bool(false));
+    derived.config.run_args = None;
+    derived.config.app_port = None;
     derived
 }
 
@@ -296,13 +332,20 @@ async fn create_dev(
 ) -> Result<ContainerInfo, Error> {
     let derived = dev_config(config, service);
     let command = service_command(service, &image.info);
-    let mut planned = container_up::plan(engine, &derived, image, Some(&command), reporter).await?;
+    // The service's `user` stands in for the image's USER.
+    let mut image = image.clone();
+    if let Some(user) = service_user(service) {
+        image.info.user = user;
+    }
+    let mut planned =
+        container_up::plan(engine, &derived, &image, Some(&command), reporter).await?;
     // The service's settings first, devcontainer.json's on top of them.
     let mut spec = ContainerSpec {
         image: planned.spec.image.clone(),
         ..Default::default()
     };
     apply_service(project, service, &mut spec)?;
+    resolve_network_mode(engine, project, &mut spec).await?;
     planned.spec = overlay(spec, planned.spec);
     let container = container_up::create_planned(engine, &planned, reporter, in_flight).await?;
     if let Err(error) = connect_more_networks(engine, project, service, &container.id).await {
@@ -344,6 +387,45 @@ fn apply_service(
     Ok(())
 }
 
+/// The service's `user:` (the value of its `--user` flag).
+fn service_user(service: &Service) -> Option<String> {
+    service
+        .run_args
+        .windows(2)
+        .rev()
+        .find(|pair| pair[0] == "--user")
+        .map(|pair| pair[1].clone())
+}
+
+/// `network_mode: service:NAME` joins the network stack of that service's
+/// container (started before, as a dependency): `container:<id>` for the
+/// engine, which then takes no aliases or hostname of its own.
+async fn resolve_network_mode(
+    engine: &Engine,
+    project: &Project,
+    spec: &mut ContainerSpec,
+) -> Result<(), Error> {
+    let Some(name) = spec
+        .network_mode
+        .as_deref()
+        .and_then(|m| m.strip_prefix("service:"))
+        .map(str::to_string)
+    else {
+        return Ok(());
+    };
+    let Some(container) = service_container(engine, project, &name).await? else {
+        return Err(super::ComposeError::UnknownService {
+            name,
+            referrer: None,
+        }
+        .into());
+    };
+    spec.network_mode = Some(format!("container:{}", container.id));
+    spec.network_aliases.clear();
+    spec.hostname = None;
+    Ok(())
+}
+
 async fn connect_more_networks(
     engine: &Engine,
     project: &Project,
@@ -373,8 +455,22 @@ fn overlay(under: ContainerSpec, over: ContainerSpec) -> ContainerSpec {
     out.entrypoint = over.entrypoint;
     out.cmd = over.cmd;
     out.user = over.user.or(out.user);
-    out.mounts
-        .retain(|m| !over.mounts.iter().any(|o| o.target == m.target));
+    // One mount per target: devc's replace the service's.
+    let targets: Vec<String> = over
+        .mounts
+        .iter()
+        .map(|m| m.target.clone())
+        .chain(
+            over.binds
+                .iter()
+                .filter_map(|b| bind_target(b))
+                .map(str::to_string),
+        )
+        .collect();
+    let taken = |target: &str| targets.iter().any(|t| t == target);
+    out.mounts.retain(|m| !taken(&m.target));
+    out.binds
+        .retain(|b| bind_target(b).is_none_or(|t| !taken(t)));
     out.mounts.extend(over.mounts);
     out.binds.extend(over.binds);
     out.ports.extend(over.ports);
@@ -398,6 +494,15 @@ fn overlay(under: ContainerSpec, over: ContainerSpec) -> ContainerSpec {
     out.ipc_mode = over.ipc_mode.or(out.ipc_mode);
     out.pid_mode = over.pid_mode.or(out.pid_mode);
     out
+}
+
+/// The container path of a `-v` value (`source:target[:mode]` or `target`).
+fn bind_target(bind: &str) -> Option<&str> {
+    let parts: Vec<&str> = bind.split(':').collect();
+    match parts.as_slice() {
+        [target] | [_, target] | [_, target, _] => Some(target),
+        _ => None,
+    }
 }
 
 /// Every container of the project (any service), for `stop` and `down`.
@@ -442,6 +547,14 @@ mod tests {
             cmd: Some(vec!["-c".into(), "keep-alive".into()]),
             ..Default::default()
         };
+        let mut under_binds = under.clone();
+        under_binds.binds = vec!["/host:/data".into(), "/keep:/keep:ro".into()];
+        let spec = overlay(under_binds, over.clone());
+        assert_eq!(
+            spec.binds,
+            ["/keep:/keep:ro"],
+            "a devc mount replaces a service bind"
+        );
         let spec = overlay(under, over);
         assert_eq!(spec.image, "svc-features");
         assert_eq!(spec.env, ["A=service", "A=devc"]);

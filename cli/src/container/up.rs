@@ -218,8 +218,9 @@ pub struct Planned {
 
 /// Works out the dev container for `image`: merges the image's metadata
 /// with the configuration, derives the UID-updated image when needed, and
-/// builds the spec. `command` replaces the image's own entrypoint and
-/// command where `overrideCommand` is false (a Compose service's).
+/// builds the spec. `command` (a Compose service's) replaces the image's
+/// own entrypoint and command where `overrideCommand` is false, which is
+/// then the default.
 pub async fn plan(
     engine: &Engine,
     config: &ResolvedConfig,
@@ -231,7 +232,13 @@ pub async fn plan(
     let base_substituted: Vec<Entry> = base.iter().map(|e| substitute_entry(config, e)).collect();
     let label = metadata::container_metadata(&base, &config.raw);
     let entries = metadata::container_metadata(&base_substituted, &config.substituted);
-    let merged = metadata::merge(&config.substituted, &entries);
+    let mut merged = metadata::merge(&config.substituted, &entries);
+    if command.is_some() {
+        // The spec's default for Compose: the service's own command runs.
+        merged
+            .entry("overrideCommand")
+            .or_insert(Value::Bool(false));
+    }
     let user = remote_user_or(&merged, &image.info.user);
     let enabled = merged.get("updateRemoteUserUID").and_then(Value::as_bool) != Some(false);
     let host = image::uid::HostUser::current();

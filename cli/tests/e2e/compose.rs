@@ -27,6 +27,14 @@ services:
     environment:
       FROM_COMPOSE: ${GREETING:-hello}
     depends_on: [db]
+    init: true
+    command: sleep infinity
+  sidecar:
+    image: devc-test/busybox:latest
+    network_mode: service:db
+    depends_on: [app]
+    init: true
+    command: sleep 3600
   db:
     image: devc-test/busybox:latest
     init: true
@@ -92,7 +100,6 @@ fn a_compose_project_comes_up_with_its_dependency_and_goes_down_as_a_whole() {
           "dockerComposeFile": ["compose.yml", "compose.override.yml"],
           "service": "app",
           "workspaceFolder": "/workspaces/${localWorkspaceFolderBasename}",
-          "overrideCommand": true,
           "containerEnv": {"FROM_DEVC": "1"},
           "features": {"./probe": {"greeting": "hi"}},
           "postCreateCommand": "echo created > /cache/hook"
@@ -152,12 +159,38 @@ fn a_compose_project_comes_up_with_its_dependency_and_goes_down_as_a_whole() {
         ws.path.display().to_string()
     );
     let (containers, networks, volumes) = project_resources(&project);
-    assert_eq!(containers.len(), 2, "app and db");
+    assert_eq!(containers.len(), 3, "app, db and sidecar");
+    let service = |name: &str| {
+        containers
+            .iter()
+            .map(|c| inspect(c))
+            .find(|c| {
+                c.config.as_ref().unwrap().labels.as_ref().unwrap()["com.docker.compose.service"]
+                    == name
+            })
+            .unwrap()
+    };
+    // network_mode service:db joins db's network stack.
+    let db = service("db").id.unwrap();
+    assert_eq!(
+        service("sidecar")
+            .host_config
+            .unwrap()
+            .network_mode
+            .unwrap(),
+        format!("container:{db}")
+    );
+    // overrideCommand defaults to false: the service's command runs.
+    let out = ws.devc(&["exec", "sh", "-c", "cat /proc/*/cmdline | tr '\\0' ' '"]);
+    assert!(out.stdout.contains("sleep infinity"), "{}", out.stdout);
     assert_eq!(networks, [format!("{project}_default")]);
     assert_eq!(volumes, [format!("{project}_cache")]);
 
-    // Reused as it is; stopped and started as a whole.
-    assert_eq!(ws.devc(&["up"]).json()["containerId"], id.as_str());
+    // Reused as it is, without a false "configuration changed" warning;
+    // stopped and started as a whole.
+    let reuse = ws.devc(&["up"]);
+    assert_eq!(reuse.json()["containerId"], id.as_str());
+    assert!(!reuse.stderr.contains("changed"), "{}", reuse.stderr);
     assert_eq!(ws.devc(&["stop"]).code, 0);
     let running = |id: &str| inspect(id).state.unwrap().running == Some(true);
     assert!(
@@ -214,4 +247,50 @@ fn a_service_missing_from_the_compose_files_is_named_and_nothing_is_made() {
         "{}",
         up.stderr
     );
+}
+
+#[test]
+fn down_cleans_up_the_project_of_an_up_that_failed_at_the_dev_container() {
+    let name = format!("composefail{}", std::process::id());
+    let ws = Workspace::with_config(
+        &name,
+        r#"{"dockerComposeFile": "compose.yml", "service": "app"}"#,
+    );
+    ws.write(
+        ".devcontainer/compose.yml",
+        r#"
+services:
+  app:
+    image: devc-test/busybox:latest
+    depends_on: [db]
+    volumes:
+      - type: bind
+        source: /nonexistent/devc-e2e-source
+        target: /x
+  db:
+    image: devc-test/busybox:latest
+    init: true
+    command: sleep 3600
+"#,
+    );
+    let _down = Down(&ws);
+    let project = format!("{name}_devcontainer");
+    let up = ws.devc(&["up"]);
+    assert_eq!(up.code, 1, "{}", up.stderr);
+    assert!(
+        up.stderr.contains("/nonexistent/devc-e2e-source"),
+        "{}",
+        up.stderr
+    );
+    let (containers, networks, _) = project_resources(&project);
+    assert_eq!(
+        containers.len(),
+        1,
+        "db was started, the dev container removed"
+    );
+    assert_eq!(networks.len(), 1);
+
+    let down = ws.devc(&["down"]);
+    assert_eq!(down.code, 0, "{}", down.stderr);
+    assert_eq!(project_resources(&project), (vec![], vec![], vec![]));
 }
