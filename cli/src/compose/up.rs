@@ -332,6 +332,17 @@ async fn create_dev(
 ) -> Result<ContainerInfo, Error> {
     let derived = dev_config(config, service);
     let command = service_command(service, &image.info);
+    let override_command = derived
+        .substituted
+        .get("overrideCommand")
+        .and_then(serde_json::Value::as_bool);
+    if exits_at_once(override_command, &command) {
+        reporter.warn(&format!(
+            "service {} runs `{}`, which ends at once without a terminal, and the container with it; set `command: sleep infinity` on the service or \"overrideCommand\": true",
+            service.name,
+            command.join(" ")
+        ));
+    }
     // The service's `user` stands in for the image's USER.
     let mut image = image.clone();
     if let Some(user) = service_user(service) {
@@ -385,6 +396,18 @@ fn apply_service(
             .collect();
     }
     Ok(())
+}
+
+/// Whether the container would stop right after starting: the service
+/// runs a bare shell (an image's default `bash`), which has no terminal to
+/// read, and `overrideCommand` does not replace it.
+fn exits_at_once(override_command: Option<bool>, command: &[String]) -> bool {
+    let overridden = override_command == Some(true);
+    let shell = |c: &String| {
+        let name = c.rsplit('/').next().unwrap_or(c);
+        matches!(name, "bash" | "sh" | "zsh" | "ash" | "dash" | "fish")
+    };
+    !overridden && command.len() == 1 && shell(&command[0])
 }
 
 /// The service's `user:` (the value of its `--user` flag).
@@ -569,6 +592,18 @@ mod tests {
         assert_eq!(spec.network_mode.as_deref(), Some("p_default"));
         assert_eq!(spec.network_aliases, ["app"]);
         assert_eq!(spec.entrypoint.unwrap(), ["/bin/sh"]);
+    }
+
+    #[test]
+    fn a_bare_shell_command_is_noticed_unless_overridden() {
+        let bash = ["/bin/bash".to_string()];
+        assert!(exits_at_once(None, &bash));
+        assert!(exits_at_once(Some(false), &bash));
+        assert!(!exits_at_once(Some(true), &bash));
+        assert!(!exits_at_once(
+            None,
+            &["sleep".to_string(), "infinity".to_string()]
+        ));
     }
 
     #[test]
