@@ -43,6 +43,14 @@ pub enum ComposeError {
     },
     #[error("the services depend on each other in a cycle: {0}")]
     Cycle(String),
+    #[error("service \"{service}\" waits for \"{dependency}\", which {reason}")]
+    Dependency {
+        service: String,
+        dependency: String,
+        /// The dependency's container name, for the hint.
+        container: String,
+        reason: String,
+    },
 }
 
 impl ComposeError {
@@ -56,6 +64,9 @@ impl ComposeError {
                 "fix the Compose file(s) that devcontainer.json's \"dockerComposeFile\" names"
                     .into(),
             ),
+            Self::Dependency { container, .. } => Some(format!(
+                "see why in the dependency's output (`docker logs {container}`), fix it, then run `devc up` again"
+            )),
             Self::File(_) => None,
         }
     }

@@ -35,6 +35,12 @@ pub struct Service {
     pub working_dir: Option<String>,
     pub restart: Option<String>,
     pub depends_on: Vec<String>,
+    /// `depends_on` conditions other than `service_started`:
+    /// (dependency, `service_healthy` or `service_completed_successfully`).
+    pub conditions: Vec<(String, String)>,
+    pub healthcheck: Option<crate::container::spec::Healthcheck>,
+    /// A hash of the service's definition, so a changed service is recreated.
+    pub hash: String,
     /// Project networks (logical names) with the extra aliases asked for,
     /// in order; empty when `network_mode` is set.
     pub networks: Vec<(String, Vec<String>)>,
@@ -262,6 +268,29 @@ pub fn parse(name: &str, value: &Value, naming: &Naming<'_>) -> Result<Service, 
                     Value::Object(map) => map.keys().cloned().collect(),
                     other => list(other).iter().filter_map(text).collect(),
                 };
+                if let Value::Object(map) = value {
+                    for (dependency, settings) in map {
+                        match settings.get("condition").and_then(Value::as_str) {
+                            None | Some("service_started") => {}
+                            Some(
+                                condition @ ("service_healthy" | "service_completed_successfully"),
+                            ) => service
+                                .conditions
+                                .push((dependency.clone(), condition.to_string())),
+                            Some(other) => {
+                                return Err(invalid(
+                                    &format!("{key}.{dependency}.condition"),
+                                    format!(
+                                        "unknown condition \"{other}\" (service_started, service_healthy, service_completed_successfully)"
+                                    ),
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+            "healthcheck" => {
+                service.healthcheck = healthcheck(value).map_err(|m| invalid(key, m))?;
             }
             "networks" => {
                 service.networks = match value {
@@ -286,7 +315,7 @@ pub fn parse(name: &str, value: &Value, naming: &Naming<'_>) -> Result<Service, 
                 };
             }
             // Accepted; they do not change the container devc makes.
-            "expose" | "stdin_open" | "tty" | "profiles" | "healthcheck" => {}
+            "expose" | "stdin_open" | "tty" | "profiles" => {}
             // Reported once as ignored by `up`.
             other => service.ignored.push(other.to_string()),
         }
@@ -304,6 +333,11 @@ pub fn parse(name: &str, value: &Value, naming: &Naming<'_>) -> Result<Service, 
         service.networks.push(("default".to_string(), Vec::new()));
     }
     service.run_args = args;
+    service.hash = {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(value.to_string().as_bytes());
+        digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+    };
     if service.image.is_none() && service.build.is_none() {
         return Err(invalid("image", "set \"image\" or \"build\"".into()));
     }
@@ -395,6 +429,71 @@ fn build(value: &Value, naming: &Naming<'_>) -> Result<ServiceBuild, String> {
             .collect(),
         target,
     })
+}
+
+/// `healthcheck`: `test` as a string (`CMD-SHELL`) or a list, durations
+/// like `1m30s`; `disable: true` turns the image's check off.
+fn healthcheck(value: &Value) -> Result<Option<crate::container::spec::Healthcheck>, String> {
+    let Some(o) = value.as_object() else {
+        return Err("expected a mapping".into());
+    };
+    let duration_of = |key: &str| -> Result<Option<i64>, String> {
+        o.get(key)
+            .and_then(text)
+            .map(|d| {
+                duration(&d)
+                    .ok_or_else(|| format!("{key}: {d:?} is not a duration like 10s or 1m30s"))
+            })
+            .transpose()
+    };
+    let test = if o.get("disable").and_then(Value::as_bool) == Some(true) {
+        vec!["NONE".to_string()]
+    } else {
+        match o.get("test") {
+            Some(Value::String(line)) => vec!["CMD-SHELL".to_string(), line.clone()],
+            Some(Value::Array(items)) => items.iter().filter_map(text).collect(),
+            None => Vec::new(),
+            Some(_) => return Err("test: expected a string or a list".into()),
+        }
+    };
+    Ok(Some(crate::container::spec::Healthcheck {
+        test,
+        interval: duration_of("interval")?,
+        timeout: duration_of("timeout")?,
+        retries: o.get("retries").and_then(Value::as_i64),
+        start_period: duration_of("start_period")?,
+    }))
+}
+
+/// A Go-style duration (`90s`, `1m30s`, `500ms`, `2h`) in nanoseconds.
+fn duration(text: &str) -> Option<i64> {
+    let mut total = 0f64;
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let number: f64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let scale = match &rest[..unit_len] {
+            "ns" => 1.0,
+            "us" | "µs" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
+            _ => return None,
+        };
+        total += number * scale;
+        rest = &rest[unit_len..];
+    }
+    Some(total as i64)
 }
 
 /// One `volumes` entry as a `-v` or `--mount` flag.
@@ -672,6 +771,46 @@ mod tests {
         );
         let s = naming_parse(json!({"image": "x", "deploy": {}, "logging": {}})).unwrap();
         assert_eq!(s.ignored, ["deploy", "logging"]);
+    }
+
+    #[test]
+    fn healthchecks_and_conditions_are_read() {
+        let s = naming_parse(json!({
+            "image": "x",
+            "healthcheck": {"test": "pg_isready", "interval": "1m30s", "timeout": "500ms", "retries": 3},
+            "depends_on": {"db": {"condition": "service_healthy"}, "init": {"condition": "service_completed_successfully"}, "log": {"condition": "service_started"}},
+        }))
+        .unwrap();
+        let check = s.healthcheck.unwrap();
+        assert_eq!(check.test, ["CMD-SHELL", "pg_isready"]);
+        assert_eq!(check.interval, Some(90_000_000_000));
+        assert_eq!(check.timeout, Some(500_000_000));
+        assert_eq!(check.retries, Some(3));
+        assert_eq!(
+            s.conditions,
+            vec![
+                ("db".to_string(), "service_healthy".to_string()),
+                (
+                    "init".to_string(),
+                    "service_completed_successfully".to_string()
+                )
+            ]
+        );
+        let off = naming_parse(json!({"image": "x", "healthcheck": {"disable": true}})).unwrap();
+        assert_eq!(off.healthcheck.unwrap().test, ["NONE"]);
+        let err =
+            naming_parse(json!({"image": "x", "healthcheck": {"interval": "soon"}})).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("services.app.healthcheck: interval"),
+            "{err}"
+        );
+        let err = naming_parse(json!({"image": "x", "depends_on": {"db": {"condition": "later"}}}))
+            .unwrap_err();
+        assert!(err.to_string().contains("depends_on.db.condition"), "{err}");
+        assert_eq!(duration("2h"), Some(7_200_000_000_000));
+        assert_eq!(duration("1.5s"), Some(1_500_000_000));
+        assert_eq!(duration("10"), None);
     }
 
     #[test]

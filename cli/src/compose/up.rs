@@ -15,6 +15,12 @@ use crate::error::Error;
 use crate::image::{self, PreparedImage};
 use crate::printer::Reporter;
 
+/// A hash of the service's definition on containers devc makes, so a
+/// changed service is recreated.
+const SERVICE_HASH_LABEL: &str = "devc.compose.service_hash";
+/// How long `up` waits for a `depends_on` condition at most.
+const WAIT_LIMIT: std::time::Duration = std::time::Duration::from_secs(300);
+
 pub async fn up(
     engine: &Engine,
     config: &ResolvedConfig,
@@ -60,6 +66,8 @@ pub async fn up(
                 (Action::Start, Some(container)) => {
                     container_up::warn_if_changed(config, &container, reporter);
                     bring_up(engine, config, &project, &before, options, reporter).await?;
+                    let dev = &project.services[&project.service];
+                    wait_for_dependencies(engine, &project, dev, reporter).await?;
                     reporter.step(&format!("Starting container {}", short(&container.id)));
                     engine
                         .start_container(&container.id)
@@ -72,6 +80,7 @@ pub async fn up(
                     let dev = &project.services[&project.service];
                     let image = dev_image(engine, config, dev, &options.prepare, reporter).await?;
                     bring_up(engine, config, &project, &before, options, reporter).await?;
+                    wait_for_dependencies(engine, &project, dev, reporter).await?;
                     if let Some(old) = old {
                         reporter.step(&format!("Removing container {}", short(&old.id)));
                         engine
@@ -157,7 +166,21 @@ async fn bring_up(
     }
     for name in order {
         let service = &project.services[name];
-        match service_container(engine, project, name).await? {
+        let mut existing = service_container(engine, project, name).await?;
+        let stale = match &existing {
+            Some(found) => stale_reason(engine, project, service, found).await?,
+            None => None,
+        };
+        if let (Some(found), Some(reason)) = (&existing, stale) {
+            reporter.step(&format!("Recreating service {name}: {reason}"));
+            engine
+                .remove_container(&found.id, false)
+                .await
+                .map_err(ContainerError::from)?;
+            existing = None;
+        }
+        wait_for_dependencies(engine, project, service, reporter).await?;
+        match existing {
             Some(found) if found.is_running() => {}
             Some(found) => {
                 reporter.step(&format!("Starting service {name} ({})", short(&found.id)));
@@ -197,6 +220,115 @@ async fn bring_up(
                     .into());
                 }
             }
+        }
+    }
+    Ok(())
+}
+
+/// Why an existing service container must be made again: its definition
+/// changed (devc-made containers carry a hash of it), or it shares the
+/// network stack of a service container that has since been replaced.
+async fn stale_reason(
+    engine: &Engine,
+    project: &Project,
+    service: &Service,
+    found: &ContainerInfo,
+) -> Result<Option<&'static str>, Error> {
+    if found
+        .labels
+        .get(SERVICE_HASH_LABEL)
+        .is_some_and(|hash| hash != &service.hash)
+    {
+        return Ok(Some("its definition changed"));
+    }
+    if let Some(other) = service
+        .network_mode
+        .as_deref()
+        .and_then(|m| m.strip_prefix("service:"))
+    {
+        let joined = engine
+            .container_status(&found.id)
+            .await
+            .map_err(ContainerError::from)?
+            .network_mode;
+        let current = service_container(engine, project, other).await?;
+        if current.is_some_and(|c| joined != format!("container:{}", c.id)) {
+            return Ok(Some("the service whose network it shares was recreated"));
+        }
+    }
+    Ok(None)
+}
+
+/// Waits for the `depends_on` conditions of `service`: dependencies that
+/// must be healthy, or must have run to completion successfully.
+pub async fn wait_for_dependencies(
+    engine: &Engine,
+    project: &Project,
+    service: &Service,
+    reporter: &dyn Reporter,
+) -> Result<(), Error> {
+    for (dependency, condition) in &service.conditions {
+        let Some(container) = service_container(engine, project, dependency).await? else {
+            continue;
+        };
+        let fail = |reason: String| -> Error {
+            super::ComposeError::Dependency {
+                service: service.name.clone(),
+                dependency: dependency.clone(),
+                container: container.name.clone(),
+                reason,
+            }
+            .into()
+        };
+        let healthy = condition == "service_healthy";
+        reporter.step(&format!(
+            "Waiting for service {dependency} to {}",
+            if healthy { "be healthy" } else { "complete" }
+        ));
+        let deadline = std::time::Instant::now() + WAIT_LIMIT;
+        loop {
+            let status = engine
+                .container_status(&container.id)
+                .await
+                .map_err(ContainerError::from)?;
+            let output = || {
+                status
+                    .last_health_output
+                    .as_deref()
+                    .filter(|o| !o.is_empty())
+                    .map(|o| format!(" (last check: {o})"))
+                    .unwrap_or_default()
+            };
+            match (healthy, status.state.as_str(), status.health.as_deref()) {
+                (true, _, Some("healthy")) => break,
+                (true, _, None) => {
+                    return Err(fail("has no healthcheck to wait for".into()));
+                }
+                (true, _, Some("unhealthy")) => {
+                    return Err(fail(format!("is unhealthy{}", output())));
+                }
+                (true, "exited" | "dead", _) => {
+                    return Err(fail(format!("exited with code {}", status.exit_code)));
+                }
+                (false, "exited" | "dead", _) if status.exit_code == 0 => break,
+                (false, "exited" | "dead", _) => {
+                    return Err(fail(format!("exited with code {}", status.exit_code)));
+                }
+                _ => {}
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(fail(format!(
+                    "did not {} within {} s{}",
+                    if healthy {
+                        "become healthy"
+                    } else {
+                        "complete"
+                    },
+                    WAIT_LIMIT.as_secs(),
+                    output()
+                )));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         }
     }
     Ok(())
@@ -381,6 +513,9 @@ fn apply_service(
         })
     })?;
     spec.labels.extend(project.container_labels(&service.name));
+    spec.labels
+        .insert(SERVICE_HASH_LABEL.to_string(), service.hash.clone());
+    spec.healthcheck = service.healthcheck.clone();
     spec.name = Some(
         service
             .container_name

@@ -35,6 +35,8 @@ pub struct ContainerSpec {
     pub network_aliases: Vec<String>,
     /// Restart policy: `no`, `always`, `unless-stopped`, `on-failure[:N]`.
     pub restart: Option<String>,
+    /// A Compose service's `healthcheck`.
+    pub healthcheck: Option<Healthcheck>,
     pub cap_add: Vec<String>,
     pub cap_drop: Vec<String>,
     pub security_opt: Vec<String>,
@@ -101,6 +103,18 @@ impl Mount {
             tmpfs_mode: None,
         }
     }
+}
+
+/// The engine's health check: `test` as `["CMD", …]`, `["CMD-SHELL", "…"]`
+/// or `["NONE"]`; durations in nanoseconds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Healthcheck {
+    pub test: Vec<String>,
+    pub interval: Option<i64>,
+    pub timeout: Option<i64>,
+    pub retries: Option<i64>,
+    pub start_period: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -3,8 +3,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use bollard::models::{
-    ContainerCreateBody, DeviceMapping, DeviceRequest, EndpointSettings, HostConfig, Mount,
-    MountBindOptions, MountBindOptionsPropagationEnum, MountTmpfsOptions, MountType,
+    ContainerCreateBody, DeviceMapping, DeviceRequest, EndpointSettings, HealthConfig, HostConfig,
+    Mount, MountBindOptions, MountBindOptionsPropagationEnum, MountTmpfsOptions, MountType,
     MountVolumeOptions, NetworkingConfig, PortBinding, ResourcesUlimits, RestartPolicy,
     RestartPolicyNameEnum,
 };
@@ -101,6 +101,34 @@ impl Engine {
         })
     }
 
+    /// State, health and exit code, for waiting on a Compose dependency.
+    pub async fn container_status(&self, id: &str) -> Result<ContainerStatus, EngineError> {
+        let c = self
+            .docker
+            .inspect_container(id, None)
+            .await
+            .map_err(|e| EngineError::api(format!("inspecting container {}", short(id)), e))?;
+        let state = c.state.unwrap_or_default();
+        let health = state.health.unwrap_or_default();
+        Ok(ContainerStatus {
+            network_mode: c
+                .host_config
+                .and_then(|h| h.network_mode)
+                .unwrap_or_default(),
+            state: state.status.map(|s| s.to_string()).unwrap_or_default(),
+            exit_code: state.exit_code.unwrap_or_default(),
+            health: health
+                .status
+                .map(|s| s.to_string())
+                .filter(|s| !s.is_empty() && s != "none"),
+            last_health_output: health
+                .log
+                .and_then(|log| log.into_iter().last())
+                .and_then(|entry| entry.output)
+                .map(|o| o.trim().to_string()),
+        })
+    }
+
     /// Creates the container; returns its id.
     pub async fn create_container(&self, spec: &ContainerSpec) -> Result<String, EngineError> {
         let options = spec.name.as_ref().map(|name| CreateContainerOptions {
@@ -170,6 +198,20 @@ impl Engine {
             other => other.map_err(|e| EngineError::api(format!("removing volume {name}"), e)),
         }
     }
+}
+
+/// What [`Engine::container_status`] reports.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContainerStatus {
+    /// `running`, `exited`, …
+    pub state: String,
+    pub exit_code: i64,
+    /// `starting`, `healthy` or `unhealthy`; `None` without a health check.
+    pub health: Option<String>,
+    /// The last health check's output.
+    pub last_health_output: Option<String>,
+    /// `HostConfig.NetworkMode` (`container:<id>` when sharing another's).
+    pub network_mode: String,
 }
 
 /// The first 12 characters of an id, as the Docker CLI shows them.
@@ -271,6 +313,14 @@ fn create_body(spec: &ContainerSpec) -> ContainerCreateBody {
         exposed_ports: some_vec(exposed),
         host_config: Some(host_config),
         networking_config,
+        healthcheck: spec.healthcheck.as_ref().map(|h| HealthConfig {
+            test: Some(h.test.clone()),
+            interval: h.interval,
+            timeout: h.timeout,
+            retries: h.retries,
+            start_period: h.start_period,
+            start_interval: None,
+        }),
         ..Default::default()
     }
 }

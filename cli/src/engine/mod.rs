@@ -14,7 +14,7 @@ mod networks;
 use std::collections::BTreeMap;
 
 pub use connect::{Endpoint, endpoint};
-pub use containers::short;
+pub use containers::{ContainerStatus, short};
 pub use exec::{ExecChunk, ExecOutput, ExecPipe, ExecRequest};
 pub use images::BuildRequest;
 

@@ -209,3 +209,102 @@ fn both_tools_install_the_same_local_features_the_same_way() {
         .unwrap();
     assert_eq!(mine.stdout, String::from_utf8_lossy(&other.stdout));
 }
+
+/// The reference CLI drives Compose projects through `docker-compose`
+/// (Debian's 1.29, which `.ci/run` installs); devc through the Engine API.
+/// Each must find, reuse and start the other's project.
+#[test]
+fn compose_projects_are_shared_with_the_reference_cli_both_ways() {
+    use crate::compose::{Down, project_resources};
+    assert!(
+        Command::new("docker-compose")
+            .arg("version")
+            .output()
+            .is_ok_and(|o| o.status.success()),
+        "docker-compose is not installed (apt-get install docker-compose, as .ci/run does); the reference CLI needs it for Compose configurations"
+    );
+    let name = format!("refcompose{}", std::process::id());
+    let ws = Workspace::with_config(
+        &name,
+        r#"{"dockerComposeFile": "compose.yml", "service": "app", "workspaceFolder": "/workspaces/app"}"#,
+    );
+    ws.write(
+        ".devcontainer/compose.yml",
+        r#"
+services:
+  app:
+    image: devc-test/debian:bookworm
+    init: true
+    command: sleep infinity
+    volumes:
+      - ..:/workspaces/app
+    depends_on: [db]
+  db:
+    image: devc-test/busybox:latest
+    init: true
+    command: sleep 3600
+"#,
+    );
+    let _down = Down(&ws);
+    let project = format!("{name}_devcontainer");
+    let running = |id: &str| inspect(id).state.unwrap().running == Some(true);
+    let ours = |args: &[&str]| {
+        let run = devc_in(&ws.path, args, &[]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run
+    };
+
+    // The reference CLI first: devc reuses its container, reaches its
+    // dependency, stops the project; the reference CLI starts it again.
+    let theirs = reference(&ws.path, &["up"]).last_json();
+    assert_eq!(theirs["composeProjectName"], project.as_str());
+    let id = theirs["containerId"].as_str().unwrap().to_string();
+    assert_eq!(ours(&["up"]).json()["containerId"], id.as_str());
+    let hosts = ours(&["exec", "getent", "hosts", "db"]);
+    assert!(hosts.stdout.contains(" db"), "{}", hosts.stdout);
+    ours(&["stop"]);
+    let (containers, ..) = project_resources(&project);
+    assert_eq!(containers.len(), 2);
+    assert!(containers.iter().all(|c| !running(c)));
+    assert_eq!(
+        reference(&ws.path, &["up"]).last_json()["containerId"],
+        id.as_str()
+    );
+    assert!(containers.iter().all(|c| running(c)));
+    // devc's down removes the reference CLI's project, network included.
+    ours(&["down", "--volumes"]);
+    assert_eq!(project_resources(&project), (vec![], vec![], vec![]));
+
+    // devc first: the reference CLI reuses devc's container, running and
+    // stopped (it starts the stopped project with docker-compose).
+    let id = ours(&["up"]).json()["containerId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        reference(&ws.path, &["up"]).last_json()["containerId"],
+        id.as_str()
+    );
+    ours(&["stop"]);
+    assert_eq!(
+        reference(&ws.path, &["up"]).last_json()["containerId"],
+        id.as_str()
+    );
+    let (containers, ..) = project_resources(&project);
+    assert!(
+        containers.iter().all(|c| running(c)),
+        "the reference CLI started both services"
+    );
+    let out = Command::new(reference_cli())
+        .arg("exec")
+        .arg("--workspace-folder")
+        .arg(&ws.path)
+        .args(["getent", "hosts", "db"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(" db"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

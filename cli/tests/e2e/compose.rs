@@ -9,7 +9,7 @@ use crate::common::{Workspace, docker, inspect, runtime};
 
 /// `devc down --volumes` on drop, pass or fail: the other services carry
 /// no workspace label, so the workspace's own cleanup would miss them.
-struct Down<'a>(&'a Workspace);
+pub(crate) struct Down<'a>(pub(crate) &'a Workspace);
 
 impl Drop for Down<'_> {
     fn drop(&mut self) {
@@ -26,9 +26,18 @@ services:
       - cache:/cache
     environment:
       FROM_COMPOSE: ${GREETING:-hello}
-    depends_on: [db]
+    depends_on:
+      db:
+        condition: service_healthy
+      migrate:
+        condition: service_completed_successfully
     init: true
     command: sleep infinity
+  migrate:
+    image: devc-test/busybox:latest
+    volumes:
+      - cache:/cache
+    command: ["sh", "-c", "sleep 1; echo migrated > /cache/migrated"]
   sidecar:
     image: devc-test/busybox:latest
     network_mode: service:db
@@ -38,7 +47,11 @@ services:
   db:
     image: devc-test/busybox:latest
     init: true
-    command: ["sh", "-c", "echo pong > /tmp/index.html && exec httpd -f -p 8080 -h /tmp"]
+    command: ["sh", "-c", "sleep 1; echo pong > /tmp/index.html && exec httpd -f -p 8080 -h /tmp"]
+    healthcheck:
+      test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/"]
+      interval: 300ms
+      retries: 20
 volumes:
   cache:
 "#;
@@ -50,7 +63,11 @@ services:
       FROM_OVERRIDE: "yes"
 "#;
 
-fn project_resources(project: &str) -> (Vec<String>, Vec<String>, Vec<String>) {
+fn service_name(id: &str) -> String {
+    inspect(id).config.unwrap().labels.unwrap()["com.docker.compose.service"].clone()
+}
+
+pub(crate) fn project_resources(project: &str) -> (Vec<String>, Vec<String>, Vec<String>) {
     runtime().block_on(async {
         let filters = HashMap::from([(
             "label".to_string(),
@@ -134,10 +151,10 @@ fn a_compose_project_comes_up_with_its_dependency_and_goes_down_as_a_whole() {
         "exec",
         "sh",
         "-c",
-        "echo $FROM_COMPOSE $FROM_OVERRIDE $FROM_DEVC; cat /etc/probe /cache/hook marker.txt",
+        "echo $FROM_COMPOSE $FROM_OVERRIDE $FROM_DEVC; cat /etc/probe /cache/hook /cache/migrated marker.txt",
     ]);
     assert_eq!(
-        out.stdout, "bonjour yes 1\nhi\ncreated\nfrom the host\n",
+        out.stdout, "bonjour yes 1\nhi\ncreated\nmigrated\nfrom the host\n",
         "{}",
         out.stderr
     );
@@ -159,7 +176,16 @@ fn a_compose_project_comes_up_with_its_dependency_and_goes_down_as_a_whole() {
         ws.path.display().to_string()
     );
     let (containers, networks, volumes) = project_resources(&project);
-    assert_eq!(containers.len(), 3, "app, db and sidecar");
+    assert_eq!(containers.len(), 4, "app, db, migrate and sidecar");
+    // up waited for db's health check and migrate's completion.
+    assert!(
+        up.stderr.contains("Waiting for service db to be healthy")
+            && up
+                .stderr
+                .contains("Waiting for service migrate to complete"),
+        "{}",
+        up.stderr
+    );
     let service = |name: &str| {
         containers
             .iter()
@@ -199,9 +225,43 @@ fn a_compose_project_comes_up_with_its_dependency_and_goes_down_as_a_whole() {
     );
     let again = ws.devc(&["up"]);
     assert_eq!(again.json()["containerId"], id.as_str(), "{}", again.stderr);
+    let states: Vec<(String, bool)> = containers
+        .iter()
+        .map(|c| (service_name(c), running(c)))
+        .collect();
     assert!(
-        containers.iter().all(|c| running(c)),
-        "up starts every service"
+        states.iter().all(|(name, up)| *up || name == "migrate"),
+        "up starts every service but the one-shot migrate: {states:?}\n{}",
+        again.stderr
+    );
+
+    // A changed service is recreated when the dev container is.
+    ws.write(
+        ".devcontainer/compose.yml",
+        &COMPOSE.replace("echo pong >", "echo pong2 >"),
+    );
+    let recreated = ws.devc(&["up", "--remove-existing-container"]);
+    assert_eq!(recreated.code, 0, "{}", recreated.stderr);
+    assert!(
+        recreated
+            .stderr
+            .contains("Recreating service db: its definition changed"),
+        "{}",
+        recreated.stderr
+    );
+    let out = ws.devc(&[
+        "exec",
+        "bash",
+        "-c",
+        "exec 3<>/dev/tcp/db/8080 && printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3 && tail -n1 <&3",
+    ]);
+    assert_eq!(out.stdout.trim(), "pong2", "{}", out.stderr);
+    assert!(
+        recreated.stderr.contains(
+            "Recreating service sidecar: the service whose network it shares was recreated"
+        ),
+        "{}",
+        recreated.stderr
     );
 
     // down --volumes leaves nothing of the project.
@@ -293,4 +353,39 @@ services:
     let down = ws.devc(&["down"]);
     assert_eq!(down.code, 0, "{}", down.stderr);
     assert_eq!(project_resources(&project), (vec![], vec![], vec![]));
+}
+
+#[test]
+fn a_failed_dependency_condition_stops_up_with_the_reason() {
+    let name = format!("composecond{}", std::process::id());
+    let ws = Workspace::with_config(
+        &name,
+        r#"{"dockerComposeFile": "compose.yml", "service": "app"}"#,
+    );
+    ws.write(
+        ".devcontainer/compose.yml",
+        r#"
+services:
+  app:
+    image: devc-test/busybox:latest
+    command: sleep 3600
+    depends_on:
+      migrate:
+        condition: service_completed_successfully
+  migrate:
+    image: devc-test/busybox:latest
+    command: ["sh", "-c", "exit 3"]
+"#,
+    );
+    let _down = Down(&ws);
+    let up = ws.devc(&["up"]);
+    assert_eq!(up.code, 1, "{}", up.stderr);
+    assert!(
+        up.stderr
+            .contains("service \"app\" waits for \"migrate\", which exited with code 3"),
+        "{}",
+        up.stderr
+    );
+    assert!(up.stderr.contains("docker logs"), "{}", up.stderr);
+    assert!(ws.containers().is_empty(), "no dev container was made");
 }
