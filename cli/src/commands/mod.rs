@@ -22,6 +22,7 @@ mod ssh_config;
 mod stop;
 mod templates;
 mod up;
+mod volumes;
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -96,6 +97,8 @@ enum Command {
     Down(down::DownArgs),
     /// List dev containers known to the engine.
     List(list::ListArgs),
+    /// The dev container's named volumes: list, backup to tar files, restore.
+    Volumes(volumes::VolumesArgs),
     /// An interactive login shell in the dev container (runs postAttachCommand).
     Shell(shell::ShellArgs),
     /// SSH into the dev container (`--stdio`: be the ProxyCommand).
@@ -221,6 +224,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             Command::SshConfig(args) => ssh_config::run(&ctx, args).await,
             Command::Open(args) => open::run(&ctx, args).await,
             Command::Forward(args) => forward::run(&ctx, args).await,
+            Command::Volumes(args) => volumes::run(&ctx, args).await,
             Command::Agent(args) => ssh::run_agent(&ctx, args).await,
         }
     });

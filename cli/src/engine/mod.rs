@@ -5,6 +5,7 @@
 //! so bollard never leaks into planning code, and every engine error is
 //! turned into an [`EngineError`] that says what devc was doing.
 
+mod archive;
 mod connect;
 mod containers;
 mod exec;
@@ -13,6 +14,7 @@ mod networks;
 
 use std::collections::BTreeMap;
 
+pub use archive::VolumeMount;
 pub use connect::{Endpoint, endpoint};
 pub use containers::{ContainerStatus, short};
 pub use exec::{ExecChunk, ExecOutput, ExecPipe, ExecRequest};

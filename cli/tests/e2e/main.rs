@@ -26,3 +26,4 @@ mod registry;
 mod shipped;
 mod team_flow;
 mod up;
+mod volumes;

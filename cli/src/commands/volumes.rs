@@ -1,0 +1,397 @@
+//! `devc volumes`: the dev container's named volumes (editor servers,
+//! caches, databases, anything `mounts` or a Compose file declares) —
+//! list them, back them up to tar files, restore them into a rebuilt or
+//! new container. Everything goes through the Engine API's archive
+//! endpoints, streamed, so no helper image and no `tar` in the container
+//! are needed, and stopped containers work too.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand};
+use serde::{Deserialize, Serialize};
+
+use super::{Context, WorkspaceArgs};
+use crate::container::{ContainerError, up};
+use crate::engine::{ContainerInfo, Engine, VolumeMount};
+use crate::error::Error;
+use crate::printer::Reporter;
+
+const MANIFEST: &str = "manifest.json";
+
+#[derive(Debug, Args)]
+pub struct VolumesArgs {
+    #[command(subcommand)]
+    command: VolumesCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum VolumesCommand {
+    /// List the named volumes mounted in the dev container.
+    List {
+        #[command(flatten)]
+        workspace: WorkspaceArgs,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Copy each named volume into DIR as <volume>.tar, with a manifest.json.
+    Backup {
+        #[command(flatten)]
+        workspace: WorkspaceArgs,
+        /// The folder to write (default: devc-volumes-<unix time> here); must not hold a backup yet.
+        #[arg(long, short, value_name = "DIR")]
+        output: Option<PathBuf>,
+        /// Only these volumes (by name); default: all.
+        #[arg(value_name = "VOLUME")]
+        volumes: Vec<String>,
+    },
+    /// Copy a backup back into the dev container's volumes: files in the
+    /// backup replace files of the same path, other files stay.
+    Restore {
+        #[command(flatten)]
+        workspace: WorkspaceArgs,
+        /// A folder written by `devc volumes backup`.
+        #[arg(value_name = "DIR")]
+        backup: PathBuf,
+        /// Only these volumes (by name); default: all in the backup.
+        #[arg(value_name = "VOLUME")]
+        volumes: Vec<String>,
+    },
+}
+
+/// `manifest.json` of a backup.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Manifest {
+    workspace_folder: String,
+    container_id: String,
+    volumes: Vec<Entry>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Entry {
+    name: String,
+    target: String,
+    file: String,
+    bytes: u64,
+}
+
+pub async fn run(ctx: &Context, args: VolumesArgs) -> Result<u8, Error> {
+    match args.command {
+        VolumesCommand::List { workspace, json } => {
+            let (_, _, mounts) = container(ctx, &workspace).await?;
+            if json {
+                ctx.printer.result(&mounts);
+            } else {
+                let mut table = format!("{:<48}{}\n", "VOLUME", "MOUNTED AT");
+                for m in &mounts {
+                    table.push_str(&format!("{:<48}{}\n", m.name, m.target));
+                }
+                ctx.printer.stdout_text(&table);
+            }
+        }
+        VolumesCommand::Backup {
+            workspace,
+            output,
+            volumes,
+        } => {
+            let (engine, found, mounts) = container(ctx, &workspace).await?;
+            let chosen = choose(&mounts, &volumes)?;
+            let dir = output.unwrap_or_else(default_folder);
+            let manifest = backup(&engine, &found, &chosen, &dir, &ctx.printer).await?;
+            ctx.printer.result(&serde_json::json!({
+                "outcome": "success",
+                "backup": dir.display().to_string(),
+                "volumes": manifest.volumes,
+            }));
+        }
+        VolumesCommand::Restore {
+            workspace,
+            backup,
+            volumes,
+        } => {
+            let (engine, found, mounts) = container(ctx, &workspace).await?;
+            let restored =
+                restore(&engine, &found, &mounts, &backup, &volumes, &ctx.printer).await?;
+            ctx.printer.result(&serde_json::json!({
+                "outcome": "success",
+                "restored": restored,
+            }));
+        }
+    }
+    Ok(0)
+}
+
+/// The workspace's dev container (running or stopped) and its volumes.
+async fn container(
+    ctx: &Context,
+    workspace: &WorkspaceArgs,
+) -> Result<(Engine, ContainerInfo, Vec<VolumeMount>), Error> {
+    let config = ctx.resolve(workspace)?;
+    let engine = ctx.engine().await?;
+    let Some(found) = up::find(&engine, &config).await? else {
+        return Err(Error::usage(
+            format!(
+                "no dev container exists for {}",
+                config.local_workspace_folder.display()
+            ),
+            Some("run `devc up` first: volumes are read and written through the dev container"),
+        ));
+    };
+    let mounts = engine
+        .volume_mounts(&found.id)
+        .await
+        .map_err(ContainerError::from)?;
+    Ok((engine, found, mounts))
+}
+
+/// The mounts named in `wanted` (all when empty); an unknown name fails
+/// listing the ones there are.
+fn choose(mounts: &[VolumeMount], wanted: &[String]) -> Result<Vec<VolumeMount>, Error> {
+    if let Some(missing) = wanted
+        .iter()
+        .find(|w| !mounts.iter().any(|m| &m.name == *w))
+    {
+        return Err(Error::usage(
+            format!("the dev container has no volume named \"{missing}\""),
+            Some(&format!(
+                "its volumes: {}",
+                mounts
+                    .iter()
+                    .map(|m| m.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        ));
+    }
+    Ok(mounts
+        .iter()
+        .filter(|m| wanted.is_empty() || wanted.contains(&m.name))
+        .cloned()
+        .collect())
+}
+
+fn default_folder() -> PathBuf {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    PathBuf::from(format!("devc-volumes-{now}"))
+}
+
+async fn backup(
+    engine: &Engine,
+    container: &ContainerInfo,
+    mounts: &[VolumeMount],
+    dir: &Path,
+    reporter: &dyn Reporter,
+) -> Result<Manifest, Error> {
+    let io = |what: String, e: std::io::Error| Error::usage(format!("{what}: {e}"), None);
+    if dir.join(MANIFEST).exists() {
+        return Err(Error::usage(
+            format!("{} already holds a backup", dir.display()),
+            Some("choose another folder with --output"),
+        ));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| io(format!("cannot create {}", dir.display()), e))?;
+    let mut manifest = Manifest {
+        workspace_folder: container
+            .labels
+            .get(crate::config::id::LOCAL_FOLDER_LABEL)
+            .cloned()
+            .unwrap_or_default(),
+        container_id: container.id.clone(),
+        volumes: Vec::new(),
+    };
+    for mount in mounts {
+        let file = format!("{}.tar", mount.name);
+        reporter.step(&format!(
+            "Backing up volume {} ({})",
+            mount.name, mount.target
+        ));
+        let path = dir.join(&file);
+        let bytes = match engine
+            .download_to_file(&container.id, &mount.target, &path)
+            .await
+        {
+            Ok(bytes) => bytes,
+            Err(error) => {
+                // No half-written archive that a restore could take for whole.
+                let _ = std::fs::remove_file(&path);
+                return Err(ContainerError::from(error).into());
+            }
+        };
+        manifest.volumes.push(Entry {
+            name: mount.name.clone(),
+            target: mount.target.clone(),
+            file,
+            bytes,
+        });
+    }
+    // The manifest last: a folder with one is a complete backup.
+    let text = serde_json::to_string_pretty(&manifest).expect("manifest serialises");
+    std::fs::write(dir.join(MANIFEST), text)
+        .map_err(|e| io(format!("cannot write {}", dir.join(MANIFEST).display()), e))?;
+    Ok(manifest)
+}
+
+async fn restore(
+    engine: &Engine,
+    container: &ContainerInfo,
+    mounts: &[VolumeMount],
+    dir: &Path,
+    wanted: &[String],
+    reporter: &dyn Reporter,
+) -> Result<Vec<String>, Error> {
+    let manifest_path = dir.join(MANIFEST);
+    let text = std::fs::read_to_string(&manifest_path).map_err(|e| {
+        Error::usage(
+            format!("{} is not a devc volumes backup: {e}", dir.display()),
+            Some("give the folder `devc volumes backup` wrote"),
+        )
+    })?;
+    let manifest: Manifest = serde_json::from_str(&text)
+        .map_err(|e| Error::usage(format!("{}: {e}", manifest_path.display()), None))?;
+    let plan = plan_restore(&manifest, mounts, wanted)?;
+    let mut restored = Vec::new();
+    for (entry, mount) in plan {
+        reporter.step(&format!(
+            "Restoring volume {} into {} ({})",
+            entry.name, mount.name, mount.target
+        ));
+        let parent = Path::new(&mount.target)
+            .parent()
+            .map(|p| p.display().to_string())
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| "/".into());
+        engine
+            .upload_file(&container.id, &parent, &dir.join(&entry.file))
+            .await
+            .map_err(ContainerError::from)?;
+        restored.push(mount.name.clone());
+    }
+    Ok(restored)
+}
+
+/// Pairs each backed-up volume with the container's volume of the same
+/// name, else the one mounted at the same path. The archive's top folder
+/// is the mount point's last component, so the two must agree on it.
+fn plan_restore<'a>(
+    manifest: &'a Manifest,
+    mounts: &'a [VolumeMount],
+    wanted: &[String],
+) -> Result<Vec<(&'a Entry, &'a VolumeMount)>, Error> {
+    if let Some(missing) = wanted
+        .iter()
+        .find(|w| !manifest.volumes.iter().any(|e| &e.name == *w))
+    {
+        return Err(Error::usage(
+            format!("the backup has no volume named \"{missing}\""),
+            None,
+        ));
+    }
+    let base = |path: &str| {
+        Path::new(path)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+    };
+    let mut plan = Vec::new();
+    for entry in manifest
+        .volumes
+        .iter()
+        .filter(|e| wanted.is_empty() || wanted.contains(&e.name))
+    {
+        let Some(mount) = mounts
+            .iter()
+            .find(|m| m.name == entry.name)
+            .or_else(|| mounts.iter().find(|m| m.target == entry.target))
+        else {
+            return Err(Error::usage(
+                format!(
+                    "the dev container has no volume named \"{}\" or mounted at {}",
+                    entry.name, entry.target
+                ),
+                Some("mount it (devcontainer.json \"mounts\"), run `devc up`, then restore again"),
+            ));
+        };
+        if base(&mount.target) != base(&entry.target) {
+            return Err(Error::usage(
+                format!(
+                    "volume {} was backed up from {} but is mounted at {} now; the last folder names must match",
+                    entry.name, entry.target, mount.target
+                ),
+                None,
+            ));
+        }
+        plan.push((entry, mount));
+    }
+    Ok(plan)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mount(name: &str, target: &str) -> VolumeMount {
+        VolumeMount {
+            name: name.into(),
+            target: target.into(),
+        }
+    }
+
+    fn manifest(entries: &[(&str, &str)]) -> Manifest {
+        Manifest {
+            workspace_folder: "/w".into(),
+            container_id: "c".into(),
+            volumes: entries
+                .iter()
+                .map(|(name, target)| Entry {
+                    name: name.to_string(),
+                    target: target.to_string(),
+                    file: format!("{name}.tar"),
+                    bytes: 0,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn restore_pairs_by_name_then_by_target() {
+        let m = manifest(&[("data", "/data"), ("old-cache", "/cache")]);
+        let mounts = [mount("new-cache", "/cache"), mount("data", "/srv/data")];
+        let plan = plan_restore(&m, &mounts, &[]).unwrap();
+        let pairs: Vec<(&str, &str)> = plan
+            .iter()
+            .map(|(e, m)| (e.name.as_str(), m.name.as_str()))
+            .collect();
+        assert_eq!(pairs, [("data", "data"), ("old-cache", "new-cache")]);
+    }
+
+    #[test]
+    fn restore_refuses_what_it_cannot_place() {
+        let m = manifest(&[("data", "/data")]);
+        let err = plan_restore(&m, &[mount("data", "/srv/other")], &[]).unwrap_err();
+        assert!(
+            err.to_string().contains("last folder names must match"),
+            "{err}"
+        );
+        let err = plan_restore(&m, &[mount("x", "/x")], &[]).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("no volume named \"data\" or mounted at /data"),
+            "{err}"
+        );
+        let err = plan_restore(&m, &[mount("data", "/data")], &["nope".into()]).unwrap_err();
+        assert_eq!(err.to_string(), "the backup has no volume named \"nope\"");
+    }
+
+    #[test]
+    fn choosing_an_unknown_volume_lists_the_ones_there_are() {
+        let mounts = [mount("a", "/a"), mount("b", "/b")];
+        assert_eq!(choose(&mounts, &[]).unwrap().len(), 2);
+        assert_eq!(choose(&mounts, &["b".into()]).unwrap(), [mount("b", "/b")]);
+        let err = choose(&mounts, &["c".into()]).unwrap_err();
+        assert_eq!(err.hint().as_deref(), Some("its volumes: a, b"));
+    }
+}
