@@ -20,7 +20,9 @@ impl Drop for Down<'_> {
 const COMPOSE: &str = r#"
 services:
   app:
-    image: devc-test/debian:bookworm
+    build:
+      context: .
+      dockerfile: app.Dockerfile
     volumes:
       - ..:/workspaces/${WORKSPACE_NAME}:cached
       - cache:/cache
@@ -45,9 +47,13 @@ services:
     init: true
     command: sleep 3600
   db:
-    image: devc-test/busybox:latest
+    build:
+      context: .
+      dockerfile: db.Dockerfile
+      args:
+        ANSWER: pong
     init: true
-    command: ["sh", "-c", "sleep 1; echo pong > /tmp/index.html && exec httpd -f -p 8080 -h /tmp"]
+    command: ["sh", "-c", "sleep 1; exec httpd -f -p 8080 -h /www"]
     healthcheck:
       test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/"]
       interval: 300ms
@@ -124,6 +130,14 @@ fn a_compose_project_comes_up_with_its_dependency_and_goes_down_as_a_whole() {
     );
     ws.write(".devcontainer/compose.yml", COMPOSE);
     ws.write(".devcontainer/compose.override.yml", OVERRIDE);
+    ws.write(
+        ".devcontainer/app.Dockerfile",
+        "FROM devc-test/debian:bookworm\nRUN echo built > /etc/built\n",
+    );
+    ws.write(
+        ".devcontainer/db.Dockerfile",
+        "FROM devc-test/busybox:latest\nARG ANSWER\nRUN mkdir -p /www && echo $ANSWER > /www/index.html\n",
+    );
     ws.write(".devcontainer/.env", &format!("WORKSPACE_NAME={name}\n"));
     ws.write(
         ".devcontainer/probe/devcontainer-feature.json",
@@ -151,10 +165,10 @@ fn a_compose_project_comes_up_with_its_dependency_and_goes_down_as_a_whole() {
         "exec",
         "sh",
         "-c",
-        "echo $FROM_COMPOSE $FROM_OVERRIDE $FROM_DEVC; cat /etc/probe /cache/hook /cache/migrated marker.txt",
+        "echo $FROM_COMPOSE $FROM_OVERRIDE $FROM_DEVC; cat /etc/built /etc/probe /cache/hook /cache/migrated marker.txt",
     ]);
     assert_eq!(
-        out.stdout, "bonjour yes 1\nhi\ncreated\nmigrated\nfrom the host\n",
+        out.stdout, "bonjour yes 1\nbuilt\nhi\ncreated\nmigrated\nfrom the host\n",
         "{}",
         out.stderr
     );
@@ -214,6 +228,23 @@ fn a_compose_project_comes_up_with_its_dependency_and_goes_down_as_a_whole() {
 
     // Reused as it is, without a false "configuration changed" warning;
     // stopped and started as a whole.
+    // devc build makes the dev service's image, features included.
+    let tag = format!("devc-e2e-compose-build:{}", std::process::id());
+    let built = ws.devc(&["build", "--image-name", &tag]);
+    assert_eq!(built.code, 0, "{}", built.stderr);
+    let metadata = runtime().block_on(async {
+        let image = docker().inspect_image(&tag).await.unwrap();
+        let _ = docker()
+            .remove_image(
+                &tag,
+                None::<bollard::query_parameters::RemoveImageOptions>,
+                None,
+            )
+            .await;
+        image.config.unwrap().labels.unwrap()["devcontainer.metadata"].clone()
+    });
+    assert!(metadata.contains("probe"), "{metadata}");
+
     let reuse = ws.devc(&["up"]);
     assert_eq!(reuse.json()["containerId"], id.as_str());
     assert!(!reuse.stderr.contains("changed"), "{}", reuse.stderr);
@@ -238,7 +269,7 @@ fn a_compose_project_comes_up_with_its_dependency_and_goes_down_as_a_whole() {
     // A changed service is recreated when the dev container is.
     ws.write(
         ".devcontainer/compose.yml",
-        &COMPOSE.replace("echo pong >", "echo pong2 >"),
+        &COMPOSE.replace("ANSWER: pong", "ANSWER: pong2"),
     );
     let recreated = ws.devc(&["up", "--remove-existing-container"]);
     assert_eq!(recreated.code, 0, "{}", recreated.stderr);
