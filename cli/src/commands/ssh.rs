@@ -16,8 +16,9 @@ use crate::attach::agent::{self, AgentOptions};
 use crate::attach::endpoint::{self, AgentTarget};
 use crate::attach::hostkey::HostKey;
 use crate::attach::inject::PROBE_REPLY;
-use crate::attach::target;
+use crate::attach::{extensions, target};
 use crate::error::Error;
+use crate::printer::Silent;
 
 #[derive(Debug, Args)]
 pub struct SshArgs {
@@ -87,7 +88,21 @@ async fn stdio(ctx: &Context, args: &SshArgs) -> Result<u8, Error> {
         &key,
     )
     .await?;
-    let code = endpoint::relay_stdio(&engine, pipe).await?;
+    // Editors that connect over SSH (VS Code Remote-SSH) install their
+    // server during the first session; on later ones the configuration's
+    // extensions go into it, quietly, while the session runs.
+    let relay = endpoint::relay_stdio(&engine, pipe);
+    let code = if extensions::listed(&config, &attached.effective.merged).is_empty() {
+        relay.await?
+    } else {
+        let install = extensions::install(&engine, &config, &attached.container, &Silent);
+        tokio::pin!(relay);
+        tokio::pin!(install);
+        tokio::select! {
+            code = &mut relay => code?,
+            _ = &mut install => relay.await?,
+        }
+    };
     Ok(u8::try_from(code).unwrap_or(1))
 }
 

@@ -353,6 +353,50 @@ fn a_listed_vsix_is_installed_when_missing_and_survives_a_rebuild() {
         back.stderr
     );
     assert!(extensions(&ws).contains(HELLO));
+
+    // An editor connecting over SSH (devc ssh --stdio as ProxyCommand)
+    // gets the missing extension installed while its session runs.
+    let removed = ws.devc(&[
+        "exec",
+        "code-server",
+        "--uninstall-extension",
+        "devc-test.hello",
+    ]);
+    assert_eq!(removed.code, 0, "{}", removed.stderr);
+    let home = tempfile::tempdir().unwrap();
+    let printed = ws.devc_env(&["ssh-config"], &[("HOME", home.path().to_str().unwrap())]);
+    assert_eq!(printed.code, 0, "{}", printed.stderr);
+    let alias = printed
+        .stdout
+        .lines()
+        .next()
+        .unwrap()
+        .trim_start_matches("Host ")
+        .to_string();
+    let config = home.path().join("ssh_config");
+    std::fs::write(&config, &printed.stdout).unwrap();
+    let session = Command::new("ssh")
+        .arg("-F")
+        .arg(&config)
+        .args(["-o", "BatchMode=yes", &alias, "sleep 6"])
+        .env("HOME", home.path())
+        .env_remove("SSH_AUTH_SOCK")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        session.status.success(),
+        "{}",
+        String::from_utf8_lossy(&session.stderr)
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !extensions(&ws).contains(HELLO) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the extension was not installed during the SSH session"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
     assert_eq!(ws.devc(&["down", "--volumes"]).code, 0);
 }
 
