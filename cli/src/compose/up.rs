@@ -482,6 +482,12 @@ async fn create_dev(
     }
     let mut planned =
         container_up::plan(engine, &derived, &image, Some(&command), reporter).await?;
+    for (name, labels) in project_mount_volumes(project, config, &mut planned.spec) {
+        engine
+            .ensure_volume(&name, &labels)
+            .await
+            .map_err(ContainerError::from)?;
+    }
     // The service's settings first, devcontainer.json's on top of them.
     let mut spec = ContainerSpec {
         image: planned.spec.image.clone(),
@@ -496,6 +502,43 @@ async fn create_dev(
         return Err(ContainerError::from(error).into());
     }
     Ok(container)
+}
+
+/// Named volumes of `mounts` (devcontainer.json, features, image metadata)
+/// belong to the Compose project, as with the reference CLI (which declares
+/// them in its override file): `<project>_<name>`, labelled as the
+/// project's, so both tools use the same volume and `down --volumes`
+/// removes it. devc's editor-server volumes keep their own names.
+fn project_mount_volumes(
+    project: &Project,
+    config: &ResolvedConfig,
+    spec: &mut ContainerSpec,
+) -> Vec<(String, BTreeMap<String, String>)> {
+    use crate::container::spec::MountKind;
+    let editor = crate::attach::volumes::volume_names(&config.devcontainer_id);
+    let mut created = Vec::new();
+    for mount in spec
+        .mounts
+        .iter_mut()
+        .filter(|m| m.kind == MountKind::Volume)
+    {
+        let Some(source) = mount.source.as_mut() else {
+            continue;
+        };
+        if editor.contains(source) {
+            continue;
+        }
+        let name = format!("{}_{source}", project.name);
+        created.push((
+            name.clone(),
+            BTreeMap::from([
+                (PROJECT_LABEL.to_string(), project.name.clone()),
+                ("com.docker.compose.volume".to_string(), source.clone()),
+            ]),
+        ));
+        *source = name;
+    }
+    created
 }
 
 /// The service's keys, labels, name, working folder, restart policy and

@@ -226,7 +226,8 @@ fn compose_projects_are_shared_with_the_reference_cli_both_ways() {
     let name = format!("refcompose{}", std::process::id());
     let ws = Workspace::with_config(
         &name,
-        r#"{"dockerComposeFile": "compose.yml", "service": "app", "workspaceFolder": "/workspaces/app"}"#,
+        r#"{"dockerComposeFile": "compose.yml", "service": "app", "workspaceFolder": "/workspaces/app",
+            "mounts": ["source=shared,target=/shared,type=volume"]}"#,
     );
     ws.write(
         ".devcontainer/compose.yml",
@@ -271,9 +272,12 @@ services:
         id.as_str()
     );
     assert!(containers.iter().all(|c| running(c)));
-    // devc's down removes the reference CLI's project, network included.
-    ours(&["down", "--volumes"]);
-    assert_eq!(project_resources(&project), (vec![], vec![], vec![]));
+    // devc's down removes the reference CLI's project, network included;
+    // the named volume stays.
+    ours(&["exec", "sh", "-c", "echo kept > /shared/file"]);
+    ours(&["down"]);
+    let (containers, networks, _) = project_resources(&project);
+    assert!(containers.is_empty() && networks.is_empty());
 
     // devc first: the reference CLI reuses devc's container, running and
     // stopped (it starts the stopped project with docker-compose).
@@ -281,6 +285,9 @@ services:
         .as_str()
         .unwrap()
         .to_string();
+    // Both tools name the configuration's volume after the project, so the
+    // data written in the reference CLI's container is here.
+    assert_eq!(ours(&["exec", "cat", "/shared/file"]).stdout, "kept\n");
     assert_eq!(
         reference(&ws.path, &["up"]).last_json()["containerId"],
         id.as_str()

@@ -124,6 +124,7 @@ fn a_compose_project_comes_up_with_its_dependency_and_goes_down_as_a_whole() {
           "service": "app",
           "workspaceFolder": "/workspaces/${localWorkspaceFolderBasename}",
           "containerEnv": {"FROM_DEVC": "1"},
+          "mounts": ["source=history,target=/history,type=volume"],
           "features": {"./probe": {"greeting": "hi"}},
           "postCreateCommand": "echo created > /cache/hook"
         }"#,
@@ -224,7 +225,14 @@ fn a_compose_project_comes_up_with_its_dependency_and_goes_down_as_a_whole() {
     let out = ws.devc(&["exec", "sh", "-c", "cat /proc/*/cmdline | tr '\\0' ' '"]);
     assert!(out.stdout.contains("sleep infinity"), "{}", out.stdout);
     assert_eq!(networks, [format!("{project}_default")]);
-    assert_eq!(volumes, [format!("{project}_cache")]);
+    // devcontainer.json's named volumes belong to the project, as with the
+    // reference CLI.
+    let mut volumes = volumes;
+    volumes.sort();
+    assert_eq!(
+        volumes,
+        [format!("{project}_cache"), format!("{project}_history")]
+    );
 
     // Reused as it is, without a false "configuration changed" warning;
     // stopped and started as a whole.
