@@ -92,7 +92,15 @@ pub async fn run(ctx: &Context, args: DownArgs) -> Result<u8, Error> {
     }
     if args.volumes {
         let editor = crate::attach::volumes::volume_names(&config.devcontainer_id);
-        for name in named_volumes(&config).into_iter().chain(editor) {
+        // A Compose project's volumes (its own and those of `mounts`, which
+        // carry the project's name) went with the project above; the bare
+        // names may belong to someone else.
+        let mounted = if project.is_some() {
+            Vec::new()
+        } else {
+            named_volumes(&config)
+        };
+        for name in mounted.into_iter().chain(editor) {
             ctx.printer.step(&format!("Removing volume {name}"));
             engine
                 .remove_volume(&name)

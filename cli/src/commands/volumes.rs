@@ -80,7 +80,8 @@ struct Entry {
 pub async fn run(ctx: &Context, args: VolumesArgs) -> Result<u8, Error> {
     match args.command {
         VolumesCommand::List { workspace, json } => {
-            let (_, _, mounts) = container(ctx, &workspace).await?;
+            let (_, _, mounted) = container(ctx, &workspace).await?;
+            let mounts: Vec<&VolumeMount> = mounted.iter().map(|m| &m.mount).collect();
             if json {
                 ctx.printer.result(&mounts);
             } else {
@@ -111,9 +112,8 @@ pub async fn run(ctx: &Context, args: VolumesArgs) -> Result<u8, Error> {
             backup,
             volumes,
         } => {
-            let (engine, found, mounts) = container(ctx, &workspace).await?;
-            let restored =
-                restore(&engine, &found, &mounts, &backup, &volumes, &ctx.printer).await?;
+            let (engine, _, mounts) = container(ctx, &workspace).await?;
+            let restored = restore(&engine, &mounts, &backup, &volumes, &ctx.printer).await?;
             ctx.printer.result(&serde_json::json!({
                 "outcome": "success",
                 "restored": restored,
@@ -123,11 +123,14 @@ pub async fn run(ctx: &Context, args: VolumesArgs) -> Result<u8, Error> {
     Ok(0)
 }
 
-/// The workspace's dev container (running or stopped) and its volumes.
+/// The workspace's dev container (running or stopped), and every named
+/// volume mounted in it — or, for a Compose configuration, in any of the
+/// project's containers (a database service's data counts too) — each
+/// with the container that mounts it.
 async fn container(
     ctx: &Context,
     workspace: &WorkspaceArgs,
-) -> Result<(Engine, ContainerInfo, Vec<VolumeMount>), Error> {
+) -> Result<(Engine, ContainerInfo, Vec<Mounted>), Error> {
     let config = ctx.resolve(workspace)?;
     let engine = ctx.engine().await?;
     let Some(found) = up::find(&engine, &config).await? else {
@@ -139,19 +142,40 @@ async fn container(
             Some("run `devc up` first: volumes are read and written through the dev container"),
         ));
     };
-    let mounts = engine
-        .volume_mounts(&found.id)
-        .await
-        .map_err(ContainerError::from)?;
-    Ok((engine, found, mounts))
+    let siblings = super::stop::compose_siblings(&engine, &config, Some(&found)).await?;
+    let mut mounted: Vec<Mounted> = Vec::new();
+    for container in std::iter::once(&found).chain(&siblings) {
+        let mounts = engine
+            .volume_mounts(&container.id)
+            .await
+            .map_err(ContainerError::from)?;
+        for mount in mounts {
+            if !mounted.iter().any(|m| m.mount.name == mount.name) {
+                mounted.push(Mounted {
+                    container: container.id.clone(),
+                    running: container.is_running(),
+                    mount,
+                });
+            }
+        }
+    }
+    Ok((engine, found, mounted))
+}
+
+/// A named volume and the container it is read and written through.
+#[derive(Debug, Clone, PartialEq)]
+struct Mounted {
+    container: String,
+    running: bool,
+    mount: VolumeMount,
 }
 
 /// The mounts named in `wanted` (all when empty); an unknown name fails
 /// listing the ones there are.
-fn choose(mounts: &[VolumeMount], wanted: &[String]) -> Result<Vec<VolumeMount>, Error> {
+fn choose(mounts: &[Mounted], wanted: &[String]) -> Result<Vec<Mounted>, Error> {
     if let Some(missing) = wanted
         .iter()
-        .find(|w| !mounts.iter().any(|m| &m.name == *w))
+        .find(|w| !mounts.iter().any(|m| &m.mount.name == *w))
     {
         return Err(Error::usage(
             format!("the dev container has no volume named \"{missing}\""),
@@ -159,7 +183,7 @@ fn choose(mounts: &[VolumeMount], wanted: &[String]) -> Result<Vec<VolumeMount>,
                 "its volumes: {}",
                 mounts
                     .iter()
-                    .map(|m| m.name.as_str())
+                    .map(|m| m.mount.name.as_str())
                     .collect::<Vec<_>>()
                     .join(", ")
             )),
@@ -167,7 +191,7 @@ fn choose(mounts: &[VolumeMount], wanted: &[String]) -> Result<Vec<VolumeMount>,
     }
     Ok(mounts
         .iter()
-        .filter(|m| wanted.is_empty() || wanted.contains(&m.name))
+        .filter(|m| wanted.is_empty() || wanted.contains(&m.mount.name))
         .cloned()
         .collect())
 }
@@ -183,7 +207,7 @@ fn default_folder() -> PathBuf {
 async fn backup(
     engine: &Engine,
     container: &ContainerInfo,
-    mounts: &[VolumeMount],
+    mounts: &[Mounted],
     dir: &Path,
     reporter: &dyn Reporter,
 ) -> Result<Manifest, Error> {
@@ -204,22 +228,35 @@ async fn backup(
         container_id: container.id.clone(),
         volumes: Vec::new(),
     };
-    for mount in mounts {
+    for Mounted {
+        container: through,
+        mount,
+        ..
+    } in mounts
+    {
         let file = format!("{}.tar", mount.name);
         reporter.step(&format!(
             "Backing up volume {} ({})",
             mount.name, mount.target
         ));
         let path = dir.join(&file);
-        let bytes = match engine
-            .download_to_file(&container.id, &mount.target, &path)
-            .await
-        {
+        let copied = async {
+            let bytes = engine
+                .download_to_file(through, &mount.target, &path)
+                .await
+                .map_err(|e| e.to_string())?;
+            check_archive(&path)?;
+            Ok::<u64, String>(bytes)
+        };
+        let bytes = match copied.await {
             Ok(bytes) => bytes,
-            Err(error) => {
+            Err(reason) => {
                 // No half-written archive that a restore could take for whole.
                 let _ = std::fs::remove_file(&path);
-                return Err(ContainerError::from(error).into());
+                return Err(Error::usage(
+                    format!("could not back up volume {}: {reason}", mount.name),
+                    Some("nothing was written for it; fix the cause and run the backup again"),
+                ));
             }
         };
         manifest.volumes.push(Entry {
@@ -236,10 +273,25 @@ async fn backup(
     Ok(manifest)
 }
 
+/// Reads the archive to its end: an engine that stopped sending halfway
+/// leaves a tar that does not parse to the end.
+fn check_archive(path: &Path) -> Result<(), String> {
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut archive = tar::Archive::new(file);
+    let entries = archive
+        .entries()
+        .map_err(|e| format!("the archive is unreadable: {e}"))?;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| format!("the archive is incomplete: {e}"))?;
+        std::io::copy(&mut entry, &mut std::io::sink())
+            .map_err(|e| format!("the archive is incomplete: {e}"))?;
+    }
+    Ok(())
+}
+
 async fn restore(
     engine: &Engine,
-    container: &ContainerInfo,
-    mounts: &[VolumeMount],
+    mounts: &[Mounted],
     dir: &Path,
     wanted: &[String],
     reporter: &dyn Reporter,
@@ -255,7 +307,14 @@ async fn restore(
         .map_err(|e| Error::usage(format!("{}: {e}", manifest_path.display()), None))?;
     let plan = plan_restore(&manifest, mounts, wanted)?;
     let mut restored = Vec::new();
-    for (entry, mount) in plan {
+    for (entry, mounted) in plan {
+        let mount = &mounted.mount;
+        if mounted.running {
+            reporter.warn(&format!(
+                "volume {} is in use by a running container; a program writing to it may mix its files with the backup's",
+                mount.name
+            ));
+        }
         reporter.step(&format!(
             "Restoring volume {} into {} ({})",
             entry.name, mount.name, mount.target
@@ -266,9 +325,14 @@ async fn restore(
             .filter(|p| !p.is_empty())
             .unwrap_or_else(|| "/".into());
         engine
-            .upload_file(&container.id, &parent, &dir.join(&entry.file))
+            .upload_file(&mounted.container, &parent, &dir.join(&entry.file))
             .await
-            .map_err(ContainerError::from)?;
+            .map_err(|e| {
+                Error::usage(
+                    format!("could not restore volume {}: {e}", mount.name),
+                    Some("files copied before the failure stay; fix the cause and restore again"),
+                )
+            })?;
         restored.push(mount.name.clone());
     }
     Ok(restored)
@@ -279,9 +343,9 @@ async fn restore(
 /// is the mount point's last component, so the two must agree on it.
 fn plan_restore<'a>(
     manifest: &'a Manifest,
-    mounts: &'a [VolumeMount],
+    mounts: &'a [Mounted],
     wanted: &[String],
-) -> Result<Vec<(&'a Entry, &'a VolumeMount)>, Error> {
+) -> Result<Vec<(&'a Entry, &'a Mounted)>, Error> {
     if let Some(missing) = wanted
         .iter()
         .find(|w| !manifest.volumes.iter().any(|e| &e.name == *w))
@@ -302,10 +366,10 @@ fn plan_restore<'a>(
         .iter()
         .filter(|e| wanted.is_empty() || wanted.contains(&e.name))
     {
-        let Some(mount) = mounts
+        let Some(mounted) = mounts
             .iter()
-            .find(|m| m.name == entry.name)
-            .or_else(|| mounts.iter().find(|m| m.target == entry.target))
+            .find(|m| m.mount.name == entry.name)
+            .or_else(|| mounts.iter().find(|m| m.mount.target == entry.target))
         else {
             return Err(Error::usage(
                 format!(
@@ -315,16 +379,16 @@ fn plan_restore<'a>(
                 Some("mount it (devcontainer.json \"mounts\"), run `devc up`, then restore again"),
             ));
         };
-        if base(&mount.target) != base(&entry.target) {
+        if base(&mounted.mount.target) != base(&entry.target) {
             return Err(Error::usage(
                 format!(
                     "volume {} was backed up from {} but is mounted at {} now; the last folder names must match",
-                    entry.name, entry.target, mount.target
+                    entry.name, entry.target, mounted.mount.target
                 ),
                 None,
             ));
         }
-        plan.push((entry, mount));
+        plan.push((entry, mounted));
     }
     Ok(plan)
 }
@@ -333,10 +397,14 @@ fn plan_restore<'a>(
 mod tests {
     use super::*;
 
-    fn mount(name: &str, target: &str) -> VolumeMount {
-        VolumeMount {
-            name: name.into(),
-            target: target.into(),
+    fn mount(name: &str, target: &str) -> Mounted {
+        Mounted {
+            container: "c".into(),
+            running: false,
+            mount: VolumeMount {
+                name: name.into(),
+                target: target.into(),
+            },
         }
     }
 
@@ -363,7 +431,7 @@ mod tests {
         let plan = plan_restore(&m, &mounts, &[]).unwrap();
         let pairs: Vec<(&str, &str)> = plan
             .iter()
-            .map(|(e, m)| (e.name.as_str(), m.name.as_str()))
+            .map(|(e, m)| (e.name.as_str(), m.mount.name.as_str()))
             .collect();
         assert_eq!(pairs, [("data", "data"), ("old-cache", "new-cache")]);
     }

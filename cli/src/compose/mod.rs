@@ -47,9 +47,9 @@ pub enum ComposeError {
     Dependency {
         service: String,
         dependency: String,
-        /// The dependency's container name, for the hint.
-        container: String,
         reason: String,
+        /// What to do next.
+        next: String,
     },
 }
 
@@ -64,9 +64,7 @@ impl ComposeError {
                 "fix the Compose file(s) that devcontainer.json's \"dockerComposeFile\" names"
                     .into(),
             ),
-            Self::Dependency { container, .. } => Some(format!(
-                "see why in the dependency's output (`docker logs {container}`), fix it, then run `devc up` again"
-            )),
+            Self::Dependency { next, .. } => Some(next.clone()),
             Self::File(_) => None,
         }
     }

@@ -18,8 +18,8 @@ use crate::printer::Reporter;
 /// A hash of the service's definition on containers devc makes, so a
 /// changed service is recreated.
 const SERVICE_HASH_LABEL: &str = "devc.compose.service_hash";
-/// How long `up` waits for a `depends_on` condition at most.
-const WAIT_LIMIT: std::time::Duration = std::time::Duration::from_secs(300);
+/// The least time `up` gives a dependency to become healthy.
+const WAIT_FLOOR: std::time::Duration = std::time::Duration::from_secs(300);
 
 pub async fn up(
     engine: &Engine,
@@ -62,11 +62,24 @@ pub async fn up(
                     None => (action, None),
                 },
             };
+            // A stopped dev container on the network stack of a service
+            // container that was replaced since cannot start: replace it.
+            let dev = &project.services[&project.service];
+            let mut action = action;
+            if let (Action::Start, Some(found), Some(_)) = (action, &existing, &dev.network_mode) {
+                bring_up(engine, config, &project, &before, options, reporter).await?;
+                if shares_a_replaced_network(engine, &project, dev, found).await? {
+                    reporter.step(&format!(
+                        "Recreating container {}: the service whose network it shares was recreated",
+                        short(&found.id)
+                    ));
+                    action = Action::Replace;
+                }
+            }
             let container = match (action, existing) {
                 (Action::Start, Some(container)) => {
                     container_up::warn_if_changed(config, &container, reporter);
                     bring_up(engine, config, &project, &before, options, reporter).await?;
-                    let dev = &project.services[&project.service];
                     wait_for_dependencies(engine, &project, dev, reporter).await?;
                     reporter.step(&format!("Starting container {}", short(&container.id)));
                     engine
@@ -77,7 +90,6 @@ pub async fn up(
                 }
                 (_, old) => {
                     // The image first: if the build fails, the old container stays.
-                    let dev = &project.services[&project.service];
                     let image = dev_image(engine, config, dev, &options.prepare, reporter).await?;
                     bring_up(engine, config, &project, &before, options, reporter).await?;
                     wait_for_dependencies(engine, &project, dev, reporter).await?;
@@ -171,8 +183,24 @@ async fn bring_up(
             Some(found) => stale_reason(engine, project, service, found).await?,
             None => None,
         };
+        // The anonymous volumes of a replaced container (a database's
+        // `VOLUME`) go to its successor, as Compose does.
+        let mut inherited = Vec::new();
         if let (Some(found), Some(reason)) = (&existing, stale) {
             reporter.step(&format!("Recreating service {name}: {reason}"));
+            // The new image first: if it cannot be had, the old container stays.
+            service_image(engine, config, project, service, options, reporter).await?;
+            inherited = engine
+                .volume_mounts(&found.id)
+                .await
+                .map_err(ContainerError::from)?
+                .into_iter()
+                .filter(|m| is_anonymous(&m.name))
+                .collect();
+            engine
+                .stop_container(&found.id)
+                .await
+                .map_err(ContainerError::from)?;
             engine
                 .remove_container(&found.id, false)
                 .await
@@ -198,6 +226,7 @@ async fn bring_up(
                 };
                 apply_service(project, service, &mut spec)?;
                 resolve_network_mode(engine, project, &mut spec).await?;
+                inherit_volumes(&mut spec, &inherited);
                 if let Some(entrypoint) = &service.entrypoint {
                     spec.entrypoint = Some(entrypoint.clone());
                 }
@@ -225,6 +254,30 @@ async fn bring_up(
     Ok(())
 }
 
+/// An engine-generated (anonymous) volume name: 64 hex digits.
+fn is_anonymous(name: &str) -> bool {
+    name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Mounts `inherited` volumes where the spec does not mount anything else.
+fn inherit_volumes(spec: &mut ContainerSpec, inherited: &[crate::engine::VolumeMount]) {
+    use crate::container::spec::{Mount, MountKind};
+    for volume in inherited {
+        let taken = spec.mounts.iter().any(|m| m.target == volume.target)
+            || spec
+                .binds
+                .iter()
+                .any(|b| bind_target(b) == Some(volume.target.as_str()));
+        if !taken {
+            spec.mounts.push(Mount::new(
+                MountKind::Volume,
+                Some(volume.name.clone()),
+                volume.target.clone(),
+            ));
+        }
+    }
+}
+
 /// Why an existing service container must be made again: its definition
 /// changed (devc-made containers carry a hash of it), or it shares the
 /// network stack of a service container that has since been replaced.
@@ -241,22 +294,34 @@ async fn stale_reason(
     {
         return Ok(Some("its definition changed"));
     }
-    if let Some(other) = service
+    if shares_a_replaced_network(engine, project, service, found).await? {
+        return Ok(Some("the service whose network it shares was recreated"));
+    }
+    Ok(None)
+}
+
+/// Whether `found` joined the network stack (`network_mode: service:X`)
+/// of a container of X that has since been replaced: it cannot start.
+async fn shares_a_replaced_network(
+    engine: &Engine,
+    project: &Project,
+    service: &Service,
+    found: &ContainerInfo,
+) -> Result<bool, Error> {
+    let Some(other) = service
         .network_mode
         .as_deref()
         .and_then(|m| m.strip_prefix("service:"))
-    {
-        let joined = engine
-            .container_status(&found.id)
-            .await
-            .map_err(ContainerError::from)?
-            .network_mode;
-        let current = service_container(engine, project, other).await?;
-        if current.is_some_and(|c| joined != format!("container:{}", c.id)) {
-            return Ok(Some("the service whose network it shares was recreated"));
-        }
-    }
-    Ok(None)
+    else {
+        return Ok(false);
+    };
+    let joined = engine
+        .container_status(&found.id)
+        .await
+        .map_err(ContainerError::from)?
+        .network_mode;
+    let current = service_container(engine, project, other).await?;
+    Ok(current.is_some_and(|c| joined != format!("container:{}", c.id)))
 }
 
 /// Waits for the `depends_on` conditions of `service`: dependencies that
@@ -271,12 +336,16 @@ pub async fn wait_for_dependencies(
         let Some(container) = service_container(engine, project, dependency).await? else {
             continue;
         };
-        let fail = |reason: String| -> Error {
+        let logs = format!(
+            "see why in its output (`docker logs {}`), fix it, then run `devc up` again",
+            container.name
+        );
+        let fail = |reason: String, next: &str| -> Error {
             super::ComposeError::Dependency {
                 service: service.name.clone(),
                 dependency: dependency.clone(),
-                container: container.name.clone(),
                 reason,
+                next: next.to_string(),
             }
             .into()
         };
@@ -285,7 +354,17 @@ pub async fn wait_for_dependencies(
             "Waiting for service {dependency} to {}",
             if healthy { "be healthy" } else { "complete" }
         ));
-        let deadline = std::time::Instant::now() + WAIT_LIMIT;
+        // Long enough for the check's own retries; a one-shot service may
+        // take as long as it takes (Ctrl-C stops the wait).
+        let limit = healthy.then(|| {
+            health_wait_limit(
+                project
+                    .services
+                    .get(dependency)
+                    .and_then(|s| s.healthcheck.as_ref()),
+            )
+        });
+        let started = std::time::Instant::now();
         loop {
             let status = engine
                 .container_status(&container.id)
@@ -302,36 +381,52 @@ pub async fn wait_for_dependencies(
             match (healthy, status.state.as_str(), status.health.as_deref()) {
                 (true, _, Some("healthy")) => break,
                 (true, _, None) => {
-                    return Err(fail("has no healthcheck to wait for".into()));
+                    return Err(fail(
+                        "has no healthcheck to wait for".into(),
+                        "give the service a healthcheck; if the Compose file has one, its container predates it: `devc down`, then `devc up`",
+                    ));
                 }
                 (true, _, Some("unhealthy")) => {
-                    return Err(fail(format!("is unhealthy{}", output())));
+                    return Err(fail(format!("is unhealthy{}", output()), &logs));
                 }
-                (true, "exited" | "dead", _) => {
-                    return Err(fail(format!("exited with code {}", status.exit_code)));
+                (_, "exited" | "dead", _) if healthy || status.exit_code != 0 => {
+                    return Err(fail(
+                        format!("exited with code {}", status.exit_code),
+                        &logs,
+                    ));
                 }
-                (false, "exited" | "dead", _) if status.exit_code == 0 => break,
-                (false, "exited" | "dead", _) => {
-                    return Err(fail(format!("exited with code {}", status.exit_code)));
-                }
+                (false, "exited" | "dead", _) => break,
                 _ => {}
             }
-            if std::time::Instant::now() > deadline {
-                return Err(fail(format!(
-                    "did not {} within {} s{}",
-                    if healthy {
-                        "become healthy"
-                    } else {
-                        "complete"
-                    },
-                    WAIT_LIMIT.as_secs(),
-                    output()
-                )));
+            if let Some(limit) = limit
+                && started.elapsed() > limit
+            {
+                return Err(fail(
+                    format!(
+                        "did not become healthy within {} s{}",
+                        limit.as_secs(),
+                        output()
+                    ),
+                    &logs,
+                ));
             }
             tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         }
     }
     Ok(())
+}
+
+/// How long a health check may take to pass: its start period plus every
+/// retry (Docker's defaults where unset: 30 s interval and timeout, 3
+/// retries), and never less than five minutes.
+fn health_wait_limit(check: Option<&crate::container::spec::Healthcheck>) -> std::time::Duration {
+    const SECOND: i64 = 1_000_000_000;
+    let check = check.cloned().unwrap_or_default();
+    let interval = check.interval.unwrap_or(30 * SECOND);
+    let timeout = check.timeout.unwrap_or(30 * SECOND);
+    let retries = check.retries.unwrap_or(3);
+    let total = check.start_period.unwrap_or(0) + (interval + timeout) * (retries + 1);
+    std::time::Duration::from_nanos(total.max(0) as u64).max(WAIT_FLOOR)
 }
 
 /// The container of a service other than the dev container.
@@ -782,6 +877,20 @@ mod tests {
             None,
             &["sleep".to_string(), "infinity".to_string()]
         ));
+    }
+
+    #[test]
+    fn health_waits_cover_the_checks_retries() {
+        use crate::container::spec::Healthcheck;
+        assert_eq!(health_wait_limit(None).as_secs(), 300);
+        let slow = Healthcheck {
+            interval: Some(60_000_000_000),
+            timeout: Some(10_000_000_000),
+            retries: Some(5),
+            start_period: Some(120_000_000_000),
+            ..Default::default()
+        };
+        assert_eq!(health_wait_limit(Some(&slow)).as_secs(), 120 + 70 * 6);
     }
 
     #[test]

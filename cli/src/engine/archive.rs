@@ -80,14 +80,17 @@ impl Engine {
                 message: e.to_string(),
                 status: 0,
             })?;
-        let chunks = futures_util::stream::unfold(reader, |mut reader| async move {
+        // A read error ends the upload with an error, not a short archive.
+        let chunks = futures_util::stream::unfold(Some(reader), |reader| async move {
+            let mut reader = reader?;
             let mut buffer = vec![0u8; 256 * 1024];
             match reader.read(&mut buffer).await {
-                Ok(0) | Err(_) => None,
+                Ok(0) => None,
                 Ok(n) => {
                     buffer.truncate(n);
-                    Some((bytes::Bytes::from(buffer), reader))
+                    Some((Ok(bytes::Bytes::from(buffer)), Some(reader)))
                 }
+                Err(e) => Some((Err(e), None)),
             }
         });
         let options = bollard::query_parameters::UploadToContainerOptions {
@@ -95,7 +98,7 @@ impl Engine {
             ..Default::default()
         };
         self.docker
-            .upload_to_container(id, Some(options), bollard::body_stream(chunks))
+            .upload_to_container(id, Some(options), bollard::body_try_stream(chunks))
             .await
             .map_err(|e| EngineError::api(format!("copying files into {path}"), e))
     }

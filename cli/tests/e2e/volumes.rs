@@ -88,3 +88,74 @@ fn a_volume_backed_up_before_down_is_restored_into_the_new_container() {
     );
     ws.devc(&["down", "--volumes"]);
 }
+
+/// A Compose project's service volumes (a database's data) are backed up
+/// and restored too, through the service's own container.
+#[test]
+fn a_compose_services_volume_is_backed_up_and_restored() {
+    let name = format!("volcompose{}", std::process::id());
+    let ws = Workspace::with_config(
+        &name,
+        r#"{"dockerComposeFile": "compose.yml", "service": "app"}"#,
+    );
+    ws.write(
+        ".devcontainer/compose.yml",
+        r#"
+services:
+  app:
+    image: devc-test/busybox:latest
+    init: true
+    command: sleep 3600
+    depends_on: [db]
+  db:
+    image: devc-test/busybox:latest
+    init: true
+    volumes:
+      - data:/var/data
+    command: ["sh", "-c", "[ -f /var/data/index.html ] || date +%s%N > /var/data/index.html; exec httpd -f -p 8080 -h /var/data"]
+volumes:
+  data:
+"#,
+    );
+    let _down = crate::compose::Down(&ws);
+    let fetch = || {
+        // httpd may need a moment after `up`.
+        for _ in 0..50 {
+            let out = ws.devc(&["exec", "wget", "-qO-", "http://db:8080/"]);
+            if out.code == 0 {
+                return out.stdout;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("db did not answer");
+    };
+    ws.devc(&["up"]).json();
+    let first = fetch();
+    let volume = format!("{name}_devcontainer_data");
+    let listed = volumes(&ws, &["list", "--json"]).json();
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v["name"] == volume.as_str() && v["target"] == "/var/data"),
+        "{listed}"
+    );
+    let backup = ws.path.join("backup");
+    let out = volumes(&ws, &["backup", "-o", backup.to_str().unwrap(), &volume]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+
+    assert_eq!(ws.devc(&["down", "--volumes"]).code, 0);
+    ws.devc(&["up"]).json();
+    let second = fetch();
+    assert_ne!(first, second, "a new, empty volume");
+
+    let out = volumes(&ws, &["restore", backup.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("in use by a running container"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(fetch(), first);
+}
