@@ -91,19 +91,63 @@ async fn stdio(ctx: &Context, args: &SshArgs) -> Result<u8, Error> {
     // Editors that connect over SSH (VS Code Remote-SSH) install their
     // server during the first session; on later ones the configuration's
     // extensions go into it, quietly, while the session runs.
+    // VS Code opens several sessions at once: one of them installs.
     let relay = endpoint::relay_stdio(&engine, pipe);
-    let code = if extensions::listed(&config, &attached.effective.merged).is_empty() {
-        relay.await?
+    let turn = if extensions::listed(&config, &attached.effective.merged).is_empty() {
+        None
     } else {
-        let install = extensions::install(&engine, &config, &attached.container, &Silent);
-        tokio::pin!(relay);
-        tokio::pin!(install);
-        tokio::select! {
-            code = &mut relay => code?,
-            _ = &mut install => relay.await?,
+        InstallTurn::take(&attached.container.id)
+    };
+    let code = match turn {
+        None => relay.await?,
+        Some(turn) => {
+            // The turn goes when the install is done, not when the session is.
+            let install = async {
+                extensions::install(&engine, &config, &attached.container, &Silent).await;
+                drop(turn);
+            };
+            tokio::pin!(relay);
+            tokio::pin!(install);
+            tokio::select! {
+                code = &mut relay => code?,
+                _ = &mut install => relay.await?,
+            }
         }
     };
     Ok(u8::try_from(code).unwrap_or(1))
+}
+
+/// The right of one SSH session per container to install extensions: a
+/// file created exclusively in the cache folder, removed when the session
+/// ends. One older than ten minutes is from a session that was killed.
+struct InstallTurn(PathBuf);
+
+impl InstallTurn {
+    fn take(container: &str) -> Option<Self> {
+        let dir = crate::cache::dir()?.join("extension-installs");
+        std::fs::create_dir_all(&dir).ok()?;
+        let path = dir.join(container);
+        let stale = std::fs::metadata(&path)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > std::time::Duration::from_secs(600));
+        if stale {
+            let _ = std::fs::remove_file(&path);
+        }
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .ok()
+            .map(|_| Self(path))
+    }
+}
+
+impl Drop for InstallTurn {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 /// This devc, as an absolute path for the ProxyCommand.
