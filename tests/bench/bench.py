@@ -69,6 +69,9 @@ RECREATE = ("--remove-existing-container",)
 # What devc cannot do yet, by capability, with the reason the report shows
 # instead of numbers. Delete an entry once devc supports it.
 DEVC_LACKS: dict[str, str] = {}
+# devcontainer-rs 0.0.66 writes Compose override files that Debian's
+# docker-compose 1.29 (the Compose this machine has) rejects.
+DEVCONTAINER_RS_LACKS = {"compose": "its Compose override files need docker compose v2, not installed here"}
 
 
 class BenchError(Exception):
@@ -162,7 +165,7 @@ def find_tools(names: list[str], devc: Path | None) -> list[Tool]:
             case "devcontainer-rs":
                 path = find_devcontainer_rs()
                 if path:
-                    tools.append(Tool(name, path, version_of(path)))
+                    tools.append(Tool(name, path, version_of(path), DEVCONTAINER_RS_LACKS))
             case _:
                 raise BenchError(f"unknown tool {name!r}; known: devc, reference, devcontainer-rs")
     if not tools or tools[0].name != "devc":
@@ -238,6 +241,36 @@ def features_cold(base: str, nonce: str) -> Files:
 def features_second_changed(base: str, nonce: str) -> Files:
     """Only feat-b's options change: feat-a's layer could be reused."""
     return features_workspace(base, install_tag="fixed", second_flavour=nonce)
+
+
+def compose_workspace(base: str, nonce: str) -> Files:
+    """A Compose project: the dev service and a second service it depends
+    on. The project is named after the workspace folder, which is unique
+    per tool and scenario (see `Bench.scenario`)."""
+    return {
+        ".devcontainer/devcontainer.json": as_json(
+            {
+                "dockerComposeFile": "compose.yml",
+                "service": "app",
+                "workspaceFolder": "/workspace",
+                "remoteUser": "root",
+            }
+        ),
+        ".devcontainer/compose.yml": lines(
+            "services:",
+            "  app:",
+            f"    image: {base}",
+            "    init: true",
+            "    command: sleep 86400",
+            "    volumes:",
+            "      - ..:/workspace",
+            "    depends_on: [db]",
+            "  db:",
+            f"    image: {base}",
+            "    init: true",
+            "    command: sleep 86400",
+        ),
+    }
 
 
 def as_json(value: object) -> str:
@@ -339,6 +372,23 @@ SCENARIOS = (
         probe="/opt/bench/feat-b",
         needs="features",
         target=2,
+    ),
+    Scenario(
+        "compose-up-running",
+        "Compose: up, project running",
+        "`up` on a running two-service Compose project (the reference CLI drives docker-compose).",
+        compose_workspace,
+        "up",
+        needs="compose",
+    ),
+    Scenario(
+        "compose-up-recreate",
+        "Compose: up --remove-existing-container",
+        "Replace the dev service's container of a running two-service Compose project.",
+        compose_workspace,
+        "up",
+        RECREATE,
+        needs="compose",
     ),
     Scenario(
         "exec",
@@ -491,6 +541,11 @@ def clean_up(run_id: str, root: Path) -> None:
     and containers by workspace folder in case a tool dropped labels."""
     labelled = docker("ps", "-aq", "--filter", f"label={RUN_LABEL}={run_id}").split()
     remove_containers(sorted(set(labelled) | set(containers_under(root))))
+    # The Compose scenarios' networks: `<scenario>-<tool>_devcontainer_default`.
+    networks = docker("network", "ls", "--format", "{{.Name}}").split()
+    ours = [n for n in networks if n.startswith("compose-up-") and n.endswith("_devcontainer_default")]
+    if ours:
+        subprocess.run(["docker", "network", "rm", *ours], capture_output=True, check=False)
     # Parents cannot go before their children; a few passes settle it.
     for _ in range(5):
         images = docker("images", "-aq", "--filter", f"label={RUN_LABEL}={run_id}").split()
@@ -545,7 +600,8 @@ class Bench:
     def scenario(self, scenario: Scenario) -> dict[str, Outcome]:
         outcomes = {tool.name: Outcome(skipped=tool.lacks.get(scenario.needs or "")) for tool in self.tools}
         active = [tool for tool in self.tools if not outcomes[tool.name].skipped]
-        folders = {tool.name: self.root / tool.name / scenario.key for tool in active}
+        # The folder's name is unique per tool: Compose names projects after it.
+        folders = {tool.name: self.root / tool.name / f"{scenario.key}-{tool.name}" for tool in active}
         try:
             for tool in list(active):
                 try:
