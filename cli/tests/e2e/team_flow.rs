@@ -2,7 +2,8 @@
 //! template and publishes the built image ("build once"); a teammate whose
 //! configuration is only `{"image": …}` pulls it and builds the sample
 //! project with the features' environment, hooks and user taken from the
-//! image label ("the whole team pulls").
+//! image label ("the whole team pulls"). The rust and embedded-arm
+//! templates are applied and brought up directly, and build their samples.
 //!
 //! The images install real Debian packages (cross GCC, qemu-user, CMake,
 //! build-essential); Docker's layer cache keeps later runs fast.
@@ -111,6 +112,7 @@ fn elf_machine(path: &Path) -> u16 {
 
 const EM_AARCH64: u16 = 183;
 const EM_X86_64: u16 = 62;
+const EM_ARM: u16 = 40;
 
 #[test]
 fn cross_aarch64_is_built_once_and_the_teammate_cross_compiles_and_runs_it_under_qemu() {
@@ -211,4 +213,94 @@ fn cpp_cmake_is_built_once_and_the_teammate_builds_and_runs_it_natively() {
     assert_eq!(elf_machine(&ws.path.join("build/hello")), EM_X86_64);
     drop(ws);
     remove_image(&image);
+}
+
+/// A template applied into a fresh workspace (base image swapped for the
+/// local Debian one) and brought up as is; the workspace belongs to UID
+/// 1000, the templates' `dev` user.
+fn applied(template: &str, args: &str) -> Workspace {
+    let ws = Workspace::with_config(&format!("applied-{template}"), "{}");
+    std::fs::remove_dir_all(ws.path.join(".devcontainer")).unwrap();
+    let apply = Run::from(
+        devc()
+            .args([
+                "templates",
+                "apply",
+                "-t",
+                template,
+                "-a",
+                args,
+                "--workspace-folder",
+            ])
+            .arg(&ws.path)
+            .output()
+            .unwrap(),
+    );
+    apply.json();
+    let status = std::process::Command::new("chown")
+        .args(["-R", "1000:1000"])
+        .arg(&ws.path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let up = ws.devc(&["up"]);
+    assert_eq!(up.json()["remoteUser"], "dev", "{}", up.stderr);
+    ws
+}
+
+#[test]
+fn the_rust_template_cross_compiles_its_sample_and_runs_it_under_qemu() {
+    let started = Instant::now();
+    let ws = applied(
+        "rust",
+        &format!(r#"{{"baseImage": "{DEBIAN}", "targets": "aarch64"}}"#),
+    );
+    let out = ws.devc(&[
+        "exec",
+        "sh",
+        "-c",
+        "cargo run --quiet && cargo run --quiet --target aarch64-unknown-linux-gnu",
+    ]);
+    assert_eq!(
+        out.stdout, "Hello from x86_64!\nHello from aarch64!\n",
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        elf_machine(&ws.path.join("target/aarch64-unknown-linux-gnu/debug/hello")),
+        EM_AARCH64
+    );
+    assert_eq!(elf_machine(&ws.path.join("target/debug/hello")), EM_X86_64);
+    timing("rust template applied, built and run", started);
+}
+
+#[test]
+fn the_embedded_arm_template_builds_its_firmware_with_arm_none_eabi() {
+    let started = Instant::now();
+    let ws = applied(
+        "embedded-arm",
+        &format!(r#"{{"baseImage": "{DEBIAN}", "mcpu": "cortex-m3"}}"#),
+    );
+    // postCreateCommand configured the project with the toolchain file.
+    let cache = std::fs::read_to_string(ws.path.join("build/CMakeCache.txt"))
+        .expect("configured on create");
+    assert!(
+        cache.contains("arm-none-eabi"),
+        "configured for arm-none-eabi"
+    );
+    let out = ws.devc(&[
+        "exec",
+        "sh",
+        "-c",
+        "cmake --build build >/dev/null && arm-none-eabi-readelf -A build/firmware.elf && test -s build/firmware.bin && echo bin-ok",
+    ]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(elf_machine(&ws.path.join("build/firmware.elf")), EM_ARM);
+    assert!(
+        out.stdout.contains("Tag_CPU_name: \"7-M\"") || out.stdout.contains("Tag_CPU_arch: v7"),
+        "cortex-m3 is ARMv7-M: {}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("bin-ok"), "{}", out.stdout);
+    timing("embedded-arm template applied and built", started);
 }
