@@ -41,11 +41,11 @@ services:
       - cache:/cache
     command: ["sh", "-c", "sleep 1; echo migrated > /cache/migrated"]
   sidecar:
-    image: devc-test/busybox:latest
+    extends:
+      file: base.yml
+      service: quiet
     network_mode: service:db
     depends_on: [app]
-    init: true
-    command: sleep 3600
   db:
     build:
       context: .
@@ -131,6 +131,10 @@ fn a_compose_project_comes_up_with_its_dependency_and_goes_down_as_a_whole() {
     );
     ws.write(".devcontainer/compose.yml", COMPOSE);
     ws.write(".devcontainer/compose.override.yml", OVERRIDE);
+    ws.write(
+        ".devcontainer/base.yml",
+        "services:\n  quiet:\n    image: devc-test/busybox:latest\n    init: true\n    command: sleep 3600\n",
+    );
     ws.write(
         ".devcontainer/app.Dockerfile",
         "FROM devc-test/debian:bookworm\nRUN echo built > /etc/built\n",
@@ -322,6 +326,10 @@ fn a_service_missing_from_the_compose_files_is_named_and_nothing_is_made() {
         r#"{"dockerComposeFile": "compose.yml", "service": "web"}"#,
     );
     ws.write(".devcontainer/compose.yml", COMPOSE);
+    ws.write(
+        ".devcontainer/base.yml",
+        "services:\n  quiet:\n    image: devc-test/busybox:latest\n",
+    );
     let up = ws.devc(&["up"]);
     assert_eq!(up.code, 1);
     let result: serde_json::Value = serde_json::from_str(up.stdout.trim()).unwrap();
