@@ -170,9 +170,15 @@ async fn up(ctx: &Context, args: &UpArgs) -> Result<Done, Failure> {
     let mut out = json!({
         "outcome": "success",
         "containerId": result.container_id,
-        "remoteUser": result.remote_user,
-        "remoteWorkspaceFolder": result.remote_workspace_folder,
     });
+    // The reference CLI's result names a Compose configuration's project.
+    if matches!(config.image, crate::config::ImageSource::Compose(_))
+        && let Some(project) = listed.labels.get(crate::compose::PROJECT_LABEL)
+    {
+        out["composeProjectName"] = json!(project);
+    }
+    out["remoteUser"] = json!(result.remote_user);
+    out["remoteWorkspaceFolder"] = json!(result.remote_workspace_folder);
     if args.include_configuration {
         out["configuration"] = Value::Object(config.configuration_json());
     }

@@ -164,6 +164,7 @@ fn a_compose_project_comes_up_with_its_dependency_and_goes_down_as_a_whole() {
         result["remoteWorkspaceFolder"],
         format!("/workspaces/{name}")
     );
+    assert_eq!(result["composeProjectName"], format!("{name}_devcontainer"));
 
     // The service's and devc's settings, the feature, the hook, the mount.
     let out = ws.devc(&[
