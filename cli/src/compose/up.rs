@@ -62,45 +62,44 @@ pub async fn up(
                     None => (action, None),
                 },
             };
-            // A stopped dev container on the network stack of a service
-            // container that was replaced since cannot start: replace it.
             let dev = &project.services[&project.service];
-            let mut action = action;
-            if let (Action::Start, Some(found), Some(_)) = (action, &existing, &dev.network_mode) {
-                bring_up(engine, config, &project, &before, options, reporter).await?;
-                if shares_a_replaced_network(engine, &project, dev, found).await? {
-                    reporter.step(&format!(
-                        "Recreating container {}: the service whose network it shares was recreated",
-                        short(&found.id)
-                    ));
-                    action = Action::Replace;
-                }
-            }
             let container = match (action, existing) {
                 (Action::Start, Some(container)) => {
                     container_up::warn_if_changed(config, &container, reporter);
                     bring_up(engine, config, &project, &before, options, reporter).await?;
-                    wait_for_dependencies(engine, &project, dev, reporter).await?;
-                    reporter.step(&format!("Starting container {}", short(&container.id)));
-                    engine
-                        .start_container(&container.id)
-                        .await
-                        .map_err(ContainerError::from)?;
-                    container
-                }
-                (_, old) => {
-                    // The image first: if the build fails, the old container stays.
-                    let image = dev_image(engine, config, dev, &options.prepare, reporter).await?;
-                    bring_up(engine, config, &project, &before, options, reporter).await?;
-                    wait_for_dependencies(engine, &project, dev, reporter).await?;
-                    if let Some(old) = old {
-                        reporter.step(&format!("Removing container {}", short(&old.id)));
+                    // On the network stack of a service container replaced
+                    // since, the stopped dev container cannot start.
+                    if shares_a_replaced_network(engine, &project, dev, &container).await? {
+                        reporter.step(&format!(
+                            "Recreating container {}: the service whose network it shares was recreated",
+                            short(&container.id)
+                        ));
+                        replace_dev(
+                            engine,
+                            config,
+                            &project,
+                            &[],
+                            Some(container),
+                            options,
+                            reporter,
+                            in_flight,
+                        )
+                        .await?
+                    } else {
+                        wait_for_dependencies(engine, &project, dev, reporter).await?;
+                        reporter.step(&format!("Starting container {}", short(&container.id)));
                         engine
-                            .remove_container(&old.id, false)
+                            .start_container(&container.id)
                             .await
                             .map_err(ContainerError::from)?;
+                        container
                     }
-                    create_dev(engine, config, &project, dev, &image, reporter, in_flight).await?
+                }
+                (_, old) => {
+                    replace_dev(
+                        engine, config, &project, &before, old, options, reporter, in_flight,
+                    )
+                    .await?
                 }
             };
             // Services that depend on the dev container come after it.
@@ -113,9 +112,36 @@ pub async fn up(
         remote_user: container_up::remote_user(&merged, &container),
         container_id: container.id.clone(),
         remote_workspace_folder: config.workspace_folder.clone(),
-        action: Some(action),
         container: Some(container),
     })
+}
+
+/// Makes the dev container, replacing `old`: its image first (if that
+/// fails, the old container stays), then the services it depends on
+/// (`before`) and their conditions.
+#[allow(clippy::too_many_arguments)]
+async fn replace_dev(
+    engine: &Engine,
+    config: &ResolvedConfig,
+    project: &Project,
+    before: &[String],
+    old: Option<ContainerInfo>,
+    options: &UpOptions,
+    reporter: &dyn Reporter,
+    in_flight: &InFlight,
+) -> Result<ContainerInfo, Error> {
+    let dev = &project.services[&project.service];
+    let image = dev_image(engine, config, dev, &options.prepare, reporter).await?;
+    bring_up(engine, config, project, before, options, reporter).await?;
+    wait_for_dependencies(engine, project, dev, reporter).await?;
+    if let Some(old) = old {
+        reporter.step(&format!("Removing container {}", short(&old.id)));
+        engine
+            .remove_container(&old.id, false)
+            .await
+            .map_err(ContainerError::from)?;
+    }
+    create_dev(engine, config, project, dev, &image, reporter, in_flight).await
 }
 
 /// The services to start before the dev container (what it depends on)
@@ -186,10 +212,11 @@ async fn bring_up(
         // The anonymous volumes of a replaced container (a database's
         // `VOLUME`) go to its successor, as Compose does.
         let mut inherited = Vec::new();
+        let mut image = None;
         if let (Some(found), Some(reason)) = (&existing, stale) {
             reporter.step(&format!("Recreating service {name}: {reason}"));
             // The new image first: if it cannot be had, the old container stays.
-            service_image(engine, config, project, service, options, reporter).await?;
+            image = Some(service_image(engine, config, project, service, options, reporter).await?);
             inherited = engine
                 .volume_mounts(&found.id)
                 .await
@@ -218,8 +245,12 @@ async fn bring_up(
                     .map_err(ContainerError::from)?;
             }
             None => {
-                let image =
-                    service_image(engine, config, project, service, options, reporter).await?;
+                let image = match image {
+                    Some(image) => image,
+                    None => {
+                        service_image(engine, config, project, service, options, reporter).await?
+                    }
+                };
                 let mut spec = ContainerSpec {
                     image: image.name.clone(),
                     ..Default::default()
@@ -264,10 +295,9 @@ fn inherit_volumes(spec: &mut ContainerSpec, inherited: &[crate::engine::VolumeM
     use crate::container::spec::{Mount, MountKind};
     for volume in inherited {
         let taken = spec.mounts.iter().any(|m| m.target == volume.target)
-            || spec
-                .binds
-                .iter()
-                .any(|b| bind_target(b) == Some(volume.target.as_str()));
+            || spec.binds.iter().any(|b| {
+                crate::container::mount::volume_flag_target(b) == Some(volume.target.as_str())
+            });
         if !taken {
             spec.mounts.push(Mount::new(
                 MountKind::Volume,
@@ -759,14 +789,14 @@ fn overlay(under: ContainerSpec, over: ContainerSpec) -> ContainerSpec {
         .chain(
             over.binds
                 .iter()
-                .filter_map(|b| bind_target(b))
+                .filter_map(|b| crate::container::mount::volume_flag_target(b))
                 .map(str::to_string),
         )
         .collect();
     let taken = |target: &str| targets.iter().any(|t| t == target);
     out.mounts.retain(|m| !taken(&m.target));
     out.binds
-        .retain(|b| bind_target(b).is_none_or(|t| !taken(t)));
+        .retain(|b| crate::container::mount::volume_flag_target(b).is_none_or(|t| !taken(t)));
     out.mounts.extend(over.mounts);
     out.binds.extend(over.binds);
     out.ports.extend(over.ports);
@@ -790,15 +820,6 @@ fn overlay(under: ContainerSpec, over: ContainerSpec) -> ContainerSpec {
     out.ipc_mode = over.ipc_mode.or(out.ipc_mode);
     out.pid_mode = over.pid_mode.or(out.pid_mode);
     out
-}
-
-/// The container path of a `-v` value (`source:target[:mode]` or `target`).
-fn bind_target(bind: &str) -> Option<&str> {
-    let parts: Vec<&str> = bind.split(':').collect();
-    match parts.as_slice() {
-        [target] | [_, target] | [_, target, _] => Some(target),
-        _ => None,
-    }
 }
 
 /// Every container of the project (any service), for `stop` and `down`.

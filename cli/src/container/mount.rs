@@ -405,6 +405,14 @@ fn check_target(target: &str) -> Result<(), MountError> {
     }
 }
 
+/// The container path of a `-v` value (`[source:]target[:options]`).
+pub fn volume_flag_target(s: &str) -> Option<&str> {
+    match split_volume(s).as_slice() {
+        [target] | [_, target] | [_, target, _] => Some(target),
+        _ => None,
+    }
+}
+
 /// Splits `-v` at colons, except the one in a leading Windows drive letter
 /// (`C:\src:/src`), which Docker Desktop accepts as a host path.
 fn split_volume(s: &str) -> Vec<&str> {
@@ -548,6 +556,14 @@ mod tests {
         ] {
             assert_eq!(parse(s), bind("/a", "/b"), "{s}");
         }
+    }
+
+    #[test]
+    fn volume_flag_targets() {
+        assert_eq!(volume_flag_target("/cache"), Some("/cache"));
+        assert_eq!(volume_flag_target("data:/data:ro"), Some("/data"));
+        assert_eq!(volume_flag_target("C:\\src:/src"), Some("/src"));
+        assert_eq!(volume_flag_target("a:b:c:d"), None);
     }
 
     #[test]

@@ -56,8 +56,6 @@ pub struct UpResult {
     pub container_id: String,
     pub remote_user: String,
     pub remote_workspace_folder: String,
-    #[serde(skip)]
-    pub action: Option<Action>,
     /// The container as listed (reuse) or inspected (start, create).
     #[serde(skip)]
     pub container: Option<ContainerInfo>,
@@ -193,7 +191,6 @@ pub async fn up(
         remote_user: remote_user(&merged, &container),
         container_id: container.id.clone(),
         remote_workspace_folder: config.workspace_folder.clone(),
-        action: Some(action),
         container: Some(container),
     })
 }

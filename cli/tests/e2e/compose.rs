@@ -69,6 +69,19 @@ services:
       FROM_OVERRIDE: "yes"
 "#;
 
+/// A workspace whose devcontainer.json makes service `app` of `compose`
+/// the dev container; its folder name is unique to this test run, and so
+/// is the Compose project (returned) named after it.
+pub(crate) fn compose_workspace(prefix: &str, compose: &str) -> (Workspace, String) {
+    let name = format!("{prefix}{}", std::process::id());
+    let ws = Workspace::with_config(
+        &name,
+        r#"{"dockerComposeFile": "compose.yml", "service": "app"}"#,
+    );
+    ws.write(".devcontainer/compose.yml", compose);
+    (ws, format!("{name}_devcontainer"))
+}
+
 fn service_name(id: &str) -> String {
     inspect(id).config.unwrap().labels.unwrap()["com.docker.compose.service"].clone()
 }
@@ -359,13 +372,8 @@ fn a_service_missing_from_the_compose_files_is_named_and_nothing_is_made() {
 
 #[test]
 fn down_cleans_up_the_project_of_an_up_that_failed_at_the_dev_container() {
-    let name = format!("composefail{}", std::process::id());
-    let ws = Workspace::with_config(
-        &name,
-        r#"{"dockerComposeFile": "compose.yml", "service": "app"}"#,
-    );
-    ws.write(
-        ".devcontainer/compose.yml",
+    let (ws, project) = compose_workspace(
+        "composefail",
         r#"
 services:
   app:
@@ -382,7 +390,6 @@ services:
 "#,
     );
     let _down = Down(&ws);
-    let project = format!("{name}_devcontainer");
     let up = ws.devc(&["up"]);
     assert_eq!(up.code, 1, "{}", up.stderr);
     assert!(
@@ -405,13 +412,8 @@ services:
 
 #[test]
 fn a_failed_dependency_condition_stops_up_with_the_reason() {
-    let name = format!("composecond{}", std::process::id());
-    let ws = Workspace::with_config(
-        &name,
-        r#"{"dockerComposeFile": "compose.yml", "service": "app"}"#,
-    );
-    ws.write(
-        ".devcontainer/compose.yml",
+    let (ws, _) = compose_workspace(
+        "composecond",
         r#"
 services:
   app:

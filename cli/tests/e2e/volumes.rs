@@ -93,13 +93,8 @@ fn a_volume_backed_up_before_down_is_restored_into_the_new_container() {
 /// and restored too, through the service's own container.
 #[test]
 fn a_compose_services_volume_is_backed_up_and_restored() {
-    let name = format!("volcompose{}", std::process::id());
-    let ws = Workspace::with_config(
-        &name,
-        r#"{"dockerComposeFile": "compose.yml", "service": "app"}"#,
-    );
-    ws.write(
-        ".devcontainer/compose.yml",
+    let (ws, project) = crate::compose::compose_workspace(
+        "volcompose",
         r#"
 services:
   app:
@@ -131,7 +126,7 @@ volumes:
     };
     ws.devc(&["up"]).json();
     let first = fetch();
-    let volume = format!("{name}_devcontainer_data");
+    let volume = format!("{project}_data");
     let listed = volumes(&ws, &["list", "--json"]).json();
     assert!(
         listed
