@@ -62,8 +62,14 @@ impl Engine {
             ..Default::default()
         };
         let mut stream = self.docker.create_image(Some(options), None, None);
+        let mut seen = false;
         while let Some(item) = stream.next().await {
-            let info = item.map_err(|e| EngineError::api(format!("pulling image {name}"), e))?;
+            let info = match item {
+                Ok(info) => info,
+                Err(e) if seen && is_trailing_bytes_error(&e) => break,
+                Err(e) => return Err(EngineError::api(format!("pulling image {name}"), e)),
+            };
+            seen = true;
             if let Some(detail) = info.error_detail.and_then(|d| d.message) {
                 return Err(EngineError::Api {
                     context: format!("pulling image {name}"),
@@ -109,7 +115,11 @@ impl Engine {
         let mut image_id = String::new();
         let mut pending = String::new();
         while let Some(item) = stream.next().await {
-            let info = item.map_err(|e| EngineError::api("building the image", e))?;
+            let info = match item {
+                Ok(info) => info,
+                Err(e) if !image_id.is_empty() && is_trailing_bytes_error(&e) => break,
+                Err(e) => return Err(EngineError::api("building the image", e)),
+            };
             if let Some(text) = info.stream {
                 pending.push_str(&text);
                 while let Some(end) = pending.find('\n') {
@@ -166,8 +176,14 @@ impl Engine {
             ..Default::default()
         };
         let mut stream = self.docker.push_image(repo, Some(options), None);
+        let mut seen = false;
         while let Some(item) = stream.next().await {
-            let info = item.map_err(|e| EngineError::api(format!("pushing {name}"), e))?;
+            let info = match item {
+                Ok(info) => info,
+                Err(e) if seen && is_trailing_bytes_error(&e) => break,
+                Err(e) => return Err(EngineError::api(format!("pushing {name}"), e)),
+            };
+            seen = true;
             if let Some(status) = info.status {
                 reporter.report(Event::Progress {
                     id: name,
@@ -194,6 +210,16 @@ impl Engine {
     }
 }
 
+/// bollard's JSON-lines decoder reports "bytes remaining on stream" when the
+/// engine's last line ending (`\r\n`) arrives in a chunk of its own after the
+/// final JSON object: the decoder keeps the lone `\r` and fails at the end of
+/// the stream. Once the build has reported its image id (or a pull or push
+/// its first status), that is only whitespace left over, not a failure (issue 13: a Compose build that
+/// succeeded was reported as failed about once in ten).
+fn is_trailing_bytes_error(err: &bollard::errors::Error) -> bool {
+    matches!(err, bollard::errors::Error::IOError { err } if err.to_string() == "bytes remaining on stream")
+}
+
 /// `registry:5000/a/b:tag` → (`registry:5000/a/b`, `tag`); digests stay whole.
 fn split_tag(name: &str) -> (&str, &str) {
     if name.contains('@') {
@@ -207,7 +233,99 @@ fn split_tag(name: &str) -> (&str, &str) {
 
 #[cfg(test)]
 mod tests {
-    use super::split_tag;
+    use super::*;
+    use crate::engine::Endpoint;
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+    use tokio::net::UnixListener;
+
+    /// Reads one HTTP request (headers and a Content-Length body).
+    async fn read_request(reader: &mut BufReader<tokio::net::UnixStream>) -> Option<String> {
+        let mut head = String::new();
+        let mut length = 0usize;
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).await.ok()? == 0 {
+                return None;
+            }
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = v.trim().parse().unwrap_or(0);
+            }
+            if line == "\r\n" {
+                break;
+            }
+            head.push_str(&line);
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).await.ok()?;
+        Some(head)
+    }
+
+    fn chunk(data: &str) -> String {
+        format!("{:x}\r\n{data}\r\n", data.len())
+    }
+
+    /// The build's final `\r\n` arrives as a chunk of its own, after devc
+    /// has seen the last JSON line: the build still succeeds.
+    #[test]
+    fn a_line_ending_split_from_the_last_build_line_is_not_an_error() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let dir = tempfile::tempdir().unwrap();
+            let socket = dir.path().join("engine.sock");
+            let listener = UnixListener::bind(&socket).unwrap();
+            let (seen_tx, mut seen_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+            let server = tokio::spawn(async move {
+                loop {
+                    let (stream, _) = listener.accept().await.unwrap();
+                    let mut reader = BufReader::new(stream);
+                    while let Some(head) = read_request(&mut reader).await {
+                        let out = reader.get_mut();
+                        if head.contains("/_ping") {
+                            out.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK")
+                                .await
+                                .unwrap();
+                            continue;
+                        }
+                        out.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n").await.unwrap();
+                        let last = "{\"aux\":{\"ID\":\"sha256:feed\"}}\r\n{\"stream\":\"Successfully built feed\\n\"}";
+                        out.write_all(chunk(last).as_bytes()).await.unwrap();
+                        out.flush().await.unwrap();
+                        // Wait until the client has decoded that line.
+                        seen_rx.recv().await;
+                        out.write_all(chunk("\r\n").as_bytes()).await.unwrap();
+                        out.write_all(b"0\r\n\r\n").await.unwrap();
+                        out.flush().await.unwrap();
+                        return;
+                    }
+                }
+            });
+            struct Signal(tokio::sync::mpsc::UnboundedSender<()>);
+            impl Reporter for Signal {
+                fn report(&self, event: Event<'_>) {
+                    if let Event::Output { line, .. } = event {
+                        if line.contains("Successfully built") {
+                            let _ = self.0.send(());
+                        }
+                    }
+                }
+            }
+            let engine = Engine::connect(Endpoint {
+                url: format!("unix://{}", socket.display()),
+                tls: false,
+            })
+            .await
+            .unwrap();
+            let id = engine
+                .build_image(BuildRequest::default(), &Signal(seen_tx))
+                .await
+                .unwrap();
+            assert_eq!(id, "sha256:feed");
+            server.await.unwrap();
+        });
+    }
 
     #[test]
     fn tags() {
