@@ -116,6 +116,21 @@ impl Printer {
         let _ = out.flush();
     }
 
+    /// Passes a container's own output through unchanged (`devc logs`):
+    /// its stdout to stdout, its stderr to stderr.
+    pub fn passthrough(&self, to_stderr: bool, bytes: &[u8]) {
+        let _guard = self.lock.lock();
+        if to_stderr {
+            let mut out = std::io::stderr().lock();
+            let _ = out.write_all(bytes);
+            let _ = out.flush();
+        } else {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(bytes);
+            let _ = out.flush();
+        }
+    }
+
     pub fn error(&self, err: &Error) {
         match self.format {
             LogFormat::Json => {

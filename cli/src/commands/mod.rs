@@ -11,6 +11,7 @@ mod forward;
 mod init;
 mod lifecycle_args;
 mod list;
+mod logs;
 mod open;
 mod outdated;
 mod read_configuration;
@@ -97,6 +98,8 @@ enum Command {
     Down(down::DownArgs),
     /// List dev containers known to the engine.
     List(list::ListArgs),
+    /// Print the dev container's own output (its main process); -f follows it.
+    Logs(logs::LogsArgs),
     /// The dev container's named volumes: list, backup to tar files, restore.
     Volumes(volumes::VolumesArgs),
     /// An interactive login shell in the dev container (runs postAttachCommand).
@@ -219,6 +222,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             Command::Stop(args) => stop::run(&ctx, args).await,
             Command::Down(args) => down::run(&ctx, args).await,
             Command::List(args) => list::run(&ctx, args).await,
+            Command::Logs(args) => logs::run(&ctx, args).await,
             Command::Shell(args) => shell::run(&ctx, args).await,
             Command::Ssh(args) => ssh::run(&ctx, args).await,
             Command::SshConfig(args) => ssh_config::run(&ctx, args).await,

@@ -26,6 +26,8 @@ pub enum ContainerError {
     ExpectedExisting { workspace: String },
     #[error("no running dev container for {workspace}")]
     NotRunning { workspace: String },
+    #[error("no dev container exists for {workspace}")]
+    Missing { workspace: String },
     #[error("the container {id} could not be started: {message}")]
     StartFailed { id: String, message: String },
     #[error(transparent)]
@@ -35,7 +37,7 @@ pub enum ContainerError {
 impl ContainerError {
     pub fn hint(&self) -> Option<String> {
         match self {
-            Self::ExpectedExisting { .. } | Self::NotRunning { .. } => {
+            Self::ExpectedExisting { .. } | Self::NotRunning { .. } | Self::Missing { .. } => {
                 Some("run `devc up` in the workspace first".into())
             }
             Self::StartFailed { .. } => Some(

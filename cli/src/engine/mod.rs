@@ -10,6 +10,7 @@ mod connect;
 mod containers;
 mod exec;
 mod images;
+mod logs;
 mod networks;
 
 use std::collections::BTreeMap;
@@ -19,6 +20,7 @@ pub use connect::{Endpoint, endpoint};
 pub use containers::{ContainerStatus, short};
 pub use exec::{ExecChunk, ExecOutput, ExecPipe, ExecRequest};
 pub use images::BuildRequest;
+pub use logs::{LogStream, LogsRequest};
 
 /// A connected engine.
 #[derive(Debug, Clone)]

@@ -20,6 +20,7 @@ mod exec;
 mod extensions;
 mod features;
 mod lifecycle;
+mod logs;
 mod podman;
 mod read_configuration;
 mod registry;
