@@ -4,6 +4,7 @@
 //! the logic lives in the pipeline modules.
 
 mod build;
+mod completions;
 mod down;
 mod exec;
 mod features;
@@ -30,7 +31,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::config::resolved::ConfigInput;
 use crate::config::{ResolvedConfig, resolve};
@@ -112,6 +113,10 @@ enum Command {
     Open(open::OpenArgs),
     /// Forward forwardPorts from 127.0.0.1 on the host into the dev container.
     Forward(forward::ForwardArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(completions::CompletionsArgs),
+    /// Print devc's man page (roff), e.g. `devc man > ~/.local/share/man/man1/devc.1`.
+    Man(completions::ManArgs),
     /// The SSH server devc runs inside containers.
     #[command(name = "__agent", hide = true)]
     Agent(ssh::AgentArgs),
@@ -190,7 +195,12 @@ impl Context {
 
 /// Parses `args`, runs the command, returns the exit code.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
-    let cli = match Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().collect();
+    let parsed = Cli::command()
+        .name(program_name(args.first()))
+        .try_get_matches_from(args)
+        .and_then(|matches| Cli::from_arg_matches(&matches));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(err) => {
             let _ = err.print();
@@ -229,6 +239,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             Command::Open(args) => open::run(&ctx, args).await,
             Command::Forward(args) => forward::run(&ctx, args).await,
             Command::Volumes(args) => volumes::run(&ctx, args).await,
+            Command::Completions(args) => completions::run(&ctx, args).await,
+            Command::Man(args) => completions::run_man(&ctx, args).await,
             Command::Agent(args) => ssh::run_agent(&ctx, args).await,
         }
     });
@@ -243,6 +255,20 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     }
 }
 
+/// `devcontainer` when devc runs under the reference CLI's name (a
+/// symlink, so that scripts calling `devcontainer …` need only a PATH
+/// change), else `devc`: help, errors and completions use that name.
+fn program_name(argv0: Option<&OsString>) -> &'static str {
+    let stem = argv0
+        .map(std::path::Path::new)
+        .and_then(|p| p.file_stem())
+        .and_then(|s| s.to_str());
+    match stem {
+        Some("devcontainer") => "devcontainer",
+        _ => "devc",
+    }
+}
+
 fn init_tracing(verbose: bool) {
     let filter = env::var(env::DEVC_LOG).or_else(|| verbose.then(|| "debug".to_string()));
     if let Some(filter) = filter {
@@ -250,5 +276,24 @@ fn init_tracing(verbose: bool) {
             .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
             .with_writer(std::io::stderr)
             .try_init();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reference_clis_name_is_recognised() {
+        let name = |s: &str| program_name(Some(&OsString::from(s)));
+        assert_eq!(name("/usr/local/bin/devcontainer"), "devcontainer");
+        assert_eq!(name("devcontainer"), "devcontainer");
+        assert_eq!(name("/home/me/.cargo/bin/devc"), "devc");
+        assert_eq!(program_name(None), "devc");
+    }
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
     }
 }
