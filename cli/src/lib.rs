@@ -24,7 +24,8 @@
 //! - [`commands`]: one file per subcommand; each parses its flags, calls the
 //!   pipeline and renders the result.
 //! - [`printer`]: all user-facing output; [`error`]: error kinds, hints and
-//!   exit codes; [`env`]: every environment variable devc reads.
+//!   exit codes; [`env`]: every environment variable devc reads;
+//!   [`suggest`]: "did you mean" for misspelt names.
 
 pub mod attach;
 pub mod cache;
@@ -39,6 +40,7 @@ pub mod features;
 pub mod image;
 pub mod lifecycle;
 pub mod printer;
+pub mod suggest;
 pub mod templates;
 
 #[cfg(test)]

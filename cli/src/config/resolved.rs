@@ -288,14 +288,20 @@ fn unknown_properties(raw: &Map<String, Value>) -> Vec<String> {
     let top = raw
         .keys()
         .filter(|k| !KNOWN_PROPERTIES.contains(&k.as_str()))
-        .map(|k| format!("unknown property \"{k}\" is ignored"));
+        .map(|k| {
+            let hint = crate::suggest::hint(k, KNOWN_PROPERTIES.iter().copied());
+            format!("unknown property \"{k}\" is ignored{hint}")
+        });
     let build = raw
         .get("build")
         .and_then(Value::as_object)
         .into_iter()
         .flat_map(|b| b.keys())
         .filter(|k| !BUILD_KEYS.contains(&k.as_str()))
-        .map(|k| format!("unknown property \"build.{k}\" is ignored"));
+        .map(|k| {
+            let hint = crate::suggest::hint(k, BUILD_KEYS.iter().copied());
+            format!("unknown property \"build.{k}\" is ignored{hint}")
+        });
     top.chain(build).collect()
 }
 
@@ -406,8 +412,9 @@ mod tests {
         assert_eq!(
             r.warnings,
             vec![
-                "unknown property \"imagee\" is ignored".to_string(),
-                "unknown property \"build.dockerfil\" is ignored".to_string()
+                "unknown property \"imagee\" is ignored (did you mean \"image\"?)".to_string(),
+                "unknown property \"build.dockerfil\" is ignored (did you mean \"dockerfile\"?)"
+                    .to_string()
             ]
         );
     }

@@ -119,7 +119,10 @@ fn wrong_types_name_the_property_and_unknown_properties_warn() {
     let warned = ws.devc(&["read-configuration"]);
     assert_eq!(warned.code, 0);
     assert!(
-        warned.stderr.contains("warning: ") && warned.stderr.contains("\"imagge\""),
+        warned.stderr.contains("warning: ")
+            && warned
+                .stderr
+                .contains("\"imagge\" is ignored (did you mean \"image\"?)"),
         "{}",
         warned.stderr
     );
