@@ -3,10 +3,8 @@
 //!
 //! - [`reference`]: the keys of `"features"` (local `./x`, OCI
 //!   `registry/ns/id:tag`, tarball URLs);
-//! - [`oci`], [`auth`]: the OCI distribution client and its credentials;
-//! - [`store`]: every manifest and blob fetched, by digest, in the user
-//!   cache, plus each tag's last resolution, so devc works offline once
-//!   primed; [`extract`]: safe unpacking;
+//! - OCI features come through [`crate::registry`] (client, credentials,
+//!   cache, safe unpacking), which templates share;
 //! - [`metadata`], [`options`]: `devcontainer-feature.json` and the option
 //!   values install scripts get;
 //! - [`order`]: `dependsOn`, `installsAfter` and
@@ -17,18 +15,14 @@
 //! registry. [`resolve`] ties them together for `up` and `build`; the image module
 //! turns the result into layers.
 
-pub mod auth;
 pub mod authoring;
-pub mod extract;
 pub mod lockfile;
 pub mod metadata;
-pub mod oci;
 pub mod options;
 pub mod order;
 pub mod outdated;
 pub mod publish;
 pub mod reference;
-pub mod store;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
@@ -37,6 +31,7 @@ use serde_json::{Map, Value};
 
 use crate::config::ResolvedConfig;
 use crate::printer::Reporter;
+use crate::registry::{extract, oci, store};
 use metadata::FeatureMetadata;
 use options::ResolvedOptions;
 use order::{Feature, Graph, NodeId, SoftRef, Source};

@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-use super::{FeatureError, extract, metadata, oci};
+use super::{FeatureError, metadata};
 use crate::printer::Reporter;
+use crate::registry::{extract, oci};
 
 /// What happened to one feature.
 #[derive(Debug, Clone, serde::Serialize)]

@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 
 use super::{File, Template, TemplateError, apply, metadata};
-use crate::features::{extract, oci};
 use crate::printer::Reporter;
+use crate::registry::{extract, oci};
 
 /// What happened to one template (the same record as for features).
 pub use crate::features::publish::Published;

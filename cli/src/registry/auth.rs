@@ -666,12 +666,12 @@ impl Authenticator {
         }
         let realm = request.realm.to_string();
         let status = response.status();
-        let body = match super::oci::read_capped(response, MAX_TOKEN_BODY_BYTES).await {
+        let body = match super::http::read_capped(response, MAX_TOKEN_BODY_BYTES).await {
             Ok(body) => body,
-            Err(super::oci::CappedReadError::Transport(e)) => {
+            Err(super::http::CappedReadError::Transport(e)) => {
                 return Err(token_transport(&realm, e));
             }
-            Err(super::oci::CappedReadError::TooLarge) => {
+            Err(super::http::CappedReadError::TooLarge) => {
                 return Err(AuthError::TokenResponse {
                     realm,
                     reason: format!("the answer is larger than {MAX_TOKEN_BODY_BYTES} bytes"),
@@ -757,7 +757,7 @@ fn token_transport(realm: &str, error: reqwest::Error) -> AuthError {
     if error.is_connect() || error.is_timeout() {
         AuthError::TokenUnreachable {
             realm: realm.to_string(),
-            reason: super::oci::error_chain(&error),
+            reason: super::http::error_chain(&error),
         }
     } else {
         AuthError::TokenHttp {

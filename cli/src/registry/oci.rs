@@ -58,6 +58,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 use super::auth::{self, AuthError, Authenticator, Challenge, CredentialSources};
+use super::http::{CappedReadError, error_chain, read_capped};
 use crate::env;
 
 pub use crate::env::{DEVC_CA_BUNDLE, DEVC_INSECURE_REGISTRIES, SSL_CERT_FILE};
@@ -1647,7 +1648,7 @@ fn authority(url: &Url) -> String {
 /// error (a setup problem to fix, not a reason to use the cache); no
 /// connection or no answer in time means the registry is unreachable;
 /// anything else is an HTTP error.
-pub(super) fn transport_error(registry: &str, what: &str, error: reqwest::Error) -> OciError {
+fn transport_error(registry: &str, what: &str, error: reqwest::Error) -> OciError {
     let reason = error_chain(&error);
     if error.is_connect() && reason.contains("certificate") {
         OciError::Tls {
@@ -1671,43 +1672,6 @@ pub(super) fn transport_error(registry: &str, what: &str, error: reqwest::Error)
             source: error,
         }
     }
-}
-
-/// The innermost message of an error chain: "Connection refused (os error
-/// 111)" rather than reqwest's "error sending request for url (...)".
-pub(super) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut innermost = error;
-    while let Some(cause) = innermost.source() {
-        innermost = cause;
-    }
-    innermost.to_string()
-}
-
-/// Why [`read_capped`] stopped.
-#[derive(Debug)]
-pub(super) enum CappedReadError {
-    /// More than the limit arrived (or was announced).
-    TooLarge,
-    Transport(reqwest::Error),
-}
-
-/// Reads at most `limit` bytes of a body, chunk by chunk, so a server
-/// cannot make devc hold more than that in memory.
-pub(super) async fn read_capped(
-    mut response: reqwest::Response,
-    limit: u64,
-) -> Result<Vec<u8>, CappedReadError> {
-    if response.content_length().is_some_and(|len| len > limit) {
-        return Err(CappedReadError::TooLarge);
-    }
-    let mut out = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(CappedReadError::Transport)? {
-        if (out.len() + chunk.len()) as u64 > limit {
-            return Err(CappedReadError::TooLarge);
-        }
-        out.extend_from_slice(&chunk);
-    }
-    Ok(out)
 }
 
 /// Reads a response body of at most `limit` bytes, mapping a dropped
@@ -1999,7 +1963,7 @@ mod tests {
         assert_send(client.fetch_blob(&repo, &digest));
         assert_send(client.list_tags(&repo));
         assert_send(client.push_blob(&repo, b""));
-        let store = crate::features::store::Store::new("/nonexistent");
+        let store = crate::registry::store::Store::new("/nonexistent");
         assert_send(store.resolve(&reference, &client));
         let layer = feature_manifest(
             "x",

@@ -302,7 +302,7 @@ impl Store {
 
 /// Writes `bytes` to `path` through a temporary file in the same folder and
 /// a rename, so readers see either nothing or the whole file.
-pub(super) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let dir = path.parent().expect("store paths have a parent");
     fs::create_dir_all(dir).map_err(|source| StoreError::Io {
@@ -343,7 +343,7 @@ pub(super) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::features::oci::{Annotations, ClientOptions, LAYER_MEDIA_TYPE};
+    use crate::registry::oci::{Annotations, ClientOptions, LAYER_MEDIA_TYPE};
 
     fn manifest_bytes(layer: &[u8]) -> FetchedManifest {
         let manifest = Manifest::artifact(
