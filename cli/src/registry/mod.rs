@@ -12,10 +12,12 @@
 //!   so neither depends on the other for it;
 //! - [`store`]: every manifest and blob fetched, by digest, plus each tag's
 //!   last resolution, so devc works offline once primed;
-//! - [`extract`]: safe unpacking, and packing a folder reproducibly.
+//! - [`extract`]: safe unpacking, and packing a folder reproducibly;
+//! - [`publish`]: the one publish loop of features and templates.
 
 pub mod auth;
 pub mod extract;
 pub mod http;
 pub mod oci;
+pub mod publish;
 pub mod store;

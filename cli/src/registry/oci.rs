@@ -1291,7 +1291,10 @@ impl OciClient {
             .await
     }
 
-    async fn push_artifact(
+    /// Pushes a single-layer artifact under each of `tags`: the config and
+    /// layer blobs (skipped when the manifest is already there), then the
+    /// manifest once per tag. Returns the manifest digest.
+    pub async fn push_artifact(
         &self,
         repo: &Repository,
         manifest: &Manifest,
