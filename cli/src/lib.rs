@@ -4,8 +4,11 @@
 //!
 //! - [`config`]: discover `devcontainer.json`, parse JSONC, substitute
 //!   variables, apply defaults → [`config::ResolvedConfig`].
-//! - [`features`]: dev container features: references, OCI fetch and
-//!   cache, options, install order, lockfile.
+//! - [`registry`]: the OCI registry client (features and templates are
+//!   both OCI artifacts): credentials, content-addressed cache, safe
+//!   extraction.
+//! - [`features`]: dev container features: references, fetch, options,
+//!   install order, lockfile.
 //! - [`image`]: turn the configuration into an image plan (use an image or
 //!   build a Dockerfile, tagged by a content hash) and make sure the image
 //!   exists without pulling or building what is already there.
@@ -40,6 +43,7 @@ pub mod features;
 pub mod image;
 pub mod lifecycle;
 pub mod printer;
+pub mod registry;
 pub mod suggest;
 pub mod templates;
 

@@ -108,7 +108,7 @@ pub async fn run(ctx: &Context, args: FeaturesArgs) -> Result<u8, Error> {
 }
 
 async fn info_command(ctx: &Context, args: &InfoArgs) -> Result<u8, Error> {
-    use features::oci;
+    use crate::registry::oci;
     let oci_error = |source| {
         crate::image::ImageError::from(features::FeatureError::Oci {
             key: args.reference.clone(),

@@ -15,7 +15,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value, json};
 
-use super::{FeatureError, extract, metadata, publish};
+use super::{FeatureError, metadata, publish};
+use crate::registry::extract;
 
 /// The test helpers scripts source: `check <label> <command...>` and
 /// `reportResults` (exit status 1 when any check failed).

@@ -3,10 +3,8 @@
 //!
 //! - [`reference`]: the keys of `"features"` (local `./x`, OCI
 //!   `registry/ns/id:tag`, tarball URLs);
-//! - [`oci`], [`auth`]: the OCI distribution client and its credentials;
-//! - [`store`]: every manifest and blob fetched, by digest, in the user
-//!   cache, plus each tag's last resolution, so devc works offline once
-//!   primed; [`extract`]: safe unpacking;
+//! - OCI features come through [`crate::registry`] (client, credentials,
+//!   cache, safe unpacking), which templates share;
 //! - [`metadata`], [`options`]: `devcontainer-feature.json` and the option
 //!   values install scripts get;
 //! - [`order`]: `dependsOn`, `installsAfter` and
@@ -17,18 +15,14 @@
 //! registry. [`resolve`] ties them together for `up` and `build`; the image module
 //! turns the result into layers.
 
-pub mod auth;
 pub mod authoring;
-pub mod extract;
 pub mod lockfile;
 pub mod metadata;
-pub mod oci;
 pub mod options;
 pub mod order;
 pub mod outdated;
 pub mod publish;
 pub mod reference;
-pub mod store;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
@@ -37,6 +31,7 @@ use serde_json::{Map, Value};
 
 use crate::config::ResolvedConfig;
 use crate::printer::Reporter;
+use crate::registry::{extract, oci, store};
 use metadata::FeatureMetadata;
 use options::ResolvedOptions;
 use order::{Feature, Graph, NodeId, SoftRef, Source};
@@ -398,7 +393,7 @@ impl<'a> Fetcher<'a> {
         if !folder.join(metadata::FILE_NAME).is_file() {
             let bytes = self
                 .store
-                .blob(&oci_ref.repository(), &digest, client)
+                .blob(&oci_ref.repository(), layer, client)
                 .await
                 .map_err(store_error)?;
             self.unpack(key, &bytes, &folder)?;
@@ -430,19 +425,42 @@ impl<'a> Fetcher<'a> {
 
     async fn fetch_tarball(&mut self, key: &str, url: &str) -> Result<Fetched, FeatureError> {
         use sha2::{Digest as _, Sha256};
+        let invalid = |message: String| FeatureError::Invalid {
+            key: key.to_string(),
+            message,
+        };
         let name = format!("{:x}", Sha256::digest(url.as_bytes()));
         let file = self.root.join("tarballs").join(format!("{name}.tgz"));
-        let bytes = match std::fs::read(&file) {
-            Ok(bytes) => bytes,
-            Err(_) => {
-                let bytes = download(url)
+        let pinned = self
+            .locked
+            .as_ref()
+            .and_then(|l| l.get(key))
+            .map(|l| l.integrity.clone());
+        // A cached archive is used only when it is whole (a crash may have
+        // cut it) and matches the lockfile; otherwise it is fetched again.
+        let cached = std::fs::read(&file).ok().filter(|bytes| {
+            extract::check_complete(&bytes[..]).is_ok()
+                && pinned
+                    .as_ref()
+                    .is_none_or(|p| *p == lockfile::integrity_of(bytes))
+        });
+        let bytes = match cached {
+            Some(bytes) => bytes,
+            None => {
+                let parsed = reqwest::Url::parse(url)
+                    .map_err(|e| invalid(format!("{url} is not a URL: {e}")))?;
+                let bytes = self
+                    .client(key)?
+                    .download(&parsed, oci::MAX_BLOB_BYTES)
                     .await
-                    .map_err(|message| FeatureError::Invalid {
-                        key: key.to_string(),
-                        message,
-                    })?;
-                let _ = std::fs::create_dir_all(file.parent().unwrap_or(Path::new(".")));
-                let _ = std::fs::write(&file, &bytes);
+                    .map_err(invalid)?;
+                extract::check_complete(&bytes[..]).map_err(|source| FeatureError::Extract {
+                    key: key.to_string(),
+                    source,
+                })?;
+                if let Err(e) = store::write_atomic(&file, &bytes) {
+                    tracing::debug!("cannot cache {url}: {e}");
+                }
                 bytes
             }
         };
@@ -483,37 +501,89 @@ impl<'a> Fetcher<'a> {
         })
     }
 
-    /// Unpacks into a temporary sibling, then renames: a folder that exists is always complete.
+    /// Unpacks into `folder` (named by the archive's digest, so its
+    /// content is known before it exists) through a temporary sibling
+    /// renamed into place. A folder that exists is always complete, and is
+    /// never removed: when another devc got there first, its folder is as
+    /// good as ours, and ours is deleted.
     fn unpack(&self, key: &str, bytes: &[u8], folder: &Path) -> Result<(), FeatureError> {
-        let extract_error = |source| FeatureError::Extract {
+        unpack_into(bytes, folder).map_err(|source| FeatureError::Extract {
             key: key.to_string(),
             source,
-        };
-        let io = |action: &'static str, path: &Path| {
-            let path = path.to_path_buf();
-            move |source| FeatureError::Extract {
-                key: key.to_string(),
-                source: extract::ExtractError::Io {
-                    action,
-                    path,
-                    source,
-                },
+        })
+    }
+}
+
+/// [`Fetcher::unpack`]: safe against other devc processes (and threads)
+/// unpacking the same archive at the same time, and leaves no temporary
+/// folder behind on any error.
+fn unpack_into(bytes: &[u8], folder: &Path) -> Result<(), extract::ExtractError> {
+    let io = |action: &'static str, path: &Path| {
+        let path = path.to_path_buf();
+        move |source| extract::ExtractError::Io {
+            action,
+            path,
+            source,
+        }
+    };
+    let parent = folder.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(io("create", parent))?;
+    let temp = TempFolder::create(parent, folder).map_err(io("create a folder in", parent))?;
+    extract::unpack(bytes, temp.path())?;
+    match std::fs::rename(temp.path(), folder) {
+        Ok(()) => {
+            temp.keep();
+            Ok(())
+        }
+        // Someone else's complete folder is in place (a rename onto a
+        // folder that is not empty fails): use it, drop ours.
+        Err(_) if folder.join(metadata::FILE_NAME).is_file() => Ok(()),
+        Err(source) => Err(io("move into place", folder)(source)),
+    }
+}
+
+/// A uniquely named folder beside the target, removed on drop unless kept.
+struct TempFolder(Option<PathBuf>);
+
+impl TempFolder {
+    fn create(parent: &Path, target: &Path) -> std::io::Result<Self> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        loop {
+            let path = parent.join(format!(
+                ".tmp-{}-{}-{name}",
+                std::process::id(),
+                COUNTER.fetch_add(1, Ordering::Relaxed)
+            ));
+            // Not `create_dir_all`: a folder left by a crashed run with the
+            // same pid must not be reused.
+            match std::fs::create_dir(&path) {
+                Ok(()) => return Ok(Self(Some(path))),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e),
             }
-        };
-        let parent = folder.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(parent).map_err(io("create", parent))?;
-        let temp = parent.join(format!(
-            ".tmp-{}-{}",
-            std::process::id(),
-            folder
-                .file_name()
-                .map(|n| n.to_string_lossy())
-                .unwrap_or_default()
-        ));
-        let _ = std::fs::remove_dir_all(&temp);
-        extract::unpack(bytes, &temp).map_err(extract_error)?;
-        let _ = std::fs::remove_dir_all(folder);
-        std::fs::rename(&temp, folder).map_err(io("move into place", folder))
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.0.as_deref().expect("present until kept")
+    }
+
+    /// It was renamed into place: nothing to remove.
+    fn keep(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for TempFolder {
+    fn drop(&mut self) {
+        if let Some(path) = &self.0 {
+            let _ = std::fs::remove_dir_all(path);
+        }
     }
 }
 
@@ -523,16 +593,142 @@ fn locked_digest(resolved: &str) -> Option<oci::Digest> {
     oci::Digest::parse(digest).ok()
 }
 
-async fn download(url: &str) -> Result<Vec<u8>, String> {
-    let response = reqwest::get(url)
-        .await
-        .map_err(|e| format!("cannot download {url}: {e}"))?;
-    if !response.status().is_success() {
-        return Err(format!("downloading {url} answered {}", response.status()));
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn feature_tar(id: &str, extra: usize) -> Vec<u8> {
+        let mut builder = tar::Builder::new(Vec::new());
+        let mut add = |name: &str, data: &[u8]| {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(data.len() as u64);
+            header.set_mode(0o755);
+            builder.append_data(&mut header, name, data).unwrap();
+        };
+        add(
+            metadata::FILE_NAME,
+            format!(r#"{{"id":"{id}","version":"1.0.0"}}"#).as_bytes(),
+        );
+        add("install.sh", b"#!/bin/sh\n");
+        for i in 0..extra {
+            add(&format!("lib/{i}.sh"), b"echo\n");
+        }
+        builder.into_inner().unwrap()
     }
-    response
-        .bytes()
-        .await
-        .map(|b| b.to_vec())
-        .map_err(|e| format!("cannot download {url}: {e}"))
+
+    fn leftovers(dir: &Path) -> Vec<String> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(".tmp-"))
+            .collect()
+    }
+
+    /// Security review M2 (R-race): concurrent first unpacks of the same
+    /// features used to fail now and then ("cannot move into place") and
+    /// leave `.tmp-*` folders behind.
+    #[test]
+    fn concurrent_first_unpacks_all_succeed_and_leave_nothing() {
+        let root = tempfile::tempdir().unwrap();
+        let unpacked = root.path().join("unpacked");
+        let archives: Vec<Vec<u8>> = (0..40).map(|i| feature_tar(&format!("f{i}"), 20)).collect();
+        let archives = std::sync::Arc::new(archives);
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(8));
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let (archives, barrier, unpacked) =
+                    (archives.clone(), barrier.clone(), unpacked.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    let mut failures = Vec::new();
+                    for (i, bytes) in archives.iter().enumerate() {
+                        let folder = unpacked.join(format!("f{i}"));
+                        if !folder.join(metadata::FILE_NAME).is_file()
+                            && let Err(e) = unpack_into(bytes, &folder)
+                        {
+                            failures.push(format!("f{i}: {e}"));
+                        }
+                        if std::fs::read(folder.join(metadata::FILE_NAME)).is_err()
+                            || !folder.join("lib/19.sh").is_file()
+                        {
+                            failures.push(format!("f{i}: incomplete"));
+                        }
+                    }
+                    failures
+                })
+            })
+            .collect();
+        let failures: Vec<String> = threads
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect();
+        assert!(failures.is_empty(), "{failures:?}");
+        assert!(
+            leftovers(&unpacked).is_empty(),
+            "{:?}",
+            leftovers(&unpacked)
+        );
+    }
+
+    #[test]
+    fn a_failed_unpack_leaves_no_temporary_folder() {
+        let root = tempfile::tempdir().unwrap();
+        let folder = root.path().join("unpacked/f");
+        let whole = feature_tar("f", 0);
+        assert!(unpack_into(&whole[..1024], &folder).is_err());
+        assert!(!folder.exists());
+        assert!(leftovers(&root.path().join("unpacked")).is_empty());
+    }
+
+    /// Security review L2: a cached tarball cut at an entry boundary (a
+    /// crash while it was written) is fetched again, never unpacked with
+    /// files missing.
+    #[tokio::test]
+    async fn a_truncated_cached_tarball_is_downloaded_again() {
+        use std::io::{Read as _, Write as _};
+        let archive = feature_tar("t", 3);
+        let served = archive.clone();
+        let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = hits.clone();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf);
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    served.len()
+                );
+                let _ = stream.write_all(head.as_bytes());
+                let _ = stream.write_all(&served);
+            }
+        });
+        let root = tempfile::tempdir().unwrap();
+        let mut fetcher = Fetcher {
+            config_dir: root.path().to_path_buf(),
+            root: root.path().to_path_buf(),
+            store: store::Store::new(root.path()),
+            client: None,
+            locked: None,
+            reporter: &crate::printer::Silent,
+        };
+        let url = format!("http://{addr}/devcontainer-feature-t.tgz");
+        let first = fetcher.fetch_tarball("t", &url).await.unwrap();
+        let cached = std::fs::read_dir(root.path().join("tarballs"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|e| e == "tgz"))
+            .unwrap();
+        assert_eq!(std::fs::read(&cached).unwrap(), archive);
+        // Header and data block of devcontainer-feature.json, and of install.sh.
+        std::fs::write(&cached, &archive[..2048]).unwrap();
+        let again = fetcher.fetch_tarball("t", &url).await.unwrap();
+        assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 2);
+        assert_eq!(again.folder, first.folder);
+        assert!(again.folder.join("lib/2.sh").is_file());
+        assert_eq!(std::fs::read(&cached).unwrap(), archive);
+    }
 }

@@ -5,8 +5,9 @@
 use serde_json::Value;
 
 use super::reference::{FeatureRef, OciVersion};
-use super::{FeatureError, lockfile, oci};
+use super::{FeatureError, lockfile};
 use crate::config::ResolvedConfig;
+use crate::registry::oci;
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -3,24 +3,19 @@
 //! one repository per feature (`<namespace>/<id>`) tagged `1`, `1.2`,
 //! `1.2.3` and `latest` as versions allow, plus the collection metadata at
 //! `<namespace>:latest`. A version that is already published is left alone.
+//! The loop is [`crate::registry::publish`]'s, shared with templates.
 
 use std::path::{Path, PathBuf};
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::{FeatureError, extract, metadata, oci};
+use super::{FeatureError, metadata};
 use crate::printer::Reporter;
+use crate::registry::publish::{Collection, Member, publish_collection};
+use crate::registry::{extract, oci};
 
 /// What happened to one feature.
-#[derive(Debug, Clone, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Published {
-    pub id: String,
-    pub version: String,
-    /// The tags pushed; empty when this version was already published.
-    pub tags: Vec<String>,
-    pub digest: Option<String>,
-}
+pub use crate::registry::publish::Published;
 
 /// The feature folders under `target`: `target` itself, its sub-folders,
 /// or `target/src/*` (the layout of feature repositories).
@@ -71,18 +66,18 @@ pub async fn publish(
             ),
         });
     }
-    let oci_error = |key: &str| {
-        let key = key.to_string();
-        move |source| FeatureError::Oci {
-            key,
-            source: Box::new(source),
-        }
-    };
-    let client =
-        oci::OciClient::new(oci::ClientOptions::from_env()).map_err(oci_error(registry))?;
-    let mut published = Vec::new();
-    let mut collection = Vec::new();
-    for folder in folders {
+    publish_collection(&mut Features, &folders, registry, namespace, reporter).await
+}
+
+/// Features as a [`Collection`]: `devcontainer-feature.json` and the
+/// folder packed as `devcontainer features package` packs it.
+struct Features;
+
+impl Collection for Features {
+    type Error = FeatureError;
+    const KEY: &'static str = "features";
+
+    fn member(&mut self, folder: &Path) -> Result<Member, FeatureError> {
         let feature = metadata::read_file(&folder.join(metadata::FILE_NAME))?;
         let version = feature
             .version
@@ -92,58 +87,41 @@ pub async fn publish(
                 message: "devcontainer-feature.json has no \"version\"; publishing needs one"
                     .into(),
             })?;
-        let resource = format!("{registry}/{namespace}/{}", feature.id);
-        let repo = oci::Repository::new(registry, &format!("{namespace}/{}", feature.id))
-            .map_err(oci_error(&resource))?;
-        let existing = client
-            .list_tags(&repo)
-            .await
-            .map_err(oci_error(&resource))?;
-        let tarball = extract::pack_feature(&folder).map_err(|source| FeatureError::Extract {
-            key: feature.id.clone(),
+        Ok(Member {
+            id: feature.id.clone(),
+            version,
+            metadata: feature.raw().clone(),
+        })
+    }
+
+    fn package(
+        &mut self,
+        registry: &str,
+        member: &Member,
+        folder: &Path,
+    ) -> Result<(Vec<u8>, oci::Manifest), FeatureError> {
+        let tarball = extract::pack_feature(folder).map_err(|source| FeatureError::Extract {
+            key: member.id.clone(),
             source,
         })?;
-        let metadata_json = Value::Object(feature.raw().clone()).to_string();
-        collection.push(Value::Object(feature.raw().clone()));
-        match oci::semantic_tags(&version, &existing).map_err(oci_error(&resource))? {
-            None => {
-                reporter.step(&format!("{resource}:{version} is already published"));
-                published.push(Published {
-                    id: feature.id.clone(),
-                    version,
-                    tags: Vec::new(),
-                    digest: None,
-                });
-            }
-            Some(tags) => {
-                reporter.step(&format!("Publishing {resource} as {}", tags.join(", ")));
-                let artifact = oci::FeatureArtifact {
-                    id: &feature.id,
-                    tarball: &tarball,
-                    metadata_json: &metadata_json,
-                };
-                let digest = client
-                    .publish_feature(&repo, &artifact, &tags)
-                    .await
-                    .map_err(oci_error(&resource))?;
-                published.push(Published {
-                    id: feature.id.clone(),
-                    version,
-                    tags,
-                    digest: Some(digest.as_str().to_string()),
-                });
-            }
+        let metadata_json = Value::Object(member.metadata.clone()).to_string();
+        let manifest = oci::feature_manifest(
+            registry,
+            &oci::FeatureArtifact {
+                id: &member.id,
+                tarball: &tarball,
+                metadata_json: &metadata_json,
+            },
+        );
+        Ok((tarball, manifest))
+    }
+
+    fn oci_error(resource: &str, source: oci::OciError) -> FeatureError {
+        FeatureError::Oci {
+            key: resource.to_string(),
+            source: Box::new(source),
         }
     }
-    let collection_json = json!({
-        "sourceInformation": {"source": "devc"},
-        "features": collection,
-    });
-    client
-        .publish_collection(registry, namespace, collection_json.to_string().as_bytes())
-        .await
-        .map_err(oci_error(&format!("{registry}/{namespace}")))?;
-    Ok(published)
 }
 
 #[cfg(test)]

@@ -397,27 +397,28 @@ fn redirect_namespace<'a>(namespace: &[&'a str]) -> Vec<&'a str> {
 }
 
 fn parse_tarball(key: &str) -> Result<FeatureRef, RefError> {
-    let (scheme, rest) = key.split_once("://").expect("caller checked the scheme");
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if scheme.eq_ignore_ascii_case("http") && !is_loopback(authority) {
+    // Parsed as the download will be (WHATWG rules, through `Url`), so the
+    // host checked is the host connected to: in `http://a\@localhost/`
+    // the backslash ends the authority and the host is `a`.
+    let Ok(url) = reqwest::Url::parse(key) else {
+        return Err(RefError::TarballName { key: key.into() });
+    };
+    if url.scheme() == "http" && !is_loopback(&url) {
         return Err(RefError::InsecureUrl { key: key.into() });
     }
-    if tarball_id(key).is_none() {
+    if tarball_id(key).is_none() || tarball_id(url.as_str()).is_none() {
         return Err(RefError::TarballName { key: key.into() });
     }
     Ok(FeatureRef::Tarball { url: key.into() })
 }
 
-fn is_loopback(authority: &str) -> bool {
-    let host_port = authority.rsplit('@').next().unwrap_or(authority);
-    let host = match host_port.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or_default(),
-        None => host_port.split(':').next().unwrap_or_default(),
-    };
-    matches!(
-        host.to_ascii_lowercase().as_str(),
-        "localhost" | "127.0.0.1" | "::1"
-    )
+fn is_loopback(url: &reqwest::Url) -> bool {
+    let host = url.host_str().unwrap_or_default();
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The `<id>` of `…/devcontainer-feature-<id>.tgz[?query][#fragment]`.
@@ -657,11 +658,22 @@ mod tests {
                 "{key}"
             );
         }
-        let key = "http://example.com/devcontainer-feature-a.tgz";
-        assert_eq!(
-            FeatureRef::parse(key).unwrap_err(),
-            RefError::InsecureUrl { key: key.into() }
-        );
+        // Security review R4, inverted: WHATWG parsing (what the download
+        // uses) ends the authority at `\`, so the host is `evil.example`.
+        for key in [
+            "http://example.com/devcontainer-feature-a.tgz",
+            r"http://evil.example\@localhost/devcontainer-feature-a.tgz",
+            "http://evil.example#@localhost/devcontainer-feature-a.tgz",
+            "http://localhost.evil.example/devcontainer-feature-a.tgz",
+        ] {
+            assert_eq!(
+                FeatureRef::parse(key).unwrap_err(),
+                RefError::InsecureUrl { key: key.into() },
+                "{key}"
+            );
+        }
+        assert!(FeatureRef::parse("http://user@localhost:1/devcontainer-feature-a.tgz").is_ok());
+        assert!(FeatureRef::parse("http://[::1]:1/devcontainer-feature-a.tgz").is_ok());
     }
 
     #[test]

@@ -110,45 +110,89 @@ const WRAPPER: &str = "#!/bin/sh\nset -e\ncd \"$(dirname \"$0\")\"\nset -a\n. ..
 pub fn context(dockerfile: &str, plan: &FeaturePlan) -> std::io::Result<(Vec<u8>, String)> {
     let mut tar = tar::Builder::new(Vec::new());
     let mut hasher = Sha256::new();
-    let mut add = |tar: &mut tar::Builder<Vec<u8>>, path: &str, mode: u32, data: &[u8]| {
+    let mut add = |tar: &mut tar::Builder<Vec<u8>>, path: &str, mode: u32, entry: Entry<'_>| {
         hasher.update(path.as_bytes());
-        hasher.update(mode.to_le_bytes());
-        hasher.update((data.len() as u64).to_le_bytes());
-        hasher.update(data);
         let mut header = tar::Header::new_gnu();
-        header.set_size(data.len() as u64);
         header.set_mode(mode);
-        tar.append_data(&mut header, path, data)
+        match entry {
+            Entry::File(data) => {
+                hasher.update(mode.to_le_bytes());
+                hasher.update((data.len() as u64).to_le_bytes());
+                hasher.update(data);
+                header.set_size(data.len() as u64);
+                tar.append_data(&mut header, path, data)
+            }
+            Entry::HardLink(target) => {
+                hasher.update(b"\0link\0");
+                hasher.update(target.as_bytes());
+                header.set_entry_type(tar::EntryType::Link);
+                header.set_size(0);
+                tar.append_link(&mut header, path, target)
+            }
+        }
     };
-    add(&mut tar, "Dockerfile", 0o644, dockerfile.as_bytes())?;
+    add(
+        &mut tar,
+        "Dockerfile",
+        0o644,
+        Entry::File(dockerfile.as_bytes()),
+    )?;
+    // A file with several names (hard links) goes in once; its other names
+    // are link entries, so a small archive of many links to one big file
+    // cannot multiply into a huge in-memory context (security review M7).
+    let mut first_names: HashMap<(u64, u64), String> = HashMap::new();
     for (index, layer) in plan.layers.iter().enumerate() {
         let dir = folder_name(index, &layer.id);
         let mut files = Vec::new();
         collect(&layer.folder, Path::new(""), &mut files)?;
         for (relative, mode) in files {
-            let data = std::fs::read(layer.folder.join(&relative))?;
-            add(
-                &mut tar,
-                &format!("{dir}/{}", relative.display()),
-                mode,
-                &data,
-            )?;
+            let path = format!("{dir}/{}", relative.display());
+            let file = layer.folder.join(&relative);
+            if let Some(id) = linked_file_id(&file)? {
+                if let Some(first) = first_names.get(&id) {
+                    add(&mut tar, &path, mode, Entry::HardLink(first))?;
+                    continue;
+                }
+                first_names.insert(id, path.clone());
+            }
+            let data = std::fs::read(&file)?;
+            add(&mut tar, &path, mode, Entry::File(&data))?;
         }
         add(
             &mut tar,
             &format!("{dir}/devcontainer-features.env"),
             0o644,
-            layer.options_env.as_bytes(),
+            Entry::File(layer.options_env.as_bytes()),
         )?;
         add(
             &mut tar,
             &format!("{dir}/devcontainer-features-install.sh"),
             0o755,
-            WRAPPER.as_bytes(),
+            Entry::File(WRAPPER.as_bytes()),
         )?;
     }
     let digest = format!("{:x}", hasher.finalize());
     Ok((tar.into_inner()?, digest))
+}
+
+/// What goes into the build context under a name.
+enum Entry<'a> {
+    File(&'a [u8]),
+    /// Another name of the file first added under this one.
+    HardLink(&'a str),
+}
+
+/// The identity (device, inode) of a file with more than one name.
+#[cfg(unix)]
+fn linked_file_id(path: &Path) -> std::io::Result<Option<(u64, u64)>> {
+    use std::os::unix::fs::MetadataExt as _;
+    let meta = std::fs::symlink_metadata(path)?;
+    Ok((meta.nlink() > 1).then(|| (meta.dev(), meta.ino())))
+}
+
+#[cfg(not(unix))]
+fn linked_file_id(_: &Path) -> std::io::Result<Option<(u64, u64)>> {
+    Ok(None)
 }
 
 /// Regular files under `dir`, sorted, with their modes.

@@ -21,8 +21,8 @@ pub mod shipped;
 
 use std::path::{Path, PathBuf};
 
-use crate::features::{extract, oci};
 use crate::printer::Reporter;
+use crate::registry::{extract, oci};
 pub use metadata::TemplateMetadata;
 
 /// One file of a template; `path` is relative, with `/` separators.

@@ -9,14 +9,15 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::{File, Template, TemplateError, apply, metadata};
-use crate::features::{extract, oci};
 use crate::printer::Reporter;
+use crate::registry::publish::{Collection, Member, publish_collection};
+use crate::registry::{extract, oci};
 
 /// What happened to one template (the same record as for features).
-pub use crate::features::publish::Published;
+pub use crate::registry::publish::Published;
 
 /// The template folders under `target`: itself, its sub-folders, or `src/*`.
 pub fn template_folders(target: &Path) -> Vec<PathBuf> {
@@ -57,21 +58,31 @@ pub async fn publish(
             ),
         });
     }
-    let oci_error = |reference: &str| {
-        let reference = reference.to_string();
-        move |source| TemplateError::Oci {
-            reference,
-            source: Box::new(source),
-        }
-    };
-    let client =
-        oci::OciClient::new(oci::ClientOptions::from_env()).map_err(oci_error(registry))?;
-    let mut published = Vec::new();
-    let mut collection = Vec::new();
-    for folder in folders {
+    publish_collection(
+        &mut Templates::default(),
+        &folders,
+        registry,
+        namespace,
+        reporter,
+    )
+    .await
+}
+
+/// Templates as a [`Collection`]: each folder read once, and packed with
+/// the shipped features it refers to ([`pack`]).
+#[derive(Default)]
+struct Templates {
+    /// The template last read by `member`, for `package`.
+    current: Option<Template>,
+}
+
+impl Collection for Templates {
+    type Error = TemplateError;
+    const KEY: &'static str = "templates";
+
+    fn member(&mut self, folder: &Path) -> Result<Member, TemplateError> {
         let template =
-            super::from_files(folder.display().to_string(), super::read_folder(&folder)?)?;
-        let id = template.metadata.id.clone();
+            super::from_files(folder.display().to_string(), super::read_folder(folder)?)?;
         let version = template
             .metadata
             .version
@@ -81,64 +92,38 @@ pub async fn publish(
                 message: "devcontainer-template.json has no \"version\"; publishing needs one"
                     .into(),
             })?;
-        collection.push(Value::Object(template.metadata.raw().clone()));
-        let resource = format!("{registry}/{namespace}/{id}");
-        let repo = oci::Repository::new(registry, &format!("{namespace}/{id}"))
-            .map_err(oci_error(&resource))?;
-        let existing = client
-            .list_tags(&repo)
-            .await
-            .map_err(oci_error(&resource))?;
-        let Some(tags) = oci::semantic_tags(&version, &existing).map_err(oci_error(&resource))?
-        else {
-            reporter.step(&format!("{resource}:{version} is already published"));
-            published.push(Published {
-                id,
-                version,
-                tags: Vec::new(),
-                digest: None,
-            });
-            continue;
-        };
-        reporter.step(&format!("Publishing {resource} as {}", tags.join(", ")));
-        let tarball = pack(&template)?;
-        let manifest = manifest(
-            &repo.registry,
-            &id,
-            &tarball,
-            &Value::Object(template.metadata.raw().clone()).to_string(),
-        );
-        let bytes = manifest.to_bytes();
-        client
-            .push_blob(&repo, b"{}")
-            .await
-            .map_err(oci_error(&resource))?;
-        client
-            .push_blob(&repo, &tarball)
-            .await
-            .map_err(oci_error(&resource))?;
-        for tag in &tags {
-            client
-                .push_manifest(&repo, tag, &bytes)
-                .await
-                .map_err(oci_error(&resource))?;
-        }
-        published.push(Published {
-            id,
+        let member = Member {
+            id: template.metadata.id.clone(),
             version,
-            tags,
-            digest: Some(oci::Digest::of(&bytes).as_str().to_string()),
-        });
+            metadata: template.metadata.raw().clone(),
+        };
+        self.current = Some(template);
+        Ok(member)
     }
-    let collection_json = json!({
-        "sourceInformation": {"source": "devc"},
-        "templates": collection,
-    });
-    client
-        .publish_collection(registry, namespace, collection_json.to_string().as_bytes())
-        .await
-        .map_err(oci_error(&format!("{registry}/{namespace}")))?;
-    Ok(published)
+
+    fn package(
+        &mut self,
+        registry: &str,
+        member: &Member,
+        _folder: &Path,
+    ) -> Result<(Vec<u8>, oci::Manifest), TemplateError> {
+        let template = self.current.as_ref().expect("member() read it");
+        let tarball = pack(template)?;
+        let manifest = manifest(
+            registry,
+            &member.id,
+            &tarball,
+            &Value::Object(member.metadata.clone()).to_string(),
+        );
+        Ok((tarball, manifest))
+    }
+
+    fn oci_error(resource: &str, source: oci::OciError) -> TemplateError {
+        TemplateError::Oci {
+            reference: resource.to_string(),
+            source: Box::new(source),
+        }
+    }
 }
 
 /// The manifest of a template, as the reference CLI writes it.

@@ -38,6 +38,8 @@ use crate::env;
 
 pub use crate::env::{DEVCONTAINERS_OCI_AUTH, DOCKER_CONFIG, GITHUB_HOST, GITHUB_TOKEN};
 
+/// A token answer (a JWT or two in JSON) larger than this is refused.
+const MAX_TOKEN_BODY_BYTES: u64 = 1024 * 1024;
 /// How long a credential helper may take (it may unlock a keychain).
 const HELPER_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -664,10 +666,18 @@ impl Authenticator {
         }
         let realm = request.realm.to_string();
         let status = response.status();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| token_transport(&realm, e))?;
+        let body = match super::http::read_capped(response, MAX_TOKEN_BODY_BYTES).await {
+            Ok(body) => body,
+            Err(super::http::CappedReadError::Transport(e)) => {
+                return Err(token_transport(&realm, e));
+            }
+            Err(super::http::CappedReadError::TooLarge) => {
+                return Err(AuthError::TokenResponse {
+                    realm,
+                    reason: format!("the answer is larger than {MAX_TOKEN_BODY_BYTES} bytes"),
+                });
+            }
+        };
         if !status.is_success() {
             let text = String::from_utf8_lossy(&body);
             let text = text.trim();
@@ -747,7 +757,7 @@ fn token_transport(realm: &str, error: reqwest::Error) -> AuthError {
     if error.is_connect() || error.is_timeout() {
         AuthError::TokenUnreachable {
             realm: realm.to_string(),
-            reason: super::oci::error_chain(&error),
+            reason: super::http::error_chain(&error),
         }
     } else {
         AuthError::TokenHttp {

@@ -34,7 +34,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use super::oci::{
-    Digest, FetchedManifest, Manifest, OciClient, OciError, OciRef, Repository, Version,
+    Descriptor, Digest, FetchedManifest, Manifest, OciClient, OciError, OciRef, Repository, Version,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -277,18 +277,19 @@ impl Store {
         }
     }
 
-    /// A blob from the cache, else from the registry (then cached). A blob
-    /// that is neither cached nor reachable is the registry's error.
+    /// The blob a manifest describes, from the cache, else from the
+    /// registry (read no further than its size, then cached). A blob that
+    /// is neither cached nor reachable is the registry's error.
     pub async fn blob(
         &self,
         repo: &Repository,
-        digest: &Digest,
+        layer: &Descriptor,
         online: &OciClient,
     ) -> Result<Vec<u8>, StoreError> {
-        if let Some(bytes) = self.read_blob(digest)? {
+        if let Some(bytes) = self.read_blob(&layer.digest)? {
             return Ok(bytes);
         }
-        let bytes = online.fetch_blob(repo, digest).await?;
+        let bytes = online.fetch_layer(repo, layer).await?;
         self.write_blob(&bytes)?;
         Ok(bytes)
     }
@@ -301,7 +302,7 @@ impl Store {
 
 /// Writes `bytes` to `path` through a temporary file in the same folder and
 /// a rename, so readers see either nothing or the whole file.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let dir = path.parent().expect("store paths have a parent");
     fs::create_dir_all(dir).map_err(|source| StoreError::Io {
@@ -342,7 +343,7 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::features::oci::{Annotations, ClientOptions, Descriptor, LAYER_MEDIA_TYPE};
+    use crate::registry::oci::{Annotations, ClientOptions, LAYER_MEDIA_TYPE};
 
     fn manifest_bytes(layer: &[u8]) -> FetchedManifest {
         let manifest = Manifest::artifact(
@@ -484,16 +485,15 @@ mod tests {
         assert_eq!(resolved.manifest, fetched.manifest);
 
         // Blobs come from the cache too.
-        let layer_digest = store.write_blob(b"layer").unwrap();
+        store.write_blob(b"layer").unwrap();
+        let layer = fetched.manifest.layers[0].clone();
         let repo = reference.repository();
-        assert_eq!(
-            store.blob(&repo, &layer_digest, &client).await.unwrap(),
-            b"layer"
-        );
-        let err = store
-            .blob(&repo, &Digest::of(b"missing"), &client)
-            .await
-            .unwrap_err();
+        assert_eq!(store.blob(&repo, &layer, &client).await.unwrap(), b"layer");
+        let missing = Descriptor {
+            digest: Digest::of(b"missing"),
+            ..layer
+        };
+        let err = store.blob(&repo, &missing, &client).await.unwrap_err();
         assert!(
             matches!(err, StoreError::Oci(ref e) if e.is_unreachable()),
             "{err:?}"

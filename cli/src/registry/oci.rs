@@ -26,8 +26,18 @@
 //!   can be made, remembered per registry. A certificate devc cannot verify
 //!   is [`OciError::Tls`], never a reason to downgrade. (The reference CLI
 //!   speaks HTTPS only, which makes local test registries unusable.)
-//! - **Everything is verified.** Manifests and blobs are hashed on arrival;
-//!   a digest reference or a blob whose bytes hash differently is an error.
+//! - **Credentials stay with the registry.** The `Authorization` header goes
+//!   only to the registry's own scheme, host and port; a host named by a
+//!   `Link` (tag pages) or `Location` (blob upload) header gets none, and
+//!   its 401 is an error. No request or redirect goes over plain HTTP to a
+//!   host not allowed it (reqwest keeps `Authorization` across an
+//!   https→http redirect on the same host). Security review M1.
+//! - **Everything is verified and bounded.** Manifests and blobs are hashed
+//!   on arrival; a digest reference or a blob whose bytes hash differently
+//!   is an error. Bodies are read chunk by chunk up to a cap (a blob's
+//!   descriptor size, 4 MiB for manifests, 1 MiB for tag pages and tokens,
+//!   64 KiB for error bodies), and a whole request has a deadline besides
+//!   the connect and read timeouts, so a trickling server cannot hang devc.
 //! - **Publishing matches the reference CLI byte for byte.** The manifest is
 //!   serialised with the same field order as `devcontainer features publish`,
 //!   so the same tarball and metadata give the same manifest digest.
@@ -48,6 +58,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 use super::auth::{self, AuthError, Authenticator, Challenge, CredentialSources};
+use super::http::{CappedReadError, error_chain, read_capped};
 use crate::env;
 
 pub use crate::env::{DEVC_CA_BUNDLE, DEVC_INSECURE_REGISTRIES, SSL_CERT_FILE};
@@ -74,6 +85,13 @@ const EMPTY_CONFIG: &[u8] = b"{}";
 /// Manifests larger than this are refused (the OCI spec suggests registries
 /// accept at least 4 MiB; feature manifests are a few KiB).
 const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
+/// Blobs larger than this are refused whatever their descriptor says
+/// (feature and template layers are kilobytes).
+pub const MAX_BLOB_BYTES: u64 = 256 * 1024 * 1024;
+/// One page of `tags/list`.
+const MAX_TAG_PAGE_BYTES: u64 = 1024 * 1024;
+/// The body of an error answer, read for its message only.
+const MAX_ERROR_BODY_BYTES: u64 = 64 * 1024;
 /// How many pages of `tags/list` devc follows before giving up.
 const MAX_TAG_PAGES: usize = 100;
 /// How often a request answered with 429 Too Many Requests is retried.
@@ -132,6 +150,29 @@ pub enum OciError {
     CaBundle { path: PathBuf, reason: String },
     #[error("the token server {realm} of registry {registry} uses plain HTTP")]
     InsecureRealm { registry: String, realm: String },
+    #[error("the registry {registry} sent devc to {url} for {what}, which is plain HTTP")]
+    InsecureUrl {
+        registry: String,
+        url: String,
+        what: String,
+    },
+    #[error(
+        "{host}, where the registry {registry} sent devc for {what}, asks for credentials (HTTP {status}); devc gives the registry's credentials to the registry only"
+    )]
+    ForeignHostAuth {
+        registry: String,
+        host: String,
+        what: String,
+        status: u16,
+    },
+    #[error("the registry {registry} redirected {what} elsewhere: {reason}")]
+    Redirect {
+        registry: String,
+        what: String,
+        reason: String,
+    },
+    #[error("{what} is larger than {limit} bytes")]
+    TooLarge { what: String, limit: u64 },
     #[error("cannot set up the HTTP client")]
     Client(#[source] reqwest::Error),
     #[error(transparent)]
@@ -159,6 +200,12 @@ impl OciError {
             )),
             Self::InsecureRealm { realm, .. } => Some(format!(
                 "if the token server is meant to be used without TLS, add its host (from {realm}) to {DEVC_INSECURE_REGISTRIES}"
+            )),
+            Self::InsecureUrl { url, .. } => Some(format!(
+                "the registry (or a proxy in front of it) names plain-HTTP URLs; fix its external URL, or, if {url} is meant to be used without TLS, add its host to {DEVC_INSECURE_REGISTRIES}"
+            )),
+            Self::Redirect { .. } => Some(format!(
+                "plain HTTP is used only for loopback hosts and those in {DEVC_INSECURE_REGISTRIES}; fix the registry's external URL"
             )),
             Self::Auth(e) => e.hint(),
             _ => None,
@@ -466,6 +513,46 @@ fn is_loopback(host: &str) -> bool {
         || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
+/// Whether `registry` (`host` or `host:port`) may be spoken to over plain
+/// HTTP: loopback, or listed in `insecure`.
+fn plain_http_allowed(insecure: &[String], registry: &str) -> bool {
+    let host = host_of(registry);
+    is_loopback(host)
+        || insecure
+            .iter()
+            .any(|entry| entry == registry || entry == host)
+}
+
+/// HTTPS, or plain HTTP to a host allowed it.
+fn scheme_allowed(insecure: &[String], url: &Url) -> bool {
+    match url.scheme() {
+        "https" => true,
+        "http" => {
+            plain_http_allowed(insecure, &authority(url))
+                || url
+                    .host_str()
+                    .is_some_and(|h| plain_http_allowed(insecure, h))
+        }
+        _ => false,
+    }
+}
+
+/// Why a redirect to `next` (after `hops` earlier ones) is not followed, if
+/// it is not: plain HTTP only to a host allowed it (reqwest would follow an
+/// https→http redirect and keep `Authorization` when host and port stay),
+/// and at most ten hops.
+fn refused_redirect(insecure: &[String], next: &Url, hops: usize) -> Option<String> {
+    if !scheme_allowed(insecure, next) {
+        Some(format!(
+            "devc does not follow redirects to {next}: plain HTTP is used only for loopback hosts and those in {DEVC_INSECURE_REGISTRIES}"
+        ))
+    } else if hops >= 10 {
+        Some(format!("more than 10 redirects (the last to {next})"))
+    } else {
+        None
+    }
+}
+
 /// An ordered string map: annotations keep the order they were written in,
 /// so a manifest serialises exactly as the reference CLI writes it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -727,6 +814,9 @@ pub struct ClientOptions {
     pub connect_timeout: Duration,
     /// Longest silence while reading a response.
     pub read_timeout: Duration,
+    /// Longest a whole request may take, body included: a server that
+    /// trickles a byte now and then never trips the read timeout.
+    pub transfer_timeout: Duration,
     pub credentials: CredentialSources,
 }
 
@@ -753,6 +843,8 @@ impl Default for ClientOptions {
             ca_bundle: None,
             connect_timeout: Duration::from_secs(5),
             read_timeout: Duration::from_secs(30),
+            // npm's default fetch timeout; feature layers are kilobytes.
+            transfer_timeout: Duration::from_secs(300),
             credentials: CredentialSources::default(),
         }
     }
@@ -811,6 +903,7 @@ impl OciClient {
             ca_bundle,
             connect_timeout,
             read_timeout,
+            transfer_timeout,
             credentials,
         } = options;
         let extra_roots = match &ca_bundle {
@@ -836,10 +929,19 @@ impl OciClient {
             None => Vec::new(),
         };
         let build = |direct: bool| {
-            let mut builder = reqwest::Client::builder()
-                .user_agent(USER_AGENT)
-                .connect_timeout(connect_timeout)
-                .read_timeout(read_timeout);
+            let insecure = insecure_registries.clone();
+            let mut builder =
+                reqwest::Client::builder()
+                    .user_agent(USER_AGENT)
+                    .connect_timeout(connect_timeout)
+                    .read_timeout(read_timeout)
+                    .timeout(transfer_timeout)
+                    .redirect(reqwest::redirect::Policy::custom(move |attempt| {
+                        match refused_redirect(&insecure, attempt.url(), attempt.previous().len()) {
+                            Some(reason) => attempt.error(reason),
+                            None => attempt.follow(),
+                        }
+                    }));
             for cert in &extra_roots {
                 builder = builder.add_root_certificate(cert.clone());
             }
@@ -901,22 +1003,15 @@ impl OciClient {
             )
             .await?;
         let response = check(response, repo, &what).await?;
-        if response
-            .content_length()
-            .is_some_and(|len| len > MAX_MANIFEST_BYTES as u64)
-        {
-            return Err(OciError::InvalidManifest {
-                what,
-                reason: format!("it is larger than {MAX_MANIFEST_BYTES} bytes"),
-            });
-        }
-        let bytes = read_body(response, repo, &what).await?;
-        if bytes.len() > MAX_MANIFEST_BYTES {
-            return Err(OciError::InvalidManifest {
-                what,
-                reason: format!("it is larger than {MAX_MANIFEST_BYTES} bytes"),
-            });
-        }
+        let bytes = read_body(response, repo, &what, MAX_MANIFEST_BYTES as u64)
+            .await
+            .map_err(|e| match e {
+                OciError::TooLarge { what, .. } => OciError::InvalidManifest {
+                    what,
+                    reason: format!("it is larger than {MAX_MANIFEST_BYTES} bytes"),
+                },
+                other => other,
+            })?;
         let digest = Digest::of(&bytes);
         if let Version::Digest(expected) = version {
             expected.verify(&bytes, &what)?;
@@ -930,11 +1025,32 @@ impl OciClient {
         })
     }
 
-    /// `GET /v2/<path>/blobs/<digest>`, verified against the digest.
+    /// `GET /v2/<path>/blobs/<digest>`, verified against the digest; at
+    /// most [`MAX_BLOB_BYTES`]. [`Self::fetch_layer`] knows the size.
     pub async fn fetch_blob(
         &self,
         repo: &Repository,
         digest: &Digest,
+    ) -> Result<Vec<u8>, OciError> {
+        self.fetch_sized(repo, digest, MAX_BLOB_BYTES).await
+    }
+
+    /// The blob a manifest describes, read no further than its
+    /// descriptor's `size` says, and verified against its digest.
+    pub async fn fetch_layer(
+        &self,
+        repo: &Repository,
+        layer: &Descriptor,
+    ) -> Result<Vec<u8>, OciError> {
+        self.fetch_sized(repo, &layer.digest, layer.size.min(MAX_BLOB_BYTES))
+            .await
+    }
+
+    async fn fetch_sized(
+        &self,
+        repo: &Repository,
+        digest: &Digest,
+        limit: u64,
     ) -> Result<Vec<u8>, OciError> {
         let what = format!("blob {repo}@{digest}");
         let url = self.url(repo, &format!("blobs/{digest}"))?;
@@ -953,7 +1069,7 @@ impl OciClient {
             )
             .await?;
         let response = check(response, repo, &what).await?;
-        let bytes = read_body(response, repo, &what).await?;
+        let bytes = read_body(response, repo, &what, limit).await?;
         digest.verify(&bytes, &what)?;
         Ok(bytes)
     }
@@ -989,7 +1105,7 @@ impl OciClient {
             }
             let response = check(response, repo, &what).await?;
             let next = next_link(response.headers()).and_then(|link| url.join(&link).ok());
-            let bytes = read_body(response, repo, &what).await?;
+            let bytes = read_body(response, repo, &what, MAX_TAG_PAGE_BYTES).await?;
             let page: TagList = serde_json::from_slice(&bytes).map_err(|e| OciError::Status {
                 what: what.clone(),
                 status: 200,
@@ -1175,7 +1291,10 @@ impl OciClient {
             .await
     }
 
-    async fn push_artifact(
+    /// Pushes a single-layer artifact under each of `tags`: the config and
+    /// layer blobs (skipped when the manifest is already there), then the
+    /// manifest once per tag. Returns the manifest digest.
+    pub async fn push_artifact(
         &self,
         repo: &Repository,
         manifest: &Manifest,
@@ -1197,14 +1316,75 @@ impl OciClient {
         Ok(digest)
     }
 
+    /// Downloads a file that is not in a registry (a tarball feature's
+    /// URL), with the client's timeouts, proxy settings and redirect rule
+    /// (no redirect to plain HTTP for a host not allowed it), and at most
+    /// `limit` bytes. The error is a sentence naming the URL.
+    pub async fn download(&self, url: &Url, limit: u64) -> Result<Vec<u8>, String> {
+        let fail = |reason: String| format!("cannot download {url}: {reason}");
+        if !scheme_allowed(&self.insecure, url) {
+            return Err(fail(
+                "plain HTTP is used only for loopback hosts and those in DEVC_INSECURE_REGISTRIES"
+                    .into(),
+            ));
+        }
+        let response = self
+            .client_for(url)
+            .get(url.clone())
+            .send()
+            .await
+            .map_err(|e| fail(error_chain(&e)))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(fail(format!("the server answered HTTP {status}")));
+        }
+        read_capped(response, limit).await.map_err(|e| match e {
+            CappedReadError::TooLarge => fail(format!("it is larger than {limit} bytes")),
+            CappedReadError::Transport(e) => fail(error_chain(&e)),
+        })
+    }
+
     /// Whether `registry` is spoken to over plain HTTP.
     pub fn allows_plain_http(&self, registry: &str) -> bool {
-        let host = host_of(registry);
-        is_loopback(host)
-            || self
-                .insecure
-                .iter()
-                .any(|entry| entry == registry || entry == host)
+        plain_http_allowed(&self.insecure, registry)
+    }
+
+    /// Whether `url` is the registry itself: the same host and port, in a
+    /// scheme devc speaks to it with. Only such URLs get its credentials.
+    fn is_registry_url(&self, repo: &Repository, url: &Url) -> bool {
+        let scheme_ok = match url.scheme() {
+            "https" => true,
+            "http" => self.allows_plain_http(&repo.registry),
+            _ => false,
+        };
+        let registry_port = match repo.registry.rsplit_once(':') {
+            Some((_, port)) if !repo.registry.ends_with(']') => port.parse::<u16>().ok(),
+            _ => None,
+        };
+        let url_host = url.host_str().unwrap_or_default();
+        let url_host = url_host.trim_start_matches('[').trim_end_matches(']');
+        // `Url` drops a port that is its scheme's default.
+        let port_ok = match registry_port {
+            Some(port) => url.port_or_known_default() == Some(port),
+            None => url.port().is_none(),
+        };
+        scheme_ok && port_ok && url_host.eq_ignore_ascii_case(host_of(&repo.registry))
+    }
+
+    /// Refuses a URL devc must not send a request to: plain HTTP to a host
+    /// that is neither loopback nor listed in [`DEVC_INSECURE_REGISTRIES`]
+    /// (a `Link` or `Location` header may name any URL), or a scheme other
+    /// than HTTP(S).
+    fn check_url(&self, repo: &Repository, url: &Url, what: &str) -> Result<(), OciError> {
+        if scheme_allowed(&self.insecure, url) {
+            Ok(())
+        } else {
+            Err(OciError::InsecureUrl {
+                registry: repo.registry.clone(),
+                url: url.to_string(),
+                what: what.to_string(),
+            })
+        }
     }
 
     /// `http` once a registry allowed plain HTTP has been found to speak
@@ -1255,6 +1435,25 @@ impl OciClient {
         access: Access,
         request: Request<'_>,
     ) -> Result<reqwest::Response, OciError> {
+        self.check_url(repo, &request.url, &request.what)?;
+        if !self.is_registry_url(repo, &request.url) {
+            // Another host, named by a `Link` or `Location` header (a
+            // storage service, or a misconfigured proxy): it gets no
+            // credentials, and its challenges are not answered.
+            let response = self.round_trip(repo, &request, &request.url, None).await?;
+            if matches!(
+                response.status(),
+                StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
+            ) {
+                return Err(OciError::ForeignHostAuth {
+                    registry: repo.registry.clone(),
+                    host: authority(&request.url),
+                    what: request.what.clone(),
+                    status: response.status().as_u16(),
+                });
+            }
+            return Ok(response);
+        }
         let key = format!("{repo}");
         let cached = self.auth.cached(&key);
         let response = self.execute(repo, &request, cached.as_deref()).await?;
@@ -1358,7 +1557,8 @@ impl OciClient {
     /// One round trip, in the scheme the registry speaks: for a registry
     /// allowed plain HTTP whose scheme is not known yet, HTTPS first and
     /// HTTP when no TLS connection can be made (a certificate problem is
-    /// not a reason to downgrade).
+    /// not a reason to downgrade). `request.url` is the registry's own
+    /// ([`Self::is_registry_url`]).
     async fn execute(
         &self,
         repo: &Repository,
@@ -1366,9 +1566,7 @@ impl OciClient {
         authorization: Option<&str>,
     ) -> Result<reqwest::Response, OciError> {
         let mut url = request.url.clone();
-        let own_host =
-            authority(&url) == repo.registry || url.host_str() == Some(host_of(&repo.registry));
-        if !own_host || !self.allows_plain_http(&repo.registry) {
+        if !self.allows_plain_http(&repo.registry) {
             return self.round_trip(repo, request, &url, authorization).await;
         }
         if self.scheme_for(&repo.registry) == "http" {
@@ -1453,7 +1651,7 @@ fn authority(url: &Url) -> String {
 /// error (a setup problem to fix, not a reason to use the cache); no
 /// connection or no answer in time means the registry is unreachable;
 /// anything else is an HTTP error.
-pub(super) fn transport_error(registry: &str, what: &str, error: reqwest::Error) -> OciError {
+fn transport_error(registry: &str, what: &str, error: reqwest::Error) -> OciError {
     let reason = error_chain(&error);
     if error.is_connect() && reason.contains("certificate") {
         OciError::Tls {
@@ -1465,6 +1663,12 @@ pub(super) fn transport_error(registry: &str, what: &str, error: reqwest::Error)
             registry: registry.to_string(),
             reason,
         }
+    } else if error.is_redirect() {
+        OciError::Redirect {
+            registry: registry.to_string(),
+            what: what.to_string(),
+            reason,
+        }
     } else {
         OciError::Http {
             what: what.to_string(),
@@ -1473,27 +1677,21 @@ pub(super) fn transport_error(registry: &str, what: &str, error: reqwest::Error)
     }
 }
 
-/// The innermost message of an error chain: "Connection refused (os error
-/// 111)" rather than reqwest's "error sending request for url (...)".
-pub(super) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut innermost = error;
-    while let Some(cause) = innermost.source() {
-        innermost = cause;
-    }
-    innermost.to_string()
-}
-
-/// Reads a response body, mapping a dropped connection to `Unreachable`.
+/// Reads a response body of at most `limit` bytes, mapping a dropped
+/// connection to `Unreachable`.
 async fn read_body(
     response: reqwest::Response,
     repo: &Repository,
     what: &str,
+    limit: u64,
 ) -> Result<Vec<u8>, OciError> {
-    response
-        .bytes()
-        .await
-        .map(|b| b.to_vec())
-        .map_err(|e| transport_error(&repo.registry, what, e))
+    read_capped(response, limit).await.map_err(|e| match e {
+        CappedReadError::TooLarge => OciError::TooLarge {
+            what: what.to_string(),
+            limit,
+        },
+        CappedReadError::Transport(e) => transport_error(&repo.registry, what, e),
+    })
 }
 
 /// Passes a successful response through; turns any other status into the
@@ -1507,7 +1705,9 @@ async fn check(
     if status.is_success() {
         return Ok(response);
     }
-    let body = response.bytes().await.unwrap_or_default();
+    let body = read_capped(response, MAX_ERROR_BODY_BYTES)
+        .await
+        .unwrap_or_default();
     let detail = registry_message(&body)
         .map(|m| format!(": {m}"))
         .unwrap_or_default();
@@ -1766,9 +1966,19 @@ mod tests {
         assert_send(client.fetch_blob(&repo, &digest));
         assert_send(client.list_tags(&repo));
         assert_send(client.push_blob(&repo, b""));
-        let store = crate::features::store::Store::new("/nonexistent");
+        let store = crate::registry::store::Store::new("/nonexistent");
         assert_send(store.resolve(&reference, &client));
-        assert_send(store.blob(&repo, &digest, &client));
+        let layer = feature_manifest(
+            "x",
+            &FeatureArtifact {
+                id: "f",
+                tarball: b"",
+                metadata_json: "{}",
+            },
+        )
+        .layers[0]
+            .clone();
+        assert_send(store.blob(&repo, &layer, &client));
     }
 
     #[test]
@@ -1853,7 +2063,15 @@ mod tests {
         pub fn start(
             handler: impl Fn(&str, &Seen) -> Option<Reply> + Send + Sync + 'static,
         ) -> Server {
-            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            start_on("127.0.0.1", handler)
+        }
+
+        /// [`start`] on another loopback address (another host to the client).
+        pub fn start_on(
+            ip: &str,
+            handler: impl Fn(&str, &Seen) -> Option<Reply> + Send + Sync + 'static,
+        ) -> Server {
+            let listener = std::net::TcpListener::bind((ip, 0)).unwrap();
             let addr = listener.local_addr().unwrap().to_string();
             let seen = Arc::new(Mutex::new(Vec::new()));
             let log = seen.clone();
@@ -2199,5 +2417,246 @@ mod tests {
         );
         let absent = Repository::new(&server.addr, "o/none").unwrap();
         assert!(client.list_tags(&absent).await.unwrap().is_empty());
+    }
+
+    /// Security review R3, inverted: registry A answers 401 Basic, then
+    /// pages its tags with a `Link` to host B (another loopback address).
+    /// B must never see A's credentials, and a 401 from B is an error, not
+    /// a challenge to answer with them.
+    #[tokio::test]
+    async fn credentials_never_leave_the_registry() {
+        let basic = super::auth::basic_header("alice", "s3cret");
+        let host_b = mock::start_on("127.0.0.2", |_, r| {
+            Some(if r.path.starts_with("/v2/o/f/tags/list") {
+                mock::reply(200, &[], br#"{"tags":["c"]}"#)
+            } else if r.path.starts_with("/upload") {
+                mock::reply(201, &[], b"")
+            } else {
+                mock::reply(401, &[("WWW-Authenticate", "Basic realm=\"b\"")], b"")
+            })
+        });
+        let b = host_b.addr.clone();
+        let expected = basic.clone();
+        let registry = mock::start(move |_, r| {
+            if r.authorization.as_deref() != Some(expected.as_str()) {
+                return Some(mock::reply(
+                    401,
+                    &[("WWW-Authenticate", "Basic realm=\"a\"")],
+                    b"",
+                ));
+            }
+            let link = |target: &str| format!("<{target}>; rel=\"next\"");
+            Some(match r.path.as_str() {
+                "/v2/o/f/tags/list" => mock::reply(
+                    200,
+                    &[(
+                        "Link",
+                        &link(&format!("http://{b}/v2/o/f/tags/list?last=b")),
+                    )],
+                    br#"{"tags":["a","b"]}"#,
+                ),
+                "/v2/o/challenged/tags/list" => mock::reply(
+                    200,
+                    &[(
+                        "Link",
+                        &link(&format!("http://{b}/v2/o/challenged/tags/list?last=b")),
+                    )],
+                    br#"{"tags":["a"]}"#,
+                ),
+                "/v2/o/plain/tags/list" => mock::reply(
+                    200,
+                    &[(
+                        "Link",
+                        &link("http://registry.invalid:5000/v2/o/plain/tags/list?last=a"),
+                    )],
+                    br#"{"tags":["a"]}"#,
+                ),
+                p if p.starts_with("/v2/o/f/blobs/sha256:") => mock::reply(404, &[], b""),
+                "/v2/o/f/blobs/uploads/" => mock::reply(
+                    202,
+                    &[("Location", &format!("http://{b}/upload/1?s=x"))],
+                    b"",
+                ),
+                _ => mock::reply(404, &[], b""),
+            })
+        });
+        let client = client_with(CredentialSources {
+            oci_auth: Some(format!("{}|alice|s3cret", registry.addr)),
+            ..CredentialSources::default()
+        });
+        let repo = |path: &str| Repository::new(&registry.addr, path).unwrap();
+
+        assert_eq!(
+            client.list_tags(&repo("o/f")).await.unwrap(),
+            ["a", "b", "c"]
+        );
+        client.push_blob(&repo("o/f"), b"data").await.unwrap();
+        let err = client.list_tags(&repo("o/challenged")).await.unwrap_err();
+        assert!(matches!(err, OciError::ForeignHostAuth { .. }), "{err:?}");
+        assert!(err.to_string().contains(&host_b.addr), "{err}");
+
+        let seen_by_b = host_b.requests();
+        assert_eq!(seen_by_b.len(), 3, "{seen_by_b:?}");
+        assert!(
+            seen_by_b.iter().all(|r| r.authorization.is_none()),
+            "host B received credentials: {seen_by_b:?}"
+        );
+        // The registry itself got them.
+        assert!(
+            registry
+                .requests()
+                .iter()
+                .any(|r| r.authorization.as_deref() == Some(basic.as_str()))
+        );
+
+        // Plain HTTP to a host that is neither loopback nor listed: refused
+        // before any connection.
+        let err = client.list_tags(&repo("o/plain")).await.unwrap_err();
+        assert!(matches!(err, OciError::InsecureUrl { .. }), "{err:?}");
+        assert!(
+            err.to_string().contains("http://registry.invalid:5000/"),
+            "{err}"
+        );
+        assert!(err.hint().unwrap().contains(DEVC_INSECURE_REGISTRIES));
+    }
+
+    #[test]
+    fn only_the_registry_origin_is_the_registry() {
+        let client = OciClient::new(ClientOptions::default()).unwrap();
+        let url = |u: &str| Url::parse(u).unwrap();
+        let ghcr = Repository::new("ghcr.io", "o/f").unwrap();
+        assert!(client.is_registry_url(&ghcr, &url("https://ghcr.io/v2/o/f/tags/list")));
+        assert!(client.is_registry_url(&ghcr, &url("https://GHCR.io:443/v2/")));
+        assert!(!client.is_registry_url(&ghcr, &url("http://ghcr.io/v2/")));
+        assert!(!client.is_registry_url(&ghcr, &url("https://ghcr.io:8443/v2/")));
+        assert!(!client.is_registry_url(&ghcr, &url("https://evil.example/v2/")));
+        let local = Repository::new("localhost:5000", "o/f").unwrap();
+        assert!(client.is_registry_url(&local, &url("http://localhost:5000/v2/")));
+        assert!(client.is_registry_url(&local, &url("https://localhost:5000/v2/")));
+        assert!(!client.is_registry_url(&local, &url("http://localhost:6000/v2/")));
+        assert!(!client.is_registry_url(&local, &url("http://127.0.0.1:5000/v2/")));
+        let v6 = Repository::new("[::1]:5000", "o/f").unwrap();
+        assert!(client.is_registry_url(&v6, &url("http://[::1]:5000/v2/")));
+    }
+
+    #[test]
+    fn redirects_never_go_to_plain_http_elsewhere() {
+        let insecure = parse_insecure_list("registry.lan:5000");
+        let url = |u: &str| Url::parse(u).unwrap();
+        // https → http on the same host keeps `Authorization` in reqwest.
+        assert!(refused_redirect(&[], &url("http://ghcr.io/v2/o/f/blobs/x"), 1).is_some());
+        assert!(refused_redirect(&[], &url("https://cdn.example/blob"), 1).is_none());
+        assert!(refused_redirect(&[], &url("http://127.0.0.1:5000/x"), 1).is_none());
+        assert!(refused_redirect(&insecure, &url("http://registry.lan:5000/x"), 1).is_none());
+        assert!(refused_redirect(&insecure, &url("http://registry.lan/x"), 1).is_some());
+        assert!(refused_redirect(&[], &url("file:///etc/passwd"), 1).is_some());
+        assert!(refused_redirect(&[], &url("https://cdn.example/blob"), 10).is_some());
+    }
+
+    /// A redirect of a blob to plain HTTP on a public host is an error
+    /// naming the redirect, not a request sent in clear.
+    #[tokio::test]
+    async fn a_redirect_to_plain_http_is_refused() {
+        let server = mock::start(|_, _| {
+            Some(mock::reply(
+                307,
+                &[("Location", "http://registry.invalid/blob")],
+                b"",
+            ))
+        });
+        let client = client_with(CredentialSources::default());
+        let repo = Repository::new(&server.addr, "o/f").unwrap();
+        let err = client
+            .fetch_blob(&repo, &Digest::of(b"x"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, OciError::Redirect { .. }), "{err:?}");
+        assert!(
+            err.to_string().contains("http://registry.invalid/blob"),
+            "{err}"
+        );
+    }
+
+    /// Security review M7: a blob is read no further than its descriptor's
+    /// size, whatever the registry sends.
+    #[tokio::test]
+    async fn blobs_are_read_no_further_than_their_size() {
+        let server = mock::start(|_, _| Some(mock::reply(200, &[], &[b'x'; 4096])));
+        let client = client_with(CredentialSources::default());
+        let repo = Repository::new(&server.addr, "o/f").unwrap();
+        let layer = Descriptor {
+            media_type: LAYER_MEDIA_TYPE.into(),
+            digest: Digest::of(b"small"),
+            size: 5,
+            annotations: Annotations::default(),
+        };
+        let err = client.fetch_layer(&repo, &layer).await.unwrap_err();
+        assert!(
+            matches!(err, OciError::TooLarge { limit: 5, .. }),
+            "{err:?}"
+        );
+    }
+
+    /// A loopback HTTP server that answers every request with `head`, then
+    /// sends `body` one byte per `every` and keeps the connection open.
+    fn trickling_server(head: &'static str, body: &'static [u8], every: Duration) -> String {
+        use std::io::{Read as _, Write as _};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 4096];
+                    let _ = stream.read(&mut buf);
+                    let _ = stream.write_all(head.as_bytes());
+                    for byte in body {
+                        std::thread::sleep(every);
+                        if stream.write_all(&[*byte]).is_err() {
+                            return;
+                        }
+                    }
+                    std::thread::sleep(Duration::from_secs(10));
+                });
+            }
+        });
+        addr
+    }
+
+    /// Security review M7: a tarball server that sends its headers and
+    /// then stalls (or trickles) fails the download within the timeouts.
+    #[tokio::test]
+    async fn downloads_fail_when_the_server_stalls_or_trickles() {
+        let head = "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n";
+        let client = OciClient::new(ClientOptions {
+            read_timeout: Duration::from_millis(300),
+            transfer_timeout: Duration::from_secs(2),
+            ..ClientOptions::default()
+        })
+        .unwrap();
+        let stalled = trickling_server(head, b"", Duration::ZERO);
+        let trickle = trickling_server(head, &[b'x'; 1000], Duration::from_millis(100));
+        for addr in [stalled, trickle] {
+            let url = Url::parse(&format!("http://{addr}/devcontainer-feature-f.tgz")).unwrap();
+            let started = std::time::Instant::now();
+            let err = client.download(&url, MAX_BLOB_BYTES).await.unwrap_err();
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "{:?}",
+                started.elapsed()
+            );
+            assert!(
+                err.contains(url.as_str()) && err.contains("timed out"),
+                "{err}"
+            );
+        }
+        // A size cap, and no plain HTTP to a public host.
+        let big = trickling_server(head, b"", Duration::ZERO);
+        let url = Url::parse(&format!("http://{big}/x.tgz")).unwrap();
+        let err = client.download(&url, 10).await.unwrap_err();
+        assert!(err.contains("larger than 10 bytes"), "{err}");
+        let url = Url::parse("http://registry.invalid/devcontainer-feature-f.tgz").unwrap();
+        let err = client.download(&url, 10).await.unwrap_err();
+        assert!(err.contains("plain HTTP"), "{err}");
     }
 }

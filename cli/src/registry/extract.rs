@@ -17,6 +17,11 @@
 //! harmless when it is written (`b -> a/..`) can be turned into an escape
 //! by a later one (`a -> .`), and only the final tree tells.
 //!
+//! The size cap counts hard links at their target's size (whatever copies
+//! the folder later reads each name), and an archive must be whole: the tar
+//! end-of-archive marker and, for gzip, the trailer with its checksum. A
+//! tar cut at an entry boundary otherwise reads as a complete, shorter one.
+//!
 //! Archives are plain tar or gzip-compressed tar, told apart by the gzip
 //! magic bytes rather than the file name: the reference CLI names its
 //! uncompressed tarballs `devcontainer-feature-<id>.tgz`.
@@ -66,6 +71,8 @@ pub enum ExtractError {
     SpecialFile { entry: String, kind: &'static str },
     #[error("the archive unpacks to more than {limit} bytes")]
     TooLarge { limit: u64 },
+    #[error("the archive is truncated: {reason}")]
+    Truncated { reason: String },
     #[error("cannot package {path}: {reason}")]
     Pack { path: PathBuf, reason: String },
 }
@@ -104,13 +111,18 @@ struct PendingLink {
 /// to be a fresh folder). On error, `dest` may hold part of the archive:
 /// unpack into a temporary folder and rename it into place on success.
 pub fn unpack(archive: impl Read, dest: &Path) -> Result<Unpacked, ExtractError> {
+    unpack_limited(archive, dest, MAX_UNPACKED_BYTES)
+}
+
+/// [`unpack`] with another size limit (tests use a small one).
+fn unpack_limited(archive: impl Read, dest: &Path, limit: u64) -> Result<Unpacked, ExtractError> {
     let mut reader = BufReader::new(archive);
     let head = reader.fill_buf().map_err(ExtractError::Read)?;
     let gzip = head.starts_with(&[0x1f, 0x8b]);
     if gzip {
-        unpack_tar(flate2::read::GzDecoder::new(reader), dest)
+        unpack_tar(flate2::read::GzDecoder::new(reader), dest, limit)
     } else {
-        unpack_tar(reader, dest)
+        unpack_tar(reader, dest, limit)
     }
 }
 
@@ -124,7 +136,87 @@ pub fn unpack_file(archive: &Path, dest: &Path) -> Result<Unpacked, ExtractError
     unpack(file, dest)
 }
 
-fn unpack_tar(reader: impl Read, dest: &Path) -> Result<Unpacked, ExtractError> {
+/// Reads a whole tar or tar.gz archive without writing anything: `Ok`
+/// when it is complete (the tar end-of-archive marker, and for gzip the
+/// trailer with its checksum) and within [`MAX_UNPACKED_BYTES`].
+pub fn check_complete(archive: impl Read) -> Result<(), ExtractError> {
+    let mut reader = BufReader::new(archive);
+    let head = reader.fill_buf().map_err(ExtractError::Read)?;
+    if head.starts_with(&[0x1f, 0x8b]) {
+        check_tar(flate2::read::GzDecoder::new(reader))
+    } else {
+        check_tar(reader)
+    }
+}
+
+fn check_tar(reader: impl Read) -> Result<(), ExtractError> {
+    let mut archive = tar::Archive::new(Tracked::new(reader));
+    let mut total: u64 = 0;
+    for entry in archive.entries().map_err(ExtractError::Read)? {
+        let entry = entry.map_err(ExtractError::Read)?;
+        total = total.saturating_add(entry.size());
+        if total > MAX_UNPACKED_BYTES {
+            return Err(ExtractError::TooLarge {
+                limit: MAX_UNPACKED_BYTES,
+            });
+        }
+    }
+    archive
+        .into_inner()
+        .finish(MAX_UNPACKED_BYTES - total, MAX_UNPACKED_BYTES)
+}
+
+/// A reader that remembers whether it reached the end of its input.
+///
+/// The tar crate ends its entries at the end-of-archive marker (a zero
+/// block) and, silently, at the end of the input too: an archive cut at
+/// an entry boundary (a crash while it was written) would unpack with
+/// files missing. Only whether the input ran out tells the two apart.
+struct Tracked<R> {
+    inner: R,
+    at_end: bool,
+}
+
+impl<R: Read> Tracked<R> {
+    fn new(inner: R) -> Self {
+        Self {
+            inner,
+            at_end: false,
+        }
+    }
+
+    /// After the last entry: the marker must have been read (not the end
+    /// of the input), and the rest (padding, and a gzip stream's trailer,
+    /// which holds its checksum) must read cleanly within `budget` bytes.
+    fn finish(mut self, budget: u64, limit: u64) -> Result<(), ExtractError> {
+        if self.at_end {
+            return Err(ExtractError::Truncated {
+                reason: "it ends without the end-of-archive marker".into(),
+            });
+        }
+        let rest = std::io::copy(&mut (&mut self).take(budget + 1), &mut std::io::sink()).map_err(
+            |e| ExtractError::Truncated {
+                reason: e.to_string(),
+            },
+        )?;
+        if rest > budget {
+            return Err(ExtractError::TooLarge { limit });
+        }
+        Ok(())
+    }
+}
+
+impl<R: Read> Read for Tracked<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 && !buf.is_empty() {
+            self.at_end = true;
+        }
+        Ok(n)
+    }
+}
+
+fn unpack_tar(reader: impl Read, dest: &Path, limit: u64) -> Result<Unpacked, ExtractError> {
     fs::create_dir_all(dest).map_err(|source| ExtractError::Io {
         action: "create",
         path: dest.to_path_buf(),
@@ -135,7 +227,7 @@ fn unpack_tar(reader: impl Read, dest: &Path) -> Result<Unpacked, ExtractError> 
         path: dest.to_path_buf(),
         source,
     })?;
-    let mut archive = tar::Archive::new(reader);
+    let mut archive = tar::Archive::new(Tracked::new(reader));
     let mut unpacked = Unpacked::default();
     let mut symlinks = Vec::new();
     let mut hardlinks = Vec::new();
@@ -163,10 +255,8 @@ fn unpack_tar(reader: impl Read, dest: &Path) -> Result<Unpacked, ExtractError> 
             }
             T::Regular | T::Continuous | T::GNUSparse => {
                 total = total.saturating_add(entry.size());
-                if total > MAX_UNPACKED_BYTES {
-                    return Err(ExtractError::TooLarge {
-                        limit: MAX_UNPACKED_BYTES,
-                    });
+                if total > limit {
+                    return Err(ExtractError::TooLarge { limit });
                 }
                 let parent = path.parent().expect("joined to the root");
                 fs::create_dir_all(parent).map_err(|source| ExtractError::Io {
@@ -246,14 +336,23 @@ fn unpack_tar(reader: impl Read, dest: &Path) -> Result<Unpacked, ExtractError> 
             _ => return Err(special(name, "entry of an unknown type")),
         }
     }
+    archive.into_inner().finish(limit - total, limit)?;
     for link in hardlinks {
         let source = root.join(&link.target);
-        let is_file = fs::symlink_metadata(&source).is_ok_and(|m| m.file_type().is_file());
-        if !is_file {
+        let meta = fs::symlink_metadata(&source)
+            .ok()
+            .filter(|m| m.file_type().is_file());
+        let Some(meta) = meta else {
             return Err(ExtractError::BadHardLink {
                 entry: link.entry,
                 target: link.target.display().to_string(),
             });
+        };
+        // A link costs nothing on disk, but whatever copies the folder
+        // (the features build context) reads it at its target's size.
+        total = total.saturating_add(meta.len());
+        if total > limit {
+            return Err(ExtractError::TooLarge { limit });
         }
         ensure_parent_inside(&root, &link.path, &link.entry)?;
         let _ = fs::remove_file(&link.path);
@@ -797,6 +896,120 @@ mod tests {
         assert!(err.is_err());
         let err = unpack(&[0x1f, 0x8b, 0, 1, 2][..], dir.path()).unwrap_err();
         assert!(matches!(err, ExtractError::Read(_)), "{err:?}");
+    }
+
+    /// Security review L2: an archive cut at an entry boundary (a crash
+    /// while it was cached) used to unpack "successfully" with files missing.
+    #[test]
+    fn refuses_archives_cut_at_an_entry_boundary() {
+        let whole = archive(&[
+            Item::File("./devcontainer-feature.json", b"{}"),
+            Item::File("./install.sh", b"#!/bin/sh\n"),
+        ]);
+        // One header block and one data block for the first file.
+        let cut = &whole[..1024];
+        let dir = tempfile::tempdir().unwrap();
+        let err = unpack(cut, &dir.path().join("plain")).unwrap_err();
+        assert!(matches!(err, ExtractError::Truncated { .. }), "{err:?}");
+        assert!(err.to_string().contains("end-of-archive marker"), "{err}");
+        assert!(check_complete(cut).is_err());
+        assert!(unpack(&b""[..], &dir.path().join("empty")).is_err());
+        // Compressed: cut anywhere, the gzip trailer (its checksum) is missing.
+        let gz = gzip(&whole);
+        for len in [gz.len() - 4, gz.len() - 8, gz.len() / 2] {
+            let err = unpack(&gz[..len], &dir.path().join(format!("gz{len}"))).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    ExtractError::Truncated { .. }
+                        | ExtractError::Read(_)
+                        | ExtractError::Entry { .. }
+                ),
+                "{len}: {err:?}"
+            );
+            assert!(check_complete(&gz[..len]).is_err(), "{len}");
+        }
+        // The whole archive, plain and compressed, is fine.
+        check_complete(&whole[..]).unwrap();
+        check_complete(&gz[..]).unwrap();
+        unpack(&gz[..], &dir.path().join("whole")).unwrap();
+    }
+
+    /// Security review M7: hard links are free on disk but cost their
+    /// target's size wherever the folder is copied, so they count.
+    #[test]
+    fn hard_links_count_at_their_target_size() {
+        let data = vec![b'x'; 4096];
+        let items = [
+            Item::File("big", &data),
+            Item::HardLink("l1", "big"),
+            Item::HardLink("l2", "big"),
+            Item::HardLink("l3", "big"),
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let err = unpack_limited(&archive(&items)[..], &dir.path().join("a"), 10_000).unwrap_err();
+        assert!(
+            matches!(err, ExtractError::TooLarge { limit: 10_000 }),
+            "{err:?}"
+        );
+        unpack_limited(&archive(&items)[..], &dir.path().join("b"), 20_000).unwrap();
+    }
+
+    /// Security review R2, inverted: a 4 MiB file and 32 hard links to it
+    /// (a few KiB compressed) made a 138 MB in-memory build context; the
+    /// context now holds the file once.
+    #[cfg(unix)]
+    #[test]
+    fn hard_links_do_not_multiply_the_features_build_context() {
+        let data = vec![0u8; 4 << 20];
+        let names: Vec<String> = (0..32).map(|i| format!("link{i}")).collect();
+        let mut items = vec![
+            Item::File("devcontainer-feature.json", br#"{"id":"f"}"#),
+            Item::File("big", &data),
+        ];
+        items.extend(names.iter().map(|n| Item::HardLink(n, "big")));
+        let tgz = gzip(&archive(&items));
+        assert!(tgz.len() < 64 * 1024, "{}", tgz.len());
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("f");
+        unpack(&tgz[..], &dest).unwrap();
+        let plan = crate::image::features::FeaturePlan {
+            layers: vec![crate::image::features::FeatureLayer {
+                id: "f".into(),
+                folder: dest.clone(),
+                options_env: String::new(),
+                container_env: Vec::new(),
+                metadata: Default::default(),
+            }],
+            container_user: "root".into(),
+            remote_user: "root".into(),
+        };
+        let (context, _) = crate::image::features::context("FROM x\n", &plan).unwrap();
+        assert!(
+            context.len() < data.len() + 64 * 1024,
+            "the context is {} bytes for {} bytes of files",
+            context.len(),
+            data.len()
+        );
+        // And every name is still in it, the links as links.
+        let mut seen = Vec::new();
+        for entry in tar::Archive::new(&context[..]).entries().unwrap() {
+            let entry = entry.unwrap();
+            seen.push((
+                entry.path().unwrap().display().to_string(),
+                entry.header().entry_type(),
+            ));
+        }
+        assert!(
+            seen.contains(&("00-f/big".into(), tar::EntryType::Regular)),
+            "{seen:?}"
+        );
+        for name in &names {
+            assert!(
+                seen.contains(&(format!("00-f/{name}"), tar::EntryType::Link)),
+                "{name}: {seen:?}"
+            );
+        }
     }
 
     #[cfg(unix)]
