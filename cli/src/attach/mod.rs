@@ -72,6 +72,12 @@ pub enum AttachError {
     NotStatic,
     #[error("the SSH agent did not start in the container: {0}")]
     AgentStart(String),
+    /// A value that could add a line to an SSH config (see `ssh_config`).
+    #[error("{what} {invalid}; devc does not write it into an SSH config")]
+    UnsafeSshValue {
+        what: String,
+        invalid: crate::config::names::InvalidName,
+    },
     #[error("{0}")]
     Protocol(String),
     #[error("{0}")]
@@ -95,6 +101,10 @@ impl AttachError {
             ),
             Self::NotStatic => Some(
                 "build devc from its repository (its .cargo/config.toml links statically): `cargo install --path cli`"
+                    .into(),
+            ),
+            Self::UnsafeSshValue { .. } => Some(
+                "use a plain user name in remoteUser/containerUser (devcontainer.json or the image's devcontainer.metadata label) and paths without control characters such as newlines"
                     .into(),
             ),
             Self::AgentStart(_) => Some(

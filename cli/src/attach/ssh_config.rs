@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! Host app.devc
-//!   User vscode
+//!   User "vscode"
 //!   ProxyCommand '/usr/local/bin/devc' ssh --stdio --workspace-folder '/home/me/app'
 //!   UserKnownHostsFile "/home/me/.local/share/devc/ssh/known_hosts"
 //!   StrictHostKeyChecking yes
@@ -19,17 +19,31 @@
 //! file, so the user's own global options and `Host *` blocks keep their
 //! meaning — which a `Host` block pasted into the middle of their file
 //! would not guarantee.
+//!
+//! Nothing written here may add a directive: an image's
+//! `devcontainer.metadata` label chooses the remote user, and a line such
+//! as `Match exec "…"` in the included file would run on every `ssh`.
+//! So the user must be a plain user name ([`names::user_name`]), the host
+//! name is letters, digits, `.`, `_` and `-`, and every path or ProxyCommand
+//! word is refused when it holds a control character (a newline would end
+//! the line); the rest is quoted as OpenSSH and `/bin/sh` read it
+//! (`ProxyCommand` takes the rest of the line and runs it through the
+//! shell; other arguments are split like argv with `"` quotes and `\`
+//! escapes).
 
 use std::path::{Path, PathBuf};
 
 use super::AttachError;
 use super::hostkey::{self, HOST_SUFFIX};
+use crate::config::names::{self, InvalidName};
 
 /// What a host block says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostBlock {
     pub alias: String,
     pub user: String,
+    /// Where `user` came from, for the error when it is refused.
+    pub user_source: String,
     /// The full ProxyCommand line (already quoted).
     pub proxy_command: String,
     pub known_hosts: PathBuf,
@@ -84,40 +98,105 @@ fn sh_word(word: &str) -> String {
     quoted.replace('%', "%%")
 }
 
-/// A path as an ssh_config argument: double quotes, `%` doubled.
-fn config_path(path: &Path) -> String {
-    format!("\"{}\"", path.display().to_string().replace('%', "%%"))
+/// A path as an ssh_config argument: double quotes, `\` and `"`
+/// escaped, `%` doubled; refused when it holds a control character.
+fn config_path(what: &str, path: &Path) -> Result<String, AttachError> {
+    let text = path.display().to_string();
+    names::single_line(&text).map_err(|invalid| unsafe_value(what, invalid))?;
+    Ok(format!(
+        "\"{}\"",
+        text.replace('\\', "\\\\")
+            .replace('"', "\\\"")
+            .replace('%', "%%")
+    ))
 }
 
-pub fn proxy_command(args: &ProxyArgs<'_>) -> String {
-    let mut words = vec![sh_word(&args.devc.display().to_string())];
+fn unsafe_value(what: &str, invalid: InvalidName) -> AttachError {
+    AttachError::UnsafeSshValue {
+        what: what.to_string(),
+        invalid,
+    }
+}
+
+/// The ProxyCommand line; refused when a word holds a control character.
+pub fn proxy_command(args: &ProxyArgs<'_>) -> Result<String, AttachError> {
+    let word = |what: &str, text: &str| {
+        names::single_line(text)
+            .map(|()| sh_word(text))
+            .map_err(|invalid| unsafe_value(what, invalid))
+    };
+    let mut words = vec![word(
+        "the devc binary path",
+        &args.devc.display().to_string(),
+    )?];
     if let Some(host) = args.docker_host {
-        words.extend(["--docker-host".into(), sh_word(host)]);
+        words.extend(["--docker-host".into(), word("the Docker host", host)?]);
     }
     words.extend([
         "ssh".into(),
         "--stdio".into(),
         "--workspace-folder".into(),
-        sh_word(&args.workspace_folder.display().to_string()),
+        word(
+            "the workspace folder",
+            &args.workspace_folder.display().to_string(),
+        )?,
     ]);
     if let Some(config) = args.config {
-        words.extend(["--config".into(), sh_word(&config.display().to_string())]);
+        words.extend([
+            "--config".into(),
+            word("the --config path", &config.display().to_string())?,
+        ]);
     }
     for label in args.id_labels {
-        words.extend(["--id-label".into(), sh_word(label)]);
+        words.extend(["--id-label".into(), word("an --id-label", label)?]);
     }
-    words.join(" ")
+    Ok(words.join(" "))
+}
+
+/// A host name devc writes: letters, digits, `.`, `_`, `-`, ending `.devc`.
+pub fn check_alias(alias: &str) -> Result<(), AttachError> {
+    let ok = alias.len() > HOST_SUFFIX.len()
+        && alias.ends_with(HOST_SUFFIX)
+        && !alias.starts_with('-')
+        && alias
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(unsafe_value(
+            "the host name",
+            InvalidName {
+                value: alias.to_string(),
+                reason: "is not a host name (letters, digits, `.`, `_` and `-`, ending in .devc)",
+            },
+        ))
+    }
 }
 
 impl HostBlock {
-    pub fn render(&self) -> String {
-        format!(
-            "Host {alias}\n  User {user}\n  ProxyCommand {proxy}\n  UserKnownHostsFile {known}\n  StrictHostKeyChecking yes\n",
+    /// Refuses a block any value of which could end its line or add a
+    /// directive (see the module docs).
+    pub fn check(&self) -> Result<(), AttachError> {
+        check_alias(&self.alias)?;
+        names::user_name(&self.user).map_err(|invalid| {
+            unsafe_value(&format!("the remote user ({})", self.user_source), invalid)
+        })?;
+        names::single_line(&self.proxy_command)
+            .map_err(|invalid| unsafe_value("the ProxyCommand", invalid))?;
+        config_path("the known_hosts path", &self.known_hosts)?;
+        Ok(())
+    }
+
+    pub fn render(&self) -> Result<String, AttachError> {
+        self.check()?;
+        Ok(format!(
+            "Host {alias}\n  User \"{user}\"\n  ProxyCommand {proxy}\n  UserKnownHostsFile {known}\n  StrictHostKeyChecking yes\n",
             alias = self.alias,
             user = self.user,
             proxy = self.proxy_command,
-            known = config_path(&self.known_hosts),
-        )
+            known = config_path("the known_hosts path", &self.known_hosts)?,
+        ))
     }
 }
 
@@ -192,12 +271,15 @@ pub fn install(paths: &InstallPaths, block: &HostBlock) -> Result<bool, AttachEr
         Err(e) => Err(AttachError::io(format!("reading {}", p.display()), e)),
     };
     let ours = read(&paths.devc_config)?;
-    let updated = upsert(&ours, &block.alias, &block.render(), false);
+    let updated = upsert(&ours, &block.alias, &block.render()?, false);
     if updated != ours {
         hostkey::write_private(&paths.devc_config, updated.as_bytes())?;
     }
     let theirs = read(&paths.user_config)?;
-    let include = format!("Include {}\n", config_path(&paths.devc_config));
+    let include = format!(
+        "Include {}\n",
+        config_path("devc's SSH config path", &paths.devc_config)?
+    );
     let updated = upsert(&theirs, "hosts", &include, true);
     if updated == theirs {
         return Ok(false);
@@ -214,13 +296,15 @@ mod tests {
         HostBlock {
             alias: "app.devc".into(),
             user: "vscode".into(),
+            user_source: "a test".into(),
             proxy_command: proxy_command(&ProxyArgs {
                 devc: Path::new("/usr/bin/devc"),
                 workspace_folder: Path::new("/home/me/my app%1"),
                 config: None,
                 id_labels: &[],
                 docker_host: None,
-            }),
+            })
+            .unwrap(),
             known_hosts: PathBuf::from("/home/me/.local/share/devc/ssh/known_hosts"),
         }
     }
@@ -228,10 +312,159 @@ mod tests {
     #[test]
     fn renders_a_quoted_block() {
         assert_eq!(
-            block().render(),
-            "Host app.devc\n  User vscode\n  ProxyCommand /usr/bin/devc ssh --stdio --workspace-folder '/home/me/my app%%1'\n  UserKnownHostsFile \"/home/me/.local/share/devc/ssh/known_hosts\"\n  StrictHostKeyChecking yes\n"
+            block().render().unwrap(),
+            "Host app.devc\n  User \"vscode\"\n  ProxyCommand /usr/bin/devc ssh --stdio --workspace-folder '/home/me/my app%%1'\n  UserKnownHostsFile \"/home/me/.local/share/devc/ssh/known_hosts\"\n  StrictHostKeyChecking yes\n"
         );
         assert_eq!(sh_word("it's"), r"'it'\''s'");
+    }
+
+    /// `ssh -G -F file host`: the options OpenSSH reads (`Match exec`
+    /// commands in `file` run, as they would for a real connection).
+    fn ssh_g(file: &Path, host: &str) -> String {
+        let out = std::process::Command::new("ssh")
+            .args(["-G", "-F"])
+            .arg(file)
+            .arg(host)
+            .env_remove("SSH_AUTH_SOCK")
+            .output()
+            .expect("OpenSSH's ssh client (Debian: openssh-client) runs the SSH config tests");
+        assert!(
+            out.status.success(),
+            "ssh -G failed on {}: {}",
+            std::fs::read_to_string(file).unwrap_or_default(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn option<'a>(dump: &'a str, name: &str) -> Vec<&'a str> {
+        dump.lines()
+            .filter_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+            .collect()
+    }
+
+    /// H1 and reliability #9: hostile users and folder names either are
+    /// refused or come back from the real OpenSSH parser unchanged, with
+    /// no directive added (a `Match exec` would create the marker).
+    #[test]
+    fn hostile_values_cannot_add_directives() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("marker");
+        let inject = format!("x\nMatch exec \"touch {}\"\n#", marker.display());
+        let users = [
+            "vscode".to_string(),
+            format!("vscode #\\\nMatch exec \"touch {}\"", marker.display()),
+            inject.clone(),
+            "a\rb".into(),
+            "a#b".into(),
+            "a\"b".into(),
+            "a b".into(),
+            "a\0b".into(),
+        ];
+        let folders = [
+            "/home/me/app".to_string(),
+            format!("/home/me/w{inject}"),
+            "/home/me/a\rb".into(),
+            "/home/me/a#b c".into(),
+            "/home/me/a\"b\\c' d %h".into(),
+            "/home/me/a\0b".into(),
+        ];
+        let plain = ssh_g(Path::new("/dev/null"), "unrelated.example");
+        let mut rendered = 0;
+        for user in &users {
+            for folder in &folders {
+                let proxy = proxy_command(&ProxyArgs {
+                    devc: Path::new("/usr/bin/devc"),
+                    workspace_folder: Path::new(folder),
+                    config: Some(Path::new(&format!("{folder}/.devcontainer.json"))),
+                    id_labels: &[format!("a={folder}")],
+                    docker_host: None,
+                });
+                let Ok(proxy_command) = proxy else {
+                    assert!(folder.contains(['\n', '\r', '\0']), "{folder:?} refused");
+                    continue;
+                };
+                let block = HostBlock {
+                    alias: "app.devc".into(),
+                    user: user.clone(),
+                    user_source: "a test".into(),
+                    proxy_command,
+                    known_hosts: dir.path().join("k\"now%n\\ hosts"),
+                };
+                let Ok(text) = block.render() else {
+                    assert_ne!(user, "vscode", "a plain user is refused");
+                    continue;
+                };
+                rendered += 1;
+                let file = dir.path().join("config");
+                std::fs::write(&file, &text).unwrap();
+                let dump = ssh_g(&file, "app.devc");
+                assert_eq!(option(&dump, "user"), [user.as_str()], "{text}");
+                assert_eq!(
+                    option(&dump, "proxycommand"),
+                    [block.proxy_command.as_str()],
+                    "{text}"
+                );
+                assert_eq!(
+                    option(&dump, "userknownhostsfile"),
+                    [block.known_hosts.display().to_string().as_str()],
+                    "{text}"
+                );
+                assert_eq!(ssh_g(&file, "unrelated.example"), plain, "{text}");
+                assert!(!text.contains("Match"), "{text}");
+                assert_eq!(text.lines().count(), 5, "{text}");
+                // What /bin/sh makes of the ProxyCommand (after ssh turns
+                // `%%` into `%`): the same words devc was given.
+                let out = std::process::Command::new("/bin/sh")
+                    .arg("-c")
+                    .arg(format!(
+                        "printf '%s\\n' {}",
+                        block.proxy_command.replace("%%", "%")
+                    ))
+                    .output()
+                    .unwrap();
+                let words: Vec<String> = String::from_utf8(out.stdout)
+                    .unwrap()
+                    .lines()
+                    .map(str::to_string)
+                    .collect();
+                assert_eq!(words[4], *folder);
+                assert_eq!(words[8], format!("a={folder}"));
+            }
+        }
+        assert!(rendered >= 3, "the plain cases render");
+        assert!(!marker.exists(), "an injected Match exec ran");
+    }
+
+    #[test]
+    fn refusals_name_the_value_and_its_source() {
+        let mut bad = block();
+        bad.user = "vscode #\\\nMatch exec \"touch /tmp/x\"".into();
+        bad.user_source = "remoteUser in /w/.devcontainer.json".into();
+        let err = bad.render().unwrap_err().to_string();
+        assert!(!err.contains('\n'), "{err}");
+        assert!(
+            err.starts_with(
+                r#"the remote user (remoteUser in /w/.devcontainer.json) "vscode #\\\nMatch exec \"touch /tmp/x\"" is not a user name"#
+            ),
+            "{err}"
+        );
+        let mut bad = block();
+        bad.alias = "x.devc\nMatch all".into();
+        assert!(bad.render().is_err());
+        let err = proxy_command(&ProxyArgs {
+            devc: Path::new("/usr/bin/devc"),
+            workspace_folder: Path::new("/w/a\nb"),
+            config: None,
+            id_labels: &[],
+            docker_host: None,
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with(r#"the workspace folder "/w/a\nb" contains a control character"#),
+            "{err}"
+        );
     }
 
     #[test]

@@ -27,7 +27,7 @@ pub async fn run(ctx: &Context, args: SshConfigArgs) -> Result<u8, Error> {
     let config = ctx.resolve(&args.workspace)?;
     let block = host_block(ctx, &args.workspace, &config, args.host.as_deref()).await?;
     if !args.install {
-        ctx.printer.stdout_text(&block.render());
+        ctx.printer.stdout_text(&block.render()?);
         return Ok(0);
     }
     let paths = InstallPaths::default_paths()?;
@@ -56,12 +56,32 @@ pub async fn host_block(
 ) -> Result<HostBlock, Error> {
     let key = HostKey::load_or_create()?;
     let known_hosts = key.write_known_hosts()?;
-    let user = match ctx.engine().await {
-        Ok(engine) => target::running(&engine, config).await.ok().map(|a| a.user),
+    let running = match ctx.engine().await {
+        Ok(engine) => target::running(&engine, config).await.ok().map(|a| {
+            (
+                a.user,
+                format!(
+                    "of container {}, from remoteUser/containerUser of {} and its image's devcontainer.metadata label",
+                    a.container.id.get(..12).unwrap_or(&a.container.id),
+                    config.config_file.display()
+                ),
+            )
+        }),
         Err(_) => None,
-    }
-    .or_else(|| target::configured_user(config))
-    .unwrap_or_else(|| "root".into());
+    };
+    let (user, user_source) = running
+        .or_else(|| {
+            target::configured_user(config).map(|user| {
+                (
+                    user,
+                    format!(
+                        "remoteUser/containerUser in {}",
+                        config.config_file.display()
+                    ),
+                )
+            })
+        })
+        .unwrap_or_else(|| ("root".into(), "the default".into()));
     let devc = super::ssh::devc_path()?;
     let absolute = |p: &std::path::Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
     let config_file = workspace.config.as_deref().map(absolute);
@@ -75,16 +95,19 @@ pub async fn host_block(
         }
         None => ssh_config::alias_for(&config.local_workspace_folder),
     };
-    Ok(HostBlock {
+    let block = HostBlock {
         alias,
         user,
+        user_source,
         proxy_command: ssh_config::proxy_command(&ProxyArgs {
             devc: &devc,
             workspace_folder: &config.local_workspace_folder,
             config: config_file.as_deref(),
             id_labels: &workspace.id_labels,
             docker_host: ctx.docker_host.as_deref(),
-        }),
+        })?,
         known_hosts,
-    })
+    };
+    block.check()?;
+    Ok(block)
 }

@@ -12,6 +12,9 @@
 //! 6. [`resolved`] ties it together: absolute paths, defaults applied,
 //!    identity labels and the `${devcontainerId}`.
 //!
+//! [`names`] checks user names, env keys and one-line values before they
+//! reach an SSH config, a Dockerfile or a shell line.
+//!
 //! [`metadata`] merges `devcontainer.metadata` image labels with the
 //! configuration, as the reference CLI's `mergeConfiguration` does.
 
@@ -19,6 +22,7 @@ pub mod discover;
 pub mod id;
 pub mod metadata;
 pub mod model;
+pub mod names;
 pub mod parse;
 pub mod resolved;
 pub mod substitute;

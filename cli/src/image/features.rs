@@ -10,6 +10,12 @@
 //! the classic builder as well as BuildKit. The image gets a tag derived
 //! from the Dockerfile and every file of the context: when none changed, no
 //! build request is sent at all.
+//!
+//! Users and `containerEnv` come from images and features other people
+//! publish, so nothing is written into the Dockerfile raw: user names and
+//! env keys must pass [`names`], env values must hold no control character
+//! (a newline would start an instruction) and are written double-quoted
+//! with `\` and `"` escaped.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -19,6 +25,7 @@ use sha2::{Digest, Sha256};
 
 use super::{ImageError, PreparedImage};
 use crate::config::id::METADATA_LABEL;
+use crate::config::names;
 use crate::engine::{BuildRequest, Engine};
 use crate::printer::Reporter;
 
@@ -48,8 +55,40 @@ pub struct FeaturePlan {
     pub remote_user: String,
 }
 
-/// The generated Dockerfile.
-pub fn dockerfile(base_image: &str, image_user: &str, plan: &FeaturePlan) -> String {
+/// Refuses a user that is not a plain user name (empty means unset).
+pub(super) fn check_user(what: &str, user: &str) -> Result<(), ImageError> {
+    if user.is_empty() {
+        return Ok(());
+    }
+    names::user_name(user).map_err(|invalid| ImageError::UnsafeValue {
+        what: what.to_string(),
+        invalid,
+    })
+}
+
+/// The generated Dockerfile; refused when a user or an env entry could
+/// add a line or a command to it.
+pub fn dockerfile(
+    base_image: &str,
+    image_user: &str,
+    plan: &FeaturePlan,
+) -> Result<String, ImageError> {
+    check_user("the image's USER", image_user)?;
+    check_user("containerUser", &plan.container_user)?;
+    check_user("remoteUser", &plan.remote_user)?;
+    for layer in &plan.layers {
+        for (key, value) in &layer.container_env {
+            let what = |part: &str| format!("the containerEnv {part} of feature {}", layer.id);
+            names::env_key(key).map_err(|invalid| ImageError::UnsafeValue {
+                what: what("name"),
+                invalid,
+            })?;
+            names::single_line(value).map_err(|invalid| ImageError::UnsafeValue {
+                what: what(&format!("value of {key}")),
+                invalid,
+            })?;
+        }
+    }
     let builtins = format!("{STAGING}/devcontainer-features.builtin.env");
     let home = |user: &str| {
         format!(
@@ -79,7 +118,7 @@ pub fn dockerfile(base_image: &str, image_user: &str, plan: &FeaturePlan) -> Str
         image_user
     };
     text.push_str(&format!("USER {restore}\n"));
-    text
+    Ok(text)
 }
 
 /// `ENV` values: quotes and backslashes escaped; `$` left alone so
@@ -231,7 +270,7 @@ pub async fn build(
     reporter: &dyn Reporter,
 ) -> Result<PreparedImage, ImageError> {
     let no_cache = options.no_cache;
-    let text = dockerfile(&base.info.id, &base.info.user, plan);
+    let text = dockerfile(&base.info.id, &base.info.user, plan)?;
     let io = |e: std::io::Error| ImageError::BuildFailed {
         message: format!("cannot read a feature: {e}"),
         last_lines: Vec::new(),
@@ -307,7 +346,7 @@ mod tests {
     #[test]
     fn each_feature_gets_env_copy_and_run_in_order() {
         let dir = TempDir::new();
-        let text = dockerfile("sha256:base", "", &plan(&dir));
+        let text = dockerfile("sha256:base", "", &plan(&dir)).unwrap();
         assert!(text.starts_with("FROM sha256:base\nUSER root\n"));
         let env = text.find("ENV PATH=\"/opt/a/bin:${PATH}\"").unwrap();
         let copy_a = text.find("COPY 00-a/").unwrap();
@@ -323,8 +362,8 @@ mod tests {
         let first = plan(&dir);
         let mut second = first.clone();
         second.layers[1].options_env = "FLAVOR=\"y\"\n".into();
-        let a = dockerfile("base", "", &first);
-        let b = dockerfile("base", "", &second);
+        let a = dockerfile("base", "", &first).unwrap();
+        let b = dockerfile("base", "", &second).unwrap();
         // The Dockerfile text is the same; only feature b's folder differs.
         assert_eq!(a, b);
         let (_, digest_a) = context(&a, &first).unwrap();
@@ -336,7 +375,7 @@ mod tests {
     fn context_holds_features_env_and_wrapper() {
         let dir = TempDir::new();
         let p = plan(&dir);
-        let (tar_bytes, _) = context(&dockerfile("base", "", &p), &p).unwrap();
+        let (tar_bytes, _) = context(&dockerfile("base", "", &p).unwrap(), &p).unwrap();
         let mut archive = tar::Archive::new(tar_bytes.as_slice());
         let names: Vec<String> = archive
             .entries()
@@ -354,6 +393,40 @@ mod tests {
                 "01-b/devcontainer-features.env",
                 "01-b/devcontainer-features-install.sh"
             ]
+        );
+    }
+
+    /// L1 (review R5 inverted): a `containerEnv` value with a newline, a
+    /// user with quotes or an env key with a space never reaches the
+    /// Dockerfile.
+    #[test]
+    fn values_that_could_add_instructions_are_refused() {
+        let dir = TempDir::new();
+        let refused =
+            |plan: &FeaturePlan, image_user: &str| match dockerfile("base", image_user, plan) {
+                Err(ImageError::UnsafeValue { what, invalid }) => format!("{what} {invalid}"),
+                other => panic!("not refused: {other:?}"),
+            };
+        let mut p = plan(&dir);
+        p.layers[0].container_env = vec![("X".into(), "1\nRUN echo injected-instruction".into())];
+        assert!(refused(&p, "").starts_with("the containerEnv value of X of feature a"));
+        let mut p = plan(&dir);
+        p.layers[0].container_env = vec![("X Y".into(), "1".into())];
+        assert!(refused(&p, "").starts_with("the containerEnv name of feature a"));
+        let mut p = plan(&dir);
+        p.remote_user = "dev\"; echo injected-shell; echo \"".into();
+        assert!(refused(&p, "").starts_with("remoteUser \"dev"));
+        let mut p = plan(&dir);
+        p.container_user = "a\nRUN x".into();
+        assert!(refused(&p, "").starts_with("containerUser"));
+        assert!(refused(&plan(&dir), "root\nONBUILD RUN x").starts_with("the image's USER"));
+        // Tabs and quotes in values stay, escaped.
+        let mut p = plan(&dir);
+        p.layers[0].container_env = vec![("X".into(), "a\t\"b\"".into())];
+        assert!(
+            dockerfile("base", "", &p)
+                .unwrap()
+                .contains("ENV X=\"a\t\\\"b\\\"\"\n")
         );
     }
 

@@ -42,6 +42,13 @@ pub enum ImageError {
     Features(Box<crate::features::FeatureError>),
     #[error(transparent)]
     Engine(#[from] crate::engine::EngineError),
+    /// A value that could add a line or a shell command to a generated
+    /// Dockerfile (see `config::names`).
+    #[error("{what} {invalid}; devc does not write it into a generated Dockerfile")]
+    UnsafeValue {
+        what: String,
+        invalid: crate::config::names::InvalidName,
+    },
     /// A command that builds one image was given a Compose configuration.
     #[error(
         "the image of Compose service \"{service}\" is made by `devc up` or `devc build` with the Compose files"
@@ -69,6 +76,9 @@ impl ImageError {
             ),
             Self::Engine(e) => e.hint(),
             Self::Features(e) => e.hint(),
+            Self::UnsafeValue { .. } => Some(
+                "use plain user names (letters, digits, `.`, `_`, `-`) and environment variable names (letters, digits, `_`), and values without control characters such as newlines".into(),
+            ),
             _ => None,
         }
     }

@@ -45,15 +45,24 @@ pub fn needed(enabled: bool, remote_user: &str, host: Option<HostUser>) -> bool 
     enabled && !is_root(remote_user) && host.is_some_and(|h| h.uid != 0)
 }
 
-/// The Dockerfile of the derived image. The user may be a name or a UID.
-pub fn dockerfile(base: &str, remote_user: &str, image_user: &str, host: HostUser) -> String {
+/// The Dockerfile of the derived image. The user may be a name or a UID;
+/// it and the image's `USER` must be plain user names (they are written
+/// into a shell line and a `USER` instruction).
+pub fn dockerfile(
+    base: &str,
+    remote_user: &str,
+    image_user: &str,
+    host: HostUser,
+) -> Result<String, ImageError> {
+    super::features::check_user("remoteUser", remote_user)?;
+    super::features::check_user("the image's USER", image_user)?;
     let user = remote_user.split(':').next().unwrap_or(remote_user);
     let restore = if image_user.is_empty() {
         "root"
     } else {
         image_user
     };
-    format!(
+    Ok(format!(
         r#"FROM {base}
 USER root
 RUN u='{user}'; nu={uid}; ng={gid}; \
@@ -71,7 +80,7 @@ USER {restore}
 "#,
         uid = host.uid,
         gid = host.gid,
-    )
+    ))
 }
 
 /// Builds (or reuses) the derived image.
@@ -82,7 +91,7 @@ pub async fn update(
     host: HostUser,
     reporter: &dyn Reporter,
 ) -> Result<PreparedImage, ImageError> {
-    let text = dockerfile(&image.info.id, remote_user, &image.info.user, host);
+    let text = dockerfile(&image.info.id, remote_user, &image.info.user, host)?;
     let hash = format!("{:x}", Sha256::digest(text.as_bytes()));
     let tag = format!("devc/uid:{}", &hash[..20]);
     if let Some(info) = engine.inspect_image(&tag).await? {
@@ -128,10 +137,32 @@ mod tests {
 
     #[test]
     fn dockerfile_restores_the_image_user() {
-        let text = dockerfile("sha256:abc", "dev", "", HOST);
+        let text = dockerfile("sha256:abc", "dev", "", HOST).unwrap();
         assert!(text.starts_with("FROM sha256:abc\nUSER root\n"));
         assert!(text.contains("u='dev'; nu=1000; ng=1000;"));
         assert!(text.ends_with("USER root\n"));
-        assert!(dockerfile("img", "dev:dev", "dev", HOST).ends_with("USER dev\n"));
+        assert!(
+            dockerfile("img", "dev:dev", "dev", HOST)
+                .unwrap()
+                .ends_with("USER dev\n")
+        );
+    }
+
+    /// L1: a user that could close the shell quote or add an instruction.
+    #[test]
+    fn users_that_could_inject_are_refused() {
+        for (remote, image) in [
+            ("dev'; echo injected; '", ""),
+            ("dev\nRUN echo injected", ""),
+            ("dev", "root\nONBUILD RUN echo injected"),
+        ] {
+            assert!(
+                matches!(
+                    dockerfile("img", remote, image, HOST),
+                    Err(ImageError::UnsafeValue { .. })
+                ),
+                "{remote:?} {image:?}"
+            );
+        }
     }
 }
