@@ -47,25 +47,9 @@ impl HostKey {
         let path = dir.join("ssh_host_ed25519_key");
         if !path.exists() {
             create_private_dir(dir)?;
-            let key = PrivateKey::from(Ed25519Keypair::from_seed(&random_seed()?));
-            let text = key
-                .to_openssh(LineEnding::LF)
-                .map_err(|e| AttachError::Other(format!("encoding the host key: {e}")))?;
-            // `create_new`: when two devc processes race, the first key wins
-            // and the other reads it back below.
-            match std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&path)
-            {
-                Ok(mut file) => file
-                    .write_all(text.as_bytes())
-                    .map_err(|e| AttachError::io(format!("writing {}", path.display()), e))?,
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-                Err(e) => return Err(AttachError::io(format!("creating {}", path.display()), e)),
-            }
+            create_key(&path)?;
         }
+        check_private(&path)?;
         let text = std::fs::read_to_string(&path)
             .map_err(|e| AttachError::io(format!("reading {}", path.display()), e))?;
         let bad = |reason: String| AttachError::BadHostKey {
@@ -136,6 +120,55 @@ pub fn from_preamble(line: &str) -> Result<PrivateKey, AttachError> {
     Ok(PrivateKey::from(Ed25519Keypair::from_seed(&seed)))
 }
 
+/// Writes a new key to a private temp file, syncs it and links it into
+/// place without replacing: when several devc processes start at once
+/// (editors open a few connections), the first link wins and the others
+/// read that key; a crash leaves at most a temp file, never an empty key.
+fn create_key(path: &Path) -> Result<(), AttachError> {
+    let key = PrivateKey::from(Ed25519Keypair::from_seed(&random_seed()?));
+    let text = key
+        .to_openssh(LineEnding::LF)
+        .map_err(|e| AttachError::Other(format!("encoding the host key: {e}")))?;
+    let tmp = path.with_extension(format!("tmp-{}", hex(&random_seed()?[..8])));
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .and_then(|mut file| {
+            file.write_all(text.as_bytes())?;
+            file.sync_all()
+        });
+    let linked = written.and_then(|()| match std::fs::hard_link(&tmp, path) {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        other => other,
+    });
+    let _ = std::fs::remove_file(&tmp);
+    linked.map_err(|e| AttachError::io(format!("creating {}", path.display()), e))
+}
+
+/// Refuses a key another user could read or that another user owns.
+fn check_private(path: &Path) -> Result<(), AttachError> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path)
+        .map_err(|e| AttachError::io(format!("reading {}", path.display()), e))?;
+    let mode = meta.mode() & 0o777;
+    let bad = |reason: String| AttachError::BadHostKey {
+        path: path.display().to_string(),
+        reason,
+    };
+    if meta.uid() != rustix::process::getuid().as_raw() {
+        return Err(bad(format!("it belongs to uid {}, not to you", meta.uid())));
+    }
+    if mode & 0o077 != 0 {
+        return Err(bad(format!(
+            "other users can access it (mode {mode:04o}); run `chmod 600 {}`",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
 fn random_seed() -> Result<[u8; 32], AttachError> {
     use std::io::Read;
     let mut seed = [0u8; 32];
@@ -154,8 +187,12 @@ fn create_private_dir(dir: &Path) -> Result<(), AttachError> {
         .map_err(|e| AttachError::io(format!("creating {}", dir.display()), e))
 }
 
-/// Writes a file readable by its owner only (atomically, through a rename).
+/// Writes a file readable by its owner only (atomically, through a rename
+/// after an fsync). When `path` is a symbolic link (a dotfiles manager's
+/// `~/.ssh/config`), the file it points to is replaced and the link stays.
 pub fn write_private(path: &Path, contents: &[u8]) -> Result<(), AttachError> {
+    let target = link_target(path);
+    let path = target.as_path();
     if let Some(dir) = path.parent() {
         create_private_dir(dir)?;
     }
@@ -166,12 +203,33 @@ pub fn write_private(path: &Path, contents: &[u8]) -> Result<(), AttachError> {
         .truncate(true)
         .mode(0o600)
         .open(&tmp)
-        .and_then(|mut f| f.write_all(contents))
+        .and_then(|mut f| {
+            f.write_all(contents)?;
+            f.sync_all()
+        })
         .and_then(|()| std::fs::rename(&tmp, path));
     result.map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         AttachError::io(format!("writing {}", path.display()), e)
     })
+}
+
+/// The file a symbolic link at `path` leads to (followed to the end, also
+/// when the last link dangles), or `path` itself.
+fn link_target(path: &Path) -> PathBuf {
+    let mut current = path.to_path_buf();
+    for _ in 0..40 {
+        match std::fs::read_link(&current) {
+            Ok(next) => {
+                current = match current.parent() {
+                    Some(dir) if next.is_relative() => dir.join(next),
+                    _ => next,
+                }
+            }
+            Err(_) => return current,
+        }
+    }
+    path.to_path_buf()
 }
 
 pub fn hex(bytes: &[u8]) -> String {
@@ -210,6 +268,59 @@ mod tests {
             std::fs::read_to_string(known).unwrap(),
             format!("*.devc {}\n", first.public_line())
         );
+    }
+
+    /// L4 (review R12): concurrent first uses all load the same key.
+    #[test]
+    fn concurrent_first_use_never_reads_a_partial_key() {
+        for _ in 0..30 {
+            let dir = tempfile::tempdir().unwrap();
+            let ssh = dir.path().join("ssh");
+            let keys: Vec<Result<String, String>> = std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..6)
+                    .map(|_| {
+                        scope.spawn(|| {
+                            HostKey::in_dir(&ssh)
+                                .map(|k| k.public_line())
+                                .map_err(|e| e.to_string())
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            let first = keys[0].clone().unwrap();
+            assert!(keys.iter().all(|k| k.as_ref() == Ok(&first)), "{keys:?}");
+            let left: Vec<_> = std::fs::read_dir(&ssh).unwrap().collect();
+            assert_eq!(left.len(), 1, "temp files left behind");
+        }
+    }
+
+    #[test]
+    fn a_key_others_can_read_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        HostKey::in_dir(dir.path()).unwrap();
+        let path = dir.path().join("ssh_host_ed25519_key");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let err = HostKey::in_dir(dir.path()).err().unwrap().to_string();
+        assert!(
+            err.contains("mode 0644") && err.contains("chmod 600"),
+            "{err}"
+        );
+    }
+
+    /// L4: a symlinked `~/.ssh/config` stays a link; its target changes.
+    #[test]
+    fn writes_go_through_a_symbolic_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("dotfiles/ssh_config");
+        std::fs::create_dir_all(real.parent().unwrap()).unwrap();
+        std::fs::write(&real, "old").unwrap();
+        let link = dir.path().join("config");
+        std::os::unix::fs::symlink("dotfiles/ssh_config", &link).unwrap();
+        write_private(&link, b"new").unwrap();
+        assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
+        assert_eq!(std::fs::read_to_string(&real).unwrap(), "new");
     }
 
     #[test]

@@ -162,13 +162,23 @@ async fn test_command(ctx: &Context, args: &TestArgs) -> Result<u8, Error> {
     for case in &cases {
         ctx.printer
             .step(&format!("Testing feature {} ({})", case.feature, case.name));
-        let dir = std::env::temp_dir().join(format!(
-            "devc-feature-test-{}-{}-{}",
-            std::process::id(),
-            case.feature,
-            case.name
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
+        // A private folder (random name, 0700): a predictable one in /tmp
+        // could be pre-created by another user, who could then edit the
+        // configuration before `devc up` runs it.
+        let scratch = tempfile::Builder::new()
+            .prefix("devc-feature-test-")
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .tempdir()
+            .map_err(|e| {
+                Error::usage(
+                    format!(
+                        "cannot create a test workspace in {}: {e}",
+                        std::env::temp_dir().display()
+                    ),
+                    None,
+                )
+            })?;
+        let dir = scratch.path().to_path_buf();
         features::authoring::workspace(&args.project_folder, case, &dir).map_err(|e| {
             Error::usage(
                 format!("cannot prepare the test workspace {}: {e}", dir.display()),
@@ -191,7 +201,7 @@ async fn test_command(ctx: &Context, args: &TestArgs) -> Result<u8, Error> {
         let script = format!("chmod +x ./{0} && ./{0}", case.script);
         let passed = run(&["up", "--no-lockfile"]) && run(&["exec", "/bin/sh", "-c", &script]);
         run(&["down", "--volumes"]);
-        let _ = std::fs::remove_dir_all(&dir);
+        drop(scratch);
         if !passed {
             ctx.printer
                 .warn(&format!("feature {} ({}) failed", case.feature, case.name));

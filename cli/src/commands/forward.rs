@@ -91,6 +91,14 @@ pub async fn serve_with(
             .as_deref()
             .map(|l| format!(" ({l})"))
             .unwrap_or_default();
+        if local.port() != spec.port {
+            // Whoever holds the wanted port (maybe another local user)
+            // would get the traffic meant for the container: say so.
+            ctx.printer.warn(&format!(
+                "local port {} is busy, so container port {} is forwarded on {} instead; set portsAttributes.\"{}\".requireLocalPort to fail instead",
+                spec.port, spec.port, local.port(), spec.port
+            ));
+        }
         ctx.printer.step(&format!(
             "Forwarding {local} -> {}:{} in the container{label}",
             spec.host, spec.port

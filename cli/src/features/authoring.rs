@@ -142,6 +142,13 @@ pub fn test_cases(
                 let Value::Object(config) = scenario else {
                     continue;
                 };
+                // The name becomes `<name>.sh` in the test workspace.
+                if !is_path_component(&name) {
+                    return Err(FeatureError::Invalid {
+                        key: format!("{}: scenario {:?}", file.display(), name),
+                        message: "a scenario name must be one file name (no `/`, `..` or control characters)".into(),
+                    });
+                }
                 cases.push(TestCase {
                     feature: id.clone(),
                     script: format!("{name}.sh"),
@@ -152,6 +159,15 @@ pub fn test_cases(
         }
     }
     Ok(cases)
+}
+
+/// Whether `name` is a single, ordinary path component.
+fn is_path_component(name: &str) -> bool {
+    !name.is_empty()
+        && name != "."
+        && name != ".."
+        && !name.contains(['/', '\\'])
+        && crate::config::names::single_line(name).is_ok()
 }
 
 /// Lays out a workspace for `case`: the configuration with each feature id
@@ -246,6 +262,18 @@ mod tests {
                 .is_empty()
         );
         assert_eq!(test_cases(dir.path(), &[], "base", false).unwrap().len(), 1);
+    }
+
+    /// M9: a scenario name becomes a file name in the test workspace.
+    #[test]
+    fn scenario_names_must_be_one_path_component() {
+        for bad in ["a/../../x", "..", "a\\b", "a\nb", ""] {
+            let dir = collection();
+            let json = serde_json::json!({ bad: {"image": "x"} }).to_string();
+            dir.write("test/hello/scenarios.json", &json);
+            let err = test_cases(dir.path(), &[], "base", true).unwrap_err();
+            assert!(err.to_string().contains("scenario"), "{bad:?}: {err}");
+        }
     }
 
     #[test]

@@ -236,33 +236,50 @@ async fn fetch_oci(reference: &str) -> Result<Vec<File>, TemplateError> {
     read_folder(scratch.path())
 }
 
-/// A scratch folder removed on drop.
-pub(crate) struct Scratch(PathBuf);
+/// A scratch folder removed on drop: random name, created exclusively with
+/// mode 0700, so another local user cannot pre-create or swap it.
+pub(crate) struct Scratch(tempfile::TempDir);
 
 impl Scratch {
     pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        self.0.path()
     }
 }
 
 pub(crate) fn tempdir(what: &str) -> Result<Scratch, TemplateError> {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let path = std::env::temp_dir().join(format!(
-        "devc-template-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&path).map_err(|source| TemplateError::Io {
-        action: "create a scratch folder for",
-        path: PathBuf::from(what),
-        source,
-    })?;
-    Ok(Scratch(path))
+    tempfile::Builder::new()
+        .prefix("devc-template-")
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
+        .tempdir()
+        .map(Scratch)
+        .map_err(|source| TemplateError::Io {
+            action: "create a scratch folder for",
+            path: PathBuf::from(what),
+            source,
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// M9: the scratch folder is private and unpredictable, so a folder
+    /// another user made under the old name (`devc-template-<pid>-<n>`)
+    /// is never used.
+    #[test]
+    fn scratch_folders_are_private_and_fresh() {
+        use std::os::unix::fs::PermissionsExt;
+        let planted = std::env::temp_dir().join(format!("devc-template-{}-0", std::process::id()));
+        let _ = std::fs::create_dir(&planted);
+        let a = tempdir("a").unwrap();
+        let b = tempdir("b").unwrap();
+        assert_ne!(a.path(), planted.as_path());
+        assert_ne!(a.path(), b.path());
+        let mode = std::fs::metadata(a.path()).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700);
+        let path = a.path().to_path_buf();
+        drop(a);
+        assert!(!path.exists());
+        let _ = std::fs::remove_dir(&planted);
+    }
 }

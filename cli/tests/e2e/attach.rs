@@ -108,7 +108,7 @@ fn ssh_config_prints_a_pinned_block_and_installs_idempotently() {
     );
     let block = std::fs::read_to_string(&host.config).unwrap();
     assert_eq!(host.alias, "ssh-config.devc");
-    assert!(block.contains("\n  User nobody\n"), "{block}");
+    assert!(block.contains("\n  User \"nobody\"\n"), "{block}");
     let devc = env!("CARGO_BIN_EXE_devc");
     assert!(
         block.contains(&format!(

@@ -20,6 +20,7 @@ mod errors;
 mod exec;
 mod extensions;
 mod features;
+mod hardening_attach;
 mod lifecycle;
 mod logs;
 mod podman;
