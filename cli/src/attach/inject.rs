@@ -1,13 +1,24 @@
 //! Putting the agent (devc's own binary) into a container.
 //!
-//! The copy is `/tmp/.devc/devc-<hash>`, the hash being the first 16 hex
-//! digits of the binary's SHA-256 (cached on the host per path, size and
-//! modification time, so a large debug binary is hashed once). A probe
-//! exec (`devc __agent --probe`) tells whether it is already there and
-//! runs; only when it is not is the image's platform checked and the
-//! binary uploaded through the archive API (one tar, never an image
-//! layer). /tmp is a container's writable layer: the copy goes with the
+//! The copy is `/tmp/.devc/devc-<hash>`, the hash being the binary's GNU
+//! build id (else the first 16 hex digits of its SHA-256, cached on the
+//! host per path, size and modification time). It is uploaded through the
+//! archive API (one tar, never an image layer; the engine writes it as
+//! root). /tmp is a container's writable layer: the copy goes with the
 //! container and costs nothing to clean up.
+//!
+//! /tmp is world-writable and the name is predictable, so the copy is
+//! never trusted by its path (security review M6): before it runs, the
+//! engine's archive API (no tool in the container needed) must show
+//! `/tmp/.devc` as a root-owned folder and the agent as a root-owned file,
+//! neither writable by group or others, so only the container's root (who
+//! can read the agent's memory anyway) could have changed them. The first
+//! time in each container, the copy's whole content is also compared with
+//! this binary, which catches a copy an image shipped; the result is
+//! remembered on the host per container id and agent hash. A planted or
+//! untrusted copy is uploaded over; when the folder still fails the check,
+//! devc refuses. The probe (`devc __agent --probe`) runs as root, and only
+//! after the checks.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -44,15 +55,34 @@ impl AgentBinary {
     }
 }
 
-/// Makes sure the agent is in the container and runs; returns its path there.
+/// Makes sure a trusted copy of the agent is in the container and runs;
+/// returns its path there.
 pub async fn ensure(
     engine: &Engine,
     container: &ContainerInfo,
     binary: &AgentBinary,
 ) -> Result<String, AttachError> {
     let path = binary.container_path();
-    if probe(engine, &container.id, &path).await? {
-        return Ok(path);
+    let size = std::fs::metadata(&binary.host_path)
+        .map_err(|e| AttachError::io(format!("reading {}", binary.host_path.display()), e))?
+        .len();
+    let verified = verified_marker(&container.id, &binary.hash);
+    if owned_by_root(engine, &container.id, &path, size)
+        .await?
+        .is_ok()
+    {
+        if verified.as_ref().is_some_and(|m| m.exists()) {
+            return Ok(path);
+        }
+        if same_content(engine, &container.id, &path, &binary.host_path).await?
+            && probe(engine, &container.id, &path).await?
+        {
+            remember(verified.as_deref());
+            return Ok(path);
+        }
+    }
+    if let Some(marker) = &verified {
+        let _ = std::fs::remove_file(marker);
     }
     if !is_static(&binary.host_path)? {
         return Err(AttachError::NotStatic);
@@ -69,17 +99,167 @@ pub async fn ensure(
     tracing::debug!(path, "copying the agent into the container");
     let tar = agent_tar(&binary.host_path, &binary.hash)?;
     engine.upload(&container.id, "/tmp", tar).await?;
+    if let Err(reason) = owned_by_root(engine, &container.id, &path, size).await? {
+        return Err(AttachError::AgentUntrusted(reason));
+    }
+    if !same_content(engine, &container.id, &path, &binary.host_path).await? {
+        return Err(AttachError::AgentUntrusted(format!(
+            "{path} does not hold the copy devc uploaded"
+        )));
+    }
     if !probe(engine, &container.id, &path).await? {
         return Err(AttachError::AgentStart(format!(
             "{path} was copied but does not run"
         )));
     }
+    remember(verified.as_deref());
     Ok(path)
 }
 
+/// The host's note that `hash` was verified in `container`.
+fn verified_marker(container: &str, hash: &str) -> Option<PathBuf> {
+    let safe = |s: &str| s.chars().all(|c| c.is_ascii_hexdigit());
+    (safe(container) && safe(hash))
+        .then(|| crate::cache::dir().map(|d| d.join("agents").join(format!("{container}-{hash}"))))
+        .flatten()
+}
+
+fn remember(marker: Option<&Path>) {
+    if let Some(marker) = marker {
+        if let Some(dir) = marker.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let _ = std::fs::write(marker, b"");
+    }
+}
+
+/// The first entry of the archive of `path` in the container (`None` when
+/// it does not exist): only its start is read.
+async fn first_entry(
+    engine: &Engine,
+    container: &str,
+    path: &str,
+) -> Result<Option<Entry>, AttachError> {
+    let mut head = Vec::new();
+    let found = engine
+        .read_archive(container, path, |chunk| {
+            head.extend_from_slice(chunk);
+            head.len() < HEAD
+        })
+        .await?;
+    if !found {
+        return Ok(None);
+    }
+    let bad = |e: std::io::Error| AttachError::Protocol(format!("the archive of {path}: {e}"));
+    let mut archive = tar::Archive::new(head.as_slice());
+    let mut entries = archive.entries().map_err(bad)?;
+    let Some(entry) = entries.next() else {
+        return Ok(None);
+    };
+    let entry = entry.map_err(bad)?;
+    let header = entry.header();
+    Ok(Some(Entry {
+        kind: header.entry_type(),
+        uid: header.uid().map_err(bad)?,
+        mode: header.mode().map_err(bad)?,
+        size: entry.size(),
+        data_at: entry.raw_file_position(),
+    }))
+}
+
+/// How much of an archive's start is read to find its first entry.
+const HEAD: usize = 16 * 1024;
+
+#[derive(Debug)]
+struct Entry {
+    kind: tar::EntryType,
+    uid: u64,
+    mode: u32,
+    size: u64,
+    /// Where the entry's content starts in the archive.
+    data_at: u64,
+}
+
+/// `Ok(Ok(()))` when the agent folder and file are root's and writable by
+/// nobody else (and the file has the binary's size); `Ok(Err(reason))` otherwise.
+async fn owned_by_root(
+    engine: &Engine,
+    container: &str,
+    path: &str,
+    size: u64,
+) -> Result<Result<(), String>, AttachError> {
+    let Some(folder) = first_entry(engine, container, AGENT_DIR).await? else {
+        return Ok(Err(format!("{AGENT_DIR} does not exist")));
+    };
+    if let Err(reason) = root_only(&folder, tar::EntryType::Directory) {
+        return Ok(Err(format!("{AGENT_DIR} {reason}")));
+    }
+    let Some(file) = first_entry(engine, container, path).await? else {
+        return Ok(Err(format!("{path} does not exist")));
+    };
+    if let Err(reason) = root_only(&file, tar::EntryType::Regular) {
+        return Ok(Err(format!("{path} {reason}")));
+    }
+    if file.size != size {
+        return Ok(Err(format!("{path} is not this devc binary")));
+    }
+    Ok(Ok(()))
+}
+
+fn root_only(entry: &Entry, kind: tar::EntryType) -> Result<(), String> {
+    if entry.kind != kind {
+        return Err(format!("is a {:?}, not a {kind:?}", entry.kind));
+    }
+    if entry.uid != 0 {
+        return Err(format!("belongs to uid {}, not root", entry.uid));
+    }
+    if entry.mode & 0o022 != 0 {
+        return Err(format!(
+            "is writable by group or others (mode {:04o})",
+            entry.mode & 0o7777
+        ));
+    }
+    Ok(())
+}
+
+/// Whether the file at `path` in the container has the content of `host`,
+/// compared as the archive streams by (nothing is held in memory).
+async fn same_content(
+    engine: &Engine,
+    container: &str,
+    path: &str,
+    host: &Path,
+) -> Result<bool, AttachError> {
+    let Some(entry) = first_entry(engine, container, path).await? else {
+        return Ok(false);
+    };
+    let mut ours = std::io::BufReader::new(
+        std::fs::File::open(host)
+            .map_err(|e| AttachError::io(format!("reading {}", host.display()), e))?,
+    );
+    let (start, end) = (entry.data_at, entry.data_at + entry.size);
+    let (mut offset, mut equal, mut buf) = (0u64, true, Vec::new());
+    engine
+        .read_archive(container, path, |chunk| {
+            let (from, to) = (offset, offset + chunk.len() as u64);
+            offset = to;
+            let (lo, hi) = (from.max(start), to.min(end));
+            if lo < hi {
+                let part = &chunk[(lo - from) as usize..(hi - from) as usize];
+                buf.resize(part.len(), 0);
+                equal = ours.read_exact(&mut buf).is_ok() && buf == part;
+            }
+            equal && to < end
+        })
+        .await?;
+    Ok(equal && offset >= end)
+}
+
+/// Runs the (verified) agent's probe as root.
 async fn probe(engine: &Engine, container: &str, path: &str) -> Result<bool, AttachError> {
     let request = ExecRequest {
         cmd: vec![path.to_string(), "__agent".into(), "--probe".into()],
+        user: Some("0".into()),
         ..Default::default()
     };
     let output = engine.exec_capture(container, &request).await?;

@@ -15,7 +15,8 @@
 //! The server ([`agent`]) is devc itself: the running binary is copied into
 //! the container through the archive API as `/tmp/.devc/devc-<hash>` (the
 //! hash of its content, so a rebuilt devc is copied again and an unchanged
-//! one never is) and started as the hidden `devc __agent`. That works in
+//! one never is) and started as the hidden `devc __agent`, once [`inject`]
+//! has checked that only root could have written the copy. That works in
 //! images without an SSH server, package manager or network because devc
 //! is linked statically (`.cargo/config.toml`: glibc with `crt-static`).
 //! Only containers of the host's architecture are supported (an x86_64
@@ -29,6 +30,16 @@
 //! folder), handed to the agent on the exec's stdin (never written into
 //! the container or an image layer) and pinned by a devc-managed
 //! `known_hosts` with `StrictHostKeyChecking yes`.
+//!
+//! One key serves every container, on purpose (security review M6 asked
+//! for per-container keys or a reason): the pin protects the stream
+//! between `ssh` and the ProxyCommand, and that stream is the engine's
+//! exec, which only someone with engine access (root on the host) can
+//! intercept. A key read from one container's agent (by that container's
+//! root) therefore cannot be used to pose as another container. Per-container
+//! keys would also need the pinned key rewritten on every rebuild, for
+//! every editor's known_hosts. The copy the key is handed to is verified
+//! first ([`inject`]), so no non-root process in a container receives it.
 
 pub mod agent;
 pub mod endpoint;
@@ -72,6 +83,8 @@ pub enum AttachError {
     NotStatic,
     #[error("the SSH agent did not start in the container: {0}")]
     AgentStart(String),
+    #[error("devc will not run its SSH agent from the container's /tmp/.devc: {0}")]
+    AgentUntrusted(String),
     /// A value that could add a line to an SSH config (see `ssh_config`).
     #[error("{what} {invalid}; devc does not write it into an SSH config")]
     UnsafeSshValue {
@@ -105,6 +118,10 @@ impl AttachError {
             ),
             Self::UnsafeSshValue { .. } => Some(
                 "use a plain user name in remoteUser/containerUser (devcontainer.json or the image's devcontainer.metadata label) and paths without control characters such as newlines"
+                    .into(),
+            ),
+            Self::AgentUntrusted(_) => Some(
+                "someone other than root made /tmp/.devc in the container; remove it as root (`devc exec --user root -- rm -rf /tmp/.devc`) or recreate the container"
                     .into(),
             ),
             Self::AgentStart(_) => Some(

@@ -70,6 +70,40 @@ impl Engine {
         Ok(written)
     }
 
+    /// Reads the tar archive of `path` in the container chunk by chunk,
+    /// handing each to `visit` until it returns `false` (the rest is never
+    /// read). `Ok(false)` when `path` does not exist.
+    pub async fn read_archive(
+        &self,
+        id: &str,
+        path: &str,
+        mut visit: impl FnMut(&[u8]) -> bool,
+    ) -> Result<bool, EngineError> {
+        let options = bollard::query_parameters::DownloadFromContainerOptions {
+            path: path.to_string(),
+        };
+        let mut stream = self.docker.download_from_container(id, Some(options));
+        while let Some(chunk) = stream.next().await {
+            match chunk {
+                Ok(chunk) => {
+                    if !visit(&chunk) {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    let err =
+                        EngineError::api(format!("reading {path} in container {}", short(id)), e);
+                    return if err.is_not_found() {
+                        Ok(false)
+                    } else {
+                        Err(err)
+                    };
+                }
+            }
+        }
+        Ok(true)
+    }
+
     /// Unpacks the tar archive in `file` into `path` in the container,
     /// streaming it.
     pub async fn upload_file(&self, id: &str, path: &str, file: &Path) -> Result<(), EngineError> {
