@@ -144,10 +144,6 @@ fn a_planted_agent_is_never_run() {
     assert_ne!(planted.stdout.trim(), "0", "planted as a non-root user");
 
     let second = ssh();
-    eprintln!(
-        "after planting: ssh exit {}: {}",
-        second.code, second.stderr
-    );
     let who = docker_root(&container, "cat /tmp/who");
     assert_ne!(
         who.code, 0,
