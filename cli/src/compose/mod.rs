@@ -232,6 +232,38 @@ impl Project {
     }
 }
 
+/// The Compose project of a Compose configuration: the dev container's
+/// project label, else (no dev container, say after a failed `up`) the
+/// name the Compose files give it.
+pub fn project_of(
+    config: &ResolvedConfig,
+    container: Option<&crate::engine::ContainerInfo>,
+) -> Option<String> {
+    let crate::config::ImageSource::Compose(source) = &config.image else {
+        return None;
+    };
+    container
+        .and_then(|c| c.labels.get(PROJECT_LABEL).cloned())
+        .or_else(|| Project::load(config, source).ok().map(|p| p.name))
+}
+
+/// The containers of the configuration's Compose project other than
+/// `container` (none for other configurations).
+pub async fn siblings(
+    engine: &crate::engine::Engine,
+    config: &ResolvedConfig,
+    container: Option<&crate::engine::ContainerInfo>,
+) -> Result<Vec<crate::engine::ContainerInfo>, crate::container::ContainerError> {
+    let Some(project) = project_of(config, container) else {
+        return Ok(Vec::new());
+    };
+    Ok(up::project_containers(engine, &project)
+        .await?
+        .into_iter()
+        .filter(|c| container.is_none_or(|own| c.id != own.id))
+        .collect())
+}
+
 fn top_level<'a>(document: &'a Value, key: &str) -> Option<&'a Map<String, Value>> {
     document.get(key).and_then(Value::as_object)
 }
