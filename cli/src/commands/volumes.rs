@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 
 use super::{Context, WorkspaceArgs};
-use crate::container::volume_backup::{self, Mounted};
+use crate::container::volume_backup::{self, BackupOptions, Mounted, RestoreOptions};
 use crate::engine::{Engine, VolumeMount};
 use crate::error::Error;
 
@@ -34,18 +34,33 @@ enum VolumesCommand {
         /// The folder to write (default: devc-volumes-<unix time> here); must not hold a backup yet.
         #[arg(long, short, value_name = "DIR")]
         output: Option<PathBuf>,
+        /// Copy volumes even while a container that mounts them runs (its
+        /// programs may be writing; a database may not start from such a copy).
+        #[arg(long)]
+        live: bool,
+        /// Replace a backup, or files named like its archives, already in DIR.
+        #[arg(long)]
+        force: bool,
         /// Only these volumes (by name); default: all.
         #[arg(value_name = "VOLUME")]
         volumes: Vec<String>,
     },
-    /// Copy a backup back into the dev container's volumes: files in the
-    /// backup replace files of the same path, other files stay.
+    /// Copy a backup back into the dev container's volumes: each volume is
+    /// emptied, then holds exactly the backup's files. The containers that
+    /// mount them must be stopped (`devc stop`).
     Restore {
         #[command(flatten)]
         workspace: WorkspaceArgs,
         /// A folder written by `devc volumes backup`.
         #[arg(value_name = "DIR")]
         backup: PathBuf,
+        /// Restore even while a container that mounts the volume runs.
+        #[arg(long)]
+        live: bool,
+        /// Keep the volume's files: the backup's files replace those of the
+        /// same path, other files stay.
+        #[arg(long)]
+        merge: bool,
         /// Only these volumes (by name); default: all in the backup.
         #[arg(value_name = "VOLUME")]
         volumes: Vec<String>,
@@ -60,23 +75,28 @@ pub async fn run(ctx: &Context, args: VolumesArgs) -> Result<u8, Error> {
             if json {
                 ctx.printer.result(&mounts);
             } else {
-                let mut table = format!("{:<48}{}\n", "VOLUME", "MOUNTED AT");
-                for m in &mounts {
-                    table.push_str(&format!("{:<48}{}\n", m.name, m.target));
-                }
-                ctx.printer.stdout_text(&table);
+                ctx.printer.stdout_text(&table(&mounts));
             }
         }
         VolumesCommand::Backup {
             workspace,
             output,
+            live,
+            force,
             volumes,
         } => {
             let (engine, found, mounts) = open_volumes(ctx, &workspace).await?;
             let chosen = volume_backup::choose(&mounts, &volumes)?;
             let dir = output.unwrap_or_else(default_folder);
-            let manifest =
-                volume_backup::backup(&engine, &found, &chosen, &dir, &ctx.printer).await?;
+            let manifest = volume_backup::backup(
+                &engine,
+                &found,
+                &chosen,
+                &dir,
+                BackupOptions { live, force },
+                &ctx.printer,
+            )
+            .await?;
             ctx.printer.result(&serde_json::json!({
                 "outcome": "success",
                 "backup": dir.display().to_string(),
@@ -86,11 +106,20 @@ pub async fn run(ctx: &Context, args: VolumesArgs) -> Result<u8, Error> {
         VolumesCommand::Restore {
             workspace,
             backup,
+            live,
+            merge,
             volumes,
         } => {
             let (engine, _, mounts) = open_volumes(ctx, &workspace).await?;
-            let restored =
-                volume_backup::restore(&engine, &mounts, &backup, &volumes, &ctx.printer).await?;
+            let restored = volume_backup::restore(
+                &engine,
+                &mounts,
+                &backup,
+                &volumes,
+                RestoreOptions { live, merge },
+                &ctx.printer,
+            )
+            .await?;
             ctx.printer.result(&serde_json::json!({
                 "outcome": "success",
                 "restored": restored,
@@ -117,4 +146,44 @@ fn default_folder() -> PathBuf {
         .map(|d| d.as_secs())
         .unwrap_or_default();
     PathBuf::from(format!("devc-volumes-{now}"))
+}
+
+/// The `volumes list` table: the name column as wide as the longest name.
+fn table(mounts: &[&VolumeMount]) -> String {
+    const NAME: &str = "VOLUME";
+    let width = mounts
+        .iter()
+        .map(|m| m.name.chars().count())
+        .chain([NAME.len()])
+        .max()
+        .unwrap_or_default()
+        + 2;
+    let mut table = format!("{NAME:<width$}MOUNTED AT\n");
+    for m in mounts {
+        table.push_str(&format!("{:<width$}{}\n", m.name, m.target));
+    }
+    table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_list_table_keeps_long_names_apart_from_the_mount_path() {
+        let long = VolumeMount {
+            name: format!("devc-{}-cursor-server", "a".repeat(52)),
+            target: "/root/.cursor-server".into(),
+        };
+        let short = VolumeMount {
+            name: "data".into(),
+            target: "/data".into(),
+        };
+        let table = table(&[&long, &short]);
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines[1], format!("{}  /root/.cursor-server", long.name));
+        let column = lines[0].find("MOUNTED AT").unwrap();
+        assert_eq!(lines[2].find("/data"), Some(column));
+        assert_eq!(lines[1].find("/root"), Some(column));
+    }
 }
