@@ -249,3 +249,125 @@ fn a_backup_is_private_and_never_written_through_a_planted_link() {
     assert!(archive.file_type().is_file());
     ws.devc(&["down", "--volumes"]);
 }
+
+/// A named volume in `mounts` that existed before (shared between
+/// projects, say a cache) survives `down --volumes`, named with how to
+/// remove it; the one devc created for the workspace goes.
+#[test]
+fn down_volumes_keeps_a_shared_volume() {
+    let shared = format!("devc-e2e-shared-{}", std::process::id());
+    let own = format!("devc-e2e-own-{}", std::process::id());
+    let volume = |name: &str, create: bool| {
+        crate::common::runtime().block_on(async {
+            let docker = crate::common::docker();
+            if create {
+                docker
+                    .create_volume(bollard::models::VolumeCreateRequest {
+                        name: Some(name.to_string()),
+                        ..Default::default()
+                    })
+                    .await
+                    .unwrap();
+                true
+            } else {
+                let exists = docker.inspect_volume(name).await.is_ok();
+                let _ = docker
+                    .remove_volume(name, None::<bollard::query_parameters::RemoveVolumeOptions>)
+                    .await;
+                exists
+            }
+        })
+    };
+    volume(&shared, true);
+    let ws = Workspace::with_config(
+        "shared",
+        &format!(
+            r#"{{
+              "image": "devc-test/busybox:latest",
+              "mounts": ["source={shared},target=/cache,type=volume", "source={own},target=/data,type=volume"],
+              "customizations": {{"devc": {{"editorServerVolumes": false}}}}
+            }}"#
+        ),
+    );
+    ws.devc(&["up"]).json();
+    let out = ws.devc(&["down", "--volumes"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!("kept volume {shared}"))
+            && out.stderr.contains(&format!("docker volume rm {shared}")),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !volume(&own, false),
+        "the workspace's own volume is removed"
+    );
+    assert!(volume(&shared, false), "the shared volume survives");
+}
+
+/// Two checkouts named alike get the same folder-derived Compose project
+/// name: the second `up` is refused, and its `down --volumes` leaves the
+/// first one's containers and data alone.
+#[test]
+fn two_checkouts_with_the_same_name_do_not_share_a_compose_project() {
+    let compose = r#"
+services:
+  app:
+    image: devc-test/busybox:latest
+    init: true
+    command: sleep 3600
+    volumes:
+      - data:/data
+volumes:
+  data:
+"#;
+    let (a, project) = crate::compose::compose_workspace("api", compose);
+    let (b, same) = crate::compose::compose_workspace("api", compose);
+    assert_eq!(project, same);
+    let _down = crate::compose::Down(&a);
+    a.devc(&["up"]).json();
+    assert_eq!(a.devc(&["exec", "sh", "-c", "echo a > /data/mark"]).code, 0);
+
+    let out = b.devc(&["up"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!(
+            "\"{project}\" (from the folder name) is already used by the dev container of {}",
+            a.path.display()
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("COMPOSE_PROJECT_NAME"),
+        "{}",
+        out.stderr
+    );
+    assert!(b.containers().is_empty());
+
+    let out = b.devc(&["down", "--volumes"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let mark = a.devc(&["exec", "cat", "/data/mark"]);
+    assert_eq!(mark.stdout, "a\n", "{}", mark.stderr);
+}
+
+/// A Compose service volume missing from the top-level `volumes:` is an
+/// error naming the service and the volume (reliability #13).
+#[test]
+fn an_undeclared_compose_volume_is_refused() {
+    let (ws, _) = crate::compose::compose_workspace(
+        "undeclared",
+        "services:\n  app:\n    image: devc-test/busybox:latest\n    command: sleep 3600\n    volumes:\n      - undeclared:/data\n",
+    );
+    let _down = crate::compose::Down(&ws);
+    let out = ws.devc(&["up"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "service \"app\" uses the named volume \"undeclared\", which is not declared"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(ws.containers().is_empty());
+}
