@@ -18,7 +18,7 @@ pub async fn run(ctx: &Context, args: StopArgs) -> Result<u8, Error> {
     let engine = ctx.engine().await?;
     let found = up::find(&engine, &config).await?;
     // A Compose project stops as a whole (shutdownAction stopCompose).
-    for other in compose_siblings(&engine, &config, found.as_ref()).await? {
+    for other in crate::compose::siblings(&engine, &config, found.as_ref()).await? {
         if other.is_running() {
             ctx.printer.step(&format!(
                 "Stopping container {} ({})",
@@ -56,40 +56,4 @@ pub async fn run(ctx: &Context, args: StopArgs) -> Result<u8, Error> {
         }
     }
     Ok(0)
-}
-
-/// The Compose project of a Compose configuration: the dev container's
-/// project label, else (no dev container, say after a failed `up`) the
-/// name the Compose files give it.
-pub(crate) fn compose_project(
-    config: &crate::config::ResolvedConfig,
-    container: Option<&crate::engine::ContainerInfo>,
-) -> Option<String> {
-    let crate::config::ImageSource::Compose(source) = &config.image else {
-        return None;
-    };
-    container
-        .and_then(|c| c.labels.get(crate::compose::PROJECT_LABEL).cloned())
-        .or_else(|| {
-            crate::compose::Project::load(config, source)
-                .ok()
-                .map(|p| p.name)
-        })
-}
-
-/// The containers of the configuration's Compose project other than
-/// `container` (none for other configurations).
-pub(crate) async fn compose_siblings(
-    engine: &crate::engine::Engine,
-    config: &crate::config::ResolvedConfig,
-    container: Option<&crate::engine::ContainerInfo>,
-) -> Result<Vec<crate::engine::ContainerInfo>, ContainerError> {
-    let Some(project) = compose_project(config, container) else {
-        return Ok(Vec::new());
-    };
-    Ok(crate::compose::up::project_containers(engine, &project)
-        .await?
-        .into_iter()
-        .filter(|c| container.is_none_or(|own| c.id != own.id))
-        .collect())
 }

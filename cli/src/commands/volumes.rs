@@ -1,22 +1,15 @@
-//! `devc volumes`: the dev container's named volumes (editor servers,
-//! caches, databases, anything `mounts` or a Compose file declares) —
-//! list them, back them up to tar files, restore them into a rebuilt or
-//! new container. Everything goes through the Engine API's archive
-//! endpoints, streamed, so no helper image and no `tar` in the container
-//! are needed, and stopped containers work too.
+//! `devc volumes`: the dev container's named volumes — list them, back
+//! them up to tar files, restore them into a rebuilt or new container. The
+//! work is done in [`crate::container::volume_backup`].
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use serde::{Deserialize, Serialize};
 
 use super::{Context, WorkspaceArgs};
-use crate::container::{ContainerError, up};
-use crate::engine::{ContainerInfo, Engine, VolumeMount};
+use crate::container::volume_backup::{self, BackupOptions, Mounted, RestoreOptions};
+use crate::engine::{Engine, VolumeMount};
 use crate::error::Error;
-use crate::printer::Reporter;
-
-const MANIFEST: &str = "manifest.json";
 
 #[derive(Debug, Args)]
 pub struct VolumesArgs {
@@ -41,66 +34,69 @@ enum VolumesCommand {
         /// The folder to write (default: devc-volumes-<unix time> here); must not hold a backup yet.
         #[arg(long, short, value_name = "DIR")]
         output: Option<PathBuf>,
+        /// Copy volumes even while a container that mounts them runs (its
+        /// programs may be writing; a database may not start from such a copy).
+        #[arg(long)]
+        live: bool,
+        /// Replace a backup, or files named like its archives, already in DIR.
+        #[arg(long)]
+        force: bool,
         /// Only these volumes (by name); default: all.
         #[arg(value_name = "VOLUME")]
         volumes: Vec<String>,
     },
-    /// Copy a backup back into the dev container's volumes: files in the
-    /// backup replace files of the same path, other files stay.
+    /// Copy a backup back into the dev container's volumes: each volume is
+    /// emptied, then holds exactly the backup's files. The containers that
+    /// mount them must be stopped (`devc stop`).
     Restore {
         #[command(flatten)]
         workspace: WorkspaceArgs,
         /// A folder written by `devc volumes backup`.
         #[arg(value_name = "DIR")]
         backup: PathBuf,
+        /// Restore even while a container that mounts the volume runs.
+        #[arg(long)]
+        live: bool,
+        /// Keep the volume's files: the backup's files replace those of the
+        /// same path, other files stay.
+        #[arg(long)]
+        merge: bool,
         /// Only these volumes (by name); default: all in the backup.
         #[arg(value_name = "VOLUME")]
         volumes: Vec<String>,
     },
 }
 
-/// `manifest.json` of a backup.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Manifest {
-    workspace_folder: String,
-    container_id: String,
-    volumes: Vec<Entry>,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Entry {
-    name: String,
-    target: String,
-    file: String,
-    bytes: u64,
-}
-
 pub async fn run(ctx: &Context, args: VolumesArgs) -> Result<u8, Error> {
     match args.command {
         VolumesCommand::List { workspace, json } => {
-            let (_, _, mounted) = container(ctx, &workspace).await?;
+            let (_, _, mounted) = open_volumes(ctx, &workspace).await?;
             let mounts: Vec<&VolumeMount> = mounted.iter().map(|m| &m.mount).collect();
             if json {
                 ctx.printer.result(&mounts);
             } else {
-                let mut table = format!("{:<48}{}\n", "VOLUME", "MOUNTED AT");
-                for m in &mounts {
-                    table.push_str(&format!("{:<48}{}\n", m.name, m.target));
-                }
-                ctx.printer.stdout_text(&table);
+                ctx.printer.stdout_text(&table(&mounts));
             }
         }
         VolumesCommand::Backup {
             workspace,
             output,
+            live,
+            force,
             volumes,
         } => {
-            let (engine, found, mounts) = container(ctx, &workspace).await?;
-            let chosen = choose(&mounts, &volumes)?;
+            let (engine, found, mounts) = open_volumes(ctx, &workspace).await?;
+            let chosen = volume_backup::choose(&mounts, &volumes)?;
             let dir = output.unwrap_or_else(default_folder);
-            let manifest = backup(&engine, &found, &chosen, &dir, &ctx.printer).await?;
+            let manifest = volume_backup::backup(
+                &engine,
+                &found,
+                &chosen,
+                &dir,
+                BackupOptions { live, force },
+                &ctx.printer,
+            )
+            .await?;
             ctx.printer.result(&serde_json::json!({
                 "outcome": "success",
                 "backup": dir.display().to_string(),
@@ -110,10 +106,20 @@ pub async fn run(ctx: &Context, args: VolumesArgs) -> Result<u8, Error> {
         VolumesCommand::Restore {
             workspace,
             backup,
+            live,
+            merge,
             volumes,
         } => {
-            let (engine, _, mounts) = container(ctx, &workspace).await?;
-            let restored = restore(&engine, &mounts, &backup, &volumes, &ctx.printer).await?;
+            let (engine, _, mounts) = open_volumes(ctx, &workspace).await?;
+            let restored = volume_backup::restore(
+                &engine,
+                &mounts,
+                &backup,
+                &volumes,
+                RestoreOptions { live, merge },
+                &ctx.printer,
+            )
+            .await?;
             ctx.printer.result(&serde_json::json!({
                 "outcome": "success",
                 "restored": restored,
@@ -123,77 +129,15 @@ pub async fn run(ctx: &Context, args: VolumesArgs) -> Result<u8, Error> {
     Ok(0)
 }
 
-/// The workspace's dev container (running or stopped), and every named
-/// volume mounted in it — or, for a Compose configuration, in any of the
-/// project's containers (a database service's data counts too) — each
-/// with the container that mounts it.
-async fn container(
+/// The workspace's engine, and its dev container's volumes.
+async fn open_volumes(
     ctx: &Context,
     workspace: &WorkspaceArgs,
-) -> Result<(Engine, ContainerInfo, Vec<Mounted>), Error> {
+) -> Result<(Engine, crate::engine::ContainerInfo, Vec<Mounted>), Error> {
     let config = ctx.resolve(workspace)?;
     let engine = ctx.engine().await?;
-    let Some(found) = up::find(&engine, &config).await? else {
-        return Err(Error::usage(
-            format!(
-                "no dev container exists for {}",
-                config.local_workspace_folder.display()
-            ),
-            Some("run `devc up` first: volumes are read and written through the dev container"),
-        ));
-    };
-    let siblings = super::stop::compose_siblings(&engine, &config, Some(&found)).await?;
-    let mut mounted: Vec<Mounted> = Vec::new();
-    for container in std::iter::once(&found).chain(&siblings) {
-        let mounts = engine
-            .volume_mounts(&container.id)
-            .await
-            .map_err(ContainerError::from)?;
-        for mount in mounts {
-            if !mounted.iter().any(|m| m.mount.name == mount.name) {
-                mounted.push(Mounted {
-                    container: container.id.clone(),
-                    running: container.is_running(),
-                    mount,
-                });
-            }
-        }
-    }
+    let (found, mounted) = volume_backup::find_volumes(&engine, &config).await?;
     Ok((engine, found, mounted))
-}
-
-/// A named volume and the container it is read and written through.
-#[derive(Debug, Clone, PartialEq)]
-struct Mounted {
-    container: String,
-    running: bool,
-    mount: VolumeMount,
-}
-
-/// The mounts named in `wanted` (all when empty); an unknown name fails
-/// listing the ones there are.
-fn choose(mounts: &[Mounted], wanted: &[String]) -> Result<Vec<Mounted>, Error> {
-    if let Some(missing) = wanted
-        .iter()
-        .find(|w| !mounts.iter().any(|m| &m.mount.name == *w))
-    {
-        return Err(Error::usage(
-            format!("the dev container has no volume named \"{missing}\""),
-            Some(&format!(
-                "its volumes: {}",
-                mounts
-                    .iter()
-                    .map(|m| m.mount.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )),
-        ));
-    }
-    Ok(mounts
-        .iter()
-        .filter(|m| wanted.is_empty() || wanted.contains(&m.mount.name))
-        .cloned()
-        .collect())
 }
 
 fn default_folder() -> PathBuf {
@@ -204,262 +148,42 @@ fn default_folder() -> PathBuf {
     PathBuf::from(format!("devc-volumes-{now}"))
 }
 
-async fn backup(
-    engine: &Engine,
-    container: &ContainerInfo,
-    mounts: &[Mounted],
-    dir: &Path,
-    reporter: &dyn Reporter,
-) -> Result<Manifest, Error> {
-    let io = |what: String, e: std::io::Error| Error::usage(format!("{what}: {e}"), None);
-    if dir.join(MANIFEST).exists() {
-        return Err(Error::usage(
-            format!("{} already holds a backup", dir.display()),
-            Some("choose another folder with --output"),
-        ));
-    }
-    std::fs::create_dir_all(dir).map_err(|e| io(format!("cannot create {}", dir.display()), e))?;
-    let mut manifest = Manifest {
-        workspace_folder: container
-            .labels
-            .get(crate::config::id::LOCAL_FOLDER_LABEL)
-            .cloned()
-            .unwrap_or_default(),
-        container_id: container.id.clone(),
-        volumes: Vec::new(),
-    };
-    for Mounted {
-        container: through,
-        mount,
-        ..
-    } in mounts
-    {
-        let file = format!("{}.tar", mount.name);
-        reporter.step(&format!(
-            "Backing up volume {} ({})",
-            mount.name, mount.target
-        ));
-        let path = dir.join(&file);
-        let copied = async {
-            let bytes = engine
-                .download_to_file(through, &mount.target, &path)
-                .await
-                .map_err(|e| e.to_string())?;
-            check_archive(&path)?;
-            Ok::<u64, String>(bytes)
-        };
-        let bytes = match copied.await {
-            Ok(bytes) => bytes,
-            Err(reason) => {
-                // No half-written archive that a restore could take for whole.
-                let _ = std::fs::remove_file(&path);
-                return Err(Error::usage(
-                    format!("could not back up volume {}: {reason}", mount.name),
-                    Some("nothing was written for it; fix the cause and run the backup again"),
-                ));
-            }
-        };
-        manifest.volumes.push(Entry {
-            name: mount.name.clone(),
-            target: mount.target.clone(),
-            file,
-            bytes,
-        });
-    }
-    // The manifest last: a folder with one is a complete backup.
-    let text = serde_json::to_string_pretty(&manifest).expect("manifest serialises");
-    std::fs::write(dir.join(MANIFEST), text)
-        .map_err(|e| io(format!("cannot write {}", dir.join(MANIFEST).display()), e))?;
-    Ok(manifest)
-}
-
-/// Reads the archive to its end: an engine that stopped sending halfway
-/// leaves a tar that does not parse to the end.
-fn check_archive(path: &Path) -> Result<(), String> {
-    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let mut archive = tar::Archive::new(file);
-    let entries = archive
-        .entries()
-        .map_err(|e| format!("the archive is unreadable: {e}"))?;
-    for entry in entries {
-        let mut entry = entry.map_err(|e| format!("the archive is incomplete: {e}"))?;
-        std::io::copy(&mut entry, &mut std::io::sink())
-            .map_err(|e| format!("the archive is incomplete: {e}"))?;
-    }
-    Ok(())
-}
-
-async fn restore(
-    engine: &Engine,
-    mounts: &[Mounted],
-    dir: &Path,
-    wanted: &[String],
-    reporter: &dyn Reporter,
-) -> Result<Vec<String>, Error> {
-    let manifest_path = dir.join(MANIFEST);
-    let text = std::fs::read_to_string(&manifest_path).map_err(|e| {
-        Error::usage(
-            format!("{} is not a devc volumes backup: {e}", dir.display()),
-            Some("give the folder `devc volumes backup` wrote"),
-        )
-    })?;
-    let manifest: Manifest = serde_json::from_str(&text)
-        .map_err(|e| Error::usage(format!("{}: {e}", manifest_path.display()), None))?;
-    let plan = plan_restore(&manifest, mounts, wanted)?;
-    let mut restored = Vec::new();
-    for (entry, mounted) in plan {
-        let mount = &mounted.mount;
-        if mounted.running {
-            reporter.warn(&format!(
-                "volume {} is in use by a running container; a program writing to it may mix its files with the backup's",
-                mount.name
-            ));
-        }
-        reporter.step(&format!(
-            "Restoring volume {} into {} ({})",
-            entry.name, mount.name, mount.target
-        ));
-        let parent = Path::new(&mount.target)
-            .parent()
-            .map(|p| p.display().to_string())
-            .filter(|p| !p.is_empty())
-            .unwrap_or_else(|| "/".into());
-        engine
-            .upload_file(&mounted.container, &parent, &dir.join(&entry.file))
-            .await
-            .map_err(|e| {
-                Error::usage(
-                    format!("could not restore volume {}: {e}", mount.name),
-                    Some("files copied before the failure stay; fix the cause and restore again"),
-                )
-            })?;
-        restored.push(mount.name.clone());
-    }
-    Ok(restored)
-}
-
-/// Pairs each backed-up volume with the container's volume of the same
-/// name, else the one mounted at the same path. The archive's top folder
-/// is the mount point's last component, so the two must agree on it.
-fn plan_restore<'a>(
-    manifest: &'a Manifest,
-    mounts: &'a [Mounted],
-    wanted: &[String],
-) -> Result<Vec<(&'a Entry, &'a Mounted)>, Error> {
-    if let Some(missing) = wanted
+/// The `volumes list` table: the name column as wide as the longest name.
+fn table(mounts: &[&VolumeMount]) -> String {
+    const NAME: &str = "VOLUME";
+    let width = mounts
         .iter()
-        .find(|w| !manifest.volumes.iter().any(|e| &e.name == *w))
-    {
-        return Err(Error::usage(
-            format!("the backup has no volume named \"{missing}\""),
-            None,
-        ));
+        .map(|m| m.name.chars().count())
+        .chain([NAME.len()])
+        .max()
+        .unwrap_or_default()
+        + 2;
+    let mut table = format!("{NAME:<width$}MOUNTED AT\n");
+    for m in mounts {
+        table.push_str(&format!("{:<width$}{}\n", m.name, m.target));
     }
-    let base = |path: &str| {
-        Path::new(path)
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-    };
-    let mut plan = Vec::new();
-    for entry in manifest
-        .volumes
-        .iter()
-        .filter(|e| wanted.is_empty() || wanted.contains(&e.name))
-    {
-        let Some(mounted) = mounts
-            .iter()
-            .find(|m| m.mount.name == entry.name)
-            .or_else(|| mounts.iter().find(|m| m.mount.target == entry.target))
-        else {
-            return Err(Error::usage(
-                format!(
-                    "the dev container has no volume named \"{}\" or mounted at {}",
-                    entry.name, entry.target
-                ),
-                Some("mount it (devcontainer.json \"mounts\"), run `devc up`, then restore again"),
-            ));
-        };
-        if base(&mounted.mount.target) != base(&entry.target) {
-            return Err(Error::usage(
-                format!(
-                    "volume {} was backed up from {} but is mounted at {} now; the last folder names must match",
-                    entry.name, entry.target, mounted.mount.target
-                ),
-                None,
-            ));
-        }
-        plan.push((entry, mounted));
-    }
-    Ok(plan)
+    table
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn mount(name: &str, target: &str) -> Mounted {
-        Mounted {
-            container: "c".into(),
-            running: false,
-            mount: VolumeMount {
-                name: name.into(),
-                target: target.into(),
-            },
-        }
-    }
-
-    fn manifest(entries: &[(&str, &str)]) -> Manifest {
-        Manifest {
-            workspace_folder: "/w".into(),
-            container_id: "c".into(),
-            volumes: entries
-                .iter()
-                .map(|(name, target)| Entry {
-                    name: name.to_string(),
-                    target: target.to_string(),
-                    file: format!("{name}.tar"),
-                    bytes: 0,
-                })
-                .collect(),
-        }
-    }
-
     #[test]
-    fn restore_pairs_by_name_then_by_target() {
-        let m = manifest(&[("data", "/data"), ("old-cache", "/cache")]);
-        let mounts = [mount("new-cache", "/cache"), mount("data", "/srv/data")];
-        let plan = plan_restore(&m, &mounts, &[]).unwrap();
-        let pairs: Vec<(&str, &str)> = plan
-            .iter()
-            .map(|(e, m)| (e.name.as_str(), m.mount.name.as_str()))
-            .collect();
-        assert_eq!(pairs, [("data", "data"), ("old-cache", "new-cache")]);
-    }
-
-    #[test]
-    fn restore_refuses_what_it_cannot_place() {
-        let m = manifest(&[("data", "/data")]);
-        let err = plan_restore(&m, &[mount("data", "/srv/other")], &[]).unwrap_err();
-        assert!(
-            err.to_string().contains("last folder names must match"),
-            "{err}"
-        );
-        let err = plan_restore(&m, &[mount("x", "/x")], &[]).unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("no volume named \"data\" or mounted at /data"),
-            "{err}"
-        );
-        let err = plan_restore(&m, &[mount("data", "/data")], &["nope".into()]).unwrap_err();
-        assert_eq!(err.to_string(), "the backup has no volume named \"nope\"");
-    }
-
-    #[test]
-    fn choosing_an_unknown_volume_lists_the_ones_there_are() {
-        let mounts = [mount("a", "/a"), mount("b", "/b")];
-        assert_eq!(choose(&mounts, &[]).unwrap().len(), 2);
-        assert_eq!(choose(&mounts, &["b".into()]).unwrap(), [mount("b", "/b")]);
-        let err = choose(&mounts, &["c".into()]).unwrap_err();
-        assert_eq!(err.hint().as_deref(), Some("its volumes: a, b"));
+    fn the_list_table_keeps_long_names_apart_from_the_mount_path() {
+        let long = VolumeMount {
+            name: format!("devc-{}-cursor-server", "a".repeat(52)),
+            target: "/root/.cursor-server".into(),
+        };
+        let short = VolumeMount {
+            name: "data".into(),
+            target: "/data".into(),
+        };
+        let table = table(&[&long, &short]);
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines[1], format!("{}  /root/.cursor-server", long.name));
+        let column = lines[0].find("MOUNTED AT").unwrap();
+        assert_eq!(lines[2].find("/data"), Some(column));
+        assert_eq!(lines[1].find("/root"), Some(column));
     }
 }

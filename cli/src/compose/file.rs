@@ -141,12 +141,54 @@ pub fn load(
     if !merged.contains_key("services") {
         merged.insert("services".to_owned(), Value::Object(Map::new()));
     }
+    check_volumes_declared(&merged, &first.display().to_string())?;
     Ok(ComposeDocument {
         value: Value::Object(merged),
         files: files.to_vec(),
         working_dir,
         dotenv,
     })
+}
+
+/// A service's named volume must be declared under the top-level
+/// `volumes:`, as `docker compose` requires; otherwise a volume nobody
+/// declared would be made and outlive `down --volumes` (reliability #13).
+fn check_volumes_declared(merged: &Map<String, Value>, path: &str) -> Result<(), ComposeFileError> {
+    let declared = merged.get("volumes").and_then(Value::as_object);
+    let services = merged.get("services").and_then(Value::as_object);
+    for (service, definition) in services.into_iter().flatten() {
+        let Some(volumes) = definition.get("volumes").and_then(Value::as_array) else {
+            continue;
+        };
+        for (index, volume) in volumes.iter().enumerate() {
+            let source = match volume {
+                Value::String(short) => short.split_once(':').map(|(source, _)| source.to_owned()),
+                Value::Object(long)
+                    if long.get("type").and_then(Value::as_str).unwrap_or("volume") == "volume" =>
+                {
+                    long.get("source")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                }
+                _ => None,
+            };
+            let Some(source) =
+                source.filter(|s| !s.is_empty() && !s.starts_with(['.', '/', '~', '$']))
+            else {
+                continue;
+            };
+            if !declared.is_some_and(|d| d.contains_key(&source)) {
+                return Err(ComposeFileError::Invalid {
+                    path: path.to_owned(),
+                    property: format!("services.{service}.volumes[{index}]"),
+                    message: format!(
+                        "service \"{service}\" uses the named volume \"{source}\", which is not declared in the top-level `volumes:`; add `{source}:` there (or use a path for a bind mount)"
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Steps 1–4 for the text of one file: its documents, parsed, interpolated
@@ -1732,6 +1774,27 @@ fn unquoted_value(raw: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_service_volume_must_be_declared_at_the_top_level() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("docker-compose.yml");
+        let service = "services:\n  app:\n    image: x\n    volumes:\n      - undeclared:/data\n      - ./src:/src\n      - /abs:/abs\n      - /anon\n";
+        std::fs::write(&file, service).unwrap();
+        let err = load(std::slice::from_ref(&file), &HashMap::new()).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("services.app.volumes[0]"), "{text}");
+        assert!(
+            text.contains("\"undeclared\", which is not declared"),
+            "{text}"
+        );
+        std::fs::write(&file, format!("{service}volumes:\n  undeclared:\n")).unwrap();
+        assert!(load(std::slice::from_ref(&file), &HashMap::new()).is_ok());
+        let long = "services:\n  app:\n    image: x\n    volumes:\n      - type: volume\n        source: data\n        target: /d\n";
+        std::fs::write(&file, long).unwrap();
+        let err = load(std::slice::from_ref(&file), &HashMap::new()).unwrap_err();
+        assert!(err.to_string().contains("\"data\""), "{err}");
+    }
     use super::*;
     use crate::testutil::TempDir;
     use serde_json::json;
@@ -2664,6 +2727,8 @@ services:
       dockerfile: Dev.Dockerfile
     volumes: ['./other:/src:ro', '/logs']
     labels: [b=2]
+volumes:
+  data:
 ";
         let document = load_one(yaml, &[]).unwrap();
         let app = service(&document, "app");
@@ -2707,7 +2772,7 @@ services:
   unrelated:
     image: unrelated
 volumes:
-  data: {}
+  data: {name: from-the-other-file}
 ",
         );
         let file = dir.write(
@@ -2720,6 +2785,9 @@ services:
       service: web
     environment: [OWN=1]
     volumes: ['./local:/local', './mine:/app']
+volumes:
+  data: {}
+  cache: {}
 ",
         );
         let document = load(&[file], &HashMap::new()).unwrap();
@@ -2744,8 +2812,10 @@ services:
         );
         let services = document.value["services"].as_object().unwrap();
         assert_eq!(services.keys().collect::<Vec<_>>(), ["app"]);
-        assert!(
-            document.value.get("volumes").is_none(),
+        // Only the service comes from the other file, not its volumes.
+        assert_eq!(
+            document.value["volumes"],
+            json!({"data": {}, "cache": {}}),
             "{}",
             document.value
         );

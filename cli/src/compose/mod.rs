@@ -43,6 +43,10 @@ pub enum ComposeError {
     },
     #[error("the services depend on each other in a cycle: {0}")]
     Cycle(String),
+    #[error(
+        "the Compose project name \"{project}\" (from the folder name) is already used by the dev container of {other}"
+    )]
+    ProjectTaken { project: String, other: String },
     #[error("service \"{service}\" waits for \"{dependency}\", which {reason}")]
     Dependency {
         service: String,
@@ -65,6 +69,10 @@ impl ComposeError {
                     .into(),
             ),
             Self::Dependency { next, .. } => Some(next.clone()),
+            Self::ProjectTaken { .. } => Some(
+                "two checkouts with the same folder name would share services and volumes; give this one a name of its own: COMPOSE_PROJECT_NAME in .devcontainer/.env, or `name:` in the Compose file"
+                    .into(),
+            ),
             Self::File(_) => None,
         }
     }
@@ -80,6 +88,9 @@ pub struct Project {
     pub service: String,
     /// The services `up` starts, the dev container's last among equals.
     pub run_services: Vec<String>,
+    /// Whether the name comes from a folder name (no `COMPOSE_PROJECT_NAME`,
+    /// no `name:`), so another checkout of the same name would get it too.
+    pub name_from_folder: bool,
 }
 
 impl Project {
@@ -87,6 +98,7 @@ impl Project {
     pub fn load(config: &ResolvedConfig, source: &ComposeSource) -> Result<Self, ComposeError> {
         let document = file::load(&source.files, &config.local_env)?;
         let name = project_name(config, &document);
+        let name_from_folder = explicit_project_name(config, &document).is_none();
         let empty = Map::new();
         let volumes = top_level(&document.value, "volumes").unwrap_or(&empty);
         let naming = service::Naming {
@@ -142,6 +154,7 @@ impl Project {
             service: source.service.clone(),
             run_services,
             document,
+            name_from_folder,
         })
     }
 
@@ -232,6 +245,40 @@ impl Project {
     }
 }
 
+/// The Compose project of a Compose configuration: the dev container's
+/// project label, else (no dev container, say after a failed `up`) the
+/// name the Compose files give it.
+pub fn project_of(
+    config: &ResolvedConfig,
+    container: Option<&crate::engine::ContainerInfo>,
+) -> Option<String> {
+    let crate::config::ImageSource::Compose(source) = &config.image else {
+        return None;
+    };
+    container
+        .and_then(|c| c.labels.get(PROJECT_LABEL).cloned())
+        .or_else(|| Project::load(config, source).ok().map(|p| p.name))
+}
+
+/// The containers of the configuration's Compose project other than
+/// `container` (none for other configurations), except another
+/// workspace's that share the project name.
+pub async fn siblings(
+    engine: &crate::engine::Engine,
+    config: &ResolvedConfig,
+    container: Option<&crate::engine::ContainerInfo>,
+) -> Result<Vec<crate::engine::ContainerInfo>, crate::container::ContainerError> {
+    let Some(project) = project_of(config, container) else {
+        return Ok(Vec::new());
+    };
+    Ok(up::project_containers(engine, &project)
+        .await?
+        .into_iter()
+        .filter(|c| container.is_none_or(|own| c.id != own.id))
+        .filter(|c| other_workspace(c, config).is_none())
+        .collect())
+}
+
 fn top_level<'a>(document: &'a Value, key: &str) -> Option<&'a Map<String, Value>> {
     document.get(key).and_then(Value::as_object)
 }
@@ -250,20 +297,6 @@ fn list_files(files: &[std::path::PathBuf]) -> String {
 /// `.devcontainer` folder, else the first file's folder name; normalised
 /// the way Compose does.
 pub fn project_name(config: &ResolvedConfig, document: &file::ComposeDocument) -> String {
-    let explicit = config
-        .local_env
-        .get("COMPOSE_PROJECT_NAME")
-        .or_else(|| document.dotenv.get("COMPOSE_PROJECT_NAME"))
-        .map(|n| n.trim())
-        .filter(|n| !n.is_empty())
-        .map(str::to_string);
-    let named = || {
-        document
-            .value
-            .get("name")
-            .and_then(Value::as_str)
-            .map(str::to_string)
-    };
     let by_folder = || {
         let dir = &document.working_dir;
         let workspace = &config.local_workspace_folder;
@@ -273,8 +306,83 @@ pub fn project_name(config: &ResolvedConfig, document: &file::ComposeDocument) -
             basename(dir)
         }
     };
-    let name = explicit.or_else(named).unwrap_or_else(by_folder);
+    let name = explicit_project_name(config, document).unwrap_or_else(by_folder);
     file::normalize_project_name(&name)
+}
+
+/// `COMPOSE_PROJECT_NAME` (environment, then `.env`), else the files' `name:`.
+fn explicit_project_name(
+    config: &ResolvedConfig,
+    document: &file::ComposeDocument,
+) -> Option<String> {
+    config
+        .local_env
+        .get("COMPOSE_PROJECT_NAME")
+        .or_else(|| document.dotenv.get("COMPOSE_PROJECT_NAME"))
+        .map(|n| n.trim())
+        .filter(|n| !n.is_empty())
+        .map(str::to_string)
+        .or_else(|| {
+            document
+                .value
+                .get("name")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+}
+
+/// Label Compose puts on a service container: the folder of the first file.
+const WORKING_DIR_LABEL: &str = "com.docker.compose.project.working_dir";
+
+/// The workspace folder of a container in the configuration's project that
+/// belongs to another workspace: its `devcontainer.local_folder`, or for a
+/// service container its Compose working folder, differs from this
+/// configuration's. `None` for this workspace's own containers.
+pub fn other_workspace(
+    container: &crate::engine::ContainerInfo,
+    config: &ResolvedConfig,
+) -> Option<String> {
+    let crate::config::ImageSource::Compose(source) = &config.image else {
+        return None;
+    };
+    let ours =
+        crate::config::id::default_id_labels(&config.local_workspace_folder, &config.config_file);
+    let ours = ours.get(crate::config::id::LOCAL_FOLDER_LABEL)?;
+    if let Some(folder) = container.labels.get(crate::config::id::LOCAL_FOLDER_LABEL) {
+        return (folder != ours).then(|| folder.clone());
+    }
+    let dir = container.labels.get(WORKING_DIR_LABEL)?;
+    let first = source.files.first()?;
+    let own_dir = std::path::absolute(first)
+        .ok()
+        .and_then(|f| f.parent().map(Path::to_path_buf))?;
+    (Path::new(dir) != own_dir).then(|| dir.clone())
+}
+
+/// Refuses a project whose name comes from the folder name when another
+/// workspace's containers already carry it (two checkouts named `api`):
+/// they would share services and volumes, and one's `down --volumes` would
+/// delete the other's data (security review M10). A name set on purpose
+/// (`COMPOSE_PROJECT_NAME`, `name:`) may be shared.
+pub async fn ensure_project_is_ours(
+    engine: &crate::engine::Engine,
+    config: &ResolvedConfig,
+    project: &Project,
+) -> Result<(), crate::error::Error> {
+    if !project.name_from_folder {
+        return Ok(());
+    }
+    let containers = up::project_containers(engine, &project.name)
+        .await
+        .map_err(crate::container::ContainerError::from)?;
+    if let Some(other) = containers.iter().find_map(|c| other_workspace(c, config)) {
+        return Err(ComposeError::ProjectTaken {
+            project: project.name.clone(),
+            other,
+        }
+        .into());
+    }
+    Ok(())
 }
 
 fn basename(path: &Path) -> String {

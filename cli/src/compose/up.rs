@@ -44,6 +44,7 @@ pub async fn up(
         }
         (action, existing) => {
             let project = Project::load(config, source).map_err(Error::from)?;
+            super::ensure_project_is_ours(engine, config, &project).await?;
             warn_ignored(config, &project, reporter);
             let (before, after) = split_order(&project)?;
             // The dev service's container made by another tool (`docker

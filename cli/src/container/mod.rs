@@ -6,13 +6,18 @@
 //!   translated onto the spec;
 //! - [`create`]: the spec for a resolved configuration and its image;
 //! - [`up`]: finding the workspace's container by its identity labels and
-//!   deciding to reuse, start, replace or create it.
+//!   deciding to reuse, start, replace or create it;
+//! - [`teardown`]: `down`, removing the container (and its project and
+//!   volumes);
+//! - [`volume_backup`]: backing up and restoring its named volumes.
 
 pub mod create;
 pub mod mount;
 pub mod run_args;
 pub mod spec;
+pub mod teardown;
 pub mod up;
+pub mod volume_backup;
 
 /// Label holding a hash of what the container was created from, so `up`
 /// can tell that the configuration changed since.

@@ -268,6 +268,7 @@ pub async fn create_planned(
 ) -> Result<ContainerInfo, Error> {
     let Planned { spec, user } = planned;
     reporter.step(&format!("Creating container from {}", spec.image));
+    super::teardown::create_owned_volumes(engine, spec).await?;
     let id = engine
         .create_container(spec)
         .await

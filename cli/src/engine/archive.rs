@@ -3,12 +3,12 @@
 //! any size pass through without being held in memory. Works on stopped
 //! containers too.
 
-use std::path::Path;
+use std::collections::BTreeMap;
 
 use futures_util::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::{Engine, EngineError, short};
+use super::{ContainerInfo, Engine, EngineError, short};
 
 /// A named volume mounted in a container.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -40,18 +40,18 @@ impl Engine {
             .collect())
     }
 
-    /// Writes the tar archive of `path` in the container to `file`; the
-    /// archive's top folder is the last component of `path`. Returns the
-    /// bytes written.
-    pub async fn download_to_file(
+    /// Writes the tar archive of `path` in the container to `out` (a file
+    /// the caller created) and syncs it to disk; the archive's top folder is
+    /// the last component of `path`. Returns the bytes written.
+    pub async fn download_to(
         &self,
         id: &str,
         path: &str,
-        file: &Path,
+        out: std::fs::File,
     ) -> Result<u64, EngineError> {
         let context = || format!("copying {path} out of container {}", short(id));
         let io = |e: std::io::Error| EngineError::Api {
-            context: format!("writing {}", file.display()),
+            context: format!("writing the archive of {path}"),
             message: e.to_string(),
             status: 0,
         };
@@ -59,7 +59,7 @@ impl Engine {
             path: path.to_string(),
         };
         let mut stream = self.docker.download_from_container(id, Some(options));
-        let mut out = tokio::fs::File::create(file).await.map_err(io)?;
+        let mut out = tokio::fs::File::from_std(out);
         let mut written = 0u64;
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|e| EngineError::api(context(), e))?;
@@ -67,6 +67,7 @@ impl Engine {
             written += chunk.len() as u64;
         }
         out.flush().await.map_err(io)?;
+        out.sync_all().await.map_err(io)?;
         Ok(written)
     }
 
@@ -104,16 +105,21 @@ impl Engine {
         Ok(true)
     }
 
-    /// Unpacks the tar archive in `file` into `path` in the container,
-    /// streaming it.
-    pub async fn upload_file(&self, id: &str, path: &str, file: &Path) -> Result<(), EngineError> {
-        let reader = tokio::fs::File::open(file)
-            .await
-            .map_err(|e| EngineError::Api {
-                context: format!("reading {}", file.display()),
-                message: e.to_string(),
-                status: 0,
-            })?;
+    /// Unpacks the tar archive in `file` (read from its start) into `path`
+    /// in the container, streaming it.
+    pub async fn upload_open_file(
+        &self,
+        id: &str,
+        path: &str,
+        mut file: std::fs::File,
+    ) -> Result<(), EngineError> {
+        use std::io::Seek;
+        file.rewind().map_err(|e| EngineError::Api {
+            context: "reading the archive".into(),
+            message: e.to_string(),
+            status: 0,
+        })?;
+        let reader = tokio::fs::File::from_std(file);
         // A read error ends the upload with an error, not a short archive.
         let chunks = futures_util::stream::unfold(Some(reader), |reader| async move {
             let mut reader = reader?;
@@ -135,5 +141,80 @@ impl Engine {
             .upload_to_container(id, Some(options), bollard::body_try_stream(chunks))
             .await
             .map_err(|e| EngineError::api(format!("copying files into {path}"), e))
+    }
+
+    /// Every container (running or not) that mounts the named volume.
+    pub async fn containers_using_volume(
+        &self,
+        name: &str,
+    ) -> Result<Vec<ContainerInfo>, EngineError> {
+        let options = bollard::query_parameters::ListContainersOptions {
+            all: true,
+            filters: Some(std::collections::HashMap::from([(
+                "volume".to_string(),
+                vec![name.to_string()],
+            )])),
+            ..Default::default()
+        };
+        let found = self
+            .docker
+            .list_containers(Some(options))
+            .await
+            .map_err(|e| EngineError::api(format!("listing the containers of volume {name}"), e))?;
+        Ok(found
+            .into_iter()
+            .map(|c| ContainerInfo {
+                id: c.id.unwrap_or_default(),
+                name: c
+                    .names
+                    .and_then(|n| n.into_iter().next())
+                    .unwrap_or_default()
+                    .trim_start_matches('/')
+                    .to_string(),
+                state: c.state.map(|s| s.to_string()).unwrap_or_default(),
+                image: c.image.unwrap_or_default(),
+                labels: super::labels_map(c.labels),
+                env: Vec::new(),
+                user: String::new(),
+                created: c.created.map(|t| t.to_string()).unwrap_or_default(),
+                started_at: String::new(),
+            })
+            .collect())
+    }
+
+    /// The labels of a named volume; `None` when there is no such volume.
+    pub async fn volume_labels(
+        &self,
+        name: &str,
+    ) -> Result<Option<BTreeMap<String, String>>, EngineError> {
+        match self.docker.inspect_volume(name).await {
+            Ok(volume) => Ok(Some(volume.labels.into_iter().collect())),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(None),
+            Err(e) => Err(EngineError::api(format!("inspecting volume {name}"), e)),
+        }
+    }
+
+    /// Waits for the (started) container to exit; returns its exit code.
+    pub async fn wait_container(&self, id: &str) -> Result<i64, EngineError> {
+        let mut waited = self
+            .docker
+            .wait_container(id, None::<bollard::query_parameters::WaitContainerOptions>);
+        let mut code = 0;
+        while let Some(next) = waited.next().await {
+            match next {
+                Ok(response) => code = response.status_code,
+                // bollard reports a non-zero exit as this error.
+                Err(bollard::errors::Error::DockerContainerWaitError { code: c, .. }) => code = c,
+                Err(e) => {
+                    return Err(EngineError::api(
+                        format!("waiting for container {}", short(id)),
+                        e,
+                    ));
+                }
+            }
+        }
+        Ok(code)
     }
 }

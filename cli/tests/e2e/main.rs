@@ -30,3 +30,4 @@ mod shipped;
 mod team_flow;
 mod up;
 mod volumes;
+mod volumes_safety;

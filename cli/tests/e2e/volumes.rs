@@ -43,7 +43,12 @@ fn a_volume_backed_up_before_down_is_restored_into_the_new_container() {
         serde_json::json!([{"name": volume, "target": "/data"}])
     );
 
+    // A running container's volume is backed up only with --live.
     let backup = ws.path.join("backup");
+    let live = volumes(&ws, &["backup", "--output", backup.to_str().unwrap()]);
+    assert_eq!(live.code, 1);
+    assert!(live.stderr.contains("--live"), "{}", live.stderr);
+    assert_eq!(ws.devc(&["stop"]).code, 0);
     let out = volumes(&ws, &["backup", "--output", backup.to_str().unwrap()]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(backup.join(format!("{volume}.tar")).is_file());
@@ -63,9 +68,11 @@ fn a_volume_backed_up_before_down_is_restored_into_the_new_container() {
     let empty = ws.devc(&["exec", "ls", "-A", "/data"]);
     assert_eq!(empty.stdout, "", "{}", empty.stderr);
 
+    assert_eq!(ws.devc(&["stop"]).code, 0);
     let out = volumes(&ws, &["restore", backup.to_str().unwrap()]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.json()["restored"], serde_json::json!([volume]));
+    ws.devc(&["up"]).json();
     let check = ws.devc(&[
         "exec",
         "sh",
@@ -137,7 +144,10 @@ volumes:
         "{listed}"
     );
     let backup = ws.path.join("backup");
-    let out = volumes(&ws, &["backup", "-o", backup.to_str().unwrap(), &volume]);
+    let out = volumes(
+        &ws,
+        &["backup", "--live", "-o", backup.to_str().unwrap(), &volume],
+    );
     assert_eq!(out.code, 0, "{}", out.stderr);
 
     assert_eq!(ws.devc(&["down", "--volumes"]).code, 0);
@@ -145,7 +155,7 @@ volumes:
     let second = fetch();
     assert_ne!(first, second, "a new, empty volume");
 
-    let out = volumes(&ws, &["restore", backup.to_str().unwrap()]);
+    let out = volumes(&ws, &["restore", "--live", backup.to_str().unwrap()]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stderr.contains("in use by a running container"),

@@ -1,0 +1,276 @@
+//! Taking a workspace's dev container down (`devc down`): the container,
+//! for a Compose configuration the project's other containers and networks,
+//! and with `volumes` the named volumes it mounts. Named volumes hold data
+//! people care about (editor extensions, caches, databases), so they
+//! survive unless asked for, and even then only those that are this
+//! workspace's (security review M10): a volume devc creates for a
+//! container carries the workspace's identity labels
+//! ([`create_owned_volumes`]); a named volume without them (shared on
+//! purpose, say a package cache, or made by someone else) is kept and named.
+//! A Compose project whose name another workspace's containers share is
+//! not taken down beyond this workspace's containers.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::config::ResolvedConfig;
+use crate::config::id::{CONFIG_FILE_LABEL, LOCAL_FOLDER_LABEL};
+use crate::container::ContainerError;
+use crate::engine::Engine;
+use crate::error::Error;
+use crate::printer::Reporter;
+
+/// What `down` is asked to do.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DownOptions {
+    /// Also remove anonymous volumes and the named volumes the
+    /// configuration mounts.
+    pub volumes: bool,
+}
+
+/// What `down` did.
+#[derive(Debug, Default)]
+pub struct Removed {
+    pub containers: Vec<String>,
+}
+
+/// Removes the workspace's dev container and, for a Compose configuration,
+/// its project.
+pub async fn down(
+    engine: &Engine,
+    config: &ResolvedConfig,
+    options: DownOptions,
+    reporter: &dyn Reporter,
+) -> Result<Removed, Error> {
+    let mut containers = engine
+        .find_containers(&config.id_labels)
+        .await
+        .map_err(ContainerError::from)?;
+    // A container only `up`'s old-label adoption finds is this workspace's too.
+    if containers.is_empty()
+        && let Some(adopted) = crate::container::up::find(engine, config).await?
+    {
+        containers.push(adopted);
+    }
+    // A Compose project goes as a whole: its other services and networks
+    // (and, with --volumes, its volumes), even when the dev container
+    // itself was never made.
+    let project = crate::compose::project_of(config, containers.first());
+    for sibling in crate::compose::siblings(engine, config, containers.first()).await? {
+        if !containers.iter().any(|c| c.id == sibling.id) {
+            containers.push(sibling);
+        }
+    }
+    if containers.is_empty() {
+        reporter.warn(&format!(
+            "no dev container exists for {}",
+            config.local_workspace_folder.display()
+        ));
+    }
+    for container in &containers {
+        if let Some(cache) = crate::cache::dir() {
+            let _ =
+                std::fs::remove_file(cache.join("probe").join(format!("{}.json", container.id)));
+        }
+        reporter.step(&format!(
+            "Removing container {}",
+            crate::engine::short(&container.id)
+        ));
+        engine
+            .remove_container(&container.id, options.volumes)
+            .await
+            .map_err(ContainerError::from)?;
+    }
+    let shared = match &project {
+        Some(project) => {
+            let others = crate::compose::up::project_containers(engine, project)
+                .await
+                .map_err(ContainerError::from)?;
+            others
+                .iter()
+                .find_map(|c| crate::compose::other_workspace(c, config))
+        }
+        None => None,
+    };
+    if let (Some(project), Some(other)) = (&project, &shared) {
+        reporter.warn(&format!(
+            "the Compose project {project} is shared with the dev container of {other}; its networks and volumes were kept"
+        ));
+    }
+    if let Some(project) = project.as_ref().filter(|_| shared.is_none()) {
+        let labels = std::collections::BTreeMap::from([(
+            crate::compose::PROJECT_LABEL.to_string(),
+            project.clone(),
+        )]);
+        for network in engine
+            .networks_with_labels(&labels)
+            .await
+            .map_err(ContainerError::from)?
+        {
+            reporter.step(&format!("Removing network {network}"));
+            engine
+                .remove_network(&network)
+                .await
+                .map_err(ContainerError::from)?;
+        }
+        if options.volumes {
+            for volume in engine
+                .volumes_with_labels(&labels)
+                .await
+                .map_err(ContainerError::from)?
+            {
+                reporter.step(&format!("Removing volume {volume}"));
+                engine
+                    .remove_volume(&volume)
+                    .await
+                    .map_err(ContainerError::from)?;
+            }
+        }
+    }
+    if options.volumes {
+        let editor = crate::attach::volumes::volume_names(&config.devcontainer_id);
+        // A Compose project's volumes (its own and those of `mounts`, which
+        // carry the project's name) went with the project above; the bare
+        // names may belong to someone else.
+        let mounted = if project.is_some() {
+            Vec::new()
+        } else {
+            named_volumes(config)
+        };
+        for name in mounted {
+            remove_if_owned(engine, config, &name, reporter).await?;
+        }
+        // Named after this workspace's id: its own.
+        for name in editor {
+            reporter.step(&format!("Removing volume {name}"));
+            engine
+                .remove_volume(&name)
+                .await
+                .map_err(ContainerError::from)?;
+        }
+    }
+    Ok(Removed {
+        containers: containers.into_iter().map(|c| c.id).collect(),
+    })
+}
+
+/// The identity labels a volume devc creates for the workspace carries.
+fn owner_labels(labels: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    labels
+        .iter()
+        .filter(|(k, _)| [LOCAL_FOLDER_LABEL, CONFIG_FILE_LABEL].contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// Creates the named volumes `spec` mounts that do not exist yet, labelled
+/// with the container's workspace identity (`devcontainer.local_folder`,
+/// `devcontainer.config_file`), so `down --volumes` can tell them from
+/// volumes that were there before (an existing volume keeps its labels).
+pub async fn create_owned_volumes(
+    engine: &Engine,
+    spec: &crate::container::spec::ContainerSpec,
+) -> Result<(), ContainerError> {
+    use crate::container::spec::MountKind;
+    let labels = owner_labels(&spec.labels);
+    if labels.len() != 2 {
+        return Ok(());
+    }
+    for mount in spec.mounts.iter().filter(|m| m.kind == MountKind::Volume) {
+        if let Some(name) = &mount.source
+            && engine.volume_labels(name).await?.is_none()
+        {
+            engine.ensure_volume(name, &labels).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether a volume's labels tie it to this workspace.
+fn is_owned(volume: &BTreeMap<String, String>, workspace: &Path, config_file: &Path) -> bool {
+    owner_labels(volume) == crate::config::id::default_id_labels(workspace, config_file)
+}
+
+/// Removes a named volume of the configuration if it is this workspace's;
+/// otherwise (no labels tying it here, or still in use by another
+/// container) keeps it and says so.
+async fn remove_if_owned(
+    engine: &Engine,
+    config: &ResolvedConfig,
+    name: &str,
+    reporter: &dyn Reporter,
+) -> Result<(), Error> {
+    let Some(labels) = engine
+        .volume_labels(name)
+        .await
+        .map_err(ContainerError::from)?
+    else {
+        return Ok(());
+    };
+    if !is_owned(&labels, &config.local_workspace_folder, &config.config_file) {
+        reporter.warn(&format!(
+            "kept volume {name}: it was not created for this workspace (no devcontainer.local_folder label naming it) and may be shared; remove it with `docker volume rm {name}` if it is not"
+        ));
+        return Ok(());
+    }
+    reporter.step(&format!("Removing volume {name}"));
+    match engine.remove_volume(name).await {
+        Err(crate::engine::EngineError::Api { status: 409, .. }) => {
+            reporter.warn(&format!(
+                "kept volume {name}: another container still uses it; remove it with `docker volume rm {name}` once that one is gone"
+            ));
+            Ok(())
+        }
+        other => other.map_err(|e| ContainerError::from(e).into()),
+    }
+}
+
+/// Named volumes the configuration mounts (`mounts` and `workspaceMount`).
+fn named_volumes(config: &ResolvedConfig) -> Vec<String> {
+    use crate::config::model::MountEntry;
+    use crate::container::mount::{mount_from_object, parse_mount_string};
+    use crate::container::spec::MountKind;
+    let mounts = config
+        .config
+        .mounts
+        .iter()
+        .flatten()
+        .filter_map(|entry| match entry {
+            MountEntry::Text(text) => parse_mount_string(text).ok(),
+            MountEntry::Object {
+                kind,
+                source,
+                target,
+            } => mount_from_object(kind, source.as_deref(), target).ok(),
+        });
+    let workspace = config
+        .workspace_mount
+        .as_deref()
+        .and_then(|m| parse_mount_string(m).ok());
+    mounts
+        .chain(workspace)
+        .filter(|m| m.kind == MountKind::Volume)
+        .filter_map(|m| m.source)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_volumes_labelled_for_the_workspace_are_its_own() {
+        let (ws, file) = (
+            Path::new("/a/api"),
+            Path::new("/a/api/.devcontainer/devcontainer.json"),
+        );
+        let ours = crate::config::id::default_id_labels(ws, file);
+        let mut labels = ours.clone();
+        labels.insert("other".into(), "x".into());
+        assert!(is_owned(&labels, ws, file));
+        assert!(!is_owned(&BTreeMap::new(), ws, file));
+        let mut elsewhere = ours.clone();
+        elsewhere.insert(LOCAL_FOLDER_LABEL.into(), "/b/api".into());
+        assert!(!is_owned(&elsewhere, ws, file));
+    }
+}
