@@ -5,6 +5,13 @@
 //! without configuration. The first request (version negotiation) is bounded
 //! by a short timeout, so a dead engine fails in seconds with one sentence
 //! instead of hanging.
+//!
+//! Every later request that should answer promptly (inspect, list, create,
+//! start, stop, exec set-up) is bounded too, by [`request_timeout`]: an engine
+//! that answers `/_ping` and then stalls (a wedged dockerd does) is one clear
+//! error naming the request, not a silent hang (issue 13, reliability #8).
+//! Builds, pulls, pushes and archive copies go through a second handle on the
+//! same connection whose answer may take as long as the work does.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -16,8 +23,12 @@ use crate::env;
 
 /// How long the first contact may take before devc gives up.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
-/// Per-request timeout once connected; builds and pulls stream for long.
-const REQUEST_TIMEOUT_SECS: u64 = 24 * 60 * 60;
+/// How long a prompt request may wait for its answer unless
+/// `DEVC_ENGINE_TIMEOUT` says otherwise: stopping a container waits up to
+/// its 10 s grace period, and a loaded engine can take seconds to start one.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a build, pull, push or copy may take before its answer begins.
+const STREAM_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
 const DOCKER_SOCKET: &str = "/var/run/docker.sock";
 const PODMAN_ROOT_SOCKET: &str = "/run/podman/podman.sock";
 
@@ -107,8 +118,21 @@ impl Engine {
             }
         };
         tracing::debug!(endpoint = %endpoint, api = %docker.client_version(), "connected to the engine");
-        Ok(Self { docker, endpoint })
+        Ok(Self {
+            streaming: docker.clone().with_timeout(STREAM_TIMEOUT),
+            docker: docker.with_timeout(request_timeout()),
+            endpoint,
+        })
     }
+}
+
+/// The bound on prompt engine requests: `DEVC_ENGINE_TIMEOUT` seconds when
+/// set to a positive number, else [`REQUEST_TIMEOUT`].
+pub(super) fn request_timeout() -> Duration {
+    env::var(env::DEVC_ENGINE_TIMEOUT)
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|&seconds| seconds > 0)
+        .map_or(REQUEST_TIMEOUT, Duration::from_secs)
 }
 
 /// The API version devc speaks unless an engine asks for another.
@@ -140,11 +164,11 @@ fn version_file(endpoint: &Endpoint) -> Option<PathBuf> {
 fn client(endpoint: &Endpoint, version: &ClientVersion) -> Result<Docker, bollard::errors::Error> {
     let url = endpoint.url.as_str();
     if let Some(path) = url.strip_prefix("unix://") {
-        return Docker::connect_with_unix(path, REQUEST_TIMEOUT_SECS, version);
+        return Docker::connect_with_unix(path, STREAM_TIMEOUT.as_secs(), version);
     }
     #[cfg(windows)]
     if url.starts_with("npipe://") {
-        return Docker::connect_with_named_pipe(url, REQUEST_TIMEOUT_SECS, version);
+        return Docker::connect_with_named_pipe(url, STREAM_TIMEOUT.as_secs(), version);
     }
     if endpoint.tls {
         let certs = env::var(env::DOCKER_CERT_PATH)
@@ -156,11 +180,11 @@ fn client(endpoint: &Endpoint, version: &ClientVersion) -> Result<Docker, bollar
             &certs.join("key.pem"),
             &certs.join("cert.pem"),
             &certs.join("ca.pem"),
-            REQUEST_TIMEOUT_SECS,
+            STREAM_TIMEOUT.as_secs(),
             version,
         );
     }
-    Docker::connect_with_http(url, REQUEST_TIMEOUT_SECS, version)
+    Docker::connect_with_http(url, STREAM_TIMEOUT.as_secs(), version)
 }
 
 /// Connection errors as one short phrase.

@@ -25,7 +25,13 @@ pub use logs::{LogStream, LogsRequest};
 /// A connected engine.
 #[derive(Debug, Clone)]
 pub struct Engine {
+    /// For requests that answer promptly (inspect, list, create, start,
+    /// stop, exec): a stalled engine fails them after
+    /// [`connect::request_timeout`].
     docker: bollard::Docker,
+    /// The same connection for requests whose answer may take long to begin
+    /// (builds, pulls, pushes, archive copies).
+    streaming: bollard::Docker,
     endpoint: Endpoint,
 }
 
@@ -84,6 +90,8 @@ pub enum EngineError {
     },
     #[error("interrupted while {context}")]
     Interrupted { context: String },
+    #[error("{context}: the container engine did not answer within {seconds} seconds")]
+    Timeout { context: String, seconds: u64 },
 }
 
 impl EngineError {
@@ -93,6 +101,10 @@ impl EngineError {
                 "start the engine (for example `sudo systemctl start docker`, or `podman system service`), or point DOCKER_HOST / --docker-host at a running one"
                     .into(),
             ),
+            Self::Timeout { .. } => Some(format!(
+                "the engine accepts connections but does not answer: check it with `docker info` and restart it if it hangs (for example `sudo systemctl restart docker`); a slow remote engine may need a larger {}",
+                crate::env::DEVC_ENGINE_TIMEOUT
+            )),
             _ => None,
         }
     }
@@ -110,6 +122,12 @@ impl EngineError {
                 message,
             } => (message, status_code),
             B::DockerStreamError { error } => (error, 0),
+            B::RequestTimeoutError => {
+                return Self::Timeout {
+                    context: context.into(),
+                    seconds: connect::request_timeout().as_secs(),
+                };
+            }
             other => (other.to_string(), 0),
         };
         Self::Api {
