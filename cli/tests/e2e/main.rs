@@ -19,6 +19,7 @@ mod errors;
 mod exec;
 mod extensions;
 mod features;
+mod hardening_inputs;
 mod lifecycle;
 mod logs;
 mod podman;
