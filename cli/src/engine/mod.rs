@@ -81,6 +81,10 @@ pub struct ImageInfo {
 pub enum EngineError {
     #[error("cannot reach the container engine at {endpoint}: {reason}")]
     Unreachable { endpoint: String, reason: String },
+    #[error("permission denied opening the container engine's socket {endpoint}")]
+    Denied { endpoint: String },
+    #[error("the engine endpoint \"{endpoint}\" is not one devc can use: {reason}")]
+    BadEndpoint { endpoint: String, reason: String },
     #[error("{context}: {message}")]
     Api {
         context: String,
@@ -99,6 +103,14 @@ impl EngineError {
         match self {
             Self::Unreachable { .. } => Some(
                 "start the engine (for example `sudo systemctl start docker`, or `podman system service`), or point DOCKER_HOST / --docker-host at a running one"
+                    .into(),
+            ),
+            Self::Denied { .. } => Some(
+                "the engine runs but your user may not use its socket: join the group that owns it (for Docker `sudo usermod -aG docker $USER`, then log in again), or point DOCKER_HOST at a rootless engine"
+                    .into(),
+            ),
+            Self::BadEndpoint { .. } => Some(
+                "set DOCKER_HOST (or --docker-host) to unix:///path/to/engine.sock, tcp://host:port or http(s)://host:port"
                     .into(),
             ),
             Self::Timeout { .. } => Some(format!(
