@@ -206,8 +206,8 @@ fn check_scheme(url: &str) -> Result<(), String> {
     let Some((scheme, rest)) = url.split_once("://") else {
         return Err("it has no scheme such as unix:// or tcp://".into());
     };
-    let supported = matches!(scheme, "unix" | "tcp" | "http" | "https")
-        || (cfg!(windows) && scheme == "npipe");
+    let supported =
+        matches!(scheme, "unix" | "tcp" | "http" | "https") || (cfg!(windows) && scheme == "npipe");
     if !supported {
         return Err(format!("devc does not support {scheme}:// endpoints"));
     }
@@ -282,7 +282,10 @@ mod tests {
             check_scheme("ssh://user@host").unwrap_err(),
             "devc does not support ssh:// endpoints"
         );
-        assert_eq!(check_scheme("unix://").unwrap_err(), "unix:// names no socket or host");
+        assert_eq!(
+            check_scheme("unix://").unwrap_err(),
+            "unix:// names no socket or host"
+        );
         assert!(check_scheme("garbage").unwrap_err().contains("no scheme"));
     }
 

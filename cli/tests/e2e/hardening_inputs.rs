@@ -172,3 +172,31 @@ fn an_engine_that_stalls_after_ping_is_one_clear_error() {
         );
     }
 }
+
+#[test]
+fn an_unreadable_configuration_folder_is_named_not_missing() {
+    use std::os::unix::fs::PermissionsExt as _;
+    use std::os::unix::process::CommandExt as _;
+    let ws = Workspace::with_config("unreadable", &format!(r#"{{"image": "{BUSYBOX}"}}"#));
+    // Another user (nobody) may reach the workspace but not .devcontainer.
+    for folder in [ws.path.parent().unwrap(), ws.path.as_path()] {
+        std::fs::set_permissions(folder, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let config_folder = ws.path.join(".devcontainer");
+    std::fs::set_permissions(&config_folder, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let mut command = crate::common::command_in(&ws.path, &["read-configuration"]);
+    command.uid(65534).gid(65534);
+    let run = Run::from(command.output().unwrap());
+    std::fs::set_permissions(&config_folder, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains("cannot read") && run.stderr.contains("ermission denied"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("no dev container configuration"),
+        "{}",
+        run.stderr
+    );
+}
