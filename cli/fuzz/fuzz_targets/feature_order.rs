@@ -24,9 +24,8 @@ fuzz_target!(|data: &[u8]| {
             options: serde_json::Map::new(),
             aliases: vec![format!("f{i}")],
         };
-        if let Inserted::New(id) | Inserted::Existing(id) = graph.insert(feature) {
-            ids.push(id);
-        }
+        let (Inserted::New(id) | Inserted::Existing(id)) = graph.insert(feature);
+        ids.push(id);
     }
     let mut overrides = Vec::new();
     for pair in edges.chunks(2) {
