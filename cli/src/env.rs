@@ -13,6 +13,9 @@ pub const DOCKER_CERT_PATH: &str = "DOCKER_CERT_PATH";
 pub const XDG_RUNTIME_DIR: &str = "XDG_RUNTIME_DIR";
 /// Tracing filter for devc's own diagnostics (`debug`, `devc=trace`, ...).
 pub const DEVC_LOG: &str = "DEVC_LOG";
+/// Seconds an engine request (other than a stream: build, pull, push,
+/// copies) may wait for its answer; 30 by default.
+pub const DEVC_ENGINE_TIMEOUT: &str = "DEVC_ENGINE_TIMEOUT";
 /// Overrides the cache folder (image and context digests, feature blobs).
 pub const DEVC_CACHE_DIR: &str = "DEVC_CACHE_DIR";
 

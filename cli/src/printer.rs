@@ -5,8 +5,15 @@
 //! plain text or, with `--log-format json`, as one JSON event per line.
 //! Pipeline code never prints: it reports [`Event`]s through the
 //! [`Reporter`] trait and this module decides how they look.
+//!
+//! Much of what devc shows was written by someone else: build output, hook
+//! output, `initializeCommand` output, error tails. On a terminal, escape
+//! sequences in it could set the clipboard (OSC 52), retitle the window or
+//! plant links, so text for a terminal passes [`for_terminal`] first
+//! (security review L7); colours survive. JSON events are escaped by serde.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+use std::borrow::Cow;
 use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
 
@@ -203,6 +210,11 @@ impl Printer {
     }
 
     fn stderr(&self, text: &str) {
+        let text = if self.stderr_tty {
+            for_terminal(text)
+        } else {
+            Cow::Borrowed(text)
+        };
         self.finish_bar();
         let _guard = self.lock.lock();
         let mut err = std::io::stderr().lock();
@@ -232,13 +244,16 @@ impl Reporter for Printer {
                         bar.set_length(m);
                         bar.set_position(n);
                     }
+                    let line = for_terminal(line);
                     bar.set_message(line.to_string());
                     bar.println(format!("  {line}"));
                 });
             }
             (LogFormat::Text, Event::Output { line, .. }) => self.stderr(&format!("  {line}\n")),
             (LogFormat::Text, Event::Progress { id, status }) if self.live() => {
-                self.with_bar(|bar| bar.set_message(format!("{id}: {status}")));
+                self.with_bar(|bar| {
+                    bar.set_message(for_terminal(&format!("{id}: {status}")).into_owned())
+                });
             }
             (LogFormat::Text, Event::Progress { id, status }) => {
                 // In logs only layer completions are worth a line.
@@ -260,6 +275,87 @@ pub fn tail(title: &str, lines: &[String]) -> String {
     }
 }
 
+/// `text` made safe to write to a terminal: control characters and escape
+/// sequences are dropped, except tabs, newlines and colour (SGR) sequences;
+/// a carriage return inside a line keeps only what a terminal would end up
+/// showing (the text after it), so a progress line cannot overwrite devc's.
+pub fn for_terminal(text: &str) -> Cow<'_, str> {
+    let harmless = |c: char| c == '\t' || c == '\n' || !(c.is_control());
+    if text.chars().all(harmless) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    for (index, line) in text.split('\n').enumerate() {
+        if index > 0 {
+            out.push('\n');
+        }
+        let line = line.trim_end_matches('\r');
+        let line = line.rsplit('\r').next().unwrap_or_default();
+        strip_controls(line, &mut out);
+    }
+    Cow::Owned(out)
+}
+
+/// Copies `line` to `out` without control characters and escape sequences,
+/// keeping SGR (`ESC [ digits;… m`).
+fn strip_controls(line: &str, out: &mut String) {
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\x1b' => match chars.next() {
+                // CSI: parameters and intermediates, then a final byte.
+                Some('[') => {
+                    let mut sequence = String::from("\x1b[");
+                    for c in chars.by_ref() {
+                        sequence.push(c);
+                        if ('\x40'..='\x7e').contains(&c) {
+                            break;
+                        }
+                    }
+                    let params = &sequence[2..sequence.len() - 1];
+                    if sequence.ends_with('m')
+                        && params.chars().all(|c| c.is_ascii_digit() || c == ';')
+                    {
+                        out.push_str(&sequence);
+                    }
+                }
+                // OSC, DCS, SOS, PM, APC: a string up to BEL or ST (ESC \).
+                Some(']' | 'P' | 'X' | '^' | '_') => {
+                    while let Some(c) = chars.next() {
+                        if c == '\x07' || c == '\u{9c}' {
+                            break;
+                        }
+                        if c == '\x1b' && chars.peek() == Some(&'\\') {
+                            chars.next();
+                            break;
+                        }
+                    }
+                }
+                // Two-character sequences (ESC c resets the terminal).
+                _ => {}
+            },
+            // C1 string introducers: skip to the terminator like their ESC forms.
+            '\u{90}' | '\u{98}' | '\u{9d}' | '\u{9e}' | '\u{9f}' => {
+                for c in chars.by_ref() {
+                    if c == '\x07' || c == '\u{9c}' {
+                        break;
+                    }
+                }
+            }
+            '\u{9b}' => {
+                for c in chars.by_ref() {
+                    if ('\x40'..='\x7e').contains(&c) {
+                        break;
+                    }
+                }
+            }
+            '\t' => out.push(c),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+}
+
 /// `Step 3/7 : RUN ...` (classic builder) → (3, 7).
 fn build_step(line: &str) -> Option<(u64, u64)> {
     let rest = line.strip_prefix("Step ")?;
@@ -270,7 +366,31 @@ fn build_step(line: &str) -> Option<(u64, u64)> {
 
 #[cfg(test)]
 mod tests {
-    use super::build_step;
+    use super::{build_step, for_terminal};
+
+    #[test]
+    fn terminal_text_loses_escapes_but_keeps_colour_and_tabs() {
+        // OSC 52 (clipboard), a title change, a hyperlink, a reset, a cursor move.
+        let hostile = "a\x1b]52;c;ZWNobyBoaQ==\x07b\x1b]0;title\x1b\\c\x1b]8;;http://x\x07link\x1b]8;;\x07\x1bc\x1b[2Jd";
+        assert_eq!(for_terminal(hostile), "abclinkd");
+        assert_eq!(
+            for_terminal("\x1b[1;31mred\x1b[0m\tx"),
+            "\x1b[1;31mred\x1b[0m\tx"
+        );
+        assert_eq!(
+            for_terminal("bell\x07 nul\0 bs\x08 del\x7f c1\u{9b}31m\u{9d}0;t\u{9c}."),
+            "bell nul bs del c1."
+        );
+        assert_eq!(for_terminal("  10%\r 50%\r100%\r\nnext"), "100%\nnext");
+        assert_eq!(
+            for_terminal("plain ünïcode\tline\n"),
+            "plain ünïcode\tline\n"
+        );
+        assert!(matches!(
+            for_terminal("plain"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
 
     #[test]
     fn build_steps() {

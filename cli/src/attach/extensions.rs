@@ -672,6 +672,7 @@ mod tests {
             config_file: None,
             id_labels: &[],
             env: &env,
+            mount_git_root: true,
         };
         crate::config::resolved::resolve_parsed(
             &input,

@@ -134,6 +134,16 @@ pub struct WorkspaceArgs {
     /// Identify the container by this label instead of the workspace and config paths (repeatable).
     #[arg(long = "id-label", value_name = "NAME=VALUE")]
     id_labels: Vec<String>,
+    /// Mount the git repository holding the workspace folder (not above $HOME, not another user's), or only the folder with `false`.
+    #[arg(
+        long,
+        value_name = "BOOL",
+        default_value_t = true,
+        num_args = 0..=1,
+        default_missing_value = "true",
+        action = clap::ArgAction::Set
+    )]
+    mount_workspace_git_root: bool,
 }
 
 /// Lockfile flags of the commands that resolve features.
@@ -184,6 +194,7 @@ impl Context {
             config_file: args.config.as_deref(),
             id_labels: &args.id_labels,
             env: &env,
+            mount_git_root: args.mount_workspace_git_root,
         })?;
         for warning in &config.warnings {
             self.printer
@@ -269,9 +280,40 @@ fn program_name(argv0: Option<&OsString>) -> &'static str {
     }
 }
 
+/// Libraries whose debug output holds whole request and response bodies: the
+/// exec `Env` with `--secrets-file` values, inspect answers with containerEnv
+/// filled from `${localEnv:…}` (security review M4). They stay at `info`
+/// under `-v` and `DEVC_LOG=debug`; naming one in `DEVC_LOG`
+/// (`DEVC_LOG=debug,bollard=debug`) is the deliberate way to see them.
+const QUIET_LIBRARIES: [&str; 6] = ["bollard", "hyper", "hyper_util", "reqwest", "h2", "rustls"];
+
+/// The tracing filter for `DEVC_LOG` or `-v`, with [`QUIET_LIBRARIES`] capped.
+fn tracing_filter(devc_log: Option<String>, verbose: bool) -> Option<String> {
+    let mut filter = devc_log.or_else(|| verbose.then(|| "debug".to_string()))?;
+    let named = |library: &str| {
+        filter.split(',').any(|directive| {
+            let target = directive
+                .split(['=', '['])
+                .next()
+                .unwrap_or_default()
+                .trim();
+            target == library || target.starts_with(&format!("{library}::"))
+        })
+    };
+    let caps: Vec<String> = QUIET_LIBRARIES
+        .iter()
+        .filter(|library| !named(library))
+        .map(|library| format!("{library}=info"))
+        .collect();
+    for cap in caps {
+        filter.push(',');
+        filter.push_str(&cap);
+    }
+    Some(filter)
+}
+
 fn init_tracing(verbose: bool) {
-    let filter = env::var(env::DEVC_LOG).or_else(|| verbose.then(|| "debug".to_string()));
-    if let Some(filter) = filter {
+    if let Some(filter) = tracing_filter(env::var(env::DEVC_LOG), verbose) {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
             .with_writer(std::io::stderr)
@@ -295,5 +337,23 @@ mod tests {
     #[test]
     fn the_command_line_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn verbose_keeps_engine_and_http_libraries_at_info() {
+        assert_eq!(tracing_filter(None, false), None);
+        for filter in [
+            tracing_filter(None, true).unwrap(),
+            tracing_filter(Some("debug".into()), false).unwrap(),
+            tracing_filter(Some("trace".into()), true).unwrap(),
+        ] {
+            for library in QUIET_LIBRARIES {
+                assert!(filter.contains(&format!(",{library}=info")), "{filter}");
+            }
+        }
+        // A library named on purpose keeps the level it was given.
+        let filter = tracing_filter(Some("debug,bollard::docker=debug".into()), false).unwrap();
+        assert!(!filter.contains("bollard=info"), "{filter}");
+        assert!(filter.contains("hyper=info"), "{filter}");
     }
 }

@@ -83,6 +83,7 @@ async fn set_up(ctx: &Context, args: &SetUpArgs) -> Result<Value, Error> {
         config_file: args.config.as_deref(),
         id_labels: &[],
         env: &env,
+        mount_git_root: true,
     };
     let (config, workdir) = match &args.config {
         Some(_) => {

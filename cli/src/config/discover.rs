@@ -6,6 +6,10 @@
 //! configurations in `.devcontainer/<name>/devcontainer.json` considered;
 //! VS Code shows a picker there, and devc asks for `--config` instead of
 //! guessing.
+//!
+//! A location that exists but cannot be looked at (a folder without
+//! permission) is reported as such, not as "no configuration found"; a
+//! `--config` that is not a regular file (a folder, a FIFO) is named so.
 
 use std::path::{Path, PathBuf};
 
@@ -14,12 +18,19 @@ use super::ConfigError;
 /// Returns the configuration file to use for `workspace`.
 pub fn discover(workspace: &Path, explicit: Option<&Path>) -> Result<PathBuf, ConfigError> {
     if let Some(path) = explicit {
-        return if path.is_file() {
-            Ok(path.to_path_buf())
-        } else {
-            Err(ConfigError::Missing {
+        return match std::fs::metadata(path) {
+            Ok(meta) if meta.is_file() => Ok(path.to_path_buf()),
+            Ok(_) => Err(ConfigError::Invalid {
                 path: path.to_path_buf(),
-            })
+                message: "not a regular file".into(),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Err(ConfigError::Read {
+                path: path.to_path_buf(),
+                source: e,
+            }),
+            Err(_) => Err(ConfigError::Missing {
+                path: path.to_path_buf(),
+            }),
         };
     }
     if !workspace.is_dir() {
@@ -31,7 +42,7 @@ pub fn discover(workspace: &Path, explicit: Option<&Path>) -> Result<PathBuf, Co
         workspace.join(".devcontainer").join("devcontainer.json"),
         workspace.join(".devcontainer.json"),
     ] {
-        if candidate.is_file() {
+        if is_file(&candidate)? {
             return Ok(candidate);
         }
     }
@@ -40,8 +51,12 @@ pub fn discover(workspace: &Path, explicit: Option<&Path>) -> Result<PathBuf, Co
         .flatten()
         .flatten()
         .map(|entry| entry.path().join("devcontainer.json"))
-        .filter(|path| path.is_file())
-        .collect();
+        .filter_map(|path| match is_file(&path) {
+            Ok(true) => Some(Ok(path)),
+            Ok(false) => None,
+            Err(e) => Some(Err(e)),
+        })
+        .collect::<Result<_, _>>()?;
     named.sort();
     match named.len() {
         0 => Err(ConfigError::NotFound {
@@ -55,10 +70,32 @@ pub fn discover(workspace: &Path, explicit: Option<&Path>) -> Result<PathBuf, Co
     }
 }
 
+/// Whether `path` is a regular file; a permission error is an error, not
+/// "absent".
+fn is_file(path: &Path) -> Result<bool, ConfigError> {
+    match std::fs::metadata(path) {
+        Ok(meta) => Ok(meta.is_file()),
+        Err(source) if source.kind() == std::io::ErrorKind::PermissionDenied => {
+            Err(ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
+        Err(_) => Ok(false),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::testutil::TempDir;
+
+    #[test]
+    fn explicit_config_that_is_a_folder_is_named() {
+        let dir = TempDir::new();
+        let err = discover(dir.path(), Some(dir.path())).unwrap_err();
+        assert!(err.to_string().ends_with(": not a regular file"), "{err}");
+    }
 
     #[test]
     fn standard_location_wins_over_dotfile_and_named() {

@@ -21,6 +21,9 @@ pub struct ConfigInput<'a> {
     pub id_labels: &'a [String],
     /// The host environment for `${localEnv:...}`.
     pub env: &'a HashMap<String, String>,
+    /// `--mount-workspace-git-root`: mount the git repository holding the
+    /// workspace rather than the workspace folder alone.
+    pub mount_git_root: bool,
 }
 
 /// Where the image comes from.
@@ -121,7 +124,8 @@ pub fn resolve_parsed(
     let Layout {
         workspace_folder: default_folder,
         workspace_mount: default_mount,
-    } = workspace::default_layout(&local_workspace, &raw);
+        warning: layout_warning,
+    } = workspace::default_layout(&local_workspace, &raw, input.mount_git_root);
 
     let mut value = Value::Object(raw.clone());
     let local_folder = local_workspace.to_string_lossy();
@@ -168,7 +172,10 @@ pub fn resolve_parsed(
     })?;
 
     Ok(ResolvedConfig {
-        warnings: unknown_properties(&raw),
+        warnings: unknown_properties(&raw)
+            .into_iter()
+            .chain(layout_warning)
+            .collect(),
         config_file,
         local_workspace_folder: local_workspace,
         raw,
@@ -328,6 +335,7 @@ mod tests {
             config_file: None,
             id_labels: &[],
             env: &env,
+            mount_git_root: true,
         };
         resolve_parsed(
             &input,
@@ -446,6 +454,7 @@ mod tests {
             config_file: None,
             id_labels: &labels,
             env: &env,
+            mount_git_root: true,
         };
         let r = resolve_parsed(
             &input,

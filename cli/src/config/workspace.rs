@@ -8,6 +8,13 @@
 //! is mounted at `/workspaces/<basename>`. An explicit `workspaceMount` or
 //! `workspaceFolder` wins. These defaults are computed *before* variable
 //! substitution because `${containerWorkspaceFolder}` refers to them.
+//!
+//! The git root is a larger folder than the user named, so looking for it is
+//! careful (security review L6): `--mount-workspace-git-root false` turns it
+//! off as in the reference CLI; the search never climbs above `$HOME`, nor
+//! into a folder (or a `.git`) owned by another user, so a `/tmp/.git`
+//! planted by someone else cannot widen the mount to all of `/tmp`; and
+//! mounting `$HOME` or `/` whole is warned about.
 
 use std::path::{Component, Path, PathBuf};
 
@@ -19,10 +26,17 @@ pub struct Layout {
     pub workspace_folder: Option<String>,
     /// `None` when there is no workspace mount (Compose, or `workspaceMount: ""`).
     pub workspace_mount: Option<String>,
+    /// Something the user should know about the default mount.
+    pub warning: Option<String>,
 }
 
-/// Defaults for `raw` (the configuration as written) in `local_workspace`.
-pub fn default_layout(local_workspace: &Path, raw: &Map<String, Value>) -> Layout {
+/// Defaults for `raw` (the configuration as written) in `local_workspace`;
+/// `mount_git_root` is `--mount-workspace-git-root`.
+pub fn default_layout(
+    local_workspace: &Path,
+    raw: &Map<String, Value>,
+    mount_git_root: bool,
+) -> Layout {
     let folder = raw
         .get("workspaceFolder")
         .and_then(Value::as_str)
@@ -31,6 +45,7 @@ pub fn default_layout(local_workspace: &Path, raw: &Map<String, Value>) -> Layou
         return Layout {
             workspace_folder: Some(folder.unwrap_or_else(|| "/".into())),
             workspace_mount: None,
+            warning: None,
         };
     }
     let explicit_mount = raw.contains_key("workspaceMount");
@@ -40,11 +55,18 @@ pub fn default_layout(local_workspace: &Path, raw: &Map<String, Value>) -> Layou
             .get("workspaceMount")
             .and_then(Value::as_str)
             .map(str::to_string),
+        warning: None,
     };
     if layout.workspace_folder.is_some() && explicit_mount {
         return layout;
     }
-    let host_root = git_root(local_workspace).unwrap_or_else(|| local_workspace.to_path_buf());
+    let home = directories::BaseDirs::new().map(|b| b.home_dir().to_path_buf());
+    let git_root = mount_git_root
+        .then(|| git_root_below(local_workspace, home.as_deref()))
+        .flatten();
+    let host_root = git_root
+        .clone()
+        .unwrap_or_else(|| local_workspace.to_path_buf());
     let container_root = format!("/workspaces/{}", file_name(&host_root));
     if layout.workspace_folder.is_none() {
         let relative = local_workspace
@@ -62,6 +84,24 @@ pub fn default_layout(local_workspace: &Path, raw: &Map<String, Value>) -> Layou
             &host_root.to_string_lossy(),
             &container_root,
         ));
+        let what = if host_root.parent().is_none() {
+            Some("the whole file system")
+        } else if home.as_deref() == Some(host_root.as_path()) {
+            Some("your home folder")
+        } else {
+            None
+        };
+        layout.warning = what.map(|what| {
+            let why = if git_root.is_some() {
+                " (the git repository holding the workspace); pass --mount-workspace-git-root false to mount the workspace folder alone"
+            } else {
+                ""
+            };
+            format!(
+                "the container gets {what}, {}, mounted read-write{why}",
+                host_root.display()
+            )
+        });
     }
     layout
 }
@@ -87,15 +127,40 @@ pub fn bind_mount_string(source: &str, target: &str) -> String {
 /// `.git` folder holding `HEAD`, or a `.git` file pointing elsewhere
 /// (worktrees, submodules). This is what `git rev-parse --show-cdup` finds,
 /// without spawning git on every command.
-pub fn git_root(folder: &Path) -> Option<PathBuf> {
-    folder
-        .ancestors()
-        .find(|dir| {
-            let dot_git = dir.join(".git");
-            dot_git.join("HEAD").is_file()
-                || std::fs::read_to_string(&dot_git).is_ok_and(|text| text.starts_with("gitdir:"))
-        })
-        .map(Path::to_path_buf)
+///
+/// Above `folder` the search stops at `home` (which may still be the root)
+/// and at the first folder, or `.git`, that belongs to another user.
+fn git_root_below(folder: &Path, home: Option<&Path>) -> Option<PathBuf> {
+    for (depth, dir) in folder.ancestors().enumerate() {
+        let dot_git = dir.join(".git");
+        if depth > 0 && !owned_by_user(dir) {
+            return None;
+        }
+        let repository = dot_git.join("HEAD").is_file()
+            || std::fs::read_to_string(&dot_git).is_ok_and(|text| text.starts_with("gitdir:"));
+        if repository {
+            return (depth == 0 || owned_by_user(&dot_git)).then(|| dir.to_path_buf());
+        }
+        if Some(dir) == home {
+            return None;
+        }
+    }
+    None
+}
+
+/// Whether `path` belongs to the user devc runs as.
+fn owned_by_user(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        std::fs::symlink_metadata(path)
+            .is_ok_and(|m| m.uid() == rustix::process::geteuid().as_raw())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        true
+    }
 }
 
 fn file_name(path: &Path) -> String {
@@ -141,7 +206,7 @@ mod tests {
         let dir = TempDir::new();
         let ws = dir.path().join("proj");
         std::fs::create_dir_all(&ws).unwrap();
-        let layout = default_layout(&ws, &raw(json!({})));
+        let layout = default_layout(&ws, &raw(json!({})), true);
         assert_eq!(layout.workspace_folder.as_deref(), Some("/workspaces/proj"));
         assert_eq!(
             layout.workspace_mount,
@@ -162,7 +227,7 @@ mod tests {
         std::fs::create_dir_all(&ws).unwrap();
         // A stray `.git` folder without HEAD is not a repository.
         std::fs::create_dir_all(ws.join(".git")).unwrap();
-        let layout = default_layout(&ws, &raw(json!({})));
+        let layout = default_layout(&ws, &raw(json!({})), true);
         assert_eq!(
             layout.workspace_folder.as_deref(),
             Some("/workspaces/repo/a/b")
@@ -176,6 +241,98 @@ mod tests {
         );
     }
 
+    fn repository(root: &Path) {
+        std::fs::create_dir_all(root.join(".git")).unwrap();
+        std::fs::write(root.join(".git/HEAD"), "ref: refs/heads/main\n").unwrap();
+    }
+
+    #[test]
+    fn git_root_mount_can_be_turned_off() {
+        let dir = TempDir::new();
+        let repo = dir.path().join("repo");
+        let ws = repo.join("sub");
+        repository(&repo);
+        std::fs::create_dir_all(&ws).unwrap();
+        let layout = default_layout(&ws, &raw(json!({})), false);
+        assert_eq!(layout.workspace_folder.as_deref(), Some("/workspaces/sub"));
+        assert_eq!(
+            layout.workspace_mount,
+            Some(format!(
+                "type=bind,source={},target=/workspaces/sub",
+                ws.display()
+            ))
+        );
+        assert_eq!(layout.warning, None);
+    }
+
+    #[test]
+    fn git_root_search_stops_at_home() {
+        let dir = TempDir::new();
+        let home = dir.path().join("home");
+        let ws = home.join("proj");
+        std::fs::create_dir_all(&ws).unwrap();
+        // A repository above $HOME is never used...
+        repository(dir.path());
+        assert_eq!(git_root_below(&ws, Some(&home)), None);
+        assert_eq!(git_root_below(&ws, None).as_deref(), Some(dir.path()));
+        // ...but $HOME itself may be the repository.
+        repository(&home);
+        assert_eq!(
+            git_root_below(&ws, Some(&home)).as_deref(),
+            Some(home.as_path())
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn git_root_search_skips_other_users_folders() {
+        use std::os::unix::fs::MetadataExt as _;
+        let dir = TempDir::new();
+        let shared = dir.path().join("shared");
+        let ws = shared.join("ws");
+        std::fs::create_dir_all(&ws).unwrap();
+        // Another user plants a `.git` file in a folder devc climbs through.
+        std::fs::write(shared.join(".git"), "gitdir: /elsewhere\n").unwrap();
+        let me = std::fs::metadata(&shared).unwrap().uid();
+        assert_eq!(git_root_below(&ws, None).as_deref(), Some(shared.as_path()));
+        let other = if me == 0 { 65534 } else { 0 };
+        let chown = |path: &Path| std::os::unix::fs::chown(path, Some(other), None);
+        if chown(&shared.join(".git")).is_err() {
+            // Only root can give files away; the check is exercised in CI.
+            return;
+        }
+        assert_eq!(
+            git_root_below(&ws, None),
+            None,
+            "a .git owned by another user"
+        );
+        std::fs::remove_file(shared.join(".git")).unwrap();
+        repository(&shared);
+        chown(&shared).unwrap();
+        assert_eq!(
+            git_root_below(&ws, None),
+            None,
+            "a folder owned by another user"
+        );
+        // The workspace folder itself is the user's choice, whoever owns it.
+        chown(&ws).unwrap();
+        repository(&ws);
+        chown(&ws.join(".git")).unwrap();
+        assert_eq!(git_root_below(&ws, None).as_deref(), Some(ws.as_path()));
+    }
+
+    #[test]
+    fn mounting_the_whole_file_system_is_warned_about() {
+        let layout = default_layout(Path::new("/"), &raw(json!({})), false);
+        let warning = layout.warning.unwrap();
+        assert!(warning.contains("the whole file system"), "{warning}");
+        assert!(
+            default_layout(Path::new("/tmp"), &raw(json!({})), false)
+                .warning
+                .is_none()
+        );
+    }
+
     #[test]
     fn explicit_values_win() {
         let dir = TempDir::new();
@@ -184,13 +341,15 @@ mod tests {
             &raw(
                 json!({"workspaceFolder": "/src", "workspaceMount": "type=bind,source=/x,target=/src"}),
             ),
+            true,
         );
         assert_eq!(both.workspace_folder.as_deref(), Some("/src"));
         assert_eq!(
             both.workspace_mount.as_deref(),
             Some("type=bind,source=/x,target=/src")
         );
-        let folder_only = default_layout(dir.path(), &raw(json!({"workspaceFolder": "/src"})));
+        let folder_only =
+            default_layout(dir.path(), &raw(json!({"workspaceFolder": "/src"})), true);
         assert_eq!(folder_only.workspace_folder.as_deref(), Some("/src"));
         assert!(
             folder_only
@@ -202,12 +361,17 @@ mod tests {
 
     #[test]
     fn compose_has_no_mount() {
-        let layout = default_layout(Path::new("/w"), &raw(json!({"dockerComposeFile": "c.yml"})));
+        let layout = default_layout(
+            Path::new("/w"),
+            &raw(json!({"dockerComposeFile": "c.yml"})),
+            true,
+        );
         assert_eq!(
             layout,
             Layout {
                 workspace_folder: Some("/".into()),
-                workspace_mount: None
+                workspace_mount: None,
+                warning: None,
             }
         );
     }

@@ -241,6 +241,7 @@ mod tests {
             config_file: None,
             id_labels: &[],
             env: &env,
+            mount_git_root: true,
         };
         resolve_parsed(
             &input,

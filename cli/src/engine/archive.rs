@@ -58,7 +58,7 @@ impl Engine {
         let options = bollard::query_parameters::DownloadFromContainerOptions {
             path: path.to_string(),
         };
-        let mut stream = self.docker.download_from_container(id, Some(options));
+        let mut stream = self.streaming.download_from_container(id, Some(options));
         let mut out = tokio::fs::File::from_std(out);
         let mut written = 0u64;
         while let Some(chunk) = stream.next().await {
@@ -137,7 +137,7 @@ impl Engine {
             path: path.to_string(),
             ..Default::default()
         };
-        self.docker
+        self.streaming
             .upload_to_container(id, Some(options), bollard::body_try_stream(chunks))
             .await
             .map_err(|e| EngineError::api(format!("copying files into {path}"), e))

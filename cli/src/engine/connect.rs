@@ -5,6 +5,13 @@
 //! without configuration. The first request (version negotiation) is bounded
 //! by a short timeout, so a dead engine fails in seconds with one sentence
 //! instead of hanging.
+//!
+//! Every later request that should answer promptly (inspect, list, create,
+//! start, stop, exec set-up) is bounded too, by [`request_timeout`]: an engine
+//! that answers `/_ping` and then stalls (a wedged dockerd does) is one clear
+//! error naming the request, not a silent hang (issue 13, reliability #8).
+//! Builds, pulls, pushes and archive copies go through a second handle on the
+//! same connection whose answer may take as long as the work does.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -16,8 +23,12 @@ use crate::env;
 
 /// How long the first contact may take before devc gives up.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
-/// Per-request timeout once connected; builds and pulls stream for long.
-const REQUEST_TIMEOUT_SECS: u64 = 24 * 60 * 60;
+/// How long a prompt request may wait for its answer unless
+/// `DEVC_ENGINE_TIMEOUT` says otherwise: stopping a container waits up to
+/// its 10 s grace period, and a loaded engine can take seconds to start one.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a build, pull, push or copy may take before its answer begins.
+const STREAM_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
 const DOCKER_SOCKET: &str = "/var/run/docker.sock";
 const PODMAN_ROOT_SOCKET: &str = "/run/podman/podman.sock";
 
@@ -82,14 +93,27 @@ impl Engine {
             .as_deref()
             .and_then(parse_version)
             .unwrap_or(DEFAULT_API);
-        let docker = client(&endpoint, &version).map_err(|e| unreachable(describe(&e)))?;
+        check_scheme(&endpoint.url).map_err(|reason| EngineError::BadEndpoint {
+            endpoint: endpoint.url.clone(),
+            reason,
+        })?;
+        let failed = |err: bollard::errors::Error| {
+            if denied(&err) {
+                EngineError::Denied {
+                    endpoint: endpoint.url.clone(),
+                }
+            } else {
+                unreachable(describe(&err))
+            }
+        };
+        let docker = client(&endpoint, &version).map_err(failed)?;
         let docker = match tokio::time::timeout(CONNECT_TIMEOUT, docker.ping()).await {
             Ok(Ok(_)) => docker,
             Ok(Err(err)) if is_version_mismatch(&err) => {
                 let negotiated = tokio::time::timeout(CONNECT_TIMEOUT, docker.negotiate_version())
                     .await
                     .map_err(|_| unreachable("no answer to the API version negotiation".into()))?
-                    .map_err(|e| unreachable(describe(&e)))?;
+                    .map_err(failed)?;
                 let v = negotiated.client_version();
                 if let Some(file) = version_file(&endpoint) {
                     let _ = std::fs::create_dir_all(file.parent().unwrap_or(Path::new(".")));
@@ -98,7 +122,7 @@ impl Engine {
                 }
                 negotiated
             }
-            Ok(Err(err)) => return Err(unreachable(describe(&err))),
+            Ok(Err(err)) => return Err(failed(err)),
             Err(_) => {
                 return Err(unreachable(format!(
                     "no answer within {} seconds",
@@ -107,8 +131,21 @@ impl Engine {
             }
         };
         tracing::debug!(endpoint = %endpoint, api = %docker.client_version(), "connected to the engine");
-        Ok(Self { docker, endpoint })
+        Ok(Self {
+            streaming: docker.clone().with_timeout(STREAM_TIMEOUT),
+            docker: docker.with_timeout(request_timeout()),
+            endpoint,
+        })
     }
+}
+
+/// The bound on prompt engine requests: `DEVC_ENGINE_TIMEOUT` seconds when
+/// set to a positive number, else [`REQUEST_TIMEOUT`].
+pub(super) fn request_timeout() -> Duration {
+    env::var(env::DEVC_ENGINE_TIMEOUT)
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|&seconds| seconds > 0)
+        .map_or(REQUEST_TIMEOUT, Duration::from_secs)
 }
 
 /// The API version devc speaks unless an engine asks for another.
@@ -140,11 +177,11 @@ fn version_file(endpoint: &Endpoint) -> Option<PathBuf> {
 fn client(endpoint: &Endpoint, version: &ClientVersion) -> Result<Docker, bollard::errors::Error> {
     let url = endpoint.url.as_str();
     if let Some(path) = url.strip_prefix("unix://") {
-        return Docker::connect_with_unix(path, REQUEST_TIMEOUT_SECS, version);
+        return Docker::connect_with_unix(path, STREAM_TIMEOUT.as_secs(), version);
     }
     #[cfg(windows)]
     if url.starts_with("npipe://") {
-        return Docker::connect_with_named_pipe(url, REQUEST_TIMEOUT_SECS, version);
+        return Docker::connect_with_named_pipe(url, STREAM_TIMEOUT.as_secs(), version);
     }
     if endpoint.tls {
         let certs = env::var(env::DOCKER_CERT_PATH)
@@ -156,11 +193,49 @@ fn client(endpoint: &Endpoint, version: &ClientVersion) -> Result<Docker, bollar
             &certs.join("key.pem"),
             &certs.join("cert.pem"),
             &certs.join("ca.pem"),
-            REQUEST_TIMEOUT_SECS,
+            STREAM_TIMEOUT.as_secs(),
             version,
         );
     }
-    Docker::connect_with_http(url, REQUEST_TIMEOUT_SECS, version)
+    Docker::connect_with_http(url, STREAM_TIMEOUT.as_secs(), version)
+}
+
+/// Refuses endpoints no transport handles, before bollard turns them into
+/// "client error (Connect)".
+fn check_scheme(url: &str) -> Result<(), String> {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return Err("it has no scheme such as unix:// or tcp://".into());
+    };
+    let supported =
+        matches!(scheme, "unix" | "tcp" | "http" | "https") || (cfg!(windows) && scheme == "npipe");
+    if !supported {
+        return Err(format!("devc does not support {scheme}:// endpoints"));
+    }
+    if rest.is_empty() {
+        return Err(format!("{scheme}:// names no socket or host"));
+    }
+    Ok(())
+}
+
+/// The underlying I/O errors of a failed request, outermost first.
+fn io_errors(err: &bollard::errors::Error) -> Vec<std::io::ErrorKind> {
+    let mut kinds = Vec::new();
+    if let bollard::errors::Error::IOError { err } = err {
+        kinds.push(err.kind());
+    }
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(current) = source {
+        if let Some(io) = current.downcast_ref::<std::io::Error>() {
+            kinds.push(io.kind());
+        }
+        source = current.source();
+    }
+    kinds
+}
+
+/// Whether the socket exists but the user may not open it (EACCES).
+fn denied(err: &bollard::errors::Error) -> bool {
+    io_errors(err).contains(&std::io::ErrorKind::PermissionDenied)
 }
 
 /// Connection errors as one short phrase.
@@ -172,6 +247,9 @@ fn describe(err: &bollard::errors::Error) -> String {
             "permission denied (is your user in the docker group?)".into()
         }
         B::IOError { err } => err.to_string(),
+        _ if io_errors(err).contains(&std::io::ErrorKind::ConnectionRefused) => {
+            "connection refused (nothing is listening there; a stale socket?)".into()
+        }
         B::HyperResponseError { err } => {
             let mut text = err.to_string();
             let mut source = std::error::Error::source(err);
@@ -194,6 +272,49 @@ mod tests {
         let v = parse_version("1.44\n").unwrap();
         assert_eq!((v.major_version, v.minor_version), (1, 44));
         assert!(parse_version("junk").is_none());
+    }
+
+    #[test]
+    fn unsupported_endpoints_are_named() {
+        assert!(check_scheme("unix:///var/run/docker.sock").is_ok());
+        assert!(check_scheme("tcp://127.0.0.1:2375").is_ok());
+        assert_eq!(
+            check_scheme("ssh://user@host").unwrap_err(),
+            "devc does not support ssh:// endpoints"
+        );
+        assert_eq!(
+            check_scheme("unix://").unwrap_err(),
+            "unix:// names no socket or host"
+        );
+        assert!(check_scheme("garbage").unwrap_err().contains("no scheme"));
+    }
+
+    #[tokio::test]
+    async fn refused_and_denied_sockets_are_named() {
+        let dir = crate::testutil::TempDir::new();
+        let socket = dir.path().join("stale.sock");
+        drop(std::os::unix::net::UnixListener::bind(&socket).unwrap());
+        let err = Engine::connect(Endpoint {
+            url: format!("unix://{}", socket.display()),
+            tls: false,
+        })
+        .await
+        .unwrap_err();
+        assert!(err.to_string().contains("connection refused"), "{err}");
+        let io = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        assert!(denied(&bollard::errors::Error::IOError { err: io }));
+    }
+
+    #[tokio::test]
+    async fn bad_endpoint_is_its_own_error() {
+        let err = Engine::connect(Endpoint {
+            url: "ssh://user@host".into(),
+            tls: false,
+        })
+        .await
+        .unwrap_err();
+        assert!(matches!(err, EngineError::BadEndpoint { .. }), "{err}");
+        assert!(err.hint().unwrap().contains("unix:///"), "{err}");
     }
 
     #[test]

@@ -135,7 +135,7 @@ impl Engine {
             name: Some(name.clone()),
             ..Default::default()
         });
-        tracing::debug!(?spec, "creating a container");
+        tracing::debug!(spec = ?redacted(spec), "creating a container");
         let created = self
             .docker
             .create_container(options, create_body(spec))
@@ -212,6 +212,24 @@ pub struct ContainerStatus {
     pub last_health_output: Option<String>,
     /// `HostConfig.NetworkMode` (`container:<id>` when sharing another's).
     pub network_mode: String,
+}
+
+/// The spec as the debug log shows it: environment values (containerEnv
+/// filled from `${localEnv:…}`, tokens among them) replaced by `…`.
+fn redacted(spec: &ContainerSpec) -> ContainerSpec {
+    let mut shown = spec.clone();
+    shown.env = redacted_env(&spec.env);
+    shown
+}
+
+/// `KEY=VALUE` entries with their values hidden.
+pub(super) fn redacted_env(env: &[String]) -> Vec<String> {
+    env.iter()
+        .map(|entry| match entry.split_once('=') {
+            Some((key, _)) => format!("{key}=…"),
+            None => entry.clone(),
+        })
+        .collect()
 }
 
 /// The first 12 characters of an id, as the Docker CLI shows them.
@@ -391,9 +409,29 @@ impl Engine {
             path: path.to_string(),
             ..Default::default()
         };
-        self.docker
+        self.streaming
             .upload_to_container(id, Some(options), bollard::body_full(tar.into()))
             .await
             .map_err(|e| EngineError::api(format!("copying files into {path}"), e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_log_of_a_spec_hides_environment_values() {
+        let spec = ContainerSpec {
+            image: "img".into(),
+            env: vec!["TOKEN=s3cr3t-value".into(), "PLAIN".into()],
+            ..Default::default()
+        };
+        let shown = format!("{:?}", redacted(&spec));
+        assert!(!shown.contains("s3cr3t-value"), "{shown}");
+        assert!(
+            shown.contains("\"TOKEN=…\"") && shown.contains("\"img\""),
+            "{shown}"
+        );
     }
 }

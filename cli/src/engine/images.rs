@@ -61,7 +61,7 @@ impl Engine {
             tag: Some(tag.to_string()),
             ..Default::default()
         };
-        let mut stream = self.docker.create_image(Some(options), None, None);
+        let mut stream = self.streaming.create_image(Some(options), None, None);
         let mut seen = false;
         while let Some(item) = stream.next().await {
             let info = match item {
@@ -109,9 +109,18 @@ impl Engine {
             platform: request.platform.unwrap_or_default(),
             ..Default::default()
         };
-        tracing::debug!(tag = %request.tag, context_bytes = request.context_tar.len(), ?options, "building an image");
+        // Build arguments may carry tokens: the log names them only.
+        let build_args: Vec<&String> = options.buildargs.iter().flat_map(|a| a.keys()).collect();
+        tracing::debug!(
+            tag = %request.tag,
+            context_bytes = request.context_tar.len(),
+            dockerfile = %options.dockerfile,
+            target = %options.target,
+            ?build_args,
+            "building an image"
+        );
         let body = bollard::body_full(request.context_tar.into());
-        let mut stream = self.docker.build_image(options, None, Some(body));
+        let mut stream = self.streaming.build_image(options, None, Some(body));
         let mut image_id = String::new();
         let mut pending = String::new();
         while let Some(item) = stream.next().await {
@@ -175,7 +184,7 @@ impl Engine {
             tag: Some(tag.to_string()),
             ..Default::default()
         };
-        let mut stream = self.docker.push_image(repo, Some(options), None);
+        let mut stream = self.streaming.push_image(repo, Some(options), None);
         let mut seen = false;
         while let Some(item) = stream.next().await {
             let info = match item {

@@ -25,7 +25,13 @@ pub use logs::{LogStream, LogsRequest};
 /// A connected engine.
 #[derive(Debug, Clone)]
 pub struct Engine {
+    /// For requests that answer promptly (inspect, list, create, start,
+    /// stop, exec): a stalled engine fails them after
+    /// [`connect::request_timeout`].
     docker: bollard::Docker,
+    /// The same connection for requests whose answer may take long to begin
+    /// (builds, pulls, pushes, archive copies).
+    streaming: bollard::Docker,
     endpoint: Endpoint,
 }
 
@@ -75,6 +81,10 @@ pub struct ImageInfo {
 pub enum EngineError {
     #[error("cannot reach the container engine at {endpoint}: {reason}")]
     Unreachable { endpoint: String, reason: String },
+    #[error("permission denied opening the container engine's socket {endpoint}")]
+    Denied { endpoint: String },
+    #[error("the engine endpoint \"{endpoint}\" is not one devc can use: {reason}")]
+    BadEndpoint { endpoint: String, reason: String },
     #[error("{context}: {message}")]
     Api {
         context: String,
@@ -84,6 +94,8 @@ pub enum EngineError {
     },
     #[error("interrupted while {context}")]
     Interrupted { context: String },
+    #[error("{context}: the container engine did not answer within {seconds} seconds")]
+    Timeout { context: String, seconds: u64 },
 }
 
 impl EngineError {
@@ -93,6 +105,18 @@ impl EngineError {
                 "start the engine (for example `sudo systemctl start docker`, or `podman system service`), or point DOCKER_HOST / --docker-host at a running one"
                     .into(),
             ),
+            Self::Denied { .. } => Some(
+                "the engine runs but your user may not use its socket: join the group that owns it (for Docker `sudo usermod -aG docker $USER`, then log in again), or point DOCKER_HOST at a rootless engine"
+                    .into(),
+            ),
+            Self::BadEndpoint { .. } => Some(
+                "set DOCKER_HOST (or --docker-host) to unix:///path/to/engine.sock, tcp://host:port or http(s)://host:port"
+                    .into(),
+            ),
+            Self::Timeout { .. } => Some(format!(
+                "the engine accepts connections but does not answer: check it with `docker info` and restart it if it hangs (for example `sudo systemctl restart docker`); a slow remote engine may need a larger {}",
+                crate::env::DEVC_ENGINE_TIMEOUT
+            )),
             _ => None,
         }
     }
@@ -110,6 +134,12 @@ impl EngineError {
                 message,
             } => (message, status_code),
             B::DockerStreamError { error } => (error, 0),
+            B::RequestTimeoutError => {
+                return Self::Timeout {
+                    context: context.into(),
+                    seconds: connect::request_timeout().as_secs(),
+                };
+            }
             other => (other.to_string(), 0),
         };
         Self::Api {

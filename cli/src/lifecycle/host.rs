@@ -1,10 +1,15 @@
 //! `initializeCommand`: runs on the host, in the workspace folder, before
 //! anything else on every `up`.
+//!
+//! Its output is read as bytes and shown line by line (invalid UTF-8 is
+//! replaced, not a reason to stop reading, which would leave the command
+//! blocked on a full pipe), keeping only the last lines for an error.
 
+use std::collections::VecDeque;
 use std::process::Stdio;
 
 use futures_util::future::join_all;
-use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, BufReader};
 
 use super::run::argv;
 use super::{Hook, LifecycleError, display};
@@ -74,25 +79,28 @@ async fn run_one(
             source,
         })?;
     let prefix = name.map(|n| format!("[{n}] ")).unwrap_or_default();
-    let mut tail = Vec::new();
-    let mut out = BufReader::new(child.stdout.take().expect("piped")).lines();
-    let mut err = BufReader::new(child.stderr.take().expect("piped")).lines();
+    let mut tail = VecDeque::new();
+    let mut out = BufReader::new(child.stdout.take().expect("piped"));
+    let mut err = BufReader::new(child.stderr.take().expect("piped"));
     let mut open = [true, true];
     while open.iter().any(|o| *o) {
         let (index, line) = tokio::select! {
-            line = out.next_line(), if open[0] => (0, line),
-            line = err.next_line(), if open[1] => (1, line),
+            line = next_line(&mut out), if open[0] => (0, line),
+            line = next_line(&mut err), if open[1] => (1, line),
         };
         match line {
-            Ok(Some(line)) => {
+            Some(line) => {
                 let line = format!("{prefix}{line}");
                 reporter.report(Event::Output {
                     source: hook,
                     line: &line,
                 });
-                tail.push(line);
+                if tail.len() == TAIL {
+                    tail.pop_front();
+                }
+                tail.push_back(line);
             }
-            _ => open[index] = false,
+            None => open[index] = false,
         }
     }
     let status = child
@@ -106,13 +114,45 @@ async fn run_one(
     if status.success() {
         return Ok(());
     }
-    let keep = tail.len().saturating_sub(15);
     Err(LifecycleError::Failed {
         hook,
         name: name.map(|n| format!(" \"{n}\"")).unwrap_or_default(),
         origin: "devcontainer.json".into(),
         command: display(&argv),
         code: status.code().map(i64::from).unwrap_or(-1),
-        last_lines: tail.split_off(keep),
+        last_lines: tail.into(),
     })
+}
+
+/// How many of the last output lines a failure shows.
+const TAIL: usize = 15;
+
+/// The next line without its line ending, invalid UTF-8 replaced; `None` at
+/// the end of the stream (or when it cannot be read).
+async fn next_line(reader: &mut (impl AsyncBufRead + Unpin)) -> Option<String> {
+    let mut bytes = Vec::new();
+    match reader.read_until(b'\n', &mut bytes).await {
+        Ok(0) | Err(_) => None,
+        Ok(_) => {
+            let text = String::from_utf8_lossy(&bytes);
+            Some(text.trim_end_matches(['\n', '\r']).to_string())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn lines_survive_invalid_utf8() {
+        let mut reader: &[u8] = b"ok\r\nbad \xff\xfe byte\nlast";
+        assert_eq!(next_line(&mut reader).await.as_deref(), Some("ok"));
+        assert_eq!(
+            next_line(&mut reader).await.as_deref(),
+            Some("bad \u{fffd}\u{fffd} byte")
+        );
+        assert_eq!(next_line(&mut reader).await.as_deref(), Some("last"));
+        assert_eq!(next_line(&mut reader).await, None);
+    }
 }

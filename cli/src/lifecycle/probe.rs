@@ -6,10 +6,13 @@
 //! setting asks, prints `/proc/self/environ` between two markers (profile
 //! scripts may print anything around it), and is cached on the host per
 //! container start: it runs at most once per start, however many commands
-//! follow.
+//! follow. The cache holds the container's whole environment, values filled
+//! from `${localEnv:…}` included, so it is private to the user (a 0700
+//! folder, 0600 files written through a temporary file and a rename; security
+//! review L5).
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::config::model::UserEnvProbe;
@@ -135,12 +138,43 @@ pub async fn environment(
             kind: kind_name,
             env: env.clone(),
         };
-        if let Some(parent) = file.parent() {
-            let _ = std::fs::create_dir_all(parent);
+        if let Err(err) = save(&file, &serde_json::to_vec(&cached).unwrap_or_default()) {
+            tracing::debug!(file = %file.display(), %err, "cannot cache the probed environment");
         }
-        let _ = std::fs::write(&file, serde_json::to_vec(&cached).unwrap_or_default());
     }
     env
+}
+
+/// Writes `bytes` to `file` readable by the user alone: the folder 0700,
+/// the file 0600, replaced whole so a concurrent reader never sees half.
+fn save(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let parent = file.parent().unwrap_or(Path::new("."));
+    let mut dir = std::fs::DirBuilder::new();
+    dir.recursive(true);
+    let mut temp = std::fs::OpenOptions::new();
+    temp.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
+        dir.mode(0o700);
+        temp.mode(0o600);
+        dir.create(parent)?;
+        // A folder made by an older devc has the default mode.
+        std::fs::set_permissions(parent, std::fs::Permissions::from_mode(0o700))?;
+    }
+    #[cfg(not(unix))]
+    dir.create(parent)?;
+    let name = file.file_name().unwrap_or_default().to_string_lossy();
+    let temp_path = parent.join(format!(".{name}.{}.tmp", std::process::id()));
+    let written = temp
+        .open(&temp_path)
+        .and_then(|mut f| f.write_all(bytes))
+        .and_then(|()| std::fs::rename(&temp_path, file));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temp_path);
+    }
+    written
 }
 
 #[cfg(test)]
@@ -157,6 +191,29 @@ mod tests {
         assert_eq!(env.get("EMPTY").map(String::as_str), Some(""));
         assert!(!env.contains_key("PWD") && !env.contains_key("_"));
         assert!(parse(b"no markers").is_none());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn cache_is_private_and_replaced_whole() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = crate::testutil::TempDir::new();
+        let folder = dir.path().join("probe");
+        // A folder left by an older devc with the default mode.
+        std::fs::create_dir(&folder).unwrap();
+        std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let file = folder.join("abc.json");
+        save(&file, b"{\"T\":\"one\"}").unwrap();
+        save(&file, b"{\"T\":\"two\"}").unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&folder), 0o700);
+        assert_eq!(mode(&file), 0o600);
+        assert_eq!(std::fs::read(&file).unwrap(), b"{\"T\":\"two\"}");
+        assert_eq!(
+            std::fs::read_dir(&folder).unwrap().count(),
+            1,
+            "no temp file left"
+        );
     }
 
     #[test]

@@ -21,6 +21,7 @@ mod exec;
 mod extensions;
 mod features;
 mod hardening_attach;
+mod hardening_inputs;
 mod lifecycle;
 mod logs;
 mod podman;

@@ -1,0 +1,202 @@
+//! Hostile or broken inputs (issue 13): secrets under `-v`, deeply nested
+//! JSONC, an engine that stalls after `/_ping`.
+
+use std::io::{Read, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::common::{BUSYBOX, Run, Workspace};
+
+#[test]
+fn secrets_never_appear_with_verbose_or_debug_logs() {
+    let ws = Workspace::with_config(
+        "secrets-verbose",
+        &format!(
+            r#"{{"image": "{BUSYBOX}",
+                "postCreateCommand": "printf '%s\\n' \"$T\" \"$K\"",
+                "postAttachCommand": "printf '%s\\n' \"$T\" \"$K\""}}"#
+        ),
+    );
+    let secrets = ws.path.join("s.json");
+    std::fs::write(&secrets, r#"{"T":"tok-123","K":"a\nb-line\nc"}"#).unwrap();
+    let secrets = secrets.to_str().unwrap();
+    let verbose = ws.devc(&["up", "--verbose", "--secrets-file", secrets]);
+    verbose.json();
+    // postAttachCommand runs on every `up`: the second run logs at debug.
+    let debug = ws.devc_env(&["up", "--secrets-file", secrets], &[("DEVC_LOG", "debug")]);
+    debug.json();
+    for run in [&verbose, &debug] {
+        let all = format!("{}\n{}", run.stdout, run.stderr);
+        assert!(all.contains("DEBUG"), "debug logging is on: {all}");
+        assert!(
+            all.contains("********"),
+            "the hook printed the secrets: {all}"
+        );
+        for secret in ["tok-123", "b-line"] {
+            assert!(!all.contains(secret), "{secret} leaked:\n{all}");
+        }
+    }
+}
+
+#[test]
+fn deeply_nested_configuration_is_an_error_not_an_abort() {
+    let deep = 100_000;
+    for (open, close) in [("[", "]"), ("{\"a\":", "}")] {
+        let config = format!(
+            "{{\"image\": \"{BUSYBOX}\", \"x\": {}1{}}}",
+            open.repeat(deep),
+            close.repeat(deep)
+        );
+        let ws = Workspace::with_config("deep", &config);
+        let run = ws.devc(&["read-configuration"]);
+        assert_eq!(run.code, 1, "{run:?}");
+        let first = run.stderr.lines().next().unwrap_or_default();
+        assert!(
+            first.starts_with("error: ")
+                && first.contains("devcontainer.json:1:")
+                && first.contains("nest deeper than 256 levels"),
+            "{}",
+            run.stderr
+        );
+        assert!(run.stderr.len() < 2000, "{}", run.stderr);
+    }
+}
+
+/// A fake engine that answers `/_ping` like Docker and never answers
+/// anything else (a wedged dockerd does this).
+struct StallingEngine {
+    _dir: tempfile::TempDir,
+    host: String,
+}
+
+impl StallingEngine {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("engine.sock");
+        let listener = UnixListener::bind(&socket).unwrap();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                std::thread::spawn(move || serve(stream));
+            }
+        });
+        Self {
+            host: format!("unix://{}", socket.display()),
+            _dir: dir,
+        }
+    }
+}
+
+fn serve(mut stream: UnixStream) {
+    let mut request = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        let Ok(n) = stream.read(&mut buffer) else {
+            return;
+        };
+        if n == 0 {
+            return;
+        }
+        request.extend_from_slice(&buffer[..n]);
+        let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n") else {
+            continue;
+        };
+        let head = String::from_utf8_lossy(&request[..end]).into_owned();
+        request.drain(..end + 4);
+        if !head.contains("/_ping") {
+            // Keep the connection open and never answer.
+            let _ = stream.read_to_end(&mut Vec::new());
+            return;
+        }
+        let _ = stream.write_all(
+            b"HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nOK",
+        );
+    }
+}
+
+/// Runs devc and gives up (failing the test) after `limit`.
+fn run_bounded(folder: &Path, args: &[&str], env: &[(&str, &str)], limit: Duration) -> Run {
+    let mut command = if args[0] == "list" {
+        let mut list = crate::common::devc();
+        list.args(args);
+        list
+    } else {
+        crate::common::command_in(folder, args)
+    };
+    command.envs(env.iter().copied());
+    command.stdout(std::process::Stdio::piped());
+    command.stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    let started = Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return Run::from(child.wait_with_output().unwrap());
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let output = child.wait_with_output().unwrap();
+            panic!(
+                "devc {args:?} still running after {limit:?}; stderr: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn an_engine_that_stalls_after_ping_is_one_clear_error() {
+    let ws = Workspace::with_config("stalled-engine", &format!(r#"{{"image": "{BUSYBOX}"}}"#));
+    let engine = StallingEngine::start();
+    let cache = tempfile::tempdir().unwrap();
+    let env = [
+        ("DOCKER_HOST", engine.host.as_str()),
+        ("DEVC_ENGINE_TIMEOUT", "2"),
+        ("DEVC_CACHE_DIR", cache.path().to_str().unwrap()),
+    ];
+    for args in [&["list"][..], &["exec", "true"], &["up"]] {
+        // Bounded far above the 2 s timeout: a hang, not slowness, fails this.
+        let run = run_bounded(&ws.path, args, &env, Duration::from_secs(60));
+        assert_eq!(run.code, 1, "{args:?}: {run:?}");
+        assert!(
+            run.stderr
+                .contains("the container engine did not answer within 2 seconds"),
+            "{args:?}: {}",
+            run.stderr
+        );
+        assert!(
+            run.stderr
+                .contains("hint: the engine accepts connections but does not answer"),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn an_unreadable_configuration_folder_is_named_not_missing() {
+    use std::os::unix::fs::PermissionsExt as _;
+    use std::os::unix::process::CommandExt as _;
+    let ws = Workspace::with_config("unreadable", &format!(r#"{{"image": "{BUSYBOX}"}}"#));
+    // Another user (nobody) may reach the workspace but not .devcontainer.
+    for folder in [ws.path.parent().unwrap(), ws.path.as_path()] {
+        std::fs::set_permissions(folder, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let config_folder = ws.path.join(".devcontainer");
+    std::fs::set_permissions(&config_folder, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let mut command = crate::common::command_in(&ws.path, &["read-configuration"]);
+    command.uid(65534).gid(65534);
+    let run = Run::from(command.output().unwrap());
+    std::fs::set_permissions(&config_folder, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains("cannot read") && run.stderr.contains("ermission denied"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("no dev container configuration"),
+        "{}",
+        run.stderr
+    );
+}
