@@ -168,7 +168,7 @@ impl LifecycleError {
                 Some("fix the command on the host, then run `devc up` again".into())
             }
             Self::Failed { hook, .. } => Some(format!(
-                "the container is kept for inspection (`devc exec -- sh`); fix the command, then run `devc up` or `devc run-user-commands`: {hook} and the hooks after it run again"
+                "the container is kept for inspection (`devc exec -- sh`); `devc up` or `devc run-user-commands` runs {hook} and the hooks after it again (after changing the command itself: `devc up --remove-existing-container`)"
             )),
             Self::Secrets { .. } => {
                 Some("the secrets file must be a JSON object of strings".into())

@@ -20,6 +20,7 @@ mod errors;
 mod exec;
 mod extensions;
 mod features;
+mod interrupt;
 mod lifecycle;
 mod logs;
 mod podman;
