@@ -230,7 +230,7 @@ fn non_root(name: &str) -> Workspace {
             "FROM {BUSYBOX}\nRUN echo 'dev:x:1000:1000::/home/dev:/bin/sh' >> /etc/passwd && echo 'dev:x:1000:' >> /etc/group && mkdir -p /home/dev && chown 1000:1000 /home/dev\n"
         ),
     );
-    ws.devc(&["build"]);
+    ws.devc(&["build"]).json();
     ws
 }
 
@@ -267,13 +267,44 @@ fn ctrl_c_while_creating_leaves_no_half_made_container() {
 
 #[test]
 fn a_container_left_by_a_killed_create_is_made_again() {
+    // What a SIGKILL during the create request leaves: the dev container
+    // created, never started, its editor volumes never handed to the
+    // remote user. Made here from a real one, so the test does not depend
+    // on when the kill lands.
+    use bollard::models::{ContainerCreateBody, HostConfig};
     let ws = non_root("interrupt-create-kill");
-    let mut up = Background::start(&ws, &["up"]);
-    up.wait_for("Creating container");
-    up.signal(Signal::KILL);
-    up.finish();
-    // Whatever was left (usually a container created, never started),
-    // the next `up` finishes the job.
+    let id = ws.devc(&["up"]).json()["containerId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let original = crate::common::inspect(&id);
+    let config = original.config.unwrap();
+    let mounts = original.host_config.unwrap().mounts;
+    crate::common::remove_containers_under(&ws.path);
+    crate::common::runtime().block_on(async {
+        let body = ContainerCreateBody {
+            image: config.image,
+            labels: config.labels,
+            entrypoint: config.entrypoint,
+            cmd: config.cmd,
+            host_config: Some(HostConfig {
+                mounts,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        crate::common::docker()
+            .create_container(
+                None::<bollard::query_parameters::CreateContainerOptions>,
+                body,
+            )
+            .await
+            .unwrap();
+    });
+    assert_eq!(
+        ws.containers()[0].state.map(|s| s.to_string()).as_deref(),
+        Some("created")
+    );
     assert_complete(&ws);
 }
 
