@@ -30,8 +30,9 @@ pub enum Error {
         message: String,
         hint: Option<String>,
     },
-    #[error("interrupted")]
-    Interrupted,
+    /// A signal ended the command (see [`crate::interrupt`]).
+    #[error("interrupted by {0}")]
+    Interrupted(crate::interrupt::Signal),
 }
 
 impl Error {
@@ -53,7 +54,7 @@ impl Error {
             Self::Lifecycle(e) => e.hint(),
             Self::Attach(e) => e.hint(),
             Self::Usage { hint, .. } => hint.clone(),
-            Self::Interrupted => None,
+            Self::Interrupted(_) => None,
         }
     }
 
@@ -68,10 +69,14 @@ impl Error {
         out
     }
 
-    /// 130 after Ctrl-C, as shells expect; 1 for everything else.
+    /// 128 + the signal's number after a signal (130 after Ctrl-C), as
+    /// shells expect; 1 for everything else.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Self::Interrupted => 130,
+            Self::Interrupted(signal)
+            | Self::Lifecycle(crate::lifecycle::LifecycleError::Interrupted { signal, .. }) => {
+                signal.exit_code()
+            }
             _ => 1,
         }
     }

@@ -26,6 +26,7 @@
 //! - [`templates`]: dev container templates (shipped, folder or OCI): options, apply, publish.
 //! - [`commands`]: one file per subcommand; each parses its flags, calls the
 //!   pipeline and renders the result.
+//! - [`interrupt`]: Ctrl-C, SIGTERM and SIGHUP for a whole command.
 //! - [`printer`]: all user-facing output; [`error`]: error kinds, hints and
 //!   exit codes; [`env`]: every environment variable devc reads;
 //!   [`suggest`]: "did you mean" for misspelt names.
@@ -41,6 +42,7 @@ pub mod env;
 pub mod error;
 pub mod features;
 pub mod image;
+pub mod interrupt;
 pub mod lifecycle;
 pub mod printer;
 pub mod registry;

@@ -1,6 +1,13 @@
 //! `devc exec`: run a command in the running dev container as the remote
 //! user, in the workspace folder, with the remote environment; its exit
 //! code becomes devc's.
+//!
+//! SIGINT, SIGTERM and SIGHUP sent to devc are passed on to the command's
+//! processes in the container, and devc keeps waiting for its exit code, as
+//! `docker run` does with its signal proxy. Plain `docker exec` drops them:
+//! killing it left the command running in the container (reliability #21).
+//! With a terminal, Ctrl-C is a keystroke the remote terminal turns into
+//! SIGINT itself.
 
 use std::io::IsTerminal;
 
@@ -11,6 +18,7 @@ use crate::attach::terminal;
 use crate::container::up;
 use crate::engine::ExecRequest;
 use crate::error::Error;
+use crate::interrupt::Interrupt;
 use crate::lifecycle;
 
 #[derive(Debug, Args)]
@@ -39,6 +47,7 @@ pub async fn run(ctx: &Context, args: ExecArgs) -> Result<u8, Error> {
             ));
         }
     }
+    let interrupt = Interrupt::install();
     let config = ctx.resolve(&args.workspace)?;
     let engine = ctx.engine().await?;
     let container = up::find_running(&engine, &config).await?;
@@ -57,7 +66,7 @@ pub async fn run(ctx: &Context, args: ExecArgs) -> Result<u8, Error> {
     }
     let command = lifecycle::run::with_unset(&unset, command);
     let tty = terminal::interactive();
-    let request = ExecRequest {
+    let mut request = ExecRequest {
         cmd: command,
         user: Some(up::remote_user(&effective.merged, &container)),
         env,
@@ -70,12 +79,30 @@ pub async fn run(ctx: &Context, args: ExecArgs) -> Result<u8, Error> {
     } else {
         None
     };
-    let code = engine
-        .exec_interactive(
-            &container.id,
-            &request,
-            if tty { terminal::size() } else { None },
-        )
-        .await?;
+    let tag = request.tag();
+    let user = request.user.clone();
+    let exec = engine.exec_interactive(
+        &container.id,
+        &request,
+        if tty { terminal::size() } else { None },
+    );
+    tokio::pin!(exec);
+    let mut signals = interrupt.signals();
+    let code = loop {
+        tokio::select! {
+            code = &mut exec => break code?,
+            signal = signals.next() => {
+                let reached = engine
+                    .signal_exec(&container.id, user.as_deref(), &tag, signal.name())
+                    .await
+                    .unwrap_or(0);
+                // Nothing to pass it to (no shell in the image to find the
+                // processes with): stop waiting, as before.
+                if reached == 0 {
+                    return Err(Error::Interrupted(signal));
+                }
+            }
+        }
+    };
     Ok(u8::try_from(code).unwrap_or(1))
 }

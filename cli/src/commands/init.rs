@@ -88,7 +88,7 @@ impl<R: BufRead, W: Write> Prompt<R, W> {
             .read_line(&mut line)
             .map_err(|e| Error::usage(format!("cannot read the answer: {e}"), None))?;
         if read == 0 {
-            return Err(Error::Interrupted);
+            return Err(Error::Interrupted(crate::interrupt::Signal::Interrupt));
         }
         Ok(line.trim().to_string())
     }

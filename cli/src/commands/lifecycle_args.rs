@@ -10,6 +10,7 @@ use super::Context;
 use crate::container::up::Effective;
 use crate::engine::{ContainerInfo, Engine};
 use crate::error::Error;
+use crate::interrupt::Interrupt;
 use crate::lifecycle::{self, Dotfiles, RunOptions, Session};
 
 #[derive(Debug, Clone, Args)]
@@ -99,7 +100,9 @@ impl LifecycleArgs {
             })
     }
 
-    /// Runs the in-container hooks for an inspected container.
+    /// Runs the in-container hooks for an inspected container; a signal
+    /// stops the running hook (see [`crate::interrupt`]).
+    #[allow(clippy::too_many_arguments)]
     pub async fn run(
         &self,
         ctx: &Context,
@@ -108,6 +111,7 @@ impl LifecycleArgs {
         effective: &Effective,
         workspace_folder: &str,
         secrets: &BTreeMap<String, String>,
+        interrupt: &Interrupt,
     ) -> Result<(), Error> {
         let dotfiles = self.dotfiles();
         let session = Session {
@@ -119,6 +123,7 @@ impl LifecycleArgs {
             secrets,
             dotfiles: dotfiles.as_ref(),
             reporter: &ctx.printer,
+            interrupt,
         };
         Ok(lifecycle::run(&session, self.options()).await?)
     }

@@ -10,6 +10,7 @@ use super::lifecycle_args::LifecycleArgs;
 use super::{Context, WorkspaceArgs};
 use crate::container::up;
 use crate::error::Error;
+use crate::interrupt::Interrupt;
 
 #[derive(Debug, Args)]
 pub struct RunUserCommandsArgs {
@@ -39,6 +40,7 @@ pub async fn run(ctx: &Context, args: RunUserCommandsArgs) -> Result<u8, Error> 
 
 async fn run_commands(ctx: &Context, args: &RunUserCommandsArgs) -> Result<(), Error> {
     args.lifecycle.validate()?;
+    let interrupt = Interrupt::install();
     let secrets = args.lifecycle.secrets()?;
     let config = ctx.resolve(&args.workspace)?;
     let engine = ctx.engine().await?;
@@ -52,6 +54,7 @@ async fn run_commands(ctx: &Context, args: &RunUserCommandsArgs) -> Result<(), E
             &effective,
             &config.workspace_folder,
             &secrets,
+            &interrupt,
         )
         .await
 }

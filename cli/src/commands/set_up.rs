@@ -15,6 +15,7 @@ use crate::config::id::LOCAL_FOLDER_LABEL;
 use crate::config::resolved::{ConfigInput, resolve, resolve_parsed};
 use crate::container::{ContainerError, up};
 use crate::error::Error;
+use crate::interrupt::Interrupt;
 
 #[derive(Debug, Args)]
 pub struct SetUpArgs {
@@ -53,6 +54,7 @@ pub async fn run(ctx: &Context, args: SetUpArgs) -> Result<u8, Error> {
 
 async fn set_up(ctx: &Context, args: &SetUpArgs) -> Result<Value, Error> {
     args.lifecycle.validate()?;
+    let interrupt = Interrupt::install();
     let secrets = args.lifecycle.secrets()?;
     let engine = ctx.engine().await?;
     let container = engine
@@ -108,7 +110,9 @@ async fn set_up(ctx: &Context, args: &SetUpArgs) -> Result<Value, Error> {
     };
     let effective = up::effective(&config, &container);
     args.lifecycle
-        .run(ctx, &engine, &container, &effective, &workdir, &secrets)
+        .run(
+            ctx, &engine, &container, &effective, &workdir, &secrets, &interrupt,
+        )
         .await?;
     let mut out = json!({"outcome": "success"});
     if args.include_configuration {

@@ -63,6 +63,7 @@ pub async fn run(ctx: &Context, args: ShellArgs) -> Result<u8, Error> {
                 unset: &unset,
                 masker: &masker,
                 reporter: &ctx.printer,
+                interrupt: &crate::interrupt::Interrupt::never(),
             };
             lifecycle::run::run_hook(&hook_target, Hook::PostAttach, &hooks).await?;
         }

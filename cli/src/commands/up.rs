@@ -9,6 +9,7 @@ use crate::attach::extensions;
 use crate::container::up::{self, InFlight, UpOptions};
 use crate::error::Error;
 use crate::image::{PrepareOptions, PullPolicy};
+use crate::interrupt::Interrupt;
 use crate::lifecycle;
 
 #[derive(Debug, Args)]
@@ -58,7 +59,8 @@ impl<E: Into<Error>> From<E> for Failure {
 }
 
 pub async fn run(ctx: &Context, args: UpArgs) -> Result<u8, Error> {
-    match up(ctx, &args).await {
+    let interrupt = Interrupt::install();
+    match up(ctx, &args, &interrupt).await {
         Ok(Done {
             out,
             config,
@@ -66,7 +68,9 @@ pub async fn run(ctx: &Context, args: UpArgs) -> Result<u8, Error> {
         }) => {
             ctx.printer.result(&out);
             if args.forward {
-                return super::forward::serve_with(ctx, &engine, &config, &[]).await;
+                // A signal ends forwarding, the normal way to stop it.
+                let serve = super::forward::serve_with(ctx, &engine, &config, &[]);
+                return interrupt.guard(serve).await.unwrap_or(Ok(0));
             }
             Ok(0)
         }
@@ -97,13 +101,17 @@ struct Done {
     engine: crate::engine::Engine,
 }
 
-async fn up(ctx: &Context, args: &UpArgs) -> Result<Done, Failure> {
+async fn up(ctx: &Context, args: &UpArgs, interrupt: &Interrupt) -> Result<Done, Failure> {
     args.lifecycle.validate()?;
     let secrets = args.lifecycle.secrets()?;
     let config = ctx.resolve(&args.workspace)?;
     if let Some(command) = &config.config.initialize_command {
-        lifecycle::host::run_initialize(command, &config.local_workspace_folder, &ctx.printer)
-            .await?;
+        let initialize =
+            lifecycle::host::run_initialize(command, &config.local_workspace_folder, &ctx.printer);
+        interrupt
+            .guard(initialize)
+            .await
+            .map_err(Error::Interrupted)??;
     }
     let engine = ctx.engine().await?;
     let options = UpOptions {
@@ -126,13 +134,14 @@ async fn up(ctx: &Context, args: &UpArgs) -> Result<Done, Failure> {
             _ => up::up(&engine, &config, &options, &ctx.printer, &in_flight).await,
         }
     };
-    let result = tokio::select! {
-        result = run => result?,
-        _ = tokio::signal::ctrl_c() => {
-            if let Some(id) = in_flight.take() {
+    let result = match interrupt.guard(run).await {
+        Ok(result) => result?,
+        Err(signal) => {
+            // A create request in flight is answered first, then undone.
+            if let Some(id) = in_flight.take().await {
                 let _ = engine.remove_container(&id, true).await;
             }
-            return Err(Error::Interrupted.into());
+            return Err(Error::Interrupted(signal).into());
         }
     };
     let listed = result
@@ -159,13 +168,18 @@ async fn up(ctx: &Context, args: &UpArgs) -> Result<Done, Failure> {
                 &effective,
                 &config.workspace_folder,
                 &secrets,
+                interrupt,
             )
             .await
             .map_err(fail)?;
     }
     // customizations.vscode.extensions into the editor servers present (issue 5).
     if !extensions::listed(&config, &effective.merged).is_empty() {
-        extensions::install(&engine, &config, &listed, &ctx.printer).await;
+        let install = extensions::install(&engine, &config, &listed, &ctx.printer);
+        interrupt.guard(install).await.map_err(|signal| Failure {
+            error: Error::Interrupted(signal),
+            container_id: Some(result.container_id.clone()),
+        })?;
     }
     let mut out = json!({
         "outcome": "success",
@@ -212,7 +226,10 @@ fn describe(err: &Error) -> &'static str {
         Error::Image(crate::image::ImageError::BuildFailed { .. }) => {
             "An error occurred building the image."
         }
-        Error::Interrupted => "The command was interrupted.",
+        Error::Interrupted(_)
+        | Error::Lifecycle(crate::lifecycle::LifecycleError::Interrupted { .. }) => {
+            "The command was interrupted."
+        }
         Error::Lifecycle(crate::lifecycle::LifecycleError::Failed { .. }) => {
             "A lifecycle command failed."
         }

@@ -21,13 +21,37 @@ use crate::config::ResolvedConfig;
 use crate::config::id::METADATA_LABEL;
 use crate::config::metadata::Entry;
 use crate::config::model::{AppPort, PortRef};
-use crate::engine::ImageInfo;
+use crate::engine::{Engine, EngineError, ImageInfo};
 
 /// The keep-alive entrypoint: stays up doing nothing, exits at once on
 /// SIGTERM (so `docker stop` takes milliseconds, not the 10 s grace
 /// period), and runs the image's own command when `overrideCommand` is
-/// false. Same script as the reference CLI, so containers look alike.
-pub const KEEP_ALIVE: &str = "echo Container started\ntrap \"exit 0\" 15\n\nexec \"$@\"\nwhile sleep 1 & wait $!; do :; done";
+/// false. The reference CLI's script, with one difference: the trap is set
+/// *before* [`STARTED_LINE`] is printed, so the line means the container
+/// can be stopped promptly (see [`start`]).
+pub const KEEP_ALIVE: &str = "trap \"exit 0\" 15\necho Container started\n\nexec \"$@\"\nwhile sleep 1 & wait $!; do :; done";
+
+/// What the keep-alive prints once its SIGTERM trap is set.
+pub const STARTED_LINE: &str = "Container started";
+
+/// How long [`start`] waits for [`STARTED_LINE`]: a shell needs
+/// milliseconds; containers made by other tools may never print it.
+const STARTED_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Starts a container whose command is the keep-alive and returns once the
+/// keep-alive's SIGTERM trap is set. Until then the shell is PID 1 without
+/// a handler, and the kernel drops a SIGTERM sent to it: a `stop` right
+/// after `up` would wait out the whole grace period and end in SIGKILL
+/// (exit 137) — what made a test fail on a loaded machine (issue 13).
+pub async fn start(engine: &Engine, id: &str) -> Result<(), EngineError> {
+    let ready = engine
+        .start_and_wait_for(id, STARTED_LINE, STARTED_LIMIT)
+        .await?;
+    if !ready {
+        tracing::debug!(id, "the container did not say it started");
+    }
+    Ok(())
+}
 
 /// What the spec is made from.
 #[derive(Debug, Clone, Copy)]
@@ -272,7 +296,11 @@ mod tests {
         assert_eq!(spec.entrypoint, Some(vec!["/bin/sh".to_string()]));
         let cmd = spec.cmd.unwrap();
         assert_eq!(cmd[0], "-c");
-        assert!(cmd[1].contains("trap \"exit 0\" 15"));
+        assert!(
+            cmd[1].starts_with("trap \"exit 0\" 15\necho Container started\n"),
+            "the trap is set before the keep-alive says it started: {}",
+            cmd[1]
+        );
         assert_eq!(cmd.len(), 3);
         assert_eq!(spec.labels["devcontainer.local_folder"], "/w/p");
         assert_eq!(

@@ -7,7 +7,7 @@
 //! `GET /_ping`, nothing else.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
@@ -17,7 +17,8 @@ use crate::config::ResolvedConfig;
 use crate::config::id::{CONFIG_FILE_LABEL, LOCAL_FOLDER_LABEL, METADATA_LABEL};
 use crate::config::metadata::{self, Entry};
 use crate::config::substitute;
-use crate::engine::{ContainerInfo, Engine};
+use crate::container::spec::ContainerSpec;
+use crate::engine::{ContainerInfo, Engine, EngineError};
 use crate::error::Error;
 use crate::image::{self, PrepareOptions};
 use crate::printer::Reporter;
@@ -42,6 +43,9 @@ pub enum Action {
 pub fn decide(existing: Option<&ContainerInfo>, options: &UpOptions) -> Action {
     match existing {
         Some(_) if options.remove_existing => Action::Replace,
+        // Created but never started: a run killed while creating it, so
+        // its set-up (volume ownership) never ran. Make it again.
+        Some(c) if c.state == "created" => Action::Replace,
         Some(c) if c.is_running() => Action::Reuse,
         Some(_) => Action::Start,
         None if options.expect_existing => Action::FailNoContainer,
@@ -61,21 +65,43 @@ pub struct UpResult {
     pub container: Option<ContainerInfo>,
 }
 
-/// Ids of containers made by this run and not yet handed to the user;
-/// removed if the run is interrupted (Ctrl-C), so nothing half-made stays
-/// labelled as the dev container.
-#[derive(Debug, Default)]
-pub struct InFlight(Mutex<Option<String>>);
+/// The container this run made and has not handed to the user yet;
+/// removed if the run is interrupted, so nothing half-made stays labelled
+/// as the dev container. The create request runs in a task of its own, so
+/// an interruption while it is in flight still learns the new id
+/// (reliability #7): [`InFlight::take`] waits for the engine's answer.
+#[derive(Debug, Clone, Default)]
+pub struct InFlight(Arc<tokio::sync::Mutex<Option<String>>>);
 
 impl InFlight {
-    fn set(&self, id: Option<String>) {
-        if let Ok(mut slot) = self.0.lock() {
-            *slot = id;
-        }
+    async fn create(&self, engine: &Engine, spec: &ContainerSpec) -> Result<String, EngineError> {
+        // Held until the id is recorded, so `take` cannot come in between.
+        let mut slot = self.0.clone().lock_owned().await;
+        let (engine, spec) = (engine.clone(), spec.clone());
+        let task = tokio::spawn(async move {
+            let created = engine.create_container(&spec).await;
+            if let Ok(id) = &created {
+                *slot = Some(id.clone());
+            }
+            created
+        });
+        task.await.unwrap_or_else(|error| {
+            Err(EngineError::Api {
+                context: "creating the container".into(),
+                message: error.to_string(),
+                status: 0,
+            })
+        })
     }
 
-    pub fn take(&self) -> Option<String> {
-        self.0.lock().ok().and_then(|mut slot| slot.take())
+    async fn clear(&self) {
+        *self.0.lock().await = None;
+    }
+
+    /// The container made by this run and not handed over yet, once a
+    /// create request in flight has been answered.
+    pub async fn take(&self) -> Option<String> {
+        self.0.lock().await.take()
     }
 }
 
@@ -140,8 +166,7 @@ pub async fn up(
         (Action::Start, Some(container)) => {
             warn_if_changed(config, &container, reporter);
             reporter.step(&format!("Starting container {}", short(&container.id)));
-            engine
-                .start_container(&container.id)
+            super::create::start(engine, &container.id)
                 .await
                 .map_err(ContainerError::from)?;
             container
@@ -269,14 +294,13 @@ pub async fn create_planned(
     let Planned { spec, user } = planned;
     reporter.step(&format!("Creating container from {}", spec.image));
     super::teardown::create_owned_volumes(engine, spec).await?;
-    let id = engine
-        .create_container(spec)
+    let id = in_flight
+        .create(engine, spec)
         .await
         .map_err(ContainerError::from)?;
-    in_flight.set(Some(id.clone()));
-    if let Err(err) = engine.start_container(&id).await {
+    if let Err(err) = super::create::start(engine, &id).await {
         let _ = engine.remove_container(&id, true).await;
-        in_flight.set(None);
+        in_flight.clear().await;
         let message = match err {
             crate::engine::EngineError::Api { message, .. } => message,
             other => other.to_string(),
@@ -296,13 +320,13 @@ pub async fn create_planned(
     };
     match finished.await {
         Ok(info) => {
-            in_flight.set(None);
+            in_flight.clear().await;
             Ok(info)
         }
         // A half-set-up container would be reused as if it were ready.
         Err(error) => {
             let _ = engine.remove_container(&id, true).await;
-            in_flight.set(None);
+            in_flight.clear().await;
             Err(error.into())
         }
     }
@@ -498,7 +522,11 @@ mod tests {
         };
         assert_eq!(decide(Some(&container("running")), &plain), Action::Reuse);
         assert_eq!(decide(Some(&container("exited")), &plain), Action::Start);
-        assert_eq!(decide(Some(&container("created")), &plain), Action::Start);
+        assert_eq!(
+            decide(Some(&container("created")), &plain),
+            Action::Replace,
+            "a container never started never finished its set-up"
+        );
         assert_eq!(
             decide(Some(&container("running")), &replace),
             Action::Replace

@@ -1,5 +1,12 @@
 //! Running commands in a container: interactive (`devc exec`) or captured
-//! (probes devc makes for itself).
+//! (probes devc makes for itself), and signalling them.
+//!
+//! The Engine API starts a command in a container but cannot signal it,
+//! and closing the connection leaves it running. So a command devc may
+//! have to stop (a hook on Ctrl-C, `devc exec` forwarding a signal) is
+//! started with a tag in its environment ([`ExecRequest::tag`]), which its
+//! child processes inherit; [`Engine::signal_exec`] then finds every
+//! process carrying the tag from a second exec and signals it.
 
 use std::io::Write;
 
@@ -21,6 +28,43 @@ pub struct ExecRequest {
     pub tty: bool,
     /// Forward devc's stdin to the command.
     pub stdin: bool,
+}
+
+/// The variable that tags a command's processes (see the module docs).
+pub const EXEC_TAG_VAR: &str = "DEVC_EXEC_ID";
+
+impl ExecRequest {
+    /// Tags the command with a fresh, unique value for
+    /// [`Engine::signal_exec`]; returns it.
+    pub fn tag(&mut self) -> String {
+        use sha2::{Digest, Sha256};
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
+        let seed = format!(
+            "{}-{now}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        let tag = format!("{:x}", Sha256::digest(seed.as_bytes()))[..20].to_string();
+        self.env.push(format!("{EXEC_TAG_VAR}={tag}"));
+        tag
+    }
+}
+
+/// The script that sends `signal` (a `kill -s` name) to every process whose
+/// environment holds `tag`. Reading another process's environment needs
+/// its user (or CAP_SYS_PTRACE, which root in a container usually lacks),
+/// so it runs as the command's user. Prints how many it signalled.
+fn signal_script(tag: &str, signal: &str) -> String {
+    format!(
+        "t='{EXEC_TAG_VAR}={tag}'; n=0; for p in /proc/[0-9]*; do \
+         if {{ tr '\\0' '\\n' < \"$p/environ\"; }} 2>/dev/null | grep -qxF \"$t\"; then \
+         kill -s {signal} \"${{p#/proc/}}\" 2>/dev/null && n=$((n+1)); fi; done; echo \"$n\""
+    )
 }
 
 #[derive(Debug, Clone, Default)]
@@ -65,6 +109,28 @@ impl Engine {
             .await
             .map_err(|e| EngineError::api(context(), e))?;
         Ok((created.id, started))
+    }
+
+    /// Sends `signal` (`INT`, `TERM`, `HUP`, `KILL`) to every process of
+    /// the command tagged `tag` (see [`ExecRequest::tag`]), as `user`;
+    /// returns how many processes got it.
+    pub async fn signal_exec(
+        &self,
+        container: &str,
+        user: Option<&str>,
+        tag: &str,
+        signal: &str,
+    ) -> Result<usize, EngineError> {
+        let request = ExecRequest {
+            cmd: vec!["/bin/sh".into(), "-c".into(), signal_script(tag, signal)],
+            user: user.map(str::to_string),
+            ..Default::default()
+        };
+        let out = self.exec_capture(container, &request).await?;
+        Ok(String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .unwrap_or(0))
     }
 
     /// The exec's exit code. The output stream can close a moment before

@@ -12,13 +12,14 @@ mod exec;
 mod images;
 mod logs;
 mod networks;
+mod start;
 
 use std::collections::BTreeMap;
 
 pub use archive::VolumeMount;
 pub use connect::{Endpoint, endpoint};
 pub use containers::{ContainerStatus, short};
-pub use exec::{ExecChunk, ExecOutput, ExecPipe, ExecRequest};
+pub use exec::{EXEC_TAG_VAR, ExecChunk, ExecOutput, ExecPipe, ExecRequest};
 pub use images::BuildRequest;
 pub use logs::{LogStream, LogsRequest};
 

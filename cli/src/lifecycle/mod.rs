@@ -10,12 +10,16 @@
 //!
 //! - [`plan`]: which steps run, from markers, `waitFor` and flags (pure);
 //! - [`markers`]: the once-per-container / once-per-start markers, kept in
-//!   the container where the reference CLI keeps them;
+//!   the container where the reference CLI keeps them, each written once
+//!   its step succeeded;
 //! - [`run`]: running commands in the container, live, masked;
 //! - [`host`]: `initializeCommand` on the host;
 //! - [`probe`]: `userEnvProbe`, cached per container start;
 //! - [`secrets`]: `--secrets-file` and masking;
 //! - [`dotfiles`]: cloning and installing a dotfiles repository.
+//!
+//! A signal ([`crate::interrupt`]) during a hook kills the hook's processes
+//! in the container and ends the run un-marked, so the hook runs again.
 
 pub mod dotfiles;
 pub mod host;
@@ -32,7 +36,8 @@ use serde_json::Value;
 use crate::config::metadata::Entry;
 use crate::config::model::{LifecycleCommand, UserEnvProbe, WaitFor};
 use crate::container::up::{Effective, remote_user};
-use crate::engine::{ContainerInfo, Engine, ExecRequest};
+use crate::engine::{ContainerInfo, Engine, EngineError, ExecRequest};
+use crate::interrupt::{Interrupt, Signal};
 use crate::printer::Reporter;
 
 pub use dotfiles::Dotfiles;
@@ -138,6 +143,16 @@ pub enum LifecycleError {
     },
     #[error("cannot read the secrets file {path}: {message}")]
     Secrets { path: String, message: String },
+    #[error("cannot tell which lifecycle hooks already ran in container {container}: {reason}")]
+    CheckMarkers { container: String, reason: String },
+    #[error("{step} ran, but recording that in container {container} failed: {reason}")]
+    Mark {
+        step: &'static str,
+        container: String,
+        reason: String,
+    },
+    #[error("{step} was interrupted by {signal}")]
+    Interrupted { step: &'static str, signal: Signal },
     #[error(transparent)]
     Engine(#[from] crate::engine::EngineError),
 }
@@ -152,11 +167,22 @@ impl LifecycleError {
             Self::Failed { hook, .. } if *hook == "initializeCommand" => {
                 Some("fix the command on the host, then run `devc up` again".into())
             }
-            Self::Failed { .. } => Some(
-                "the container is kept for inspection (`devc exec -- sh`); fix the command, then run `devc run-user-commands` or `devc up --remove-existing-container`"
+            Self::Failed { hook, .. } => Some(format!(
+                "the container is kept for inspection (`devc exec -- sh`); `devc up` or `devc run-user-commands` runs {hook} and the hooks after it again (after changing the command itself: `devc up --remove-existing-container`)"
+            )),
+            Self::Secrets { .. } => {
+                Some("the secrets file must be a JSON object of strings".into())
+            }
+            Self::CheckMarkers { .. } => Some(
+                "the container may have stopped or been removed meanwhile; run `devc up` again"
                     .into(),
             ),
-            Self::Secrets { .. } => Some("the secrets file must be a JSON object of strings".into()),
+            Self::Mark { step, .. } => {
+                Some(format!("run `devc up` again; {step} will run once more"))
+            }
+            Self::Interrupted { step, .. } => Some(format!(
+                "{step} and the steps after it run again on the next `devc up` or `devc run-user-commands`"
+            )),
             Self::Engine(e) => e.hint(),
             Self::HostSpawn { .. } | Self::Dotfiles { .. } => None,
         }
@@ -180,6 +206,8 @@ pub struct Session<'a> {
     pub secrets: &'a BTreeMap<String, String>,
     pub dotfiles: Option<&'a Dotfiles>,
     pub reporter: &'a dyn Reporter,
+    /// The command's signals: a hook is stopped on the first one.
+    pub interrupt: &'a Interrupt,
 }
 
 /// The environment of commands run as the remote user: the probed shell
@@ -260,8 +288,8 @@ pub async fn run(session: &Session<'_>, options: RunOptions) -> Result<(), Lifec
             plan::Step::Dotfiles => true,
         })
         .collect();
-    // ...and, for the once-only ones, whether their marker is due.
-    let marks: Vec<(&str, &str)> = candidates
+    // ...and, for the once-only ones, the value their marker must hold.
+    let marks: Vec<(&'static str, &str)> = candidates
         .iter()
         .filter_map(|step| match step.once() {
             plan::Once::PerContainer => Some((step.marker(), container.created.as_str())),
@@ -269,16 +297,17 @@ pub async fn run(session: &Session<'_>, options: RunOptions) -> Result<(), Lifec
             plan::Once::Always => None,
         })
         .collect();
-    let mut due = Vec::new();
-    if !marks.is_empty() {
-        let request = ExecRequest {
-            cmd: vec!["/bin/sh".into(), "-c".into(), markers::script(&marks)],
-            user: Some(user.clone()),
-            ..Default::default()
-        };
-        let output = engine.exec_capture(&container.id, &request).await?;
-        due = markers::parse(&String::from_utf8_lossy(&output.stdout));
-    }
+    let interrupted =
+        |step: &'static str| move |signal: Signal| LifecycleError::Interrupted { step, signal };
+    let due = if marks.is_empty() {
+        Vec::new()
+    } else {
+        session
+            .interrupt
+            .guard(check_markers(engine, container, &user, &marks))
+            .await
+            .map_err(interrupted("checking the lifecycle markers"))??
+    };
     let steps: Vec<plan::Step> = candidates
         .into_iter()
         .filter(|step| plan::runs(*step, due.iter().any(|d| d == step.marker()), options))
@@ -287,8 +316,17 @@ pub async fn run(session: &Session<'_>, options: RunOptions) -> Result<(), Lifec
         return Ok(());
     }
 
-    let (mut env, unset) =
-        environment(engine, container, effective, session.remote_env, reporter).await;
+    let (mut env, unset) = session
+        .interrupt
+        .guard(environment(
+            engine,
+            container,
+            effective,
+            session.remote_env,
+            reporter,
+        ))
+        .await
+        .map_err(interrupted("probing the user's environment"))?;
     env.extend(session.secrets.iter().map(|(k, v)| format!("{k}={v}")));
     let masker = secrets::Masker::new(session.secrets);
     let target = run::Target {
@@ -300,40 +338,104 @@ pub async fn run(session: &Session<'_>, options: RunOptions) -> Result<(), Lifec
         unset: &unset,
         masker: &masker,
         reporter,
+        interrupt: session.interrupt,
     };
-    for (index, step) in steps.iter().enumerate() {
-        let result = match step {
-            plan::Step::Hook(hook) => run::run_hook(&target, *hook, &hooks[hook]).await,
-            plan::Step::Dotfiles => match dotfiles {
-                Some(dotfiles) => dotfiles::install(&target, dotfiles).await,
-                None => Ok(()),
-            },
-        };
-        if let Err(error) = result {
-            // The markers of the steps that never ran were written with
-            // this step's; take them back so the next `up` or
-            // `run-user-commands` runs them, as the reference CLI would.
-            let later: Vec<&str> = steps[index + 1..]
-                .iter()
-                .filter(|s| s.once() != plan::Once::Always)
-                .map(|s| s.marker())
-                .collect();
-            if !later.is_empty() {
-                let request = ExecRequest {
-                    cmd: vec![
-                        "/bin/sh".into(),
-                        "-c".into(),
-                        markers::unmark_script(&later),
-                    ],
-                    user: Some(user.clone()),
-                    ..Default::default()
-                };
-                let _ = engine.exec_capture(&container.id, &request).await;
+    for step in &steps {
+        if let Some(signal) = session.interrupt.received() {
+            return Err(interrupted(step.marker())(signal));
+        }
+        match step {
+            plan::Step::Hook(hook) => run::run_hook(&target, *hook, &hooks[hook]).await?,
+            plan::Step::Dotfiles => {
+                if let Some(dotfiles) = dotfiles {
+                    dotfiles::install(&target, dotfiles).await?;
+                }
             }
-            return Err(error);
+        }
+        // Recorded only now that the step succeeded; a step that failed or
+        // was cut short runs again next time, and so do the ones after it.
+        if let Some((name, value)) = marks.iter().find(|(name, _)| *name == step.marker()) {
+            mark(engine, container, &user, name, value).await?;
         }
     }
     Ok(())
+}
+
+/// The once-only markers that are due. A check that did not run to its
+/// end is an error, never "nothing due" (reliability #6: a container
+/// stopped meanwhile made `up` skip postCreateCommand and succeed).
+async fn check_markers(
+    engine: &Engine,
+    container: &ContainerInfo,
+    user: &str,
+    marks: &[(&str, &str)],
+) -> Result<Vec<String>, LifecycleError> {
+    let failed = |reason: String| LifecycleError::CheckMarkers {
+        container: crate::engine::short(&container.id).to_string(),
+        reason,
+    };
+    let request = ExecRequest {
+        cmd: vec!["/bin/sh".into(), "-c".into(), markers::check_script(marks)],
+        user: Some(user.to_string()),
+        ..Default::default()
+    };
+    let output = engine
+        .exec_capture(&container.id, &request)
+        .await
+        .map_err(|e| failed(engine_reason(e)))?;
+    let parsed = markers::parse(&String::from_utf8_lossy(&output.stdout));
+    match parsed {
+        Some(due) if output.exit_code == 0 => Ok(due),
+        _ => Err(failed(exec_reason(&output))),
+    }
+}
+
+/// Records that the step with marker `name` ran for `value`.
+async fn mark(
+    engine: &Engine,
+    container: &ContainerInfo,
+    user: &str,
+    name: &'static str,
+    value: &str,
+) -> Result<(), LifecycleError> {
+    let failed = |reason: String| LifecycleError::Mark {
+        step: name,
+        container: crate::engine::short(&container.id).to_string(),
+        reason,
+    };
+    let request = ExecRequest {
+        cmd: vec![
+            "/bin/sh".into(),
+            "-c".into(),
+            markers::mark_script(name, value),
+        ],
+        user: Some(user.to_string()),
+        ..Default::default()
+    };
+    let output = engine
+        .exec_capture(&container.id, &request)
+        .await
+        .map_err(|e| failed(engine_reason(e)))?;
+    match output.exit_code {
+        0 => Ok(()),
+        _ => Err(failed(exec_reason(&output))),
+    }
+}
+
+/// The engine's own words, without devc's internal script.
+fn engine_reason(error: EngineError) -> String {
+    match error {
+        EngineError::Api { message, .. } => message,
+        other => other.to_string(),
+    }
+}
+
+fn exec_reason(output: &crate::engine::ExecOutput) -> String {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    match stderr.lines().rev().find(|l| !l.trim().is_empty()) {
+        Some(line) => format!("exit code {}: {}", output.exit_code, line.trim()),
+        None => format!("exit code {}", output.exit_code),
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,11 @@
 //! Running hook commands in the container: as the remote user, in the
 //! workspace folder, with the remote environment, output streamed live
 //! (secrets masked) and the last lines kept for the error message.
+//!
+//! On a signal devc stops waiting and kills the command's processes in the
+//! container (found by their exec tag, see [`crate::engine::exec`]): the
+//! hook runs again from the start next time, so nothing of it may keep
+//! running meanwhile.
 
 use std::collections::VecDeque;
 
@@ -10,6 +15,7 @@ use super::secrets::Masker;
 use super::{Hook, HookCommand, LifecycleError, display};
 use crate::config::model::{LifecycleCommand, StringOrList};
 use crate::engine::{Engine, ExecRequest};
+use crate::interrupt::Interrupt;
 use crate::printer::{Event, Reporter};
 
 /// How many output lines a failure shows.
@@ -28,6 +34,8 @@ pub struct Target<'a> {
     pub unset: &'a [String],
     pub masker: &'a Masker,
     pub reporter: &'a dyn Reporter,
+    /// A signal stops the running command.
+    pub interrupt: &'a Interrupt,
 }
 
 /// A string runs through `/bin/sh -c`; an array runs as it is.
@@ -107,7 +115,10 @@ async fn run_one(
     name: Option<&str>,
     argv: Vec<String>,
 ) -> Result<(), LifecycleError> {
-    let request = ExecRequest {
+    if let Some(signal) = target.interrupt.received() {
+        return Err(LifecycleError::Interrupted { step: hook, signal });
+    }
+    let mut request = ExecRequest {
         cmd: with_unset(target.unset, argv.clone()),
         user: Some(target.user.to_string()),
         env: target.env.to_vec(),
@@ -115,15 +126,36 @@ async fn run_one(
         tty: false,
         stdin: false,
     };
+    let tag = request.tag();
     let prefix = name.map(|n| format!("[{n}] ")).unwrap_or_default();
     let mut lines = LineSplitter::new(target, hook, prefix);
-    let code = target
-        .engine
-        .exec_streaming(target.container_id, &request, &mut |stderr, chunk| {
-            lines.push(stderr, chunk)
-        })
-        .await?;
+    let finished = {
+        let mut sink = |stderr, chunk: &[u8]| lines.push(stderr, chunk);
+        let exec = target
+            .engine
+            .exec_streaming(target.container_id, &request, &mut sink);
+        tokio::select! {
+            biased;
+            code = exec => Ok(code),
+            signal = target.interrupt.wait() => Err(signal),
+        }
+    };
     lines.flush();
+    let code = match finished {
+        Ok(code) => code?,
+        Err(signal) => {
+            target.reporter.step(&format!(
+                "{signal}: stopping the {hook}{} in the container",
+                name.map(|n| format!(" \"{n}\"")).unwrap_or_default()
+            ));
+            // The exec's own connection is gone; its processes are not.
+            let _ = target
+                .engine
+                .signal_exec(target.container_id, Some(target.user), &tag, "KILL")
+                .await;
+            return Err(LifecycleError::Interrupted { step: hook, signal });
+        }
+    };
     if code == 0 {
         return Ok(());
     }

@@ -129,7 +129,7 @@ fn a_failing_hook_stops_up_names_the_command_and_keeps_the_container() {
           "image": "devc-test/busybox:latest",
           "postCreateCommand": {
             "ok": "sleep 1; echo ok-finished > ok.log",
-            "broken": "echo about to break; echo 'the cause' >&2; exit 5"
+            "broken": "echo about to break; test -f fixed && exit 0; echo 'the cause' >&2; exit 5"
           },
           "postStartCommand": "echo must-not-run > start.log"
         }"#,
@@ -167,18 +167,20 @@ fn a_failing_hook_stops_up_names_the_command_and_keeps_the_container() {
         "the container stays for inspection"
     );
 
-    // The failed hook is not retried, but the hooks after it never ran:
-    // run-user-commands runs them now.
+    // A hook is marked as done only once it succeeded (issue 13): once
+    // the cause is fixed, run-user-commands runs the failed hook again,
+    // then the hooks after it.
+    ws.write("fixed", "");
     let rest = ws.devc(&["run-user-commands"]);
     assert_eq!(rest.code, 0, "{}", rest.stderr);
     assert!(
-        ws.path.join("start.log").exists(),
-        "postStartCommand ran in the fix-up run"
+        rest.stderr.contains("about to break"),
+        "the failed hook is retried: {}",
+        rest.stderr
     );
     assert!(
-        !rest.stderr.contains("about to break"),
-        "the failed hook is not retried: {}",
-        rest.stderr
+        ws.path.join("start.log").exists(),
+        "postStartCommand ran in the fix-up run"
     );
 }
 

@@ -22,6 +22,7 @@ mod extensions;
 mod features;
 mod hardening_attach;
 mod hardening_inputs;
+mod interrupt;
 mod lifecycle;
 mod logs;
 mod podman;
