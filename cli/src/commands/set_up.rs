@@ -105,16 +105,16 @@ async fn set_up(ctx: &Context, args: &SetUpArgs) -> Result<Value, Error> {
             (config, String::new())
         }
     };
-    let effective = up::effective(&config, &container);
+    let merged = up::merged_for(&config, &container, &ctx.printer)?;
     args.lifecycle
-        .run(ctx, &engine, &container, &effective, &workdir, &secrets)
+        .run(ctx, &engine, &container, &merged, &workdir, &secrets)
         .await?;
     let mut out = json!({"outcome": "success"});
     if args.include_configuration {
         out["configuration"] = Value::Object(config.configuration_json());
     }
     if args.include_merged_configuration {
-        out["mergedConfiguration"] = Value::Object(effective.merged);
+        out["mergedConfiguration"] = Value::Object(merged.json);
     }
     Ok(out)
 }

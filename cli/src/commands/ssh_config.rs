@@ -57,7 +57,10 @@ pub async fn host_block(
     let key = HostKey::load_or_create()?;
     let known_hosts = key.write_known_hosts()?;
     let user = match ctx.engine().await {
-        Ok(engine) => target::running(&engine, config).await.ok().map(|a| a.user),
+        Ok(engine) => target::running(&engine, config, &ctx.printer)
+            .await
+            .ok()
+            .map(|a| a.user),
         Err(_) => None,
     }
     .or_else(|| target::configured_user(config))

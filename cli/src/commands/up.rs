@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use super::lifecycle_args::LifecycleArgs;
 use super::{Context, WorkspaceArgs};
 use crate::attach::extensions;
+use crate::config::MergedConfig;
 use crate::container::up::{self, InFlight, UpOptions};
 use crate::error::Error;
 use crate::image::{PrepareOptions, PullPolicy};
@@ -139,8 +140,8 @@ async fn up(ctx: &Context, args: &UpArgs) -> Result<Done, Failure> {
         .container
         .clone()
         .expect("up always returns its container");
-    let effective = up::effective(&config, &listed);
-    if has_work(&effective, &args.lifecycle) {
+    let merged = up::merged_for(&config, &listed, &ctx.printer)?;
+    if has_work(&merged, &args.lifecycle) {
         // Hooks need the creation and start times and the environment.
         let fail = |error: Error| Failure {
             error,
@@ -150,13 +151,13 @@ async fn up(ctx: &Context, args: &UpArgs) -> Result<Done, Failure> {
             .inspect_container(&result.container_id)
             .await
             .map_err(|e| fail(crate::container::ContainerError::from(e).into()))?;
-        let effective = up::effective(&config, &container);
+        let merged = up::merged_for(&config, &container, &ctx.printer)?;
         args.lifecycle
             .run(
                 ctx,
                 &engine,
                 &container,
-                &effective,
+                &merged,
                 &config.workspace_folder,
                 &secrets,
             )
@@ -164,7 +165,7 @@ async fn up(ctx: &Context, args: &UpArgs) -> Result<Done, Failure> {
             .map_err(fail)?;
     }
     // customizations.vscode.extensions into the editor servers present (issue 5).
-    if !extensions::listed(&config, &effective.merged).is_empty() {
+    if !extensions::listed(&config, &merged).is_empty() {
         extensions::install(&engine, &config, &listed, &ctx.printer).await;
     }
     let mut out = json!({
@@ -187,7 +188,8 @@ async fn up(ctx: &Context, args: &UpArgs) -> Result<Done, Failure> {
             .inspect_container(&result.container_id)
             .await
             .map_err(crate::container::ContainerError::from)?;
-        out["mergedConfiguration"] = Value::Object(up::merged_for_container(&config, &container));
+        out["mergedConfiguration"] =
+            Value::Object(up::merged_for(&config, &container, &ctx.printer)?.json);
     }
     Ok(Done {
         out,
@@ -198,11 +200,11 @@ async fn up(ctx: &Context, args: &UpArgs) -> Result<Done, Failure> {
 
 /// Whether the lifecycle has anything to do (saves the inspect and the
 /// marker exec on containers without hooks).
-fn has_work(effective: &up::Effective, args: &LifecycleArgs) -> bool {
+fn has_work(merged: &MergedConfig, args: &LifecycleArgs) -> bool {
     args.wants_dotfiles()
         || lifecycle::Hook::IN_CONTAINER
             .iter()
-            .any(|hook| !lifecycle::commands(&effective.entries, *hook).is_empty())
+            .any(|hook| !lifecycle::commands(&merged.entries, *hook).is_empty())
 }
 
 /// The short description the reference CLI puts next to the message.

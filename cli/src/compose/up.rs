@@ -107,9 +107,9 @@ pub async fn up(
             container
         }
     };
-    let merged = container_up::merged_for_container(config, &container);
+    let merged = container_up::merged_for(config, &container, reporter)?;
     Ok(UpResult {
-        remote_user: container_up::remote_user(&merged, &container),
+        remote_user: merged.remote_user(&container.user),
         container_id: container.id.clone(),
         remote_workspace_folder: config.workspace_folder.clone(),
         container: Some(container),

@@ -5,10 +5,13 @@
 //! - [`mount`], [`run_args`]: Docker mount syntax and `docker run` flags
 //!   translated onto the spec;
 //! - [`create`]: the spec for a resolved configuration and its image;
+//! - [`find`]: the workspace's container by its identity labels, and the
+//!   merged configuration in force for it;
 //! - [`up`]: finding the workspace's container by its identity labels and
 //!   deciding to reuse, start, replace or create it.
 
 pub mod create;
+pub mod find;
 pub mod mount;
 pub mod run_args;
 pub mod spec;

@@ -42,6 +42,9 @@ pub enum ImageError {
     Features(Box<crate::features::FeatureError>),
     #[error(transparent)]
     Engine(#[from] crate::engine::EngineError),
+    /// The merged configuration refused a value (see `config::merged`).
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
     /// A command that builds one image was given a Compose configuration.
     #[error(
         "the image of Compose service \"{service}\" is made by `devc up` or `devc build` with the Compose files"
@@ -69,6 +72,7 @@ impl ImageError {
             ),
             Self::Engine(e) => e.hint(),
             Self::Features(e) => e.hint(),
+            Self::Config(e) => e.hint(),
             _ => None,
         }
     }
