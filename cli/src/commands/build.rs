@@ -71,6 +71,7 @@ async fn build(ctx: &Context, args: &BuildArgs) -> Result<Vec<String>, Error> {
     }
     let config = ctx.resolve(&args.workspace)?;
     let engine = ctx.engine().await?;
+    let _lock = crate::container::lock::lock_workspace(&config.devcontainer_id, &ctx.printer).await;
     let options = PrepareOptions {
         pull: args.pull,
         no_cache: args.no_cache,

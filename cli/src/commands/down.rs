@@ -21,6 +21,7 @@ pub struct DownArgs {
 pub async fn run(ctx: &Context, args: DownArgs) -> Result<u8, Error> {
     let config = ctx.resolve(&args.workspace)?;
     let engine = ctx.engine().await?;
+    let _lock = crate::container::lock::lock_workspace(&config.devcontainer_id, &ctx.printer).await;
     let mut containers = engine
         .find_containers(&config.id_labels)
         .await

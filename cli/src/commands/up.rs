@@ -119,15 +119,20 @@ async fn up(ctx: &Context, args: &UpArgs) -> Result<Done, Failure> {
     };
     let in_flight = InFlight::default();
     let run = async {
-        match &config.image {
+        // Held until this `up` is done with the container (hooks included), so
+        // a concurrent `up` on the workspace reuses it instead of making another.
+        let lock =
+            crate::container::lock::lock_workspace(&config.devcontainer_id, &ctx.printer).await;
+        let result = match &config.image {
             crate::config::ImageSource::Compose(source) => {
                 crate::compose::up::up(&engine, &config, source, &options, &ctx.printer, &in_flight)
                     .await
             }
             _ => up::up(&engine, &config, &options, &ctx.printer, &in_flight).await,
-        }
+        };
+        result.map(|result| (result, lock))
     };
-    let result = tokio::select! {
+    let (result, _lock) = tokio::select! {
         result = run => result?,
         _ = tokio::signal::ctrl_c() => {
             if let Some(id) = in_flight.take() {

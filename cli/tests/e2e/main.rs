@@ -15,6 +15,7 @@ mod authoring;
 mod bench;
 mod compat;
 mod compose;
+mod concurrency;
 mod errors;
 mod exec;
 mod extensions;
