@@ -141,11 +141,8 @@ async fn up(ctx: &Context, args: &UpArgs) -> Result<Done, Failure> {
             return Err(Error::Interrupted.into());
         }
     };
-    let listed = result
-        .container
-        .clone()
-        .expect("up always returns its container");
-    let merged = up::merged_for(&config, &listed, &ctx.printer)?;
+    let listed = result.container.clone();
+    let mut merged = result.merged.clone();
     if has_work(&merged, &args.lifecycle) {
         // Hooks need the creation and start times and the environment.
         let fail = |error: Error| Failure {
@@ -156,7 +153,8 @@ async fn up(ctx: &Context, args: &UpArgs) -> Result<Done, Failure> {
             .inspect_container(&result.container_id)
             .await
             .map_err(|e| fail(crate::container::ContainerError::from(e).into()))?;
-        let merged = up::merged_for(&config, &container, &ctx.printer)?;
+        // Now with `${containerEnv:…}` resolved against the inspected container.
+        merged = up::merged_for(&config, &container, &ctx.printer)?;
         args.lifecycle
             .run(
                 ctx,

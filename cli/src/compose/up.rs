@@ -107,13 +107,7 @@ pub async fn up(
             container
         }
     };
-    let merged = container_up::merged_for(config, &container, reporter)?;
-    Ok(UpResult {
-        remote_user: merged.remote_user(&container.user),
-        container_id: container.id.clone(),
-        remote_workspace_folder: config.workspace_folder.clone(),
-        container: Some(container),
-    })
+    Ok(UpResult::new(config, container, reporter)?)
 }
 
 /// Makes the dev container, replacing `old`: its image first (if that

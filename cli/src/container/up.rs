@@ -54,7 +54,29 @@ pub struct UpResult {
     pub remote_workspace_folder: String,
     /// The container as listed (reuse) or inspected (start, create).
     #[serde(skip)]
-    pub container: Option<ContainerInfo>,
+    pub container: ContainerInfo,
+    /// The merged configuration in force for it (from its labels; an
+    /// inspected container also resolves `${containerEnv:…}`).
+    #[serde(skip)]
+    pub merged: MergedConfig,
+}
+
+impl UpResult {
+    /// The result for the container `up` ends with, single or Compose.
+    pub fn new(
+        config: &ResolvedConfig,
+        container: ContainerInfo,
+        reporter: &dyn Reporter,
+    ) -> Result<Self, crate::config::ConfigError> {
+        let merged = merged_for(config, &container, reporter)?;
+        Ok(Self {
+            container_id: container.id.clone(),
+            remote_user: merged.remote_user(&container.user),
+            remote_workspace_folder: config.workspace_folder.clone(),
+            container,
+            merged,
+        })
+    }
 }
 
 /// Ids of containers made by this run and not yet handed to the user;
@@ -138,13 +160,7 @@ pub async fn up(
             create(engine, config, &image, reporter, in_flight).await?
         }
     };
-    let merged = merged_for(config, &container, reporter)?;
-    Ok(UpResult {
-        remote_user: merged.remote_user(&container.user),
-        container_id: container.id.clone(),
-        remote_workspace_folder: config.workspace_folder.clone(),
-        container: Some(container),
-    })
+    Ok(UpResult::new(config, container, reporter)?)
 }
 
 async fn create(
