@@ -41,13 +41,12 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::config::ResolvedConfig;
+use crate::config::{MergedConfig, ResolvedConfig};
 use crate::container::mount::parse_mount_string;
 use crate::container::spec::MountKind;
-use crate::container::up;
 use crate::engine::{ContainerInfo, Engine, ExecRequest};
 use crate::lifecycle;
 use crate::printer::Reporter;
@@ -71,10 +70,13 @@ pub enum Listed {
 /// What the configuration lists: the container's merged metadata, then
 /// the current configuration. Cheap and engine-free, so `up` can skip
 /// everything when it is empty.
-pub fn listed(config: &ResolvedConfig, merged: &Map<String, Value>) -> Vec<Listed> {
+pub fn listed(config: &ResolvedConfig, merged: &MergedConfig) -> Vec<Listed> {
     let mut raw = Vec::new();
-    for source in [merged, &config.substituted] {
-        let vscode = source.get("customizations").and_then(|c| c.get("vscode"));
+    let own = config
+        .substituted
+        .get("customizations")
+        .and_then(|c| c.get("vscode"));
+    for vscode in [merged.customizations.get("vscode"), own] {
         // An object in a configuration, a list of them once merged.
         let entries: Vec<&Value> = match vscode {
             Some(Value::Array(list)) => list.iter().collect(),
@@ -405,17 +407,29 @@ pub async fn install(
             return Vec::new();
         }
     };
-    let effective = up::effective(config, &container);
-    let wanted = listed(config, &effective.merged);
+    let merged = match MergedConfig::for_container(
+        config,
+        &container.image,
+        &container.labels,
+        &container.env,
+        reporter,
+    ) {
+        Ok(merged) => merged,
+        Err(err) => {
+            reporter.warn(&format!("extensions were not installed: {err}"));
+            return Vec::new();
+        }
+    };
+    let wanted = listed(config, &merged);
     if wanted.is_empty() {
         return Vec::new();
     }
-    let (env, unset) = lifecycle::environment(engine, &container, &effective, &[], reporter).await;
+    let (env, unset) = lifecycle::environment(engine, &container, &merged, &[], reporter).await;
     let session = Session {
         engine,
         config,
         container: &container,
-        user: up::remote_user(&effective.merged, &container),
+        user: merged.remote_user(&container.user),
         env,
         unset,
         reporter,
@@ -731,11 +745,14 @@ mod tests {
             {"extensions": ["b.new"]}
         ]}});
         assert_eq!(
-            listed(&config, merged.as_object().unwrap()),
+            listed(
+                &config,
+                &MergedConfig::from_merged(Vec::new(), merged.as_object().unwrap().clone())
+            ),
             vec![market("c.feature", None), market("b.new", None)]
         );
         let none = resolved(Path::new("/w"), json!({"image": "i"}));
-        assert!(listed(&none, &Map::new()).is_empty());
+        assert!(listed(&none, &MergedConfig::default()).is_empty());
     }
 
     #[test]

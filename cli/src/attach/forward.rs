@@ -15,13 +15,14 @@ use std::sync::Arc;
 use futures_util::StreamExt;
 use russh::client;
 use russh::keys::PublicKey;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 use super::AttachError;
 use super::endpoint::{self, AgentTarget};
 use super::hostkey::HostKey;
+use crate::config::MergedConfig;
 use crate::engine::{Engine, ExecChunk};
 
 /// One port to forward.
@@ -56,25 +57,17 @@ pub fn parse_port(text: &str) -> Result<PortSpec, String> {
 }
 
 /// `forwardPorts` with their `portsAttributes`, from a merged configuration.
-pub fn configured_ports(merged: &Map<String, Value>) -> Result<Vec<PortSpec>, String> {
-    let attributes = merged.get("portsAttributes").and_then(Value::as_object);
+pub fn configured_ports(merged: &MergedConfig) -> Result<Vec<PortSpec>, String> {
+    let attributes = &merged.ports_attributes;
     let mut ports = Vec::new();
-    for entry in merged
-        .get("forwardPorts")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for entry in &merged.forward_ports {
         let key = match entry {
             Value::Number(n) => n.to_string(),
             Value::String(s) => s.clone(),
             other => return Err(format!("forwardPorts: {other} is not a port")),
         };
         let mut spec = parse_port(&key).map_err(|e| format!("forwardPorts: {e}"))?;
-        if let Some(attrs) = attributes
-            .and_then(|a| a.get(&key))
-            .and_then(Value::as_object)
-        {
+        if let Some(attrs) = attributes.get(&key).and_then(Value::as_object) {
             spec.label = attrs.get("label").and_then(Value::as_str).map(String::from);
             spec.require_local_port = attrs
                 .get("requireLocalPort")
@@ -239,7 +232,8 @@ mod tests {
             "forwardPorts": [3000, "db:5432", 3000],
             "portsAttributes": {"3000": {"label": "web", "requireLocalPort": true}},
         });
-        let ports = configured_ports(merged.as_object().unwrap()).unwrap();
+        let merged = MergedConfig::from_merged(Vec::new(), merged.as_object().unwrap().clone());
+        let ports = configured_ports(&merged).unwrap();
         assert_eq!(ports.len(), 2);
         assert_eq!(ports[0].host, "127.0.0.1");
         assert_eq!(ports[0].label.as_deref(), Some("web"));

@@ -1,8 +1,8 @@
 //! The running container a person attaches to, with the user, folder and
 //! environment `devc exec` would use.
 
-use crate::config::ResolvedConfig;
-use crate::container::up::{self, Effective};
+use crate::config::{MergedConfig, ResolvedConfig};
+use crate::container::find;
 use crate::engine::{ContainerInfo, Engine};
 use crate::error::Error;
 use crate::lifecycle;
@@ -10,19 +10,23 @@ use crate::printer::Reporter;
 
 pub struct Attached {
     pub container: ContainerInfo,
-    pub effective: Effective,
+    pub merged: MergedConfig,
     pub user: String,
     pub workspace_folder: String,
 }
 
 /// The workspace's running container (an error naming `devc up` otherwise).
-pub async fn running(engine: &Engine, config: &ResolvedConfig) -> Result<Attached, Error> {
-    let container = up::find_running(engine, config).await?;
-    let effective = up::effective(config, &container);
-    let user = up::remote_user(&effective.merged, &container);
+pub async fn running(
+    engine: &Engine,
+    config: &ResolvedConfig,
+    reporter: &dyn Reporter,
+) -> Result<Attached, Error> {
+    let container = find::find_running(engine, config).await?;
+    let merged = find::merged_for(config, &container, reporter)?;
+    let user = merged.remote_user(&container.user);
     Ok(Attached {
         container,
-        effective,
+        merged,
         user,
         workspace_folder: config.workspace_folder.clone(),
     })
@@ -36,7 +40,7 @@ impl Attached {
         flags: &[String],
         reporter: &dyn Reporter,
     ) -> (Vec<String>, Vec<String>) {
-        lifecycle::environment(engine, &self.container, &self.effective, flags, reporter).await
+        lifecycle::environment(engine, &self.container, &self.merged, flags, reporter).await
     }
 }
 

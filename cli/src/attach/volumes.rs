@@ -12,8 +12,9 @@
 //! Off per project with
 //! `"customizations": {"devc": {"editorServerVolumes": false}}`.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
+use crate::config::MergedConfig;
 use crate::container::spec::{Mount, MountKind};
 
 /// Folder under the home → volume slug.
@@ -33,8 +34,8 @@ pub const FOLDERS: &[(&str, &str)] = &[
 /// Whether the merged configuration keeps the volumes on (the default).
 /// `customizations.devc` is an object in a configuration and a list of
 /// them once merged with image metadata; the last setting wins.
-pub fn enabled(merged: &Map<String, Value>) -> bool {
-    let devc = merged.get("customizations").and_then(|c| c.get("devc"));
+pub fn enabled(merged: &MergedConfig) -> bool {
+    let devc = merged.customizations.get("devc");
     let entries: Vec<&Value> = match devc {
         Some(Value::Array(list)) => list.iter().collect(),
         Some(other) => vec![other],
@@ -80,7 +81,7 @@ pub fn volume_names(devcontainer_id: &str) -> Vec<String> {
 pub fn editor_mounts(
     devcontainer_id: &str,
     home: &str,
-    merged: &Map<String, Value>,
+    merged: &MergedConfig,
     existing: &[Mount],
 ) -> Vec<Mount> {
     if !enabled(merged) {
@@ -105,10 +106,14 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn merged(value: Value) -> MergedConfig {
+        MergedConfig::from_merged(Vec::new(), value.as_object().unwrap().clone())
+    }
+
     #[test]
     fn mounts_per_folder_unless_turned_off() {
-        let on = json!({});
-        let mounts = editor_mounts("abc", "/home/node/", on.as_object().unwrap(), &[]);
+        let on = merged(json!({}));
+        let mounts = editor_mounts("abc", "/home/node/", &on, &[]);
         assert_eq!(mounts.len(), FOLDERS.len());
         assert_eq!(mounts[0].target, "/home/node/.vscode-server");
         assert_eq!(mounts[0].source.as_deref(), Some("devc-abc-vscode-server"));
@@ -120,14 +125,14 @@ mod tests {
             Some("/x".into()),
             "/home/node/.zed_server",
         )];
-        let fewer = editor_mounts("abc", "/home/node", on.as_object().unwrap(), &taken);
+        let fewer = editor_mounts("abc", "/home/node", &on, &taken);
         assert_eq!(fewer.len(), FOLDERS.len() - 1);
 
-        let off = json!({"customizations": {"devc": {"editorServerVolumes": false}}});
-        assert!(editor_mounts("abc", "/root", off.as_object().unwrap(), &[]).is_empty());
-        let merged_list = json!({"customizations": {"devc": [
-            {"editorServerVolumes": false}, {"editorServerVolumes": true}]}});
-        assert!(enabled(merged_list.as_object().unwrap()));
+        let off = merged(json!({"customizations": {"devc": {"editorServerVolumes": false}}}));
+        assert!(editor_mounts("abc", "/root", &off, &[]).is_empty());
+        let merged_list = merged(json!({"customizations": {"devc": [
+            {"editorServerVolumes": false}, {"editorServerVolumes": true}]}}));
+        assert!(enabled(&merged_list));
         assert_eq!(volume_names("abc")[1], "devc-abc-vscode-server-insiders");
     }
 

@@ -6,7 +6,7 @@ use clap::Args;
 use serde_json::json;
 
 use super::{Context, WorkspaceArgs};
-use crate::config::metadata;
+use crate::config::MergedConfig;
 use crate::error::Error;
 use crate::image::{self, PrepareOptions, PullPolicy};
 use crate::printer::Reporter;
@@ -71,6 +71,7 @@ async fn build(ctx: &Context, args: &BuildArgs) -> Result<Vec<String>, Error> {
     }
     let config = ctx.resolve(&args.workspace)?;
     let engine = ctx.engine().await?;
+    let _lock = crate::container::lock::lock_workspace(&config.devcontainer_id, &ctx.printer).await;
     let options = PrepareOptions {
         pull: args.pull,
         no_cache: args.no_cache,
@@ -84,9 +85,10 @@ async fn build(ctx: &Context, args: &BuildArgs) -> Result<Vec<String>, Error> {
         }
         _ => image::prepare(&engine, &config, &options, &ctx.printer).await?,
     };
-    let base = metadata::from_labels(&prepared.info.labels, &ctx.printer);
     // The label keeps values as written; each tool substitutes them for its workspace.
-    let entries = metadata::container_metadata(&base, &config.raw);
+    let entries =
+        MergedConfig::for_image(&config, &prepared.name, &prepared.info.labels, &ctx.printer)?
+            .label;
     let names = if args.image_names.is_empty() {
         let basename = config
             .local_workspace_folder

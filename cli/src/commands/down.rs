@@ -19,6 +19,7 @@ pub struct DownArgs {
 pub async fn run(ctx: &Context, args: DownArgs) -> Result<u8, Error> {
     let config = ctx.resolve(&args.workspace)?;
     let engine = ctx.engine().await?;
+    let _lock = crate::container::lock::lock_workspace(&config.devcontainer_id, &ctx.printer).await;
     let options = DownOptions {
         volumes: args.volumes,
     };

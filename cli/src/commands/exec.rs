@@ -51,15 +51,9 @@ pub async fn run(ctx: &Context, args: ExecArgs) -> Result<u8, Error> {
     let config = ctx.resolve(&args.workspace)?;
     let engine = ctx.engine().await?;
     let container = up::find_running(&engine, &config).await?;
-    let effective = up::effective(&config, &container);
-    let (env, unset) = lifecycle::environment(
-        &engine,
-        &container,
-        &effective,
-        &args.remote_env,
-        &ctx.printer,
-    )
-    .await;
+    let merged = up::merged_for(&config, &container, &ctx.printer)?;
+    let (env, unset) =
+        lifecycle::environment(&engine, &container, &merged, &args.remote_env, &ctx.printer).await;
     let mut command = args.command.clone();
     if command.first().map(String::as_str) == Some("--") {
         command.remove(0);
@@ -68,7 +62,7 @@ pub async fn run(ctx: &Context, args: ExecArgs) -> Result<u8, Error> {
     let tty = terminal::interactive();
     let mut request = ExecRequest {
         cmd: command,
-        user: Some(up::remote_user(&effective.merged, &container)),
+        user: Some(merged.remote_user(&container.user)),
         env,
         working_dir: Some(config.workspace_folder.clone()),
         tty,

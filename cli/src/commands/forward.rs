@@ -52,9 +52,9 @@ pub async fn serve_with(
     config: &crate::config::ResolvedConfig,
     ports: &[String],
 ) -> Result<u8, Error> {
-    let attached = target::running(engine, config).await?;
+    let attached = target::running(engine, config, &ctx.printer).await?;
     let ports = if ports.is_empty() {
-        forward::configured_ports(&attached.effective.merged)
+        forward::configured_ports(&attached.merged)
     } else {
         ports.iter().map(|p| forward::parse_port(p)).collect()
     }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::Context;
-use crate::container::up::Effective;
+use crate::config::MergedConfig;
 use crate::engine::{ContainerInfo, Engine};
 use crate::error::Error;
 use crate::interrupt::Interrupt;
@@ -108,7 +108,7 @@ impl LifecycleArgs {
         ctx: &Context,
         engine: &Engine,
         container: &ContainerInfo,
-        effective: &Effective,
+        merged: &MergedConfig,
         workspace_folder: &str,
         secrets: &BTreeMap<String, String>,
         interrupt: &Interrupt,
@@ -117,7 +117,7 @@ impl LifecycleArgs {
         let session = Session {
             engine,
             container,
-            effective,
+            merged,
             workspace_folder,
             remote_env: &self.remote_env,
             secrets,

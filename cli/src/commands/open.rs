@@ -53,7 +53,7 @@ pub async fn run(ctx: &Context, args: OpenArgs) -> Result<u8, Error> {
         Editor::Vscode | Editor::Cursor => {
             let uri = if args.attached {
                 let engine = ctx.engine().await?;
-                let attached = target::running(&engine, &config).await?;
+                let attached = target::running(&engine, &config, &ctx.printer).await?;
                 uri::vscode_attached(&attached.container.name, &folder)
             } else {
                 uri::vscode_dev_container(

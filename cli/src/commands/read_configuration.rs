@@ -5,8 +5,7 @@ use clap::Args;
 use serde_json::{Map, Value, json};
 
 use super::{Context, WorkspaceArgs};
-use crate::config::ResolvedConfig;
-use crate::config::metadata;
+use crate::config::{MergedConfig, ResolvedConfig};
 use crate::container::up;
 use crate::error::Error;
 
@@ -52,21 +51,22 @@ async fn merged_configuration(
             .inspect_container(&container.id)
             .await
             .map_err(crate::container::ContainerError::from)?;
-        up::merged_for_container(config, &container)
+        up::merged_for(config, &container, &ctx.printer)?
     } else {
-        let base = match base_image_name(config) {
-            Some(name) => engine
-                .inspect_image(&name)
-                .await?
-                .and_then(|image| image.labels.get(crate::config::id::METADATA_LABEL).cloned())
-                .and_then(|label| metadata::parse_label(&label).ok())
-                .unwrap_or_default(),
-            None => Vec::new(),
+        let (name, labels) = match base_image_name(config) {
+            Some(name) => {
+                let labels = engine
+                    .inspect_image(&name)
+                    .await?
+                    .map(|image| image.labels)
+                    .unwrap_or_default();
+                (name, labels)
+            }
+            None => (String::new(), Default::default()),
         };
-        let entries = metadata::container_metadata(&base, &config.substituted);
-        metadata::merge(&config.configuration_json(), &entries)
+        MergedConfig::for_image(config, &name, &labels, &ctx.printer)?
     };
-    Ok(merged)
+    Ok(merged.json)
 }
 
 /// The image whose metadata applies before a container exists: `image`, or

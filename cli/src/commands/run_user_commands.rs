@@ -45,13 +45,13 @@ async fn run_commands(ctx: &Context, args: &RunUserCommandsArgs) -> Result<(), E
     let config = ctx.resolve(&args.workspace)?;
     let engine = ctx.engine().await?;
     let container = up::find_running(&engine, &config).await?;
-    let effective = up::effective(&config, &container);
+    let merged = up::merged_for(&config, &container, &ctx.printer)?;
     args.lifecycle
         .run(
             ctx,
             &engine,
             &container,
-            &effective,
+            &merged,
             &config.workspace_folder,
             &secrets,
             &interrupt,

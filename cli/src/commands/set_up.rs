@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 
 use super::Context;
 use super::lifecycle_args::LifecycleArgs;
-use crate::config::id::LOCAL_FOLDER_LABEL;
+use crate::config::id::{CONFIG_FILE_LABEL, LOCAL_FOLDER_LABEL};
 use crate::config::resolved::{ConfigInput, resolve, resolve_parsed};
 use crate::container::{ContainerError, up};
 use crate::error::Error;
@@ -57,6 +57,23 @@ async fn set_up(ctx: &Context, args: &SetUpArgs) -> Result<Value, Error> {
     let interrupt = Interrupt::install();
     let secrets = args.lifecycle.secrets()?;
     let engine = ctx.engine().await?;
+    let found = engine
+        .inspect_container(&args.container_id)
+        .await
+        .map_err(ContainerError::from)?;
+    // The same lock as `up` on the workspace the container belongs to.
+    let identity: std::collections::BTreeMap<String, String> = found
+        .labels
+        .iter()
+        .filter(|(k, _)| *k == LOCAL_FOLDER_LABEL || *k == CONFIG_FILE_LABEL)
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let key = if identity.is_empty() {
+        found.id.clone()
+    } else {
+        crate::config::id::devcontainer_id(&identity)
+    };
+    let _lock = crate::container::lock::lock_workspace(&key, &ctx.printer).await;
     let container = engine
         .inspect_container(&args.container_id)
         .await
@@ -108,10 +125,10 @@ async fn set_up(ctx: &Context, args: &SetUpArgs) -> Result<Value, Error> {
             (config, String::new())
         }
     };
-    let effective = up::effective(&config, &container);
+    let merged = up::merged_for(&config, &container, &ctx.printer)?;
     args.lifecycle
         .run(
-            ctx, &engine, &container, &effective, &workdir, &secrets, &interrupt,
+            ctx, &engine, &container, &merged, &workdir, &secrets, &interrupt,
         )
         .await?;
     let mut out = json!({"outcome": "success"});
@@ -119,7 +136,7 @@ async fn set_up(ctx: &Context, args: &SetUpArgs) -> Result<Value, Error> {
         out["configuration"] = Value::Object(config.configuration_json());
     }
     if args.include_merged_configuration {
-        out["mergedConfiguration"] = Value::Object(effective.merged);
+        out["mergedConfiguration"] = Value::Object(merged.json);
     }
     Ok(out)
 }

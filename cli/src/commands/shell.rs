@@ -46,12 +46,12 @@ pub async fn run(ctx: &Context, args: ShellArgs) -> Result<u8, Error> {
     }
     let config = ctx.resolve(&args.workspace)?;
     let engine = ctx.engine().await?;
-    let attached = target::running(&engine, &config).await?;
+    let attached = target::running(&engine, &config, &ctx.printer).await?;
     let (mut env, unset) = attached
         .environment(&engine, &args.remote_env, &ctx.printer)
         .await;
     if !args.skip_post_attach {
-        let hooks = lifecycle::commands(&attached.effective.entries, Hook::PostAttach);
+        let hooks = lifecycle::commands(&attached.merged.entries, Hook::PostAttach);
         if !hooks.is_empty() {
             let masker = Masker::new(&Default::default());
             let hook_target = lifecycle::run::Target {

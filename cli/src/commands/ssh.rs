@@ -73,7 +73,7 @@ pub async fn run(ctx: &Context, args: SshArgs) -> Result<u8, Error> {
 async fn stdio(ctx: &Context, args: &SshArgs) -> Result<u8, Error> {
     let config = ctx.resolve(&args.workspace)?;
     let engine = ctx.engine().await?;
-    let attached = target::running(&engine, &config).await?;
+    let attached = target::running(&engine, &config, &ctx.printer).await?;
     let key = HostKey::load_or_create()?;
     let (env, unset) = attached.environment(&engine, &[], &ctx.printer).await;
     let pipe = endpoint::start_agent(
@@ -93,7 +93,7 @@ async fn stdio(ctx: &Context, args: &SshArgs) -> Result<u8, Error> {
     // extensions go into it, quietly, while the session runs.
     // VS Code opens several sessions at once: one of them installs.
     let relay = endpoint::relay_stdio(&engine, pipe);
-    let turn = if extensions::listed(&config, &attached.effective.merged).is_empty() {
+    let turn = if extensions::listed(&config, &attached.merged).is_empty() {
         None
     } else {
         InstallTurn::take(&attached.container.id)

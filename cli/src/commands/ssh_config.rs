@@ -57,7 +57,7 @@ pub async fn host_block(
     let key = HostKey::load_or_create()?;
     let known_hosts = key.write_known_hosts()?;
     let running = match ctx.engine().await {
-        Ok(engine) => target::running(&engine, config).await.ok().map(|a| {
+        Ok(engine) => target::running(&engine, config, &ctx.printer).await.ok().map(|a| {
             (
                 a.user,
                 format!(

@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use super::lifecycle_args::LifecycleArgs;
 use super::{Context, WorkspaceArgs};
 use crate::attach::extensions;
+use crate::config::MergedConfig;
 use crate::container::up::{self, InFlight, UpOptions};
 use crate::error::Error;
 use crate::image::{PrepareOptions, PullPolicy};
@@ -126,15 +127,20 @@ async fn up(ctx: &Context, args: &UpArgs, interrupt: &Interrupt) -> Result<Done,
     };
     let in_flight = InFlight::default();
     let run = async {
-        match &config.image {
+        // Held until this `up` is done with the container (hooks included), so
+        // a concurrent `up` on the workspace reuses it instead of making another.
+        let lock =
+            crate::container::lock::lock_workspace(&config.devcontainer_id, &ctx.printer).await;
+        let result = match &config.image {
             crate::config::ImageSource::Compose(source) => {
                 crate::compose::up::up(&engine, &config, source, &options, &ctx.printer, &in_flight)
                     .await
             }
             _ => up::up(&engine, &config, &options, &ctx.printer, &in_flight).await,
-        }
+        };
+        result.map(|result| (result, lock))
     };
-    let result = match interrupt.guard(run).await {
+    let (result, _lock) = match interrupt.guard(run).await {
         Ok(result) => result?,
         Err(signal) => {
             // A create request in flight is answered first, then undone.
@@ -144,12 +150,9 @@ async fn up(ctx: &Context, args: &UpArgs, interrupt: &Interrupt) -> Result<Done,
             return Err(Error::Interrupted(signal).into());
         }
     };
-    let listed = result
-        .container
-        .clone()
-        .expect("up always returns its container");
-    let effective = up::effective(&config, &listed);
-    if has_work(&effective, &args.lifecycle) {
+    let listed = result.container.clone();
+    let mut merged = result.merged.clone();
+    if has_work(&merged, &args.lifecycle) {
         // Hooks need the creation and start times and the environment.
         let fail = |error: Error| Failure {
             error,
@@ -159,13 +162,14 @@ async fn up(ctx: &Context, args: &UpArgs, interrupt: &Interrupt) -> Result<Done,
             .inspect_container(&result.container_id)
             .await
             .map_err(|e| fail(crate::container::ContainerError::from(e).into()))?;
-        let effective = up::effective(&config, &container);
+        // Now with `${containerEnv:…}` resolved against the inspected container.
+        merged = up::merged_for(&config, &container, &ctx.printer)?;
         args.lifecycle
             .run(
                 ctx,
                 &engine,
                 &container,
-                &effective,
+                &merged,
                 &config.workspace_folder,
                 &secrets,
                 interrupt,
@@ -174,7 +178,7 @@ async fn up(ctx: &Context, args: &UpArgs, interrupt: &Interrupt) -> Result<Done,
             .map_err(fail)?;
     }
     // customizations.vscode.extensions into the editor servers present (issue 5).
-    if !extensions::listed(&config, &effective.merged).is_empty() {
+    if !extensions::listed(&config, &merged).is_empty() {
         let install = extensions::install(&engine, &config, &listed, &ctx.printer);
         interrupt.guard(install).await.map_err(|signal| Failure {
             error: Error::Interrupted(signal),
@@ -201,7 +205,8 @@ async fn up(ctx: &Context, args: &UpArgs, interrupt: &Interrupt) -> Result<Done,
             .inspect_container(&result.container_id)
             .await
             .map_err(crate::container::ContainerError::from)?;
-        out["mergedConfiguration"] = Value::Object(up::merged_for_container(&config, &container));
+        out["mergedConfiguration"] =
+            Value::Object(up::merged_for(&config, &container, &ctx.printer)?.json);
     }
     Ok(Done {
         out,
@@ -212,11 +217,11 @@ async fn up(ctx: &Context, args: &UpArgs, interrupt: &Interrupt) -> Result<Done,
 
 /// Whether the lifecycle has anything to do (saves the inspect and the
 /// marker exec on containers without hooks).
-fn has_work(effective: &up::Effective, args: &LifecycleArgs) -> bool {
+fn has_work(merged: &MergedConfig, args: &LifecycleArgs) -> bool {
     args.wants_dotfiles()
         || lifecycle::Hook::IN_CONTAINER
             .iter()
-            .any(|hook| !lifecycle::commands(&effective.entries, *hook).is_empty())
+            .any(|hook| !lifecycle::commands(&merged.entries, *hook).is_empty())
 }
 
 /// The short description the reference CLI puts next to the message.

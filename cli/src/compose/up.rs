@@ -108,13 +108,7 @@ pub async fn up(
             container
         }
     };
-    let merged = container_up::merged_for_container(config, &container);
-    Ok(UpResult {
-        remote_user: container_up::remote_user(&merged, &container),
-        container_id: container.id.clone(),
-        remote_workspace_folder: config.workspace_folder.clone(),
-        container: Some(container),
-    })
+    Ok(UpResult::new(config, container, reporter)?)
 }
 
 /// Makes the dev container, replacing `old`: its image first (if that

@@ -16,10 +16,13 @@
 //! reach an SSH config, a Dockerfile or a shell line.
 //!
 //! [`metadata`] merges `devcontainer.metadata` image labels with the
-//! configuration, as the reference CLI's `mergeConfiguration` does.
+//! configuration, as the reference CLI's `mergeConfiguration` does;
+//! [`merged`] is the result, typed: the [`MergedConfig`] the container,
+//! lifecycle and attach stages act on.
 
 pub mod discover;
 pub mod id;
+pub mod merged;
 pub mod metadata;
 pub mod model;
 pub mod names;
@@ -30,6 +33,7 @@ pub mod workspace;
 
 use std::path::PathBuf;
 
+pub use merged::MergedConfig;
 pub use resolved::{ComposeSource, ImageSource, ResolvedConfig, resolve};
 
 /// Why a configuration could not be read. Every variant names the file.
@@ -70,6 +74,13 @@ pub enum ConfigError {
     },
     #[error("{}: {message}", path.display())]
     Invalid { path: PathBuf, message: String },
+    #[error("{property} \"{value}\" from {origin} is not a user name")]
+    UnsafeUser {
+        property: String,
+        /// Escaped, so control characters show as `\n` and the like.
+        value: String,
+        origin: &'static str,
+    },
 }
 
 impl ConfigError {
@@ -84,6 +95,9 @@ impl ConfigError {
                 Some("pass an existing folder with --workspace-folder".into())
             }
             Self::Syntax { .. } => Some("fix the JSON at that position and run the command again".into()),
+            Self::UnsafeUser { property, .. } => Some(format!(
+                "{property} may hold letters, digits, `.`, `_` and `-`, optionally `:group`; set a plain {property} in devcontainer.json (it overrides the image's)"
+            )),
             _ => None,
         }
     }

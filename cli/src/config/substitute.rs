@@ -117,6 +117,28 @@ impl Local<'_> {
         })
     }
 
+    /// The first pass for values an image supplies: everything but the
+    /// host's environment. `${localEnv:…}` (and `${env:…}`) stay as
+    /// written; the names of the variables left are returned.
+    pub fn apply_without_env(&self, value: &mut Value) -> Result<Vec<String>, SubstitutionError> {
+        let left = std::cell::RefCell::new(Vec::new());
+        let container_folder = match self.container_workspace_folder {
+            Some(folder) => Some(substitute_str(folder, &|n, a| self.lookup(n, a, None))?),
+            None => None,
+        };
+        substitute_with(value, &|n, a| match n {
+            "env" | "localEnv" => {
+                left.borrow_mut()
+                    .push(a.first().map(|v| v.to_string()).unwrap_or_default());
+                Ok(None)
+            }
+            _ => self.lookup(n, a, container_folder.as_deref()),
+        })?;
+        let mut left = left.into_inner();
+        left.dedup();
+        Ok(left)
+    }
+
     fn lookup(
         &self,
         name: &str,

@@ -10,17 +10,17 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::mount::{mount_from_object, parse_mount_string};
 use super::run_args::{RunArgsError, apply_run_args};
 use super::spec::ContainerSpec;
 use super::{CONFIG_HASH_LABEL, ContainerError};
-use crate::config::ResolvedConfig;
 use crate::config::id::METADATA_LABEL;
-use crate::config::metadata::Entry;
+use crate::config::merged::IMAGE_ENTRIES_LABEL;
 use crate::config::model::{AppPort, PortRef};
+use crate::config::{MergedConfig, ResolvedConfig};
 use crate::engine::{Engine, EngineError, ImageInfo};
 
 /// The keep-alive entrypoint: stays up doing nothing, exits at once on
@@ -59,10 +59,9 @@ pub struct CreateInputs<'a> {
     pub config: &'a ResolvedConfig,
     pub image_name: &'a str,
     pub image: &'a ImageInfo,
-    /// The entries stored in the container's `devcontainer.metadata` label.
-    pub metadata_label: &'a [Entry],
-    /// The merged configuration (see [`crate::config::metadata::merge`]).
-    pub merged: &'a Map<String, Value>,
+    /// The merged configuration; its `label` entries become the container's
+    /// `devcontainer.metadata` label.
+    pub merged: &'a MergedConfig,
     /// Image entrypoint and command, for `overrideCommand: false`.
     pub image_command: &'a [String],
 }
@@ -72,7 +71,6 @@ pub fn container_spec(inputs: &CreateInputs<'_>) -> Result<ContainerSpec, Contai
     let CreateInputs {
         config,
         image_name,
-        metadata_label,
         merged,
         image_command,
         ..
@@ -94,13 +92,7 @@ pub fn container_spec(inputs: &CreateInputs<'_>) -> Result<ContainerSpec, Contai
         spec.mounts
             .push(parse_mount_string(mount).map_err(|e| invalid("workspaceMount", e.to_string()))?);
     }
-    for (index, mount) in merged
-        .get("mounts")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .enumerate()
-    {
+    for (index, mount) in merged.mounts.iter().enumerate() {
         let property = format!("mounts[{index}]");
         let parsed = match mount {
             Value::String(text) => parse_mount_string(text),
@@ -124,7 +116,7 @@ pub fn container_spec(inputs: &CreateInputs<'_>) -> Result<ContainerSpec, Contai
 
     // Editor servers and extensions live in per-workspace volumes, so a
     // rebuilt container never downloads them again.
-    let user = super::up::remote_user_or(merged, &inputs.image.user);
+    let user = merged.remote_user(&inputs.image.user);
     if let Some(home) = crate::attach::volumes::conventional_home(&user) {
         let editor = crate::attach::volumes::editor_mounts(
             &config.devcontainer_id,
@@ -138,55 +130,37 @@ pub fn container_spec(inputs: &CreateInputs<'_>) -> Result<ContainerSpec, Contai
     spec.labels = config.id_labels.clone();
     spec.labels.insert(
         METADATA_LABEL.to_string(),
-        serde_json::to_string(metadata_label).expect("metadata serialises"),
+        serde_json::to_string(&merged.label).expect("metadata serialises"),
+    );
+    spec.labels.insert(
+        IMAGE_ENTRIES_LABEL.to_string(),
+        merged.image_entries.to_string(),
     );
     spec.labels.insert(
         CONFIG_HASH_LABEL.to_string(),
         config_hash(config, image_name),
     );
 
-    for (key, value) in merged
-        .get("containerEnv")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-    {
-        let value = value
-            .as_str()
-            .map(str::to_string)
-            .unwrap_or_else(|| value.to_string());
+    for (key, value) in &merged.container_env {
         spec.env.push(format!("{key}={value}"));
     }
-    spec.user = merged
-        .get("containerUser")
-        .and_then(Value::as_str)
-        .filter(|u| !u.is_empty())
-        .map(str::to_string);
+    spec.user = merged.container_user.clone();
 
     if let Some(run_args) = &config.config.run_args {
         apply_run_args(run_args, &mut spec).map_err(|e| run_args_error("runArgs", &e))?;
     }
 
-    let flag = |key: &str| merged.get(key).and_then(Value::as_bool).unwrap_or(false);
-    spec.init |= flag("init");
-    spec.privileged |= flag("privileged");
-    let strings = |key: &str| -> Vec<String> {
-        merged
-            .get(key)
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|v| v.as_str().map(str::to_string))
-            .collect()
-    };
-    spec.cap_add.extend(strings("capAdd"));
-    spec.security_opt.extend(strings("securityOpt"));
+    spec.init |= merged.init;
+    spec.privileged |= merged.privileged;
+    spec.cap_add.extend(merged.cap_add.iter().cloned());
+    spec.security_opt
+        .extend(merged.security_opt.iter().cloned());
 
-    let entrypoints = strings("entrypoints").join("\n");
+    let entrypoints = merged.entrypoints.join("\n");
     let script = KEEP_ALIVE.replacen("\n\nexec", &format!("\n{entrypoints}\nexec"), 1);
     spec.entrypoint = Some(vec!["/bin/sh".to_string()]);
     let mut cmd = vec!["-c".to_string(), script, "-".to_string()];
-    if merged.get("overrideCommand").and_then(Value::as_bool) == Some(false) {
+    if merged.override_command == Some(false) {
         cmd.extend(image_command.iter().cloned());
     }
     spec.cmd = Some(cmd);
@@ -251,7 +225,7 @@ pub fn env_map(env: &[String]) -> BTreeMap<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::metadata;
+    use crate::config::metadata::Entry;
     use crate::config::resolved::{ConfigInput, resolve_parsed};
     use crate::container::spec::MountKind;
     use serde_json::json;
@@ -278,13 +252,16 @@ mod tests {
 
     fn spec_for(value: Value, base: Vec<Entry>) -> Result<ContainerSpec, ContainerError> {
         let config = resolved(value);
-        let entries = metadata::container_metadata(&base, &config.substituted);
-        let merged = metadata::merge(&config.substituted, &entries);
+        let labels = std::collections::BTreeMap::from([(
+            METADATA_LABEL.to_string(),
+            serde_json::to_string(&base).unwrap(),
+        )]);
+        let merged =
+            MergedConfig::for_image(&config, "img", &labels, &crate::printer::Silent).unwrap();
         container_spec(&CreateInputs {
             config: &config,
             image_name: "img",
             image: &ImageInfo::default(),
-            metadata_label: &entries,
             merged: &merged,
             image_command: &["/serve".to_string()],
         })

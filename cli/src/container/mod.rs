@@ -5,6 +5,9 @@
 //! - [`mount`], [`run_args`]: Docker mount syntax and `docker run` flags
 //!   translated onto the spec;
 //! - [`create`]: the spec for a resolved configuration and its image;
+//! - [`lock`]: one `up`/`build`/`set-up`/`down` at a time per workspace;
+//! - [`find`]: the workspace's container by its identity labels, and the
+//!   merged configuration in force for it;
 //! - [`up`]: finding the workspace's container by its identity labels and
 //!   deciding to reuse, start, replace or create it;
 //! - [`teardown`]: `down`, removing the container (and its project and
@@ -12,6 +15,8 @@
 //! - [`volume_backup`]: backing up and restoring its named volumes.
 
 pub mod create;
+pub mod find;
+pub mod lock;
 pub mod mount;
 pub mod run_args;
 pub mod spec;

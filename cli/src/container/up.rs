@@ -6,17 +6,13 @@
 //! container that is one `GET /containers/json` after the connection's
 //! `GET /_ping`, nothing else.
 
-use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use serde_json::{Map, Value};
+pub use super::find::{find, find_running, merged_for};
 
-use super::create::{CreateInputs, config_hash, container_spec, env_map};
+use super::create::{CreateInputs, config_hash, container_spec};
 use super::{CONFIG_HASH_LABEL, ContainerError};
-use crate::config::ResolvedConfig;
-use crate::config::id::{CONFIG_FILE_LABEL, LOCAL_FOLDER_LABEL, METADATA_LABEL};
-use crate::config::metadata::{self, Entry};
-use crate::config::substitute;
+use crate::config::{MergedConfig, ResolvedConfig};
 use crate::container::spec::ContainerSpec;
 use crate::engine::{ContainerInfo, Engine, EngineError};
 use crate::error::Error;
@@ -62,7 +58,29 @@ pub struct UpResult {
     pub remote_workspace_folder: String,
     /// The container as listed (reuse) or inspected (start, create).
     #[serde(skip)]
-    pub container: Option<ContainerInfo>,
+    pub container: ContainerInfo,
+    /// The merged configuration in force for it (from its labels; an
+    /// inspected container also resolves `${containerEnv:…}`).
+    #[serde(skip)]
+    pub merged: MergedConfig,
+}
+
+impl UpResult {
+    /// The result for the container `up` ends with, single or Compose.
+    pub fn new(
+        config: &ResolvedConfig,
+        container: ContainerInfo,
+        reporter: &dyn Reporter,
+    ) -> Result<Self, crate::config::ConfigError> {
+        let merged = merged_for(config, &container, reporter)?;
+        Ok(Self {
+            container_id: container.id.clone(),
+            remote_user: merged.remote_user(&container.user),
+            remote_workspace_folder: config.workspace_folder.clone(),
+            container,
+            merged,
+        })
+    }
 }
 
 /// The container this run made and has not handed to the user yet;
@@ -103,50 +121,6 @@ impl InFlight {
     pub async fn take(&self) -> Option<String> {
         self.0.lock().await.take()
     }
-}
-
-/// The workspace's container, preferring a running one.
-///
-/// Containers made by older tools carry only `devcontainer.local_folder`;
-/// like the reference CLI, devc adopts such a container when no container
-/// has both default labels (one extra request, only when nothing matched).
-pub async fn find(
-    engine: &Engine,
-    config: &ResolvedConfig,
-) -> Result<Option<ContainerInfo>, ContainerError> {
-    let mut found = engine.find_containers(&config.id_labels).await?;
-    let defaults =
-        crate::config::id::default_id_labels(&config.local_workspace_folder, &config.config_file);
-    if found.is_empty() && config.id_labels == defaults {
-        let old: BTreeMap<String, String> = defaults
-            .into_iter()
-            .filter(|(k, _)| k == LOCAL_FOLDER_LABEL)
-            .collect();
-        found = engine
-            .find_containers(&old)
-            .await?
-            .into_iter()
-            .filter(|c| !c.labels.contains_key(CONFIG_FILE_LABEL))
-            .collect();
-    }
-    found.sort_by_key(|c| !c.is_running());
-    Ok(found.into_iter().next())
-}
-
-/// The workspace's running container, inspected; an error naming
-/// `devc up` when there is none or it is stopped.
-pub async fn find_running(
-    engine: &Engine,
-    config: &ResolvedConfig,
-) -> Result<ContainerInfo, ContainerError> {
-    let not_running = || ContainerError::NotRunning {
-        workspace: config.local_workspace_folder.display().to_string(),
-    };
-    let found = find(engine, config).await?.ok_or_else(not_running)?;
-    if !found.is_running() {
-        return Err(not_running());
-    }
-    Ok(engine.inspect_container(&found.id).await?)
 }
 
 pub async fn up(
@@ -211,13 +185,7 @@ pub async fn up(
             create(engine, config, &image, reporter, in_flight).await?
         }
     };
-    let merged = merged_for_container(config, &container);
-    Ok(UpResult {
-        remote_user: remote_user(&merged, &container),
-        container_id: container.id.clone(),
-        remote_workspace_folder: config.workspace_folder.clone(),
-        container: Some(container),
-    })
+    Ok(UpResult::new(config, container, reporter)?)
 }
 
 async fn create(
@@ -250,19 +218,13 @@ pub async fn plan(
     command: Option<&[String]>,
     reporter: &dyn Reporter,
 ) -> Result<Planned, Error> {
-    let base = metadata::from_labels(&image.info.labels, reporter);
-    let base_substituted: Vec<Entry> = base.iter().map(|e| substitute_entry(config, e)).collect();
-    let label = metadata::container_metadata(&base, &config.raw);
-    let entries = metadata::container_metadata(&base_substituted, &config.substituted);
-    let mut merged = metadata::merge(&config.substituted, &entries);
+    let mut merged = MergedConfig::for_image(config, &image.name, &image.info.labels, reporter)?;
     if command.is_some() {
         // The spec's default for Compose: the service's own command runs.
-        merged
-            .entry("overrideCommand")
-            .or_insert(Value::Bool(false));
+        merged.default_override_command(false);
     }
-    let user = remote_user_or(&merged, &image.info.user);
-    let enabled = merged.get("updateRemoteUserUID").and_then(Value::as_bool) != Some(false);
+    let user = merged.remote_user(&image.info.user);
+    let enabled = merged.update_remote_user_uid != Some(false);
     let host = image::uid::HostUser::current();
     let derived;
     let image = match host.filter(|_| image::uid::needed(enabled, &user, host)) {
@@ -276,7 +238,6 @@ pub async fn plan(
         config,
         image_name: &image.name,
         image: &image.info,
-        metadata_label: &label,
         merged: &merged,
         image_command: command.unwrap_or(&image.info.command),
     })?;
@@ -381,98 +342,6 @@ fn can_overlap(config: &ResolvedConfig) -> bool {
     config.config.app_port.is_none() && !config.config.run_args.iter().flatten().any(claims)
 }
 
-/// The configuration in force for an existing container.
-#[derive(Debug, Clone, Default)]
-pub struct Effective {
-    /// The container's metadata entries (substituted), in order, plus the
-    /// entry of updatable properties from the current configuration.
-    pub entries: Vec<Entry>,
-    /// Those entries merged over the configuration.
-    pub merged: Map<String, Value>,
-}
-
-/// The container's metadata label plus the properties the reference CLI
-/// lets the current configuration update without a rebuild (remoteUser,
-/// userEnvProbe, remoteEnv), with `${containerEnv:...}` resolved against
-/// the container.
-pub fn effective(config: &ResolvedConfig, container: &ContainerInfo) -> Effective {
-    let mut entries: Vec<Entry> = container
-        .labels
-        .get(METADATA_LABEL)
-        .and_then(|label| metadata::parse_label(label).ok())
-        .unwrap_or_default()
-        .iter()
-        .map(|e| substitute_entry(config, e))
-        .collect();
-    let updatable: Entry = ["remoteUser", "userEnvProbe", "remoteEnv"]
-        .iter()
-        .filter_map(|k| {
-            config
-                .substituted
-                .get(*k)
-                .map(|v| (k.to_string(), v.clone()))
-        })
-        .collect();
-    if !updatable.is_empty() {
-        entries.push(updatable);
-    }
-    let container_env: HashMap<String, String> = env_map(&container.env).into_iter().collect();
-    let resolve = |map: Map<String, Value>| {
-        let mut value = Value::Object(map);
-        // `${containerEnv:...}` cannot fail once a name is given; keep the text otherwise.
-        let _ = substitute::apply_container_env(&mut value, &container_env);
-        match value {
-            Value::Object(map) => map,
-            _ => Map::new(),
-        }
-    };
-    let entries: Vec<Entry> = entries.into_iter().map(resolve).collect();
-    let merged = resolve(metadata::merge(&config.configuration_json(), &entries));
-    Effective { entries, merged }
-}
-
-/// [`effective`]'s merged configuration.
-pub fn merged_for_container(
-    config: &ResolvedConfig,
-    container: &ContainerInfo,
-) -> Map<String, Value> {
-    effective(config, container).merged
-}
-
-/// remoteUser, else containerUser, else the container's user, else root.
-pub fn remote_user(merged: &Map<String, Value>, container: &ContainerInfo) -> String {
-    remote_user_or(merged, &container.user)
-}
-
-/// remoteUser, else containerUser, else `default` (the image's or the
-/// container's user), else root.
-pub fn remote_user_or(merged: &Map<String, Value>, default: &str) -> String {
-    ["remoteUser", "containerUser"]
-        .iter()
-        .filter_map(|k| merged.get(*k).and_then(Value::as_str))
-        .chain(std::iter::once(default))
-        .find(|u| !u.is_empty())
-        .unwrap_or("root")
-        .to_string()
-}
-
-/// Image metadata is substituted with the same local variables as the configuration.
-fn substitute_entry(config: &ResolvedConfig, entry: &Entry) -> Entry {
-    let mut value = Value::Object(entry.clone());
-    let folder = config.local_workspace_folder.to_string_lossy();
-    let _ = substitute::Local {
-        env: &config.local_env,
-        local_workspace_folder: &folder,
-        container_workspace_folder: Some(&config.workspace_folder),
-    }
-    .apply(&mut value);
-    substitute::apply_devcontainer_id(&mut value, &config.devcontainer_id);
-    match value {
-        Value::Object(map) => map,
-        _ => Entry::new(),
-    }
-}
-
 pub fn warn_if_changed(
     config: &ResolvedConfig,
     container: &ContainerInfo,
@@ -568,25 +437,5 @@ mod tests {
         assert!(!can_overlap(&resolved(
             serde_json::json!({"image": "i", "appPort": 3000})
         )));
-    }
-
-    #[test]
-    fn remote_user_fallbacks() {
-        let mut c = container("running");
-        let merged = |v: Value| v.as_object().unwrap().clone();
-        assert_eq!(remote_user(&merged(serde_json::json!({})), &c), "root");
-        c.user = "img".into();
-        assert_eq!(remote_user(&merged(serde_json::json!({})), &c), "img");
-        assert_eq!(
-            remote_user(&merged(serde_json::json!({"containerUser": "cu"})), &c),
-            "cu"
-        );
-        assert_eq!(
-            remote_user(
-                &merged(serde_json::json!({"containerUser": "cu", "remoteUser": "ru"})),
-                &c
-            ),
-            "ru"
-        );
     }
 }

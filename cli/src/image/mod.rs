@@ -49,6 +49,9 @@ pub enum ImageError {
         what: String,
         invalid: crate::config::names::InvalidName,
     },
+    /// The merged configuration refused a value (see `config::merged`).
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
     /// A command that builds one image was given a Compose configuration.
     #[error(
         "the image of Compose service \"{service}\" is made by `devc up` or `devc build` with the Compose files"
@@ -79,6 +82,7 @@ impl ImageError {
             Self::UnsafeValue { .. } => Some(
                 "use plain user names (letters, digits, `.`, `_`, `-`) and environment variable names (letters, digits, `_`), and values without control characters such as newlines".into(),
             ),
+            Self::Config(e) => e.hint(),
             _ => None,
         }
     }

@@ -5,11 +5,10 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Mutex;
 
 use super::plan::{self, BuildInputs, PullPolicy};
-use serde_json::Value;
 
 use super::features::{FeatureLayer, FeaturePlan};
 use super::{ImageError, context};
-use crate::config::metadata;
+use crate::config::MergedConfig;
 use crate::config::resolved::DockerfileBuild;
 use crate::config::{ImageSource, ResolvedConfig};
 use crate::engine::{BuildRequest, Engine, ImageInfo};
@@ -54,26 +53,11 @@ pub async fn prepare(
     if features.is_empty() {
         return Ok(base);
     }
-    let base_entries = metadata::from_labels(&base.info.labels, reporter);
-    let entries = metadata::container_metadata(&base_entries, &config.substituted);
-    let merged = metadata::merge(&config.substituted, &entries);
-    let user = |key: &str| {
-        merged
-            .get(key)
-            .and_then(Value::as_str)
-            .filter(|u| !u.is_empty())
-            .map(str::to_string)
-    };
-    let container_user = user("containerUser").unwrap_or_else(|| {
-        if base.info.user.is_empty() {
-            "root".into()
-        } else {
-            base.info.user.clone()
-        }
-    });
+    let merged = MergedConfig::for_image(config, &base.name, &base.info.labels, reporter)?;
+    let base_entries = &merged.label[..merged.image_entries];
     let plan = FeaturePlan {
-        remote_user: user("remoteUser").unwrap_or_else(|| container_user.clone()),
-        container_user,
+        remote_user: merged.remote_user(&base.info.user),
+        container_user: merged.container_user(&base.info.user),
         layers: features
             .iter()
             .map(|f| FeatureLayer {
@@ -90,7 +74,7 @@ pub async fn prepare(
             })
             .collect(),
     };
-    super::features::build(engine, &base, &base_entries, &plan, options, reporter).await
+    super::features::build(engine, &base, base_entries, &plan, options, reporter).await
 }
 
 /// The base image: `image` (pulled only when missing) or the Dockerfile build.

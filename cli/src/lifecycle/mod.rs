@@ -33,9 +33,9 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use crate::config::MergedConfig;
 use crate::config::metadata::Entry;
 use crate::config::model::{LifecycleCommand, UserEnvProbe, WaitFor};
-use crate::container::up::{Effective, remote_user};
 use crate::engine::{ContainerInfo, Engine, EngineError, ExecRequest};
 use crate::interrupt::{Interrupt, Signal};
 use crate::printer::Reporter;
@@ -199,7 +199,7 @@ pub struct Session<'a> {
     pub engine: &'a Engine,
     /// The container as inspected (creation and start times, environment).
     pub container: &'a ContainerInfo,
-    pub effective: &'a Effective,
+    pub merged: &'a MergedConfig,
     pub workspace_folder: &'a str,
     /// `--remote-env NAME=VALUE` flags.
     pub remote_env: &'a [String],
@@ -216,15 +216,13 @@ pub struct Session<'a> {
 pub async fn environment(
     engine: &Engine,
     container: &ContainerInfo,
-    effective: &Effective,
+    merged: &MergedConfig,
     flags: &[String],
     reporter: &dyn Reporter,
 ) -> (Vec<String>, Vec<String>) {
-    let merged = &effective.merged;
-    let user = remote_user(merged, container);
+    let user = merged.remote_user(&container.user);
     let kind = merged
-        .get("userEnvProbe")
-        .and_then(|v| serde_json::from_value::<UserEnvProbe>(v.clone()).ok())
+        .user_env_probe
         .unwrap_or(UserEnvProbe::LoginInteractiveShell);
     let mut env: BTreeMap<String, Option<String>> =
         probe::environment(engine, container, &user, kind, reporter)
@@ -232,13 +230,8 @@ pub async fn environment(
             .into_iter()
             .map(|(k, v)| (k, Some(v)))
             .collect();
-    for (key, value) in merged
-        .get("remoteEnv")
-        .and_then(serde_json::Value::as_object)
-        .into_iter()
-        .flatten()
-    {
-        env.insert(key.clone(), value.as_str().map(str::to_string));
+    for (key, value) in &merged.remote_env {
+        env.insert(key.clone(), value.clone());
     }
     for flag in flags {
         if let Some((key, value)) = flag.split_once('=') {
@@ -262,23 +255,19 @@ pub async fn run(session: &Session<'_>, options: RunOptions) -> Result<(), Lifec
     let Session {
         engine,
         container,
-        effective,
+        merged,
         reporter,
         ..
     } = *session;
-    let entries = &effective.entries;
+    let entries = &merged.entries;
     let hooks: BTreeMap<Hook, Vec<HookCommand>> = Hook::IN_CONTAINER
         .iter()
         .map(|h| (*h, commands(entries, *h)))
         .collect();
     let has = |hook: Hook| !hooks[&hook].is_empty();
     let dotfiles = session.dotfiles.filter(|d| !d.repository.is_empty());
-    let wait_for = effective
-        .merged
-        .get("waitFor")
-        .and_then(|v| serde_json::from_value::<WaitFor>(v.clone()).ok())
-        .unwrap_or(WaitFor::UpdateContentCommand);
-    let user = remote_user(&effective.merged, container);
+    let wait_for = merged.wait_for.unwrap_or(WaitFor::UpdateContentCommand);
+    let user = merged.remote_user(&container.user);
 
     // The steps the flags allow that have something to do...
     let candidates: Vec<plan::Step> = plan::candidates(wait_for, options, dotfiles.is_some())
@@ -321,7 +310,7 @@ pub async fn run(session: &Session<'_>, options: RunOptions) -> Result<(), Lifec
         .guard(environment(
             engine,
             container,
-            effective,
+            merged,
             session.remote_env,
             reporter,
         ))
