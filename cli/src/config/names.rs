@@ -128,6 +128,12 @@ mod tests {
         }
         for bad in [
             "",
+            "a:b:c",
+            ":g",
+            "u:",
+            "$(id)",
+            "a;b",
+            "üser",
             "vscode #\\\nMatch exec \"touch x\"",
             "a\rb",
             "a#b",
