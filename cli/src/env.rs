@@ -19,6 +19,11 @@ pub const DEVC_ENGINE_TIMEOUT: &str = "DEVC_ENGINE_TIMEOUT";
 /// Overrides the cache folder (image and context digests, feature blobs).
 pub const DEVC_CACHE_DIR: &str = "DEVC_CACHE_DIR";
 
+/// Any non-empty value: no colour in messages (<https://no-color.org>).
+pub const NO_COLOR: &str = "NO_COLOR";
+/// Non-empty and not `0`: colour in messages even when stderr is not a terminal.
+pub const CLICOLOR_FORCE: &str = "CLICOLOR_FORCE";
+
 /// The terminal type, passed to `devc shell`'s TTY.
 pub const TERM: &str = "TERM";
 /// Where `devc open` looks for editor commands (`code`, `cursor`, `zed`, ...).

@@ -25,8 +25,17 @@ pub enum Error {
     Lifecycle(#[from] crate::lifecycle::LifecycleError),
     #[error(transparent)]
     Attach(#[from] crate::attach::AttachError),
+    /// The command line asks for something devc cannot do (exit 2, as
+    /// clap's own parse errors).
     #[error("{message}")]
     Usage {
+        message: String,
+        hint: Option<String>,
+    },
+    /// A command's own failure that no pipeline module owns (a backup
+    /// that cannot be written, an editor that cannot be started).
+    #[error("{message}")]
+    Failed {
         message: String,
         hint: Option<String>,
     },
@@ -43,6 +52,13 @@ impl Error {
         }
     }
 
+    pub fn failed(message: impl Into<String>, hint: Option<&str>) -> Self {
+        Self::Failed {
+            message: message.into(),
+            hint: hint.map(str::to_string),
+        }
+    }
+
     /// What to do next, when devc knows.
     pub fn hint(&self) -> Option<String> {
         match self {
@@ -53,7 +69,7 @@ impl Error {
             Self::Compose(e) => e.hint(),
             Self::Lifecycle(e) => e.hint(),
             Self::Attach(e) => e.hint(),
-            Self::Usage { hint, .. } => hint.clone(),
+            Self::Usage { hint, .. } | Self::Failed { hint, .. } => hint.clone(),
             Self::Interrupted(_) => None,
         }
     }
@@ -69,15 +85,103 @@ impl Error {
         out
     }
 
-    /// 128 + the signal's number after a signal (130 after Ctrl-C), as
-    /// shells expect; 1 for everything else.
-    pub fn exit_code(&self) -> u8 {
+    /// What went wrong, as far as a script needs to know (the exit code).
+    pub fn kind(&self) -> ErrorKind {
+        use crate::engine::EngineError as E;
+        let engine = |e: &E| match e {
+            E::Unreachable { .. }
+            | E::Denied { .. }
+            | E::BadEndpoint { .. }
+            | E::Timeout { .. } => ErrorKind::Engine,
+            _ => ErrorKind::Failed,
+        };
         match self {
             Self::Interrupted(signal)
             | Self::Lifecycle(crate::lifecycle::LifecycleError::Interrupted { signal, .. }) => {
-                signal.exit_code()
+                ErrorKind::Interrupted(*signal)
             }
-            _ => 1,
+            Self::Usage { .. } => ErrorKind::Usage,
+            Self::Config(_) => ErrorKind::Config,
+            Self::Engine(e)
+            | Self::Image(ImageError::Engine(e))
+            | Self::Container(ContainerError::Engine(e)) => engine(e),
+            Self::Image(
+                ImageError::BuildFailed { .. }
+                | ImageError::PullFailed { .. }
+                | ImageError::NotLocal { .. },
+            ) => ErrorKind::Image,
+            Self::Lifecycle(crate::lifecycle::LifecycleError::Failed { .. }) => ErrorKind::Hook,
+            _ => ErrorKind::Failed,
+        }
+    }
+
+    /// The exit code of [`Error::kind`] (the README's table).
+    pub fn exit_code(&self) -> u8 {
+        self.kind().exit_code()
+    }
+}
+
+/// The kinds of failure with their own exit codes; the README lists them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// 1: anything not below.
+    Failed,
+    /// 2: the command line (also clap's own parse errors).
+    Usage,
+    /// 3: devcontainer.json (or a file it names) is unreadable or invalid.
+    Config,
+    /// 4: the container engine cannot be reached or does not answer.
+    Engine,
+    /// 5: an image could not be built or pulled.
+    Image,
+    /// 6: a lifecycle hook failed.
+    Hook,
+    /// 128 + the signal's number (130 after Ctrl-C), as shells expect.
+    Interrupted(crate::interrupt::Signal),
+}
+
+impl ErrorKind {
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Self::Failed => 1,
+            Self::Usage => 2,
+            Self::Config => 3,
+            Self::Engine => 4,
+            Self::Image => 5,
+            Self::Hook => 6,
+            Self::Interrupted(signal) => signal.exit_code(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::EngineError;
+
+    #[test]
+    fn kinds_have_the_documented_exit_codes() {
+        let unreachable = || EngineError::Unreachable {
+            endpoint: "unix:///x".into(),
+            reason: "gone".into(),
+        };
+        let api = || EngineError::Api {
+            context: "creating".into(),
+            message: "conflict".into(),
+            status: 409,
+        };
+        let cases: Vec<(Error, u8)> = vec![
+            (Error::usage("bad flag", None), 2),
+            (Error::failed("cannot write", None), 1),
+            (Error::Engine(unreachable()), 4),
+            (Error::Image(ImageError::Engine(unreachable())), 4),
+            (Error::Container(ContainerError::Engine(unreachable())), 4),
+            (Error::Engine(api()), 1),
+            (Error::Image(ImageError::NotLocal { name: "x".into() }), 5),
+            (Error::Interrupted(crate::interrupt::Signal::Interrupt), 130),
+        ];
+        for (error, code) in cases {
+            assert_eq!(error.exit_code(), code, "{error:?}");
         }
     }
 }

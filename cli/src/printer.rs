@@ -30,6 +30,51 @@ pub enum LogFormat {
     Json,
 }
 
+/// Whether `error:`, `warning:` and `hint:` are coloured (`--color`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless `NO_COLOR` is set; `CLICOLOR_FORCE` forces it.
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// The decision for stderr, as cargo and uv make it: the flag first,
+    /// then `CLICOLOR_FORCE`, then `NO_COLOR`, then whether stderr is a
+    /// terminal that is not `dumb`.
+    pub fn resolve(self, stderr_tty: bool, var: impl Fn(&str) -> Option<String>) -> bool {
+        match self {
+            Self::Always => true,
+            Self::Never => false,
+            Self::Auto => {
+                if var(crate::env::CLICOLOR_FORCE).is_some_and(|v| v != "0") {
+                    true
+                } else if var(crate::env::NO_COLOR).is_some() {
+                    false
+                } else {
+                    stderr_tty && var(crate::env::TERM).as_deref() != Some("dumb")
+                }
+            }
+        }
+    }
+}
+
+/// The prefix of a message line, bold and coloured when `color` is on.
+fn label(color: bool, name: &str) -> String {
+    if !color {
+        return format!("{name}:");
+    }
+    let code = match name {
+        "error" => "1;31",
+        "warning" => "1;33",
+        "hint" => "1;36",
+        _ => "1",
+    };
+    format!("\x1b[{code}m{name}:\x1b[0m")
+}
+
 /// Something worth telling the user while a command runs.
 #[derive(Debug, Clone)]
 pub enum Event<'a> {
@@ -73,6 +118,8 @@ pub struct Printer {
     quiet: bool,
     verbose: bool,
     stderr_tty: bool,
+    /// Colour the `error:`/`warning:`/`hint:` prefixes ([`ColorChoice`]).
+    color: bool,
     /// Serialises writes so lines from parallel tasks never interleave.
     lock: Mutex<()>,
     /// The live progress bar of a build or pull, on a terminal only.
@@ -96,9 +143,17 @@ impl Printer {
             quiet,
             verbose,
             stderr_tty: std::io::stderr().is_terminal(),
+            color: false,
             lock: Mutex::new(()),
             bar: Mutex::new(None),
         }
+    }
+
+    /// Applies `--color` and the environment to this printer.
+    pub fn with_color(mut self, choice: ColorChoice) -> Self {
+        self.color =
+            self.format == LogFormat::Text && choice.resolve(self.stderr_tty, crate::env::var);
+        self
     }
 
     pub fn verbose(&self) -> bool {
@@ -151,12 +206,12 @@ impl Printer {
                 self.json_line("error", None, &text);
             }
             LogFormat::Text => {
-                let mut text = format!("error: {err}\n");
+                let mut text = format!("{} {err}\n", label(self.color, "error"));
                 for cause in err.causes() {
-                    text.push_str(&format!("caused by: {cause}\n"));
+                    text.push_str(&format!("{} {cause}\n", label(self.color, "caused by")));
                 }
                 if let Some(hint) = err.hint() {
-                    text.push_str(&format!("hint: {hint}\n"));
+                    text.push_str(&format!("{} {hint}\n", label(self.color, "hint")));
                 }
                 self.stderr(&text);
             }
@@ -234,7 +289,9 @@ impl Reporter for Printer {
                 self.json_line("progress", Some(id), status)
             }
             (LogFormat::Json, Event::Warning(text)) => self.json_line("warning", None, text),
-            (LogFormat::Text, Event::Warning(text)) => self.stderr(&format!("warning: {text}\n")),
+            (LogFormat::Text, Event::Warning(text)) => {
+                self.stderr(&format!("{} {text}\n", label(self.color, "warning")))
+            }
             (LogFormat::Text, _) if self.quiet => {}
             (LogFormat::Text, Event::Step(text)) => self.stderr(&format!("{text}\n")),
             (LogFormat::Text, Event::Output { line, .. }) if self.live() => {
@@ -366,7 +423,38 @@ fn build_step(line: &str) -> Option<(u64, u64)> {
 
 #[cfg(test)]
 mod tests {
-    use super::{build_step, for_terminal};
+    use super::{ColorChoice, build_step, for_terminal, label};
+
+    #[test]
+    fn colour_follows_the_flag_then_the_environment_then_the_terminal() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let none: &[(&str, &str)] = &[];
+        assert!(ColorChoice::Auto.resolve(true, env(none)));
+        assert!(!ColorChoice::Auto.resolve(false, env(none)));
+        assert!(!ColorChoice::Auto.resolve(true, env(&[("NO_COLOR", "1")])));
+        assert!(!ColorChoice::Auto.resolve(true, env(&[("TERM", "dumb")])));
+        assert!(ColorChoice::Auto.resolve(false, env(&[("CLICOLOR_FORCE", "1")])));
+        assert!(!ColorChoice::Auto.resolve(false, env(&[("CLICOLOR_FORCE", "0")])));
+        assert!(
+            ColorChoice::Auto.resolve(false, env(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]))
+        );
+        assert!(ColorChoice::Always.resolve(false, env(&[("NO_COLOR", "1")])));
+        assert!(!ColorChoice::Never.resolve(true, env(&[("CLICOLOR_FORCE", "1")])));
+    }
+
+    #[test]
+    fn labels_are_plain_without_colour() {
+        assert_eq!(label(false, "error"), "error:");
+        assert_eq!(label(true, "error"), "\x1b[1;31merror:\x1b[0m");
+        assert_eq!(label(true, "hint"), "\x1b[1;36mhint:\x1b[0m");
+    }
 
     #[test]
     fn terminal_text_loses_escapes_but_keeps_colour_and_tabs() {

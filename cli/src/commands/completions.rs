@@ -41,7 +41,7 @@ pub async fn run_man(ctx: &Context, args: ManArgs) -> Result<u8, Error> {
         return Ok(0);
     };
     clap_mangen::generate_to(Cli::command(), &dir).map_err(|e| {
-        Error::usage(
+        Error::failed(
             format!("cannot write the man pages into {}: {e}", dir.display()),
             Some("pass an existing folder you can write to"),
         )

@@ -148,7 +148,7 @@ async fn test_command(ctx: &Context, args: &TestArgs) -> Result<u8, Error> {
     )
     .map_err(crate::image::ImageError::from)?;
     if cases.is_empty() {
-        return Err(Error::usage(
+        return Err(Error::failed(
             format!(
                 "no tests found in {}",
                 args.project_folder.join("test").display()
@@ -157,7 +157,7 @@ async fn test_command(ctx: &Context, args: &TestArgs) -> Result<u8, Error> {
         ));
     }
     let devc = std::env::current_exe()
-        .map_err(|e| Error::usage(format!("cannot find the devc binary: {e}"), None))?;
+        .map_err(|e| Error::failed(format!("cannot find the devc binary: {e}"), None))?;
     let mut results = Vec::new();
     for case in &cases {
         ctx.printer
@@ -170,7 +170,7 @@ async fn test_command(ctx: &Context, args: &TestArgs) -> Result<u8, Error> {
             .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
             .tempdir()
             .map_err(|e| {
-                Error::usage(
+                Error::failed(
                     format!(
                         "cannot create a test workspace in {}: {e}",
                         std::env::temp_dir().display()
@@ -180,7 +180,7 @@ async fn test_command(ctx: &Context, args: &TestArgs) -> Result<u8, Error> {
             })?;
         let dir = scratch.path().to_path_buf();
         features::authoring::workspace(&args.project_folder, case, &dir).map_err(|e| {
-            Error::usage(
+            Error::failed(
                 format!("cannot prepare the test workspace {}: {e}", dir.display()),
                 None,
             )

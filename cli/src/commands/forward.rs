@@ -85,7 +85,7 @@ pub async fn serve_with(
         let listener = forward::bind(&spec).await?;
         let local = listener
             .local_addr()
-            .map_err(|e| Error::usage(format!("binding a local port: {e}"), None))?;
+            .map_err(|e| Error::failed(format!("binding a local port: {e}"), None))?;
         let label = spec
             .label
             .as_deref()
@@ -113,7 +113,7 @@ pub async fn serve_with(
     }
     tokio::select! {
         _ = tokio::signal::ctrl_c() => Ok(0),
-        _ = tunnel.closed() => Err(Error::usage(
+        _ = tunnel.closed() => Err(Error::failed(
             "the connection to the container ended",
             Some("is the container still running? `devc up` starts it again"),
         )),

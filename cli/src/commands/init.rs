@@ -77,7 +77,7 @@ impl<R: BufRead, W: Write> Prompt<R, W> {
         self.output
             .write_all(text.as_bytes())
             .and_then(|_| self.output.flush())
-            .map_err(|e| Error::usage(format!("cannot write the prompt: {e}"), None))
+            .map_err(|e| Error::failed(format!("cannot write the prompt: {e}"), None))
     }
 
     /// One line of input, trimmed; `Interrupted` at end of input.
@@ -86,7 +86,7 @@ impl<R: BufRead, W: Write> Prompt<R, W> {
         let read = self
             .input
             .read_line(&mut line)
-            .map_err(|e| Error::usage(format!("cannot read the answer: {e}"), None))?;
+            .map_err(|e| Error::failed(format!("cannot read the answer: {e}"), None))?;
         if read == 0 {
             return Err(Error::Interrupted(crate::interrupt::Signal::Interrupt));
         }

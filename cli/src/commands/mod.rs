@@ -38,7 +38,7 @@ use crate::config::{ResolvedConfig, resolve};
 use crate::engine::{Engine, endpoint};
 use crate::env;
 use crate::error::Error;
-use crate::printer::{LogFormat, Printer, Reporter};
+use crate::printer::{ColorChoice, LogFormat, Printer, Reporter};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -61,6 +61,9 @@ pub struct GlobalArgs {
     /// Format of progress and log output on stderr.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+    /// Colour `error:`, `warning:` and `hint:`: auto (a terminal without NO_COLOR), always, never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    color: ColorChoice,
     /// Only warnings and errors on stderr.
     #[arg(short, long, global = true)]
     quiet: bool,
@@ -73,6 +76,8 @@ pub struct GlobalArgs {
 enum Command {
     /// Create or start the workspace's dev container and print its id as JSON.
     Up(up::UpArgs),
+    /// Replace the dev container with a new one (`up --remove-existing-container`; --no-cache rebuilds images).
+    Rebuild(up::RebuildArgs),
     /// Build the workspace's image with its configuration in a label; name and push it.
     Build(build::BuildArgs),
     /// Run a command in the running dev container as the remote user.
@@ -220,7 +225,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     };
     init_tracing(cli.global.verbose);
     let ctx = Context {
-        printer: Printer::new(cli.global.log_format, cli.global.quiet, cli.global.verbose),
+        printer: Printer::new(cli.global.log_format, cli.global.quiet, cli.global.verbose)
+            .with_color(cli.global.color),
         docker_host: cli.global.docker_host,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -230,6 +236,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let code = runtime.block_on(async {
         match cli.command {
             Command::Up(args) => up::run(&ctx, args).await,
+            Command::Rebuild(args) => up::run_rebuild(&ctx, args).await,
             Command::Build(args) => build::run(&ctx, args).await,
             Command::Exec(args) => exec::run(&ctx, args).await,
             Command::ReadConfiguration(args) => read_configuration::run(&ctx, args).await,

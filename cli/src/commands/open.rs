@@ -122,7 +122,7 @@ pub async fn run(ctx: &Context, args: OpenArgs) -> Result<u8, Error> {
     let status = std::process::Command::new(&program)
         .args(&command_args)
         .status()
-        .map_err(|e| Error::usage(format!("cannot run {}: {e}", program.display()), None))?;
+        .map_err(|e| Error::failed(format!("cannot run {}: {e}", program.display()), None))?;
     Ok(status
         .code()
         .and_then(|c| u8::try_from(c).ok())

@@ -79,7 +79,7 @@ async fn set_up(ctx: &Context, args: &SetUpArgs) -> Result<Value, Error> {
         .await
         .map_err(ContainerError::from)?;
     if !container.is_running() {
-        return Err(Error::usage(
+        return Err(Error::failed(
             format!("the container {} is not running", args.container_id),
             Some("start it first (`docker start`, or `devc up` for a dev container)"),
         ));

@@ -64,7 +64,7 @@ pub async fn run(ctx: &Context, args: SshArgs) -> Result<u8, Error> {
     }
     // Only returns when ssh could not be started.
     let err = ssh.exec();
-    Err(Error::usage(
+    Err(Error::failed(
         format!("cannot run ssh: {err}"),
         Some("install an OpenSSH client (Debian: `apt-get install openssh-client`)"),
     ))
@@ -153,7 +153,7 @@ impl Drop for InstallTurn {
 /// This devc, as an absolute path for the ProxyCommand.
 pub fn devc_path() -> Result<PathBuf, Error> {
     std::env::current_exe()
-        .map_err(|e| Error::usage(format!("cannot find the devc binary: {e}"), None))
+        .map_err(|e| Error::failed(format!("cannot find the devc binary: {e}"), None))
 }
 
 /// `devc __agent`: the in-container SSH server (hidden).

@@ -62,7 +62,7 @@ pub async fn find_volumes(
     config: &ResolvedConfig,
 ) -> Result<(ContainerInfo, Vec<Mounted>), Error> {
     let Some(found) = up::find(engine, config).await? else {
-        return Err(Error::usage(
+        return Err(Error::failed(
             format!(
                 "no dev container exists for {}",
                 config.local_workspace_folder.display()
@@ -105,7 +105,7 @@ pub fn choose(mounts: &[Mounted], wanted: &[String]) -> Result<Vec<Mounted>, Err
         .iter()
         .find(|w| !mounts.iter().any(|m| &m.mount.name == *w))
     {
-        return Err(Error::usage(
+        return Err(Error::failed(
             format!("the dev container has no volume named \"{missing}\""),
             Some(&format!(
                 "its volumes: {}",
@@ -147,7 +147,7 @@ pub async fn backup(
     options: BackupOptions,
     reporter: &dyn Reporter,
 ) -> Result<Manifest, Error> {
-    let io = |what: String, e: std::io::Error| Error::usage(format!("{what}: {e}"), None);
+    let io = |what: String, e: std::io::Error| Error::failed(format!("{what}: {e}"), None);
     if !options.live {
         refuse_running(engine, mounts.iter(), "back up").await?;
     }
@@ -162,7 +162,7 @@ pub async fn backup(
         } else {
             format!("{} already exists", dir.join(&taken).display())
         };
-        return Err(Error::usage(
+        return Err(Error::failed(
             what,
             Some("choose another folder with --output, or pass --force to replace it"),
         ));
@@ -211,7 +211,7 @@ pub async fn backup(
             Err(reason) => {
                 // No half-written archive that a restore could take for whole.
                 let _ = std::fs::remove_file(&partial);
-                return Err(Error::usage(
+                return Err(Error::failed(
                     format!("could not back up volume {}: {reason}", mount.name),
                     Some(
                         "no manifest was written, so the folder is not a backup; fix the cause and run the backup again",
@@ -282,7 +282,7 @@ async fn refuse_running<'a>(
             .await
             .map_err(ContainerError::from)?;
         if let Some(running) = users.iter().find(|c| c.is_running()) {
-            return Err(Error::usage(
+            return Err(Error::failed(
                 format!(
                     "cannot {what} volume {} while container {} ({}) that mounts it is running",
                     mounted.mount.name,
@@ -369,7 +369,7 @@ pub async fn restore(
         restore_one(engine, mounted, archive, options.merge)
             .await
             .map_err(|reason| {
-                Error::usage(
+                Error::failed(
                     format!("could not restore volume {}: {reason}", mount.name),
                     Some(if restored.is_empty() {
                         "fix the cause and restore again"
@@ -388,7 +388,7 @@ fn read_manifest(dir: &Path) -> Result<Manifest, Error> {
     const LIMIT: u64 = 1024 * 1024;
     let path = dir.join(MANIFEST);
     let not_a_backup = |why: String| {
-        Error::usage(
+        Error::failed(
             format!("{} is not a devc volumes backup: {why}", dir.display()),
             Some("give the folder `devc volumes backup` wrote"),
         )
@@ -403,7 +403,7 @@ fn read_manifest(dir: &Path) -> Result<Manifest, Error> {
         return Err(not_a_backup(format!("{MANIFEST} is larger than 1 MiB")));
     }
     serde_json::from_str(&text).map_err(|e| {
-        Error::usage(
+        Error::failed(
             format!("{}: {e}", path.display()),
             Some("give the folder `devc volumes backup` wrote"),
         )
@@ -436,7 +436,7 @@ fn open_archive(dir: &Path, entry: &Entry, mount: &VolumeMount) -> Result<std::f
         "restore only backups that `devc volumes backup` wrote and nobody changed since; nothing was restored",
     );
     if !is_plain_archive_name(&entry.file) {
-        return Err(Error::usage(
+        return Err(Error::failed(
             format!(
                 "{}: volume {} names the file \"{}\", which is not a plain <name>.tar in the backup folder",
                 dir.join(MANIFEST).display(),
@@ -448,14 +448,14 @@ fn open_archive(dir: &Path, entry: &Entry, mount: &VolumeMount) -> Result<std::f
     }
     let path = dir.join(&entry.file);
     let mut file = open_regular(&path).map_err(|why| {
-        Error::usage(format!("cannot restore volume {}: {why}", entry.name), hint)
+        Error::failed(format!("cannot restore volume {}: {why}", entry.name), hint)
     })?;
     let top = Path::new(&mount.target)
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     verify_archive(&mut file, &top, &mount.target, entry.bytes)
-        .map_err(|Refusal(why)| Error::usage(format!("{}: {why}", path.display()), hint))?;
+        .map_err(|Refusal(why)| Error::failed(format!("{}: {why}", path.display()), hint))?;
     Ok(file)
 }
 
@@ -548,7 +548,7 @@ pub fn plan_restore<'a>(
         .iter()
         .find(|w| !manifest.volumes.iter().any(|e| &e.name == *w))
     {
-        return Err(Error::usage(
+        return Err(Error::failed(
             format!("the backup has no volume named \"{missing}\""),
             None,
         ));
@@ -569,7 +569,7 @@ pub fn plan_restore<'a>(
             .find(|m| m.mount.name == entry.name)
             .or_else(|| mounts.iter().find(|m| m.mount.target == entry.target))
         else {
-            return Err(Error::usage(
+            return Err(Error::failed(
                 format!(
                     "the dev container has no volume named \"{}\" or mounted at {}",
                     entry.name, entry.target
@@ -578,7 +578,7 @@ pub fn plan_restore<'a>(
             ));
         };
         if base(&mounted.mount.target) != base(&entry.target) {
-            return Err(Error::usage(
+            return Err(Error::failed(
                 format!(
                     "volume {} was backed up from {} but is mounted at {} now; the last folder names must match",
                     entry.name, entry.target, mounted.mount.target

@@ -131,7 +131,7 @@ impl From<TemplateError> for crate::error::Error {
             message.push_str(&format!(": {cause}"));
             source = cause.source();
         }
-        Self::Usage {
+        Self::Failed {
             message,
             hint: err.hint(),
         }

@@ -115,3 +115,55 @@ fn devc_answers_to_the_reference_clis_name() {
         "/workspaces/image"
     );
 }
+
+/// `error:`/`hint:` are coloured when asked (`--color always`,
+/// `CLICOLOR_FORCE`), plain when piped, with `NO_COLOR`, `--color never`
+/// or `--log-format json`.
+#[test]
+fn error_labels_are_coloured_only_when_asked() {
+    let ws = Workspace::with_config("colour", r#"{"image": "x", "bogus": }"#);
+    let red = "\x1b[1;31merror:\x1b[0m";
+    let read = |args: &[&str], env: &[(&str, &str)]| {
+        let mut all = vec!["read-configuration"];
+        all.extend_from_slice(args);
+        let run = ws.devc_env(&all, env);
+        assert_ne!(run.code, 0, "{run:?}");
+        run.stderr
+    };
+    let piped = read(&[], &[]);
+    assert!(piped.starts_with("error: "), "{piped}");
+    assert!(!piped.contains('\x1b'), "{piped}");
+
+    assert!(read(&["--color", "always"], &[]).contains(red));
+    assert!(read(&[], &[("CLICOLOR_FORCE", "1")]).contains(red));
+    let forced_but_never = read(&["--color", "never"], &[("CLICOLOR_FORCE", "1")]);
+    assert!(!forced_but_never.contains('\x1b'), "{forced_but_never}");
+    let json = read(&["--color", "always", "--log-format", "json"], &[]);
+    assert!(!json.contains('\x1b'), "{json}");
+    assert!(json.contains("\"type\":\"error\""), "{json}");
+
+    // On a real terminal (util-linux `script` gives devc a pty) colour is
+    // the default, and NO_COLOR turns it off.
+    let on_terminal = |no_color: bool| {
+        let line = format!(
+            "{}{} read-configuration --workspace-folder {}",
+            if no_color { "NO_COLOR=1 " } else { "" },
+            env!("CARGO_BIN_EXE_devc"),
+            ws.path.display()
+        );
+        let out = Command::new("script")
+            .args(["-qec", &line, "/dev/null"])
+            .env("TERM", "xterm")
+            .env_remove("CLICOLOR_FORCE")
+            .env_remove("NO_COLOR")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("script (bsdutils) is installed; .ci/run installs it");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let tty = on_terminal(false);
+    assert!(tty.contains(red), "{tty:?}");
+    let tty_no_color = on_terminal(true);
+    assert!(tty_no_color.contains("error:"), "{tty_no_color:?}");
+    assert!(!tty_no_color.contains(red), "{tty_no_color:?}");
+}

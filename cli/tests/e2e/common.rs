@@ -185,6 +185,8 @@ pub fn command_in(folder: &Path, args: &[&str]) -> Command {
 pub fn devc() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_devc"));
     command.env_remove("DEVC_LOG");
+    // Messages are plain unless a test asks for colour.
+    command.env_remove("CLICOLOR_FORCE").env_remove("NO_COLOR");
     command
 }
 

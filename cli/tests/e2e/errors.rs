@@ -6,9 +6,11 @@ use std::time::{Duration, Instant};
 
 use crate::common::Workspace;
 
-fn assert_error(run: &crate::common::Run, needle: &str) {
+/// A failed `up`: the exit code of its kind (README, "Exit codes"), the
+/// reference CLI's error JSON on stdout and `error:` on stderr.
+fn assert_error(run: &crate::common::Run, code: i32, needle: &str) {
     assert_eq!(
-        run.code, 1,
+        run.code, code,
         "stdout: {}\nstderr: {}",
         run.stdout, run.stderr
     );
@@ -29,12 +31,12 @@ fn unknown_image_fails_clearly_and_creates_nothing() {
         r#"{"image": "devc-test/does-not-exist:1"}"#,
     );
     let run = ws.devc(&["up"]);
-    assert_error(&run, "devc-test/does-not-exist:1");
+    assert_error(&run, 5, "devc-test/does-not-exist:1");
     assert!(run.stderr.contains("could not be pulled"), "{}", run.stderr);
     assert!(ws.containers().is_empty());
 
     let never = ws.devc(&["up", "--pull", "never"]);
-    assert_error(&never, "pulling is disabled");
+    assert_error(&never, 5, "pulling is disabled");
 }
 
 #[test]
@@ -45,7 +47,7 @@ fn failing_dockerfile_shows_the_step_and_its_output_and_creates_nothing() {
         "FROM devc-test/busybox:latest\nRUN echo about to fail && echo 'the real reason' >&2 && exit 3\n",
     );
     let run = ws.devc(&["up"]);
-    assert_error(&run, "returned a non-zero code: 3");
+    assert_error(&run, 5, "returned a non-zero code: 3");
     assert!(run.stderr.contains("last build output:"), "{}", run.stderr);
     assert!(
         run.stderr.contains("RUN echo about to fail"),
@@ -67,7 +69,7 @@ fn unsupported_run_args_flag_is_named_and_creates_nothing() {
         r#"{"image": "devc-test/busybox:latest", "runArgs": ["--frobnicate", "yes"]}"#,
     );
     let run = ws.devc(&["up"]);
-    assert_error(&run, "--frobnicate");
+    assert_error(&run, 1, "--frobnicate");
     assert!(run.stderr.contains("runArgs: "), "{}", run.stderr);
     assert!(ws.containers().is_empty());
 }
@@ -79,7 +81,7 @@ fn missing_bind_mount_source_is_explained_and_creates_nothing() {
         r#"{"image": "devc-test/busybox:latest", "mounts": ["type=bind,source=/nonexistent/devc-e2e,target=/data"]}"#,
     );
     let run = ws.devc(&["up"]);
-    assert_error(&run, "/nonexistent/devc-e2e");
+    assert_error(&run, 1, "/nonexistent/devc-e2e");
     assert!(run.stderr.contains("hint: "), "{}", run.stderr);
     assert!(ws.containers().is_empty());
 }
@@ -95,6 +97,7 @@ fn unreachable_engine_fails_fast_in_one_sentence() {
     assert!(started.elapsed() < Duration::from_secs(10));
     assert_error(
         &run,
+        4,
         "cannot reach the container engine at unix:///nonexistent/docker.sock",
     );
     assert!(
@@ -115,7 +118,7 @@ fn unreachable_engine_fails_fast_in_one_sentence() {
         "took {:?}",
         started.elapsed()
     );
-    assert_error(&silent, "no answer within 3 seconds");
+    assert_error(&silent, 4, "no answer within 3 seconds");
 }
 
 #[test]

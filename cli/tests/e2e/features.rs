@@ -126,7 +126,7 @@ fn bad_feature_input_is_named_and_creates_nothing() {
         "#!/bin/sh\necho 'feature install broke' >&2\nexit 9\n",
     );
     let failing = ws.devc(&["up"]);
-    assert_eq!(failing.code, 1);
+    assert_eq!(failing.code, 5);
     assert!(
         failing.stderr.contains("feature install broke"),
         "{}",

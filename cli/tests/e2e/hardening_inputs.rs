@@ -50,7 +50,7 @@ fn deeply_nested_configuration_is_an_error_not_an_abort() {
         );
         let ws = Workspace::with_config("deep", &config);
         let run = ws.devc(&["read-configuration"]);
-        assert_eq!(run.code, 1, "{run:?}");
+        assert_eq!(run.code, 3, "{run:?}");
         let first = run.stderr.lines().next().unwrap_or_default();
         assert!(
             first.starts_with("error: ")
@@ -157,7 +157,7 @@ fn an_engine_that_stalls_after_ping_is_one_clear_error() {
     for args in [&["list"][..], &["exec", "true"], &["up"]] {
         // Bounded far above the 2 s timeout: a hang, not slowness, fails this.
         let run = run_bounded(&ws.path, args, &env, Duration::from_secs(60));
-        assert_eq!(run.code, 1, "{args:?}: {run:?}");
+        assert_eq!(run.code, 4, "{args:?}: {run:?}");
         assert!(
             run.stderr
                 .contains("the container engine did not answer within 2 seconds"),
@@ -188,7 +188,7 @@ fn an_unreadable_configuration_folder_is_named_not_missing() {
     command.uid(65534).gid(65534);
     let run = Run::from(command.output().unwrap());
     std::fs::set_permissions(&config_folder, std::fs::Permissions::from_mode(0o755)).unwrap();
-    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(run.code, 3, "{run:?}");
     assert!(
         run.stderr.contains("cannot read") && run.stderr.contains("ermission denied"),
         "{}",

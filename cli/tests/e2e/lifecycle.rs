@@ -135,7 +135,7 @@ fn a_failing_hook_stops_up_names_the_command_and_keeps_the_container() {
         }"#,
     );
     let run = ws.devc(&["up"]);
-    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(run.code, 6, "{}", run.stderr);
     let json = run.last_json();
     assert_eq!(json["outcome"], "error");
     let id = json["containerId"]

@@ -82,7 +82,7 @@ fn syntax_errors_name_file_line_and_column_and_show_the_line() {
         "{\n  \"image\": \"devc-test/busybox:latest\"\n  \"name\": \"x\"\n}\n",
     );
     let out = ws.devc(&["read-configuration"]);
-    assert_eq!(out.code, 1);
+    assert_eq!(out.code, 3);
     assert!(out.stdout.is_empty());
     let file = ws.path.join(".devcontainer/devcontainer.json");
     assert!(
@@ -105,7 +105,7 @@ fn wrong_types_name_the_property_and_unknown_properties_warn() {
         r#"{"build": {"dockerfile": "Dockerfile", "args": {"FOO": 1}}}"#,
     );
     let out = ws.devc(&["read-configuration"]);
-    assert_eq!(out.code, 1);
+    assert_eq!(out.code, 3);
     assert!(
         out.stderr.contains("build.args.FOO: expected a string"),
         "{}",
@@ -135,7 +135,7 @@ fn several_named_configurations_must_be_chosen() {
     ws.write(".devcontainer/a/devcontainer.json", r#"{"image": "a"}"#);
     ws.write(".devcontainer/b/devcontainer.json", r#"{"image": "b"}"#);
     let out = ws.devc(&["read-configuration"]);
-    assert_eq!(out.code, 1);
+    assert_eq!(out.code, 3);
     assert!(
         out.stderr.contains("a/devcontainer.json") && out.stderr.contains("b/devcontainer.json"),
         "{}",

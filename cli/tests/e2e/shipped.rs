@@ -358,7 +358,7 @@ fn templates_list_shows_every_shipped_template_and_apply_refuses_to_overwrite() 
     };
     let fresh = tempfile::tempdir().unwrap();
     let no_template = init(&[], fresh.path());
-    assert_eq!(no_template.code, 1);
+    assert_eq!(no_template.code, 2);
     assert!(
         no_template.stderr.contains("--template"),
         "{}",
@@ -546,7 +546,7 @@ fn cmake_release_offline_fails_with_a_clear_error() {
     let ws = Workspace::with_config("feature-cmake-offline", &config.to_string());
     vendor(&ws, "cmake");
     let up = ws.devc(&["up"]);
-    assert_eq!(up.code, 1, "{}", up.stderr);
+    assert_eq!(up.code, 5, "{}", up.stderr);
     assert!(
         up.stderr
             .contains("cannot download http://127.0.0.1:9/cmake/v3.28.6/"),

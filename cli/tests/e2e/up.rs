@@ -346,3 +346,45 @@ fn editor_servers_survive_a_rebuild_and_belong_to_the_remote_user() {
     // The volumes of the earlier containers go with --volumes.
     assert_eq!(ws.devc(&["down", "--volumes"]).code, 0);
 }
+
+/// `devc rebuild` (an editor's "Rebuild Container"): a new container from
+/// the cached image, the old one gone, named volumes kept; `--no-cache`
+/// sends the build again without the layer cache.
+#[test]
+fn rebuild_replaces_the_container_and_no_cache_rebuilds_the_image() {
+    let ws = Workspace::fixture("dockerfile");
+    ws.write("app/nonce", &format!("{:?}", std::time::SystemTime::now()));
+    let first = ws.devc(&["up"]);
+    let first_id = first.json()["containerId"].as_str().unwrap().to_string();
+    let image = inspect(&first_id).config.unwrap().image.unwrap();
+
+    let rebuilt = ws.devc(&["rebuild"]);
+    assert_eq!(rebuilt.code, 0, "{}", rebuilt.stderr);
+    let rebuilt_id = rebuilt.json()["containerId"].as_str().unwrap().to_string();
+    assert_ne!(rebuilt_id, first_id);
+    assert!(
+        rebuilt.stderr.contains("Reusing image"),
+        "{}",
+        rebuilt.stderr
+    );
+    assert_eq!(inspect(&rebuilt_id).config.unwrap().image.unwrap(), image);
+    let remaining = ws.containers();
+    assert_eq!(remaining.len(), 1, "the old container is removed");
+    assert_eq!(remaining[0].id.as_deref(), Some(rebuilt_id.as_str()));
+
+    let full = ws.devc(&["rebuild", "--no-cache"]);
+    assert_eq!(full.code, 0, "{}", full.stderr);
+    assert!(full.stderr.contains("Building image"), "{}", full.stderr);
+    assert!(full.stderr.contains("Step"), "{}", full.stderr);
+    assert!(
+        !full.stderr.contains("Using cache"),
+        "--no-cache builds every step: {}",
+        full.stderr
+    );
+    let greeting = ws.devc(&["exec", "cat", "/opt/greeting"]);
+    assert_eq!(greeting.stdout, "hello from the build\n");
+
+    let refused = ws.devc(&["rebuild", "--expect-existing-container"]);
+    assert_ne!(refused.code, 0);
+    assert!(refused.stderr.contains("hint:"), "{}", refused.stderr);
+}
