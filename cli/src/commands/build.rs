@@ -33,11 +33,32 @@ pub struct BuildArgs {
     /// Platform to build for, e.g. linux/arm64 (the engine must support it).
     #[arg(long, value_name = "OS/ARCH")]
     platform: Option<String>,
+    /// Where the image goes: `type=docker` / `type=image` (the engine's image store, the default); other exporters need BuildKit's CLI.
+    #[arg(long, value_name = "SPEC", value_parser = parse_output)]
+    output: Option<String>,
     /// Image whose layers the Dockerfile build may reuse (repeatable).
     #[arg(long = "cache-from", value_name = "IMAGE")]
     cache_from: Vec<String>,
     #[command(flatten)]
+    overrides: super::ConfigOverrideArgs,
+    #[command(flatten)]
     lock: super::LockArgs,
+}
+
+/// The reference CLI passes `--output` to `docker buildx`; devc's builds
+/// land in the engine's image store, which is what `type=docker` and
+/// `type=image` ask for.
+fn parse_output(spec: &str) -> Result<String, String> {
+    let kind = spec
+        .split(',')
+        .find_map(|part| part.strip_prefix("type="))
+        .unwrap_or(spec);
+    match kind {
+        "docker" | "image" => Ok(spec.to_string()),
+        other => Err(format!(
+            "the \"{other}\" exporter is not available: devc builds into the engine's image store (type=docker); export the image afterwards with `docker save`"
+        )),
+    }
 }
 
 pub async fn run(ctx: &Context, args: BuildArgs) -> Result<u8, Error> {
@@ -69,7 +90,7 @@ async fn build(ctx: &Context, args: &BuildArgs) -> Result<Vec<String>, Error> {
         })?;
         labels.insert(key.to_string(), value.to_string());
     }
-    let config = ctx.resolve(&args.workspace)?;
+    let config = ctx.resolve_with(&args.workspace, &args.overrides)?;
     let engine = ctx.engine().await?;
     let _lock = crate::container::lock::lock_workspace(&config.devcontainer_id, &ctx.printer).await;
     let options = PrepareOptions {

@@ -25,6 +25,9 @@ use crate::lifecycle;
 pub struct ExecArgs {
     #[command(flatten)]
     workspace: WorkspaceArgs,
+    /// Run in this container (id or name) instead of the workspace's; its labels name its configuration.
+    #[arg(long, value_name = "ID")]
+    container_id: Option<String>,
     /// Extra environment for the command (repeatable); overrides remoteEnv.
     #[arg(long = "remote-env", value_name = "NAME=VALUE")]
     remote_env: Vec<String>,
@@ -48,9 +51,10 @@ pub async fn run(ctx: &Context, args: ExecArgs) -> Result<u8, Error> {
         }
     }
     let interrupt = Interrupt::install();
-    let config = ctx.resolve(&args.workspace)?;
     let engine = ctx.engine().await?;
-    let container = up::find_running(&engine, &config).await?;
+    let (config, container) = ctx
+        .running_target(&engine, &args.workspace, args.container_id.as_deref())
+        .await?;
     let merged = up::merged_for(&config, &container, &ctx.printer)?;
     let (env, unset) =
         lifecycle::environment(&engine, &container, &merged, &args.remote_env, &ctx.printer).await;

@@ -16,6 +16,7 @@ mod logs;
 mod open;
 mod outdated;
 mod read_configuration;
+mod reference_flags;
 mod run_user_commands;
 mod set_up;
 mod shell;
@@ -33,8 +34,8 @@ use std::process::ExitCode;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use crate::config::resolved::ConfigInput;
-use crate::config::{ResolvedConfig, resolve};
+use crate::config::ResolvedConfig;
+use crate::config::resolved::{ConfigInput, Overrides, resolve_with};
 use crate::engine::{Engine, endpoint};
 use crate::env;
 use crate::error::Error;
@@ -44,6 +45,7 @@ use crate::printer::{ColorChoice, LogFormat, Printer, Reporter};
 #[command(
     name = "devc",
     version,
+    propagate_version = true,
     about = "Dev containers from devcontainer.json: fast, offline-friendly, compatible"
 )]
 struct Cli {
@@ -70,6 +72,8 @@ pub struct GlobalArgs {
     /// Show engine details and devc's own diagnostics (same as DEVC_LOG=debug).
     #[arg(short, long, global = true)]
     verbose: bool,
+    #[command(flatten)]
+    reference: reference_flags::ReferenceFlags,
 }
 
 #[derive(Debug, Subcommand)]
@@ -149,6 +153,60 @@ pub struct WorkspaceArgs {
         action = clap::ArgAction::Set
     )]
     mount_workspace_git_root: bool,
+    /// Read the configuration from this file instead of the workspace's devcontainer.json (which need not exist); the container's identity stays the workspace's.
+    #[arg(long, value_name = "PATH")]
+    override_config: Option<PathBuf>,
+}
+
+/// The reference CLI's flags that add to the configuration (`up`, `build`,
+/// `read-configuration`).
+#[derive(Debug, Clone, Default, Args)]
+pub struct ConfigOverrideArgs {
+    /// Features to add, as a JSON object like devcontainer.json's `features`; the configuration's own entries win.
+    #[arg(long, value_name = "JSON", value_parser = parse_features)]
+    additional_features: Option<serde_json::Map<String, serde_json::Value>>,
+    /// An extra mount, `type=bind|volume,source=S,target=T[,external=true|false]` (repeatable).
+    #[arg(long = "mount", value_name = "MOUNT", value_parser = parse_mount)]
+    mounts: Vec<serde_json::Value>,
+}
+
+fn parse_features(text: &str) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+    match serde_json::from_str(text) {
+        Ok(serde_json::Value::Object(map)) => Ok(map),
+        Ok(_) => Err("expected a JSON object of feature ids and their options".into()),
+        Err(e) => Err(format!("not JSON: {e}")),
+    }
+}
+
+/// The reference CLI's `--mount` grammar; `external` (a volume devc must
+/// not create or remove) is accepted: devc removes only volumes it
+/// labelled, and it labels none it did not create.
+fn parse_mount(text: &str) -> Result<serde_json::Value, String> {
+    let mut kind = None;
+    let mut source = None;
+    let mut target = None;
+    for (i, part) in text.split(',').enumerate() {
+        let (key, value) = part.split_once('=').unwrap_or((part, ""));
+        match (i, key) {
+            (0, "type") if matches!(value, "bind" | "volume") => kind = Some(value),
+            (1, "source") if !value.is_empty() => source = Some(value),
+            (2, "target") if value.starts_with('/') => target = Some(value),
+            (3, "external") if matches!(value, "true" | "false") => {}
+            _ => {
+                return Err(format!(
+                    "\"{part}\" is not expected here: the form is type=bind|volume,source=S,target=/T[,external=true|false]"
+                ));
+            }
+        }
+    }
+    match (kind, source, target) {
+        (Some(kind), Some(source), Some(target)) => Ok(serde_json::json!({
+            "type": kind,
+            "source": source,
+            "target": target,
+        })),
+        _ => Err("the form is type=bind|volume,source=S,target=/T[,external=true|false]".into()),
+    }
 }
 
 /// Lockfile flags of the commands that resolve features.
@@ -177,6 +235,8 @@ impl LockArgs {
 pub struct Context {
     pub printer: Printer,
     docker_host: Option<String>,
+    /// `--default-user-env-probe`, `--update-remote-user-uid-default`.
+    defaults: crate::config::resolved::CommandDefaults,
 }
 
 impl Context {
@@ -186,6 +246,15 @@ impl Context {
 
     /// Reads the workspace's configuration and reports its warnings.
     pub fn resolve(&self, args: &WorkspaceArgs) -> Result<ResolvedConfig, Error> {
+        self.resolve_with(args, &ConfigOverrideArgs::default())
+    }
+
+    /// [`Context::resolve`] with `--additional-features` and `--mount`.
+    pub fn resolve_with(
+        &self,
+        args: &WorkspaceArgs,
+        extra: &ConfigOverrideArgs,
+    ) -> Result<ResolvedConfig, Error> {
         let env: HashMap<String, String> = std::env::vars_os()
             .map(|(k, v)| {
                 (
@@ -194,18 +263,71 @@ impl Context {
                 )
             })
             .collect();
-        let config = resolve(&ConfigInput {
+        let input = ConfigInput {
             workspace_folder: &args.workspace_folder,
             config_file: args.config.as_deref(),
             id_labels: &args.id_labels,
             env: &env,
             mount_git_root: args.mount_workspace_git_root,
-        })?;
+        };
+        let mut config = resolve_with(
+            &input,
+            &Overrides {
+                config: args.override_config.as_deref(),
+                additional_features: extra.additional_features.as_ref(),
+                mounts: &extra.mounts,
+            },
+        )?;
+        config.defaults = self.defaults;
         for warning in &config.warnings {
             self.printer
                 .warn(&format!("{}: {warning}", config.config_file.display()));
         }
         Ok(config)
+    }
+}
+
+impl Context {
+    /// The configuration and the running container a command acts on: the
+    /// container `--container-id` names (its configuration read from the
+    /// folder and file its labels name when they still exist, else from
+    /// the workspace flags), or the workspace's own.
+    pub async fn running_target(
+        &self,
+        engine: &Engine,
+        args: &WorkspaceArgs,
+        container_id: Option<&str>,
+    ) -> Result<(ResolvedConfig, crate::engine::ContainerInfo), Error> {
+        let Some(id) = container_id else {
+            let config = self.resolve(args)?;
+            let container = crate::container::find::find_running(engine, &config).await?;
+            return Ok((config, container));
+        };
+        let container = engine.inspect_container(id).await.map_err(|e| {
+            Error::failed(
+                format!("cannot use the container \"{id}\" given with --container-id: {e}"),
+                Some("`devc list` shows the dev containers; `docker ps` shows every running container"),
+            )
+        })?;
+        if !container.is_running() {
+            return Err(Error::failed(
+                format!("the container \"{id}\" given with --container-id is not running"),
+                Some("start it (`docker start`, or `devc up` in its workspace)"),
+            ));
+        }
+        let labelled = |key: &str| {
+            container
+                .labels
+                .get(key)
+                .map(PathBuf::from)
+                .filter(|p| p.exists())
+        };
+        let mut args = args.clone();
+        if let Some(folder) = labelled(crate::config::id::LOCAL_FOLDER_LABEL) {
+            args.workspace_folder = folder;
+            args.config = labelled(crate::config::id::CONFIG_FILE_LABEL).or(args.config);
+        }
+        Ok((self.resolve(&args)?, container))
     }
 }
 
@@ -223,12 +345,16 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             return ExitCode::from(if err.use_stderr() { 2 } else { 0 });
         }
     };
-    init_tracing(cli.global.verbose);
+    let level = cli.global.reference.log_level.and_then(|l| l.filter());
+    let verbose = cli.global.verbose || level.is_some();
+    init_tracing(verbose, level);
     let ctx = Context {
-        printer: Printer::new(cli.global.log_format, cli.global.quiet, cli.global.verbose)
+        printer: Printer::new(cli.global.log_format, cli.global.quiet, verbose)
             .with_color(cli.global.color),
         docker_host: cli.global.docker_host,
+        defaults: cli.global.reference.defaults(),
     };
+    cli.global.reference.explain(&ctx.printer);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -319,8 +445,10 @@ fn tracing_filter(devc_log: Option<String>, verbose: bool) -> Option<String> {
     Some(filter)
 }
 
-fn init_tracing(verbose: bool) {
-    if let Some(filter) = tracing_filter(env::var(env::DEVC_LOG), verbose) {
+/// `level` is `--log-level`'s filter; `DEVC_LOG` still wins over it.
+fn init_tracing(verbose: bool, level: Option<&str>) {
+    let devc_log = env::var(env::DEVC_LOG).or_else(|| level.map(str::to_string));
+    if let Some(filter) = tracing_filter(devc_log, verbose) {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
             .with_writer(std::io::stderr)

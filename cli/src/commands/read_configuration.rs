@@ -13,13 +13,27 @@ use crate::error::Error;
 pub struct ReadConfigurationArgs {
     #[command(flatten)]
     workspace: WorkspaceArgs,
+    #[command(flatten)]
+    overrides: super::ConfigOverrideArgs,
+    /// Read the configuration of this container (id or name): its labels name the folder and file.
+    #[arg(long, value_name = "ID")]
+    container_id: Option<String>,
     /// Also print the configuration merged with image metadata (needs the engine).
     #[arg(long)]
     include_merged_configuration: bool,
 }
 
 pub async fn run(ctx: &Context, args: ReadConfigurationArgs) -> Result<u8, Error> {
-    let config = ctx.resolve(&args.workspace)?;
+    let (config, container) = match &args.container_id {
+        Some(id) => {
+            let engine = ctx.engine().await?;
+            let (config, container) = ctx
+                .running_target(&engine, &args.workspace, Some(id))
+                .await?;
+            (config, Some(container))
+        }
+        None => (ctx.resolve_with(&args.workspace, &args.overrides)?, None),
+    };
     let mut out = json!({
         "configuration": config.configuration_json(),
         "workspace": {
@@ -33,7 +47,11 @@ pub async fn run(ctx: &Context, args: ReadConfigurationArgs) -> Result<u8, Error
             .map(|w| w.shift_remove("workspaceMount"));
     }
     if args.include_merged_configuration {
-        out["mergedConfiguration"] = Value::Object(merged_configuration(ctx, &config).await?);
+        let merged = match &container {
+            Some(container) => up::merged_for(&config, container, &ctx.printer)?.json,
+            None => merged_configuration(ctx, &config).await?,
+        };
+        out["mergedConfiguration"] = Value::Object(merged);
     }
     ctx.printer.result(&out);
     Ok(0)

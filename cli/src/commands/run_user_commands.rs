@@ -16,6 +16,9 @@ use crate::interrupt::Interrupt;
 pub struct RunUserCommandsArgs {
     #[command(flatten)]
     workspace: WorkspaceArgs,
+    /// Run the hooks in this container (id or name) instead of the workspace's.
+    #[arg(long, value_name = "ID")]
+    container_id: Option<String>,
     #[command(flatten)]
     lifecycle: LifecycleArgs,
 }
@@ -42,9 +45,10 @@ async fn run_commands(ctx: &Context, args: &RunUserCommandsArgs) -> Result<(), E
     args.lifecycle.validate()?;
     let interrupt = Interrupt::install();
     let secrets = args.lifecycle.secrets()?;
-    let config = ctx.resolve(&args.workspace)?;
     let engine = ctx.engine().await?;
-    let container = up::find_running(&engine, &config).await?;
+    let (config, container) = ctx
+        .running_target(&engine, &args.workspace, args.container_id.as_deref())
+        .await?;
     let merged = up::merged_for(&config, &container, &ctx.printer)?;
     args.lifecycle
         .run(

@@ -104,7 +104,7 @@ async fn set_up(ctx: &Context, args: &SetUpArgs) -> Result<Value, Error> {
         env: &env,
         mount_git_root: true,
     };
-    let (config, workdir) = match &args.config {
+    let (mut config, workdir) = match &args.config {
         Some(_) => {
             let config = resolve(&input)?;
             let folder = config.workspace_folder.clone();
@@ -125,6 +125,7 @@ async fn set_up(ctx: &Context, args: &SetUpArgs) -> Result<Value, Error> {
             (config, String::new())
         }
     };
+    config.defaults = ctx.defaults;
     let merged = up::merged_for(&config, &container, &ctx.printer)?;
     args.lifecycle
         .run(

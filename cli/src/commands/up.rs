@@ -29,6 +29,9 @@ pub struct UpArgs {
     /// When to pull `image`: missing (default), always, never.
     #[arg(long, value_enum, default_value_t = PullPolicy::Missing)]
     pull: PullPolicy,
+    /// Image whose layers a Dockerfile build may reuse (repeatable), added to build.cacheFrom.
+    #[arg(long = "cache-from", value_name = "IMAGE")]
+    cache_from: Vec<String>,
     /// Add the resolved configuration to the JSON result.
     #[arg(long)]
     include_configuration: bool,
@@ -38,6 +41,8 @@ pub struct UpArgs {
     /// Stay in the foreground forwarding forwardPorts from 127.0.0.1 (as `devc forward`).
     #[arg(long)]
     forward: bool,
+    #[command(flatten)]
+    overrides: super::ConfigOverrideArgs,
     #[command(flatten)]
     lifecycle: LifecycleArgs,
     #[command(flatten)]
@@ -133,7 +138,7 @@ struct Done {
 async fn up(ctx: &Context, args: &UpArgs, interrupt: &Interrupt) -> Result<Done, Failure> {
     args.lifecycle.validate()?;
     let secrets = args.lifecycle.secrets()?;
-    let config = ctx.resolve(&args.workspace)?;
+    let config = ctx.resolve_with(&args.workspace, &args.overrides)?;
     if let Some(command) = &config.config.initialize_command {
         let initialize =
             lifecycle::host::run_initialize(command, &config.local_workspace_folder, &ctx.printer);
@@ -150,6 +155,7 @@ async fn up(ctx: &Context, args: &UpArgs, interrupt: &Interrupt) -> Result<Done,
             pull: args.pull,
             no_cache: args.build_no_cache,
             lock: args.lock.mode(),
+            cache_from: args.cache_from.clone(),
             ..Default::default()
         },
     };

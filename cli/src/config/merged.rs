@@ -155,6 +155,17 @@ fn strings(list: Option<Vec<Value>>) -> Vec<String> {
 }
 
 impl MergedConfig {
+    /// The command line's defaults for what no entry sets.
+    fn apply_defaults(&mut self, defaults: &super::resolved::CommandDefaults) {
+        use super::resolved::UidDefault;
+        self.user_env_probe = self.user_env_probe.or(defaults.user_env_probe);
+        self.update_remote_user_uid = match defaults.update_remote_user_uid {
+            UidDefault::On => self.update_remote_user_uid,
+            UidDefault::Off => self.update_remote_user_uid.or(Some(false)),
+            UidDefault::Never => Some(false),
+        };
+    }
+
     /// The typed view of an already merged configuration (`json`, the
     /// output of [`metadata::merge`]) and the entries it was merged from.
     pub fn from_merged(entries: Vec<Entry>, json: Map<String, Value>) -> Self {
@@ -247,6 +258,7 @@ impl MergedConfig {
         let mut merged = Self::from_merged(entries, json);
         merged.image_entries = image_entries;
         merged.label = label;
+        merged.apply_defaults(&config.defaults);
         merged.check_users()?;
         Ok(merged)
     }
@@ -310,6 +322,7 @@ impl MergedConfig {
         let mut merged = Self::from_merged(entries, json);
         merged.image_entries = image_entries.min(label.len());
         merged.label = label;
+        merged.apply_defaults(&config.defaults);
         merged.check_users()?;
         Ok(merged)
     }
@@ -463,6 +476,43 @@ fn warn_once(reporter: &dyn Reporter, message: String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn command_line_defaults_fill_only_what_nothing_sets() {
+        use crate::config::model::UserEnvProbe;
+        use crate::config::resolved::{CommandDefaults, UidDefault};
+        let of = |json: Value, defaults: CommandDefaults| {
+            let mut merged =
+                MergedConfig::from_merged(Vec::new(), json.as_object().unwrap().clone());
+            merged.apply_defaults(&defaults);
+            (merged.user_env_probe, merged.update_remote_user_uid)
+        };
+        let none = serde_json::json!({});
+        let set = serde_json::json!({"userEnvProbe": "loginShell", "updateRemoteUserUID": true});
+        let defaults = |probe, uid| CommandDefaults {
+            user_env_probe: probe,
+            update_remote_user_uid: uid,
+        };
+        assert_eq!(of(none.clone(), CommandDefaults::default()), (None, None));
+        assert_eq!(
+            of(
+                none.clone(),
+                defaults(Some(UserEnvProbe::None), UidDefault::Off)
+            ),
+            (Some(UserEnvProbe::None), Some(false))
+        );
+        assert_eq!(
+            of(
+                set.clone(),
+                defaults(Some(UserEnvProbe::None), UidDefault::Off)
+            ),
+            (Some(UserEnvProbe::LoginShell), Some(true))
+        );
+        assert_eq!(
+            of(set, defaults(None, UidDefault::Never)),
+            (Some(UserEnvProbe::LoginShell), Some(false))
+        );
+    }
     use crate::config::resolved::{ConfigInput, resolve_parsed};
     use crate::printer::{Event, Silent};
     use serde_json::json;

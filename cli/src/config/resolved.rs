@@ -84,6 +84,30 @@ pub struct ResolvedConfig {
     /// metadata is substituted with it too).
     #[serde(skip)]
     pub local_env: HashMap<String, String>,
+    /// Defaults the command line sets for properties neither the
+    /// configuration nor the image's metadata sets.
+    #[serde(skip)]
+    pub defaults: CommandDefaults,
+}
+
+/// The reference CLI's `--default-user-env-probe` and
+/// `--update-remote-user-uid-default`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CommandDefaults {
+    /// `userEnvProbe` when nothing sets it (else `loginInteractiveShell`).
+    pub user_env_probe: Option<super::model::UserEnvProbe>,
+    pub update_remote_user_uid: UidDefault,
+}
+
+/// `--update-remote-user-uid-default`: `on` (the spec's default) and `off`
+/// apply where nothing sets `updateRemoteUserUID`; `never` wins over
+/// everything.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum UidDefault {
+    #[default]
+    On,
+    Off,
+    Never,
 }
 
 impl ResolvedConfig {
@@ -102,11 +126,79 @@ impl ResolvedConfig {
 
 /// Discovers, reads and resolves the configuration.
 pub fn resolve(input: &ConfigInput<'_>) -> Result<ResolvedConfig, ConfigError> {
+    resolve_with(input, &Overrides::default())
+}
+
+/// What the reference CLI's `--override-config`, `--additional-features`
+/// and `--mount` change about the configuration a command reads.
+#[derive(Debug, Default)]
+pub struct Overrides<'a> {
+    /// Read the configuration from this file instead; the workspace's own
+    /// `devcontainer.json` path (which need not exist) still gives the
+    /// container's identity and the folder relative paths start from, as
+    /// in the reference CLI.
+    pub config: Option<&'a Path>,
+    /// Features added to the configuration's; a feature the configuration
+    /// lists keeps its own options (the reference CLI's rule).
+    pub additional_features: Option<&'a Map<String, Value>>,
+    /// Mounts added after the configuration's `mounts`.
+    pub mounts: &'a [Value],
+}
+
+/// [`resolve`] with the command line's [`Overrides`].
+pub fn resolve_with(
+    input: &ConfigInput<'_>,
+    overrides: &Overrides<'_>,
+) -> Result<ResolvedConfig, ConfigError> {
     let local_workspace = workspace::absolute(input.workspace_folder);
-    let config_file =
-        workspace::absolute(&discover::discover(&local_workspace, input.config_file)?);
-    let raw = update_legacy_properties(parse::read_jsonc(&config_file)?);
+    let config_file = match discover::discover(&local_workspace, input.config_file) {
+        Ok(found) => found,
+        Err(ConfigError::NotFound { .. } | ConfigError::Missing { .. })
+            if overrides.config.is_some() =>
+        {
+            input.config_file.map_or_else(
+                || {
+                    local_workspace
+                        .join(".devcontainer")
+                        .join("devcontainer.json")
+                },
+                Path::to_path_buf,
+            )
+        }
+        Err(e) => return Err(e),
+    };
+    let config_file = workspace::absolute(&config_file);
+    let content = overrides.config.map(workspace::absolute);
+    let mut raw = update_legacy_properties(parse::read_jsonc(
+        content.as_deref().unwrap_or(&config_file),
+    )?);
+    overrides.apply(&mut raw);
     resolve_parsed(input, local_workspace, config_file, raw)
+}
+
+impl Overrides<'_> {
+    fn apply(&self, raw: &mut Map<String, Value>) {
+        if let Some(extra) = self.additional_features.filter(|f| !f.is_empty()) {
+            let features = raw
+                .entry("features")
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(features) = features {
+                for (id, options) in extra {
+                    features
+                        .entry(id.clone())
+                        .or_insert_with(|| options.clone());
+                }
+            }
+        }
+        if !self.mounts.is_empty() {
+            let mounts = raw
+                .entry("mounts")
+                .or_insert_with(|| Value::Array(Vec::new()));
+            if let Value::Array(mounts) = mounts {
+                mounts.extend(self.mounts.iter().cloned());
+            }
+        }
+    }
 }
 
 /// [`resolve`] once the file is read (unit tests start here).
@@ -187,6 +279,7 @@ pub fn resolve_parsed(
         devcontainer_id,
         image,
         local_env: input.env.clone(),
+        defaults: CommandDefaults::default(),
     })
 }
 
@@ -327,6 +420,29 @@ fn reword(message: &str) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn additional_features_never_replace_the_configurations_and_mounts_append() {
+        let extra = json!({"./a": {"v": "extra"}, "./b": {}});
+        let mounts = [json!({"type": "bind", "source": "/s", "target": "/t"})];
+        let overrides = Overrides {
+            config: None,
+            additional_features: extra.as_object(),
+            mounts: &mounts,
+        };
+        let mut raw = json!({"features": {"./a": {"v": "own"}}, "mounts": ["type=volume,source=v,target=/v"]})
+            .as_object()
+            .unwrap()
+            .clone();
+        overrides.apply(&mut raw);
+        assert_eq!(raw["features"], json!({"./a": {"v": "own"}, "./b": {}}));
+        assert_eq!(raw["mounts"].as_array().unwrap().len(), 2);
+
+        let mut empty = Map::new();
+        overrides.apply(&mut empty);
+        assert_eq!(empty["features"], extra);
+        assert_eq!(empty["mounts"], json!(mounts));
+    }
 
     fn resolve_json(value: Value) -> Result<ResolvedConfig, ConfigError> {
         let env = HashMap::from([("USER".to_string(), "me".to_string())]);

@@ -28,6 +28,7 @@ mod lifecycle;
 mod logs;
 mod podman;
 mod read_configuration;
+mod reference_flags;
 mod registry;
 mod shipped;
 mod team_flow;

@@ -1,0 +1,312 @@
+//! The reference CLI's flags on the commands devc shares with it (issue
+//! 11): the devcontainers/ci action's exact invocations, the flags that
+//! change the configuration (`--override-config`, `--additional-features`,
+//! `--mount`), `--container-id`, and the flags devc accepts but has no use
+//! for (said once under `-v`).
+
+use std::os::unix::fs::symlink;
+use std::process::{Command, Stdio};
+
+use crate::common::{Run, Workspace, containers_under, inspect};
+
+const BUSYBOX: &str = "devc-test/busybox:latest";
+
+/// devc under the reference CLI's name, as a PATH swap gives it.
+fn devcontainer(dir: &std::path::Path) -> std::path::PathBuf {
+    let link = dir.join("devcontainer");
+    symlink(env!("CARGO_BIN_EXE_devc"), &link).unwrap();
+    link
+}
+
+fn run(program: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut command = Command::new(program);
+    command
+        .args(args)
+        .env_remove("DEVC_LOG")
+        .env_remove("CLICOLOR_FORCE")
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    Run::from(command.output().expect("devc runs"))
+}
+
+/// devcontainers/ci (common/src/dev-container-cli.ts) builds, brings up
+/// and execs with these argument lists and this environment.
+#[test]
+fn the_ci_actions_invocations_run_unchanged() {
+    let ws = Workspace::with_config("ci-action", r#"{"build": {"dockerfile": "Dockerfile"}}"#);
+    ws.write(
+        ".devcontainer/Dockerfile",
+        &format!("FROM {BUSYBOX}\nRUN echo built > /built\n"),
+    );
+    let bin = tempfile::tempdir().unwrap();
+    let cli = devcontainer(bin.path());
+    let data = tempfile::tempdir().unwrap();
+    let folder = ws.path.to_str().unwrap();
+    let image = format!(
+        "devc-ci-action:{}",
+        std::process::id() ^ std::time::UNIX_EPOCH.elapsed().unwrap().subsec_nanos()
+    );
+    let env = [("DOCKER_BUILDKIT", "1"), ("COMPOSE_DOCKER_CLI_BUILD", "1")];
+
+    let build = run(
+        &cli,
+        &[
+            "build",
+            "--workspace-folder",
+            folder,
+            "--image-name",
+            &image,
+            "--platform",
+            "linux/amd64",
+            "--output",
+            "type=docker",
+            "--user-data-folder",
+            data.path().to_str().unwrap(),
+            "--cache-from",
+            &image,
+        ],
+        &env,
+    );
+    assert_eq!(build.code, 0, "{}", build.stderr);
+    assert_eq!(build.last_json()["outcome"], "success", "{}", build.stdout);
+
+    let up = run(
+        &cli,
+        &[
+            "up",
+            "--workspace-folder",
+            folder,
+            "--cache-from",
+            &image,
+            "--user-data-folder",
+            data.path().to_str().unwrap(),
+            "--update-remote-user-uid-default",
+            "off",
+        ],
+        &env,
+    );
+    assert_eq!(up.code, 0, "{}", up.stderr);
+    let out = up.last_json();
+    assert_eq!(out["outcome"], "success");
+    assert!(out["containerId"].as_str().is_some_and(|id| id.len() == 64));
+
+    let exec = run(
+        &cli,
+        &[
+            "exec",
+            "--workspace-folder",
+            folder,
+            "--remote-env",
+            "GREETING=from-ci",
+            "sh",
+            "-c",
+            "echo $GREETING; cat /built",
+        ],
+        &env,
+    );
+    assert_eq!(exec.code, 0, "{}", exec.stderr);
+    assert_eq!(exec.stdout, "from-ci\nbuilt\n");
+
+    let _ = Command::new("docker")
+        .args(["image", "rm", &image])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// `--override-config` supplies the content while the workspace's own
+/// devcontainer.json path (which does not exist here) stays the identity;
+/// `--additional-features` adds a local feature; `--mount` adds a mount.
+#[test]
+fn override_config_additional_features_and_mount_shape_the_container() {
+    let ws = Workspace::with_config("override", "{}");
+    std::fs::remove_file(ws.path.join(".devcontainer/devcontainer.json")).unwrap();
+    ws.write(
+        ".devcontainer/extra/devcontainer-feature.json",
+        r#"{"id": "extra", "version": "1.0.0", "options": {"word": {"type": "string", "default": "plain"}}}"#,
+    );
+    ws.write(
+        ".devcontainer/extra/install.sh",
+        "#!/bin/sh\necho \"extra $WORD\" > /extra-installed\n",
+    );
+    let elsewhere = tempfile::tempdir().unwrap();
+    let override_file = elsewhere.path().join("devcontainer.json");
+    std::fs::write(
+        &override_file,
+        format!(r#"{{"image": "{BUSYBOX}", "containerEnv": {{"FROM_OVERRIDE": "yes"}}}}"#),
+    )
+    .unwrap();
+    let shared = tempfile::tempdir().unwrap();
+    std::fs::write(shared.path().join("note"), "mounted\n").unwrap();
+    let mount = format!(
+        "type=bind,source={},target=/shared",
+        shared.path().display()
+    );
+
+    let up = ws.devc(&[
+        "up",
+        "--override-config",
+        override_file.to_str().unwrap(),
+        "--additional-features",
+        r#"{"./extra": {"word": "added"}}"#,
+        "--mount",
+        &mount,
+    ]);
+    assert_eq!(up.code, 0, "{}", up.stderr);
+    let id = up.last_json()["containerId"].as_str().unwrap().to_string();
+    let labels = inspect(&id).config.unwrap().labels.unwrap();
+    assert_eq!(
+        labels["devcontainer.config_file"],
+        ws.path
+            .join(".devcontainer/devcontainer.json")
+            .to_string_lossy(),
+        "the workspace's own path is the identity"
+    );
+
+    let probe = ws.devc(&[
+        "exec",
+        "--override-config",
+        override_file.to_str().unwrap(),
+        "sh",
+        "-c",
+        "echo $FROM_OVERRIDE; cat /extra-installed /shared/note",
+    ]);
+    assert_eq!(probe.code, 0, "{}", probe.stderr);
+    assert_eq!(probe.stdout, "yes\nextra added\nmounted\n");
+
+    // read-configuration shows the added feature with its options.
+    let read = ws.devc(&[
+        "read-configuration",
+        "--override-config",
+        override_file.to_str().unwrap(),
+        "--additional-features",
+        r#"{"./extra": {"word": "shown"}}"#,
+    ]);
+    assert_eq!(read.code, 0, "{}", read.stderr);
+    assert_eq!(
+        read.json()["configuration"]["features"]["./extra"],
+        serde_json::json!({"word": "shown"})
+    );
+
+    let bad = ws.devc(&["up", "--mount", "type=tmpfs,target=/x"]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(bad.stderr.contains("type=bind|volume"), "{}", bad.stderr);
+}
+
+/// `--container-id` acts on that container from any folder: its labels
+/// name the workspace and configuration.
+#[test]
+fn container_id_targets_a_container_from_anywhere() {
+    let ws = Workspace::with_config(
+        "by-id",
+        &format!(
+            r#"{{"image": "{BUSYBOX}", "remoteEnv": {{"WHO": "by-id"}}, "postStartCommand": "echo started >> /tmp/hooks"}}"#
+        ),
+    );
+    let up = ws.devc(&["up"]);
+    assert_eq!(up.code, 0, "{}", up.stderr);
+    let id = up.last_json()["containerId"].as_str().unwrap().to_string();
+    let empty = tempfile::tempdir().unwrap();
+    let elsewhere = |args: &[&str]| crate::common::devc_in(empty.path(), args, &[]);
+
+    let exec = elsewhere(&["exec", "--container-id", &id, "sh", "-c", "echo $WHO; pwd"]);
+    assert_eq!(exec.code, 0, "{}", exec.stderr);
+    assert_eq!(exec.stdout, "by-id\n/workspaces/by-id\n");
+
+    let hooks = elsewhere(&["run-user-commands", "--container-id", &id]);
+    assert_eq!(hooks.code, 0, "{}", hooks.stderr);
+    let ran = ws.devc(&["exec", "cat", "/tmp/hooks"]);
+    assert!(ran.stdout.contains("started"), "{}", ran.stdout);
+
+    let read = elsewhere(&[
+        "read-configuration",
+        "--container-id",
+        &id,
+        "--include-merged-configuration",
+    ]);
+    assert_eq!(read.code, 0, "{}", read.stderr);
+    let out = read.json();
+    assert_eq!(out["workspace"]["workspaceFolder"], "/workspaces/by-id");
+    assert_eq!(out["mergedConfiguration"]["remoteEnv"]["WHO"], "by-id");
+
+    let missing = elsewhere(&["exec", "--container-id", "devc-no-such-container", "true"]);
+    assert_eq!(missing.code, 1, "{}", missing.stderr);
+    assert!(
+        missing.stderr.contains("devc-no-such-container") && missing.stderr.contains("hint:"),
+        "{}",
+        missing.stderr
+    );
+    assert_eq!(containers_under(&ws.path).len(), 1);
+}
+
+/// Flags with no job in devc are accepted everywhere; `-v` says why once.
+#[test]
+fn inapplicable_flags_are_accepted_and_explained_under_verbose() {
+    let ws = Workspace::with_config("accepted", &format!(r#"{{"image": "{BUSYBOX}"}}"#));
+    let flags = [
+        "read-configuration",
+        "--docker-path",
+        "/usr/bin/docker",
+        "--docker-compose-path",
+        "docker-compose",
+        "--user-data-folder",
+        "/tmp/x",
+        "--container-data-folder",
+        "/tmp/y",
+        "--terminal-columns",
+        "80",
+        "--terminal-rows",
+        "24",
+        "--workspace-mount-consistency",
+        "cached",
+        "--oci-auth-hardening",
+        "--log-level",
+        "info",
+    ];
+    let quiet = ws.devc(&flags);
+    assert_eq!(quiet.code, 0, "{}", quiet.stderr);
+    assert!(!quiet.stderr.contains("note:"), "{}", quiet.stderr);
+
+    let mut verbose = flags.to_vec();
+    verbose.push("-v");
+    let loud = ws.devc(&verbose);
+    assert_eq!(loud.code, 0, "{}", loud.stderr);
+    for flag in [
+        "--docker-path",
+        "--docker-compose-path",
+        "--user-data-folder",
+        "--terminal-columns",
+        "--workspace-mount-consistency",
+        "--oci-auth-hardening",
+    ] {
+        assert_eq!(
+            loud.stderr.matches(&format!("note: {flag}")).count(),
+            1,
+            "{flag}: {}",
+            loud.stderr
+        );
+    }
+    // --log-level debug is -v.
+    let debug = ws.devc(&[
+        "read-configuration",
+        "--log-level",
+        "debug",
+        "--docker-path",
+        "x",
+    ]);
+    assert!(
+        debug.stderr.contains("note: --docker-path"),
+        "{}",
+        debug.stderr
+    );
+
+    let version = ws.devc(&["up", "--version"]);
+    assert_eq!(version.code, 0);
+    assert!(
+        version.stdout.contains(env!("CARGO_PKG_VERSION")),
+        "{}",
+        version.stdout
+    );
+}
