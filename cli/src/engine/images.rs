@@ -7,6 +7,7 @@ use futures_util::StreamExt;
 
 use super::{Engine, EngineError, ImageInfo, labels_map};
 use crate::printer::{Event, Reporter};
+use crate::registry::credentials::{BuildLogins, Credentials, Login, Secret};
 
 /// A classic-builder build request. The context is already a tar archive.
 #[derive(Debug, Clone, Default)]
@@ -24,6 +25,30 @@ pub struct BuildRequest {
     pub pull: bool,
     /// `os/arch[/variant]` to build for; the engine's own when `None`.
     pub platform: Option<String>,
+    /// Registry logins by server address, sent as `X-Registry-Config` for
+    /// private `FROM` images.
+    pub registry_logins: BuildLogins,
+}
+
+/// bollard's form of a login; the secret leaves devc only in the request
+/// header.
+fn docker_credentials(server: &str, credentials: &Credentials) -> bollard::auth::DockerCredentials {
+    let mut out = bollard::auth::DockerCredentials {
+        serveraddress: Some(server.to_string()),
+        ..Default::default()
+    };
+    match &credentials.secret {
+        Secret::Basic { username, password } => {
+            out.username = Some(username.clone());
+            out.password = Some(password.clone());
+        }
+        Secret::IdentityToken(token) => out.identitytoken = Some(token.clone()),
+    }
+    out
+}
+
+fn login_credentials(login: Option<&Login>) -> Option<bollard::auth::DockerCredentials> {
+    login.map(|l| docker_credentials(&l.server, &l.credentials))
 }
 
 impl Engine {
@@ -53,15 +78,40 @@ impl Engine {
         }
     }
 
-    /// Pulls `name`, reporting progress.
-    pub async fn pull_image(&self, name: &str, reporter: &dyn Reporter) -> Result<(), EngineError> {
+    /// Whether the engine is Podman (its Docker-compatible API names
+    /// itself in `/version`), whose own logins live in `auth.json`.
+    pub async fn is_podman(&self) -> bool {
+        match self.docker.version().await {
+            Ok(version) => version
+                .components
+                .unwrap_or_default()
+                .iter()
+                .any(|c| c.name.to_ascii_lowercase().contains("podman")),
+            Err(e) => {
+                tracing::debug!("cannot ask the engine for its version: {e}");
+                false
+            }
+        }
+    }
+
+    /// Pulls `name` with the registry login `login` (anonymously without
+    /// one), reporting progress.
+    pub async fn pull_image(
+        &self,
+        name: &str,
+        login: Option<&Login>,
+        reporter: &dyn Reporter,
+    ) -> Result<(), EngineError> {
         let (image, tag) = split_tag(name);
         let options = CreateImageOptions {
             from_image: Some(image.to_string()),
             tag: Some(tag.to_string()),
             ..Default::default()
         };
-        let mut stream = self.streaming.create_image(Some(options), None, None);
+        tracing::debug!(image = name, login = ?login.map(|l| (&l.server, &l.credentials.origin)), "pulling");
+        let mut stream = self
+            .streaming
+            .create_image(Some(options), None, login_credentials(login));
         let mut seen = false;
         while let Some(item) = stream.next().await {
             let info = match item {
@@ -117,10 +167,18 @@ impl Engine {
             dockerfile = %options.dockerfile,
             target = %options.target,
             ?build_args,
+            registry_logins = ?request.registry_logins.keys().collect::<Vec<_>>(),
             "building an image"
         );
+        let logins: HashMap<String, bollard::auth::DockerCredentials> = request
+            .registry_logins
+            .iter()
+            .map(|(server, c)| (server.clone(), docker_credentials(server, c)))
+            .collect();
         let body = bollard::body_full(request.context_tar.into());
-        let mut stream = self.streaming.build_image(options, None, Some(body));
+        let mut stream = self
+            .streaming
+            .build_image(options, Some(logins), Some(body));
         let mut image_id = String::new();
         let mut pending = String::new();
         while let Some(item) = stream.next().await {
@@ -175,16 +233,23 @@ impl Engine {
             .map_err(|e| EngineError::api(format!("tagging {source} as {target}"), e))
     }
 
-    /// Pushes `name` to its registry, reporting progress. Credentials come
-    /// from the engine's side (an empty auth header suits local and
-    /// anonymous registries).
-    pub async fn push_image(&self, name: &str, reporter: &dyn Reporter) -> Result<(), EngineError> {
+    /// Pushes `name` to its registry with the login `login` (anonymously
+    /// without one), reporting progress.
+    pub async fn push_image(
+        &self,
+        name: &str,
+        login: Option<&Login>,
+        reporter: &dyn Reporter,
+    ) -> Result<(), EngineError> {
         let (repo, tag) = split_tag(name);
         let options = bollard::query_parameters::PushImageOptions {
             tag: Some(tag.to_string()),
             ..Default::default()
         };
-        let mut stream = self.streaming.push_image(repo, Some(options), None);
+        tracing::debug!(image = name, login = ?login.map(|l| (&l.server, &l.credentials.origin)), "pushing");
+        let mut stream = self
+            .streaming
+            .push_image(repo, Some(options), login_credentials(login));
         let mut seen = false;
         while let Some(item) = stream.next().await {
             let info = match item {
@@ -193,6 +258,14 @@ impl Engine {
                 Err(e) => return Err(EngineError::api(format!("pushing {name}"), e)),
             };
             seen = true;
+            // A refused push is a line in the stream, not an HTTP error.
+            if let Some(message) = info.error_detail.and_then(|d| d.message) {
+                return Err(EngineError::Api {
+                    context: format!("pushing {name}"),
+                    message,
+                    status: 0,
+                });
+            }
             if let Some(status) = info.status {
                 reporter.report(Event::Progress {
                     id: name,
