@@ -264,30 +264,59 @@ fn a_dockerfile_whose_from_is_private_builds() {
 }
 
 #[test]
-fn a_private_compose_service_image_pulls() {
+fn a_private_compose_service_image_pulls_and_builds_from() {
     let private = PrivateRegistry::start();
-    let name = unique("privcompose");
-    let ws = Workspace::with_config(
-        &name,
-        r#"{"dockerComposeFile": "compose.yml", "service": "app"}"#,
-    );
-    ws.write(
-        ".devcontainer/compose.yml",
+    let (ws, project) = crate::compose::compose_workspace(
+        "privcompose",
         &format!(
-            "services:\n  app:\n    image: {}\n    command: sleep 3600\n  side:\n    image: {}\n    command: sleep 3600\n",
-            BUSYBOX, private.image
+            "services:\n  app:\n    image: {BUSYBOX}\n    command: sleep 3600\n  side:\n    image: {}\n    command: sleep 3600\n  built:\n    build: ./built\n    command: sleep 3600\n",
+            private.image
         ),
     );
-    let up = devc_with(&ws, &["up"], &private.env());
-    let outcome = up.json();
-    assert_eq!(outcome["outcome"], "success", "{}", up.stderr);
+    // The services' containers carry no workspace label: `down` removes them.
+    let _down = crate::compose::Down(&ws);
+    private.remove_matching_later(&project.replace("_devcontainer", ""));
+    ws.write(
+        ".devcontainer/built/Dockerfile",
+        &format!("FROM {}\nLABEL devc.e2e.compose-build=yes\n", private.image),
+    );
+    // The config folder's compose file is read with the env of this run.
+    let up = devc_with(&ws, &["up", "-v"], &private.env());
+    private.assert_secret_absent("`devc up -v`", &format!("{}{}", up.stdout, up.stderr));
+    assert_eq!(up.json()["outcome"], "success", "{}", up.stderr);
     assert!(
         image_exists(&private.image),
         "the side service's image was not pulled"
     );
-    private.assert_secret_absent("`devc up`", &format!("{}{}", up.stdout, up.stderr));
-    let down = devc_with(&ws, &["down"], &private.env());
-    assert_eq!(down.code, 0, "{}", down.stderr);
+    let (containers, _, _) = crate::compose::project_resources(&project);
+    let images: Vec<String> = containers
+        .iter()
+        .map(|id| inspect(id).config.unwrap().image.unwrap_or_default())
+        .collect();
+    assert_eq!(containers.len(), 3, "{images:?}");
+    assert!(images.contains(&private.image), "{images:?}");
+    // The `built` service's private FROM came through the build's logins.
+    let built = containers
+        .iter()
+        .map(|id| inspect(id).config.unwrap())
+        .find(|c| {
+            c.labels.as_ref().is_some_and(|l| {
+                l.get("com.docker.compose.service").map(String::as_str) == Some("built")
+            })
+        })
+        .expect("the built service's container");
+    let image = built.image.unwrap_or_default();
+    private.remove_later(&image);
+    let labels = runtime()
+        .block_on(async { docker().inspect_image(&image).await.unwrap() })
+        .config
+        .unwrap()
+        .labels
+        .unwrap_or_default();
+    assert_eq!(
+        labels.get("devc.e2e.compose-build").map(String::as_str),
+        Some("yes")
+    );
 }
 
 #[test]
