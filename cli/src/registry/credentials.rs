@@ -6,7 +6,7 @@
 //! wins):
 //!
 //! - With a Podman engine, Podman's `auth.json`: [`REGISTRY_AUTH_FILE`], else
-//!   `$XDG_RUNTIME_DIR/containers/auth.json` (`/run/containers/<uid>/`
+//!   `$XDG_RUNTIME_DIR/containers/auth.json` (`/run/containers/<uid>/auth.json`
 //!   without [`XDG_RUNTIME_DIR`]), then `~/.config/containers/auth.json`, as
 //!   `containers-auth.json(5)` describes.
 //! - Docker's `config.json` (in [`DOCKER_CONFIG`], else `~/.docker`): the
@@ -156,17 +156,14 @@ impl LoginFiles {
         if podman {
             match env::var(REGISTRY_AUTH_FILE) {
                 Some(file) => files.push(PathBuf::from(file)),
-                None => {
-                    let runtime = env::var(env::XDG_RUNTIME_DIR)
-                        .map(PathBuf::from)
-                        .unwrap_or_else(|| {
-                            PathBuf::from(format!(
-                                "/run/containers/{}",
-                                rustix::process::getuid().as_raw()
-                            ))
-                        });
-                    files.push(runtime.join("containers/auth.json"));
-                }
+                None => files.push(match env::var(env::XDG_RUNTIME_DIR) {
+                    Some(runtime) => PathBuf::from(runtime).join("containers/auth.json"),
+                    // Podman's default without a runtime folder (root).
+                    None => PathBuf::from(format!(
+                        "/run/containers/{}/auth.json",
+                        rustix::process::getuid().as_raw()
+                    )),
+                }),
             }
             if let Some(config) = directories::BaseDirs::new().map(|b| b.config_dir().to_owned()) {
                 files.push(config.join("containers/auth.json"));

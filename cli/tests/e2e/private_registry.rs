@@ -427,3 +427,160 @@ fn a_wrong_password_is_one_clear_error_and_leaves_no_container() {
     assert!(ws.containers().is_empty(), "a container was left behind");
     assert!(!image_exists(&private.image));
 }
+
+/// A Podman API service of the test's own (runc and cgroupfs, as this
+/// kind of machine needs; see podman.rs) that may reach `registry` over
+/// plain HTTP; stopped on drop.
+struct PodmanService {
+    dir: tempfile::TempDir,
+    child: std::process::Child,
+}
+
+impl PodmanService {
+    fn start(registry: &str) -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("devc-podman-auth-")
+            .tempdir()
+            .unwrap();
+        let conf = dir.path().join("containers.conf");
+        std::fs::write(
+            &conf,
+            "[engine]\nruntime = \"runc\"\ncgroup_manager = \"cgroupfs\"\n",
+        )
+        .unwrap();
+        let registries = dir.path().join("registries.conf");
+        std::fs::write(
+            &registries,
+            format!("[[registry]]\nlocation = \"{registry}\"\ninsecure = true\n"),
+        )
+        .unwrap();
+        let log = std::fs::File::create(dir.path().join("service.log")).unwrap();
+        let socket = dir.path().join("podman.sock");
+        let child = Command::new("podman")
+            .args(["system", "service", "--time=0"])
+            .arg(format!("unix://{}", socket.display()))
+            .env("CONTAINERS_CONF", &conf)
+            .env("CONTAINERS_REGISTRIES_CONF", &registries)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("podman is installed (apt-get install podman)");
+        let service = Self { dir, child };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::os::unix::net::UnixStream::connect(&socket).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "podman system service did not answer on {}:\n{}",
+                socket.display(),
+                service.log()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        service
+    }
+
+    fn docker_host(&self) -> String {
+        format!("unix://{}", self.dir.path().join("podman.sock").display())
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("service.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for PodmanService {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// With a Podman engine the login comes from Podman's `auth.json`
+/// (`REGISTRY_AUTH_FILE`, written by a real `podman login`), not only
+/// from Docker's `config.json`.
+#[test]
+fn podman_pulls_with_the_login_from_its_auth_file() {
+    let private = PrivateRegistry::start();
+    let service = PodmanService::start(&private.registry.addr);
+    let host = service.docker_host();
+    let auth_file = service.dir.path().join("auth.json");
+    let mut login = Command::new("podman")
+        .args([
+            "login",
+            "--tls-verify=false",
+            "--username",
+            USER,
+            "--password-stdin",
+        ])
+        .arg("--authfile")
+        .arg(&auth_file)
+        .arg(&private.registry.addr)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("podman runs");
+    login
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(private.password.as_bytes())
+        .unwrap();
+    let out = login.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "podman login failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ws = Workspace::with_config(
+        &unique("privpodman"),
+        &format!(
+            r#"{{"image": "{}",
+                "runArgs": ["--ulimit", "nofile=1024:4096", "--ulimit", "nproc=4096:4096"]}}"#,
+            private.image
+        ),
+    );
+    let empty = tempfile::tempdir().unwrap();
+    let env = |auth: &std::path::Path| {
+        vec![
+            ("DOCKER_HOST", host.clone()),
+            ("DOCKER_CONFIG", empty.path().display().to_string()),
+            ("REGISTRY_AUTH_FILE", auth.display().to_string()),
+        ]
+    };
+    // Removes the container and the pulled name from Podman, pass or fail.
+    struct Cleanup<'a>(&'a Workspace, Vec<(&'static str, String)>, String);
+    impl Drop for Cleanup<'_> {
+        fn drop(&mut self) {
+            devc_with(self.0, &["down", "--volumes"], &self.1);
+            let _ = Command::new("podman").args(["rmi", &self.2]).output();
+        }
+    }
+    let _cleanup = Cleanup(&ws, env(&auth_file), private.image.clone());
+
+    let missing = devc_with(&ws, &["up"], &env(&empty.path().join("none.json")));
+    assert_ne!(missing.code, 0, "{}", missing.stderr);
+    assert!(
+        missing.stderr.contains("none.json"),
+        "the Podman login file is searched: {}",
+        missing.stderr
+    );
+    let up = devc_with(&ws, &["up", "-v"], &env(&auth_file));
+    private.assert_secret_absent(
+        "`devc up -v` on Podman",
+        &format!("{}{}", up.stdout, up.stderr),
+    );
+    assert_eq!(
+        up.code,
+        0,
+        "{}\nPodman's service log:\n{}",
+        up.stderr,
+        service.log()
+    );
+    assert!(
+        up.stderr.contains(&auth_file.display().to_string()),
+        "{}",
+        up.stderr
+    );
+}
