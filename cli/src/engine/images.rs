@@ -409,6 +409,143 @@ mod tests {
         });
     }
 
+    /// The engine gets the login in the headers Docker's API defines:
+    /// `X-Registry-Auth` (base64url JSON) for a pull and a push,
+    /// `X-Registry-Config` (server → login) for a build.
+    #[test]
+    fn logins_travel_in_the_registry_headers() {
+        use crate::registry::credentials::Origin;
+        use base64::Engine as _;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let dir = tempfile::tempdir().unwrap();
+            let socket = dir.path().join("engine.sock");
+            let listener = UnixListener::bind(&socket).unwrap();
+            let (heads_tx, mut heads_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+            tokio::spawn(async move {
+                loop {
+                    let (stream, _) = listener.accept().await.unwrap();
+                    let heads_tx = heads_tx.clone();
+                    tokio::spawn(async move {
+                        let mut reader = BufReader::new(stream);
+                        while let Some(head) = read_request(&mut reader).await {
+                            let body: &[u8] = if head.contains("/_ping") {
+                                b"OK"
+                            } else if head.contains("/build") {
+                                b"{\"aux\":{\"ID\":\"sha256:feed\"}}\r\n"
+                            } else {
+                                b"{\"status\":\"done\"}\r\n"
+                            };
+                            let _ = heads_tx.send(head);
+                            let out = reader.get_mut();
+                            out.write_all(
+                                format!(
+                                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n",
+                                    body.len()
+                                )
+                                .as_bytes(),
+                            )
+                            .await
+                            .unwrap();
+                            out.write_all(body).await.unwrap();
+                            out.flush().await.unwrap();
+                        }
+                    });
+                }
+            });
+            let engine = Engine::connect(Endpoint {
+                url: format!("unix://{}", socket.display()),
+                tls: false,
+            })
+            .await
+            .unwrap();
+            let origin = Origin::DockerConfig("/x/config.json".into());
+            let basic = Credentials {
+                secret: Secret::Basic {
+                    username: "alice".into(),
+                    password: "pw".into(),
+                },
+                origin: origin.clone(),
+            };
+            let token = Credentials {
+                secret: Secret::IdentityToken("refresh".into()),
+                origin,
+            };
+            struct Quiet;
+            impl Reporter for Quiet {
+                fn report(&self, _: Event<'_>) {}
+            }
+            let header = |head: &str, name: &str| -> serde_json::Value {
+                let line = head
+                    .lines()
+                    .find(|l| l.to_ascii_lowercase().starts_with(&format!("{name}:")))
+                    .unwrap_or_else(|| panic!("no {name} header in {head}"));
+                let value = line.split_once(':').unwrap().1.trim();
+                let bytes = base64::engine::general_purpose::URL_SAFE
+                    .decode(value)
+                    .or_else(|_| base64::engine::general_purpose::STANDARD.decode(value))
+                    .unwrap();
+                serde_json::from_slice(&bytes).unwrap()
+            };
+            let next = |rx: &mut tokio::sync::mpsc::UnboundedReceiver<String>, path: &str| {
+                loop {
+                    let head = rx.try_recv().expect("a request");
+                    if head.contains(path) {
+                        return head;
+                    }
+                }
+            };
+
+            let login = Login {
+                server: "127.0.0.1:5000".into(),
+                credentials: basic.clone(),
+            };
+            engine
+                .pull_image("127.0.0.1:5000/a:1", Some(&login), &Quiet)
+                .await
+                .unwrap();
+            let auth = header(&next(&mut heads_rx, "/images/create"), "x-registry-auth");
+            assert_eq!(auth["username"], "alice");
+            assert_eq!(auth["password"], "pw");
+            assert_eq!(auth["serveraddress"], "127.0.0.1:5000");
+
+            let login = Login {
+                server: "token.io".into(),
+                credentials: token.clone(),
+            };
+            engine
+                .push_image("token.io/a:1", Some(&login), &Quiet)
+                .await
+                .unwrap();
+            let auth = header(&next(&mut heads_rx, "/push"), "x-registry-auth");
+            assert_eq!(auth["identitytoken"], "refresh");
+            assert!(auth.get("password").is_none_or(serde_json::Value::is_null));
+
+            let request = BuildRequest {
+                registry_logins: [
+                    ("127.0.0.1:5000".to_string(), basic),
+                    (
+                        crate::registry::credentials::DOCKER_HUB_SERVER.to_string(),
+                        token,
+                    ),
+                ]
+                .into(),
+                ..Default::default()
+            };
+            engine.build_image(request, &Quiet).await.unwrap();
+            let config = header(&next(&mut heads_rx, "/build"), "x-registry-config");
+            assert_eq!(config["127.0.0.1:5000"]["username"], "alice");
+            assert_eq!(config["127.0.0.1:5000"]["password"], "pw");
+            assert_eq!(
+                config["https://index.docker.io/v1/"]["identitytoken"],
+                "refresh"
+            );
+        });
+    }
+
     #[test]
     fn tags() {
         assert_eq!(split_tag("debian"), ("debian", "latest"));
