@@ -565,7 +565,7 @@ pub enum Access {
 
 /// A registry that wanted a login devc did not have, or refused the one
 /// it sent. The engine's own words are kept for `-v`, not shown.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub struct LoginRefused {
     pub access: Access,
     pub image: String,
@@ -590,17 +590,17 @@ impl fmt::Display for LoginRefused {
                 "the registry {} refused the login from {origin} to {verb} {} ({})",
                 self.registry, self.image, self.detail
             ),
+            // Docker Hub answers a missing repository the same way as a
+            // private one: say both.
+            None if self.detail.contains("does not exist") => write!(
+                f,
+                "the image \"{}\" could not be {verb}ed: the registry {} has no such repository or requires a login, and devc found none for it (searched {})",
+                self.image, self.registry, self.searched
+            ),
             None => write!(
                 f,
-                "the registry {} requires a login to {verb} {}{} and devc found none for it (searched {})",
-                self.registry,
-                self.image,
-                if self.detail.contains("does not exist") {
-                    " (or has no such repository)"
-                } else {
-                    ""
-                },
-                self.searched
+                "the registry {} requires a login to {verb} {} and devc found none for it (searched {})",
+                self.registry, self.image, self.searched
             ),
         }
     }
@@ -888,6 +888,19 @@ esac"#,
             "{text}"
         );
         assert_eq!(missing.hint(), "run `docker login 127.0.0.1:5000`");
+        let ambiguous = LoginRefused {
+            detail: "pull access denied for a/b, repository does not exist or may require 'docker login': denied: requested access to the resource is denied".into(),
+            image: "a/b:1".into(),
+            registry: DOCKER_HUB.into(),
+            ..missing.clone()
+        };
+        assert!(
+            ambiguous.to_string().starts_with(
+                "the image \"a/b:1\" could not be pulled: the registry docker.io has no such repository or requires a login"
+            ),
+            "{ambiguous}"
+        );
+        assert_eq!(ambiguous.hint(), "run `docker login`");
         let refused = LoginRefused {
             sent: Some(Origin::DockerConfig("/h/.docker/config.json".into())),
             registry: DOCKER_HUB.into(),
