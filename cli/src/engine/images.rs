@@ -32,7 +32,10 @@ pub struct BuildRequest {
 
 /// bollard's form of a login; the secret leaves devc only in the request
 /// header.
-fn docker_credentials(server: &str, credentials: &Credentials) -> bollard::auth::DockerCredentials {
+pub(super) fn docker_credentials(
+    server: &str,
+    credentials: &Credentials,
+) -> bollard::auth::DockerCredentials {
     let mut out = bollard::auth::DockerCredentials {
         serveraddress: Some(server.to_string()),
         ..Default::default()
