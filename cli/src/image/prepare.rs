@@ -344,7 +344,12 @@ async fn build_with_tail(
 ) -> Result<String, ImageError> {
     let files = login_files(engine).await;
     request.registry_logins = credentials::for_build(&files).await?;
-    let logins = request.registry_logins.clone();
+    // Where each login came from, for the error (the secrets stay in the request).
+    let origins: BTreeMap<String, Origin> = request
+        .registry_logins
+        .iter()
+        .map(|(server, c)| (server.clone(), c.origin.clone()))
+        .collect();
     let recorder = TailRecorder {
         inner: reporter,
         lines: Mutex::new(VecDeque::new()),
@@ -357,7 +362,7 @@ async fn build_with_tail(
             && let Some(image) = credentials::image_of_failed_build(message, &last_lines)
         {
             let server = credentials::server_address(&credentials::registry_of(&image));
-            let sent = logins.get(&server).map(|c| c.origin.clone());
+            let sent = origins.get(&server).cloned();
             return login_refused(Access::Pull, &image, sent, &files, err);
         }
         let message = match err {

@@ -261,6 +261,35 @@ fn a_dockerfile_whose_from_is_private_builds() {
         "{}",
         denied.stderr
     );
+
+    // A wrong password: the build names the login it sent.
+    let wrong = tempfile::tempdir().unwrap();
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{USER}:wrong-pw"));
+    std::fs::write(
+        wrong.path().join("config.json"),
+        format!(
+            r#"{{"auths": {{"{}": {{"auth": "{auth}"}}}}}}"#,
+            private.registry.addr
+        ),
+    )
+    .unwrap();
+    let refused = devc_with(
+        &ws,
+        &["build", "--no-cache"],
+        &[("DOCKER_CONFIG", wrong.path().display().to_string())],
+    );
+    assert_ne!(refused.code, 0, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains(&format!(
+            "the registry {} refused the login from {} to pull {}",
+            private.registry.addr,
+            wrong.path().join("config.json").display(),
+            private.image
+        )),
+        "{}",
+        refused.stderr
+    );
+    assert!(!refused.stderr.contains("wrong-pw") && !refused.stderr.contains(&auth));
 }
 
 #[test]
