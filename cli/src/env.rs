@@ -46,6 +46,9 @@ pub const DEVC_CA_BUNDLE: &str = "DEVC_CA_BUNDLE";
 /// The OpenSSL convention for a CA bundle; used when `DEVC_CA_BUNDLE` is unset.
 pub const SSL_CERT_FILE: &str = "SSL_CERT_FILE";
 
+/// Podman's login file (`containers-auth.json(5)`), read when the engine is Podman.
+pub const REGISTRY_AUTH_FILE: &str = "REGISTRY_AUTH_FILE";
+
 /// Reads a variable, treating an empty value as unset.
 pub fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())

@@ -108,7 +108,8 @@ impl Error {
             Self::Image(
                 ImageError::BuildFailed { .. }
                 | ImageError::PullFailed { .. }
-                | ImageError::NotLocal { .. },
+                | ImageError::NotLocal { .. }
+                | ImageError::Login(_),
             ) => ErrorKind::Image,
             Self::Lifecycle(crate::lifecycle::LifecycleError::Failed { .. }) => ErrorKind::Hook,
             _ => ErrorKind::Failed,

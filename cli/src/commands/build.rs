@@ -140,7 +140,7 @@ async fn build(ctx: &Context, args: &BuildArgs) -> Result<Vec<String>, Error> {
     if args.push {
         for name in &names {
             ctx.printer.step(&format!("Pushing {name}"));
-            engine.push_image(name, &ctx.printer).await?;
+            image::publish::push(&engine, name, &ctx.printer).await?;
         }
     }
     Ok(names)

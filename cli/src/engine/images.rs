@@ -7,6 +7,7 @@ use futures_util::StreamExt;
 
 use super::{Engine, EngineError, ImageInfo, labels_map};
 use crate::printer::{Event, Reporter};
+use crate::registry::credentials::{BuildLogins, Credentials, Login, Secret};
 
 /// A classic-builder build request. The context is already a tar archive.
 #[derive(Debug, Clone, Default)]
@@ -24,6 +25,33 @@ pub struct BuildRequest {
     pub pull: bool,
     /// `os/arch[/variant]` to build for; the engine's own when `None`.
     pub platform: Option<String>,
+    /// Registry logins by server address, sent as `X-Registry-Config` for
+    /// private `FROM` images.
+    pub registry_logins: BuildLogins,
+}
+
+/// bollard's form of a login; the secret leaves devc only in the request
+/// header.
+pub(super) fn docker_credentials(
+    server: &str,
+    credentials: &Credentials,
+) -> bollard::auth::DockerCredentials {
+    let mut out = bollard::auth::DockerCredentials {
+        serveraddress: Some(server.to_string()),
+        ..Default::default()
+    };
+    match &credentials.secret {
+        Secret::Basic { username, password } => {
+            out.username = Some(username.clone());
+            out.password = Some(password.clone());
+        }
+        Secret::IdentityToken(token) => out.identitytoken = Some(token.clone()),
+    }
+    out
+}
+
+fn login_credentials(login: Option<&Login>) -> Option<bollard::auth::DockerCredentials> {
+    login.map(|l| docker_credentials(&l.server, &l.credentials))
 }
 
 impl Engine {
@@ -53,15 +81,40 @@ impl Engine {
         }
     }
 
-    /// Pulls `name`, reporting progress.
-    pub async fn pull_image(&self, name: &str, reporter: &dyn Reporter) -> Result<(), EngineError> {
+    /// Whether the engine is Podman (its Docker-compatible API names
+    /// itself in `/version`), whose own logins live in `auth.json`.
+    pub async fn is_podman(&self) -> bool {
+        match self.docker.version().await {
+            Ok(version) => version
+                .components
+                .unwrap_or_default()
+                .iter()
+                .any(|c| c.name.to_ascii_lowercase().contains("podman")),
+            Err(e) => {
+                tracing::debug!("cannot ask the engine for its version: {e}");
+                false
+            }
+        }
+    }
+
+    /// Pulls `name` with the registry login `login` (anonymously without
+    /// one), reporting progress.
+    pub async fn pull_image(
+        &self,
+        name: &str,
+        login: Option<&Login>,
+        reporter: &dyn Reporter,
+    ) -> Result<(), EngineError> {
         let (image, tag) = split_tag(name);
         let options = CreateImageOptions {
             from_image: Some(image.to_string()),
             tag: Some(tag.to_string()),
             ..Default::default()
         };
-        let mut stream = self.streaming.create_image(Some(options), None, None);
+        tracing::debug!(image = name, login = ?login.map(|l| (&l.server, &l.credentials.origin)), "pulling");
+        let mut stream = self
+            .streaming
+            .create_image(Some(options), None, login_credentials(login));
         let mut seen = false;
         while let Some(item) = stream.next().await {
             let info = match item {
@@ -117,10 +170,18 @@ impl Engine {
             dockerfile = %options.dockerfile,
             target = %options.target,
             ?build_args,
+            registry_logins = ?request.registry_logins.keys().collect::<Vec<_>>(),
             "building an image"
         );
+        let logins: HashMap<String, bollard::auth::DockerCredentials> = request
+            .registry_logins
+            .iter()
+            .map(|(server, c)| (server.clone(), docker_credentials(server, c)))
+            .collect();
         let body = bollard::body_full(request.context_tar.into());
-        let mut stream = self.streaming.build_image(options, None, Some(body));
+        let mut stream = self
+            .streaming
+            .build_image(options, Some(logins), Some(body));
         let mut image_id = String::new();
         let mut pending = String::new();
         while let Some(item) = stream.next().await {
@@ -175,16 +236,23 @@ impl Engine {
             .map_err(|e| EngineError::api(format!("tagging {source} as {target}"), e))
     }
 
-    /// Pushes `name` to its registry, reporting progress. Credentials come
-    /// from the engine's side (an empty auth header suits local and
-    /// anonymous registries).
-    pub async fn push_image(&self, name: &str, reporter: &dyn Reporter) -> Result<(), EngineError> {
+    /// Pushes `name` to its registry with the login `login` (anonymously
+    /// without one), reporting progress.
+    pub async fn push_image(
+        &self,
+        name: &str,
+        login: Option<&Login>,
+        reporter: &dyn Reporter,
+    ) -> Result<(), EngineError> {
         let (repo, tag) = split_tag(name);
         let options = bollard::query_parameters::PushImageOptions {
             tag: Some(tag.to_string()),
             ..Default::default()
         };
-        let mut stream = self.streaming.push_image(repo, Some(options), None);
+        tracing::debug!(image = name, login = ?login.map(|l| (&l.server, &l.credentials.origin)), "pushing");
+        let mut stream = self
+            .streaming
+            .push_image(repo, Some(options), login_credentials(login));
         let mut seen = false;
         while let Some(item) = stream.next().await {
             let info = match item {
@@ -193,6 +261,14 @@ impl Engine {
                 Err(e) => return Err(EngineError::api(format!("pushing {name}"), e)),
             };
             seen = true;
+            // A refused push is a line in the stream, not an HTTP error.
+            if let Some(message) = info.error_detail.and_then(|d| d.message) {
+                return Err(EngineError::Api {
+                    context: format!("pushing {name}"),
+                    message,
+                    status: 0,
+                });
+            }
             if let Some(status) = info.status {
                 reporter.report(Event::Progress {
                     id: name,
@@ -333,6 +409,143 @@ mod tests {
                 .unwrap();
             assert_eq!(id, "sha256:feed");
             server.await.unwrap();
+        });
+    }
+
+    /// The engine gets the login in the headers Docker's API defines:
+    /// `X-Registry-Auth` (base64url JSON) for a pull and a push,
+    /// `X-Registry-Config` (server → login) for a build.
+    #[test]
+    fn logins_travel_in_the_registry_headers() {
+        use crate::registry::credentials::Origin;
+        use base64::Engine as _;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let dir = tempfile::tempdir().unwrap();
+            let socket = dir.path().join("engine.sock");
+            let listener = UnixListener::bind(&socket).unwrap();
+            let (heads_tx, mut heads_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+            tokio::spawn(async move {
+                loop {
+                    let (stream, _) = listener.accept().await.unwrap();
+                    let heads_tx = heads_tx.clone();
+                    tokio::spawn(async move {
+                        let mut reader = BufReader::new(stream);
+                        while let Some(head) = read_request(&mut reader).await {
+                            let body: &[u8] = if head.contains("/_ping") {
+                                b"OK"
+                            } else if head.contains("/build") {
+                                b"{\"aux\":{\"ID\":\"sha256:feed\"}}\r\n"
+                            } else {
+                                b"{\"status\":\"done\"}\r\n"
+                            };
+                            let _ = heads_tx.send(head);
+                            let out = reader.get_mut();
+                            out.write_all(
+                                format!(
+                                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n",
+                                    body.len()
+                                )
+                                .as_bytes(),
+                            )
+                            .await
+                            .unwrap();
+                            out.write_all(body).await.unwrap();
+                            out.flush().await.unwrap();
+                        }
+                    });
+                }
+            });
+            let engine = Engine::connect(Endpoint {
+                url: format!("unix://{}", socket.display()),
+                tls: false,
+            })
+            .await
+            .unwrap();
+            let origin = Origin::DockerConfig("/x/config.json".into());
+            let basic = Credentials {
+                secret: Secret::Basic {
+                    username: "alice".into(),
+                    password: "pw".into(),
+                },
+                origin: origin.clone(),
+            };
+            let token = Credentials {
+                secret: Secret::IdentityToken("refresh".into()),
+                origin,
+            };
+            struct Quiet;
+            impl Reporter for Quiet {
+                fn report(&self, _: Event<'_>) {}
+            }
+            let header = |head: &str, name: &str| -> serde_json::Value {
+                let line = head
+                    .lines()
+                    .find(|l| l.to_ascii_lowercase().starts_with(&format!("{name}:")))
+                    .unwrap_or_else(|| panic!("no {name} header in {head}"));
+                let value = line.split_once(':').unwrap().1.trim();
+                let bytes = base64::engine::general_purpose::URL_SAFE
+                    .decode(value)
+                    .or_else(|_| base64::engine::general_purpose::STANDARD.decode(value))
+                    .unwrap();
+                serde_json::from_slice(&bytes).unwrap()
+            };
+            let next = |rx: &mut tokio::sync::mpsc::UnboundedReceiver<String>, path: &str| {
+                loop {
+                    let head = rx.try_recv().expect("a request");
+                    if head.contains(path) {
+                        return head;
+                    }
+                }
+            };
+
+            let login = Login {
+                server: "127.0.0.1:5000".into(),
+                credentials: basic.clone(),
+            };
+            engine
+                .pull_image("127.0.0.1:5000/a:1", Some(&login), &Quiet)
+                .await
+                .unwrap();
+            let auth = header(&next(&mut heads_rx, "/images/create"), "x-registry-auth");
+            assert_eq!(auth["username"], "alice");
+            assert_eq!(auth["password"], "pw");
+            assert_eq!(auth["serveraddress"], "127.0.0.1:5000");
+
+            let login = Login {
+                server: "token.io".into(),
+                credentials: token.clone(),
+            };
+            engine
+                .push_image("token.io/a:1", Some(&login), &Quiet)
+                .await
+                .unwrap();
+            let auth = header(&next(&mut heads_rx, "/push"), "x-registry-auth");
+            assert_eq!(auth["identitytoken"], "refresh");
+            assert!(auth.get("password").is_none_or(serde_json::Value::is_null));
+
+            let request = BuildRequest {
+                registry_logins: [
+                    ("127.0.0.1:5000".to_string(), basic),
+                    (
+                        crate::registry::credentials::DOCKER_HUB_SERVER.to_string(),
+                        token,
+                    ),
+                ]
+                .into(),
+                ..Default::default()
+            };
+            engine.build_image(request, &Quiet).await.unwrap();
+            let config = header(&next(&mut heads_rx, "/build"), "x-registry-config");
+            assert_eq!(config["127.0.0.1:5000"]["username"], "alice");
+            assert_eq!(config["127.0.0.1:5000"]["password"], "pw");
+            assert_eq!(
+                config["https://index.docker.io/v1/"]["identitytoken"],
+                "refresh"
+            );
         });
     }
 

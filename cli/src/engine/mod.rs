@@ -126,6 +126,12 @@ impl EngineError {
         matches!(self, Self::Api { status: 404, .. })
     }
 
+    /// Whether a registry wanted a (better) login than the one the engine
+    /// sent for a pull, push or `FROM` (issue 10).
+    pub fn is_login_failure(&self) -> bool {
+        matches!(self, Self::Api { message, .. } if is_login_failure(message))
+    }
+
     /// Wraps a bollard error with what devc was doing.
     fn api(context: impl Into<String>, err: bollard::errors::Error) -> Self {
         use bollard::errors::Error as B;
@@ -161,4 +167,43 @@ fn labels_map(
     labels: Option<std::collections::HashMap<String, String>>,
 ) -> BTreeMap<String, String> {
     labels.unwrap_or_default().into_iter().collect()
+}
+
+/// What dockerd and Podman say when a registry wants a login or refuses
+/// the one sent ("denied" only in the registry's `denied:` error code,
+/// never a file's "permission denied").
+fn is_login_failure(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.contains("no basic auth credentials")
+        || m.contains("unauthorized")
+        || m.contains("authentication required")
+        || m.contains("access denied")
+        || m.contains("access to the resource is denied")
+        || m.starts_with("denied:")
+        || m.contains(": denied:")
+}
+
+#[cfg(test)]
+mod login_tests {
+    use super::*;
+
+    #[test]
+    fn engine_login_failures_are_recognised() {
+        for message in [
+            "Head \"http://127.0.0.1:5939/v2/priv/bb/manifests/1\": no basic auth credentials",
+            "unauthorized: authentication required",
+            "pull access denied for x, repository does not exist or may require 'docker login': denied: requested access to the resource is denied",
+            "denied: requested access to the resource is denied",
+            "initializing source docker://127.0.0.1:5000/a:1: reading manifest 1 in 127.0.0.1:5000/a: unauthorized: authentication required",
+        ] {
+            assert!(is_login_failure(message), "{message}");
+        }
+        for message in [
+            "The command '/bin/sh -c cat /x' returned a non-zero code: 1",
+            "open /var/lib/docker/x: permission denied",
+            "manifest for 127.0.0.1:5000/a:1 not found: manifest unknown",
+        ] {
+            assert!(!is_login_failure(message), "{message}");
+        }
+    }
 }

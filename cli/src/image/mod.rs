@@ -57,6 +57,13 @@ pub enum ImageError {
         "the image of Compose service \"{service}\" is made by `devc up` or `devc build` with the Compose files"
     )]
     Compose { service: String },
+    /// A registry wanted a login devc did not have, or refused the one sent.
+    /// Boxed: it names the image, the registry and where the login came from.
+    #[error(transparent)]
+    Login(Box<crate::registry::credentials::LoginRefused>),
+    /// A login file could not be read.
+    #[error(transparent)]
+    Credentials(#[from] crate::registry::credentials::CredentialError),
 }
 
 fn tail(lines: &[String]) -> String {
@@ -83,6 +90,8 @@ impl ImageError {
                 "use plain user names (letters, digits, `.`, `_`, `-`) and environment variable names (letters, digits, `_`), and values without control characters such as newlines".into(),
             ),
             Self::Config(e) => e.hint(),
+            Self::Login(e) => Some(e.hint()),
+            Self::Credentials(e) => e.hint(),
             _ => None,
         }
     }

@@ -11,8 +11,9 @@ use super::{ImageError, context};
 use crate::config::MergedConfig;
 use crate::config::resolved::DockerfileBuild;
 use crate::config::{ImageSource, ResolvedConfig};
-use crate::engine::{BuildRequest, Engine, ImageInfo};
+use crate::engine::{BuildRequest, Engine, EngineError, ImageInfo};
 use crate::printer::{Event, Reporter};
+use crate::registry::credentials::{self, Access, LoginFiles, LoginRefused, Origin};
 
 #[derive(Debug, Clone, Default)]
 pub struct PrepareOptions {
@@ -122,7 +123,9 @@ async fn use_image(
         });
     }
     reporter.step(&format!("Pulling image {name}"));
-    let pulled = engine.pull_image(name, reporter).await;
+    let files = login_files(engine).await;
+    let login = credentials::for_image(&files, name).await?;
+    let pulled = engine.pull_image(name, login.as_ref(), reporter).await;
     if let Err(err) = pulled {
         // `--pull always` offline: a local copy is still good enough.
         if pull == PullPolicy::Always
@@ -136,6 +139,15 @@ async fn use_image(
                 info,
                 built: false,
             });
+        }
+        if err.is_login_failure() {
+            return Err(login_refused(
+                Access::Pull,
+                name,
+                login.map(|l| l.credentials.origin),
+                &files,
+                err,
+            ));
         }
         let reason = match err {
             crate::engine::EngineError::Api { message, .. } => message,
@@ -226,6 +238,8 @@ async fn build_image(
         no_cache,
         labels: flags.labels.clone().into_iter().collect::<HashMap<_, _>>(),
         pull: flags.pull || options.pull == PullPolicy::Always,
+        // Filled in by `build_with_tail`, which every build goes through.
+        registry_logins: Default::default(),
     };
     let built = build_tagged(engine, request, reporter).await?;
     // The engine pulled base images that were missing; tag the result
@@ -293,22 +307,68 @@ pub(super) fn dockerfile_only(dockerfile: &str) -> Result<Vec<u8>, ImageError> {
     tar.into_inner().map_err(io)
 }
 
-/// Sends a build; a failure carries the build's last output lines.
+/// The login files of this engine's own client (Podman's `auth.json`
+/// first on Podman, then Docker's `config.json`).
+pub(crate) async fn login_files(engine: &Engine) -> LoginFiles {
+    LoginFiles::for_engine(engine.is_podman().await)
+}
+
+/// The error for a pull or push the registry refused for want of a login.
+pub(crate) fn login_refused(
+    access: Access,
+    image: &str,
+    sent: Option<Origin>,
+    files: &LoginFiles,
+    err: EngineError,
+) -> ImageError {
+    let detail = match err {
+        EngineError::Api { message, .. } => message,
+        other => other.to_string(),
+    };
+    ImageError::Login(Box::new(LoginRefused {
+        access,
+        image: image.to_string(),
+        registry: credentials::registry_of(image),
+        sent,
+        searched: files.describe(),
+        detail,
+    }))
+}
+
+/// Sends a build with every configured registry login (private `FROM`
+/// images); a failure carries the build's last output lines.
 async fn build_with_tail(
     engine: &Engine,
-    request: BuildRequest,
+    mut request: BuildRequest,
     reporter: &dyn Reporter,
 ) -> Result<String, ImageError> {
+    let files = login_files(engine).await;
+    request.registry_logins = credentials::for_build(&files).await?;
+    // Where each login came from, for the error (the secrets stay in the request).
+    let origins: BTreeMap<String, Origin> = request
+        .registry_logins
+        .iter()
+        .map(|(server, c)| (server.clone(), c.origin.clone()))
+        .collect();
     let recorder = TailRecorder {
         inner: reporter,
         lines: Mutex::new(VecDeque::new()),
     };
-    engine.build_image(request, &recorder).await.map_err(|err| {
+    let result = engine.build_image(request, &recorder).await;
+    let last_lines: Vec<String> = recorder.lines.into_inner().unwrap_or_default().into();
+    result.map_err(|err| {
+        if err.is_login_failure()
+            && let EngineError::Api { message, .. } = &err
+            && let Some(image) = credentials::image_of_failed_build(message, &last_lines)
+        {
+            let server = credentials::server_address(&credentials::registry_of(&image));
+            let sent = origins.get(&server).cloned();
+            return login_refused(Access::Pull, &image, sent, &files, err);
+        }
         let message = match err {
-            crate::engine::EngineError::Api { message, .. } => message,
+            EngineError::Api { message, .. } => message,
             other => other.to_string(),
         };
-        let last_lines = recorder.lines.into_inner().unwrap_or_default().into();
         ImageError::BuildFailed {
             message,
             last_lines,

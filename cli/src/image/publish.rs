@@ -40,3 +40,21 @@ pub async fn label(
     };
     super::prepare::build_tagged(engine, request, reporter).await
 }
+
+/// Pushes `name` to its registry with the login the engine's client would
+/// use (`devc build --push`).
+pub async fn push(engine: &Engine, name: &str, reporter: &dyn Reporter) -> Result<(), ImageError> {
+    let files = super::prepare::login_files(engine).await;
+    let login = crate::registry::credentials::for_image(&files, name).await?;
+    match engine.push_image(name, login.as_ref(), reporter).await {
+        Ok(()) => Ok(()),
+        Err(err) if err.is_login_failure() => Err(super::prepare::login_refused(
+            crate::registry::credentials::Access::Push,
+            name,
+            login.map(|l| l.credentials.origin),
+            &files,
+            err,
+        )),
+        Err(err) => Err(err.into()),
+    }
+}

@@ -12,10 +12,8 @@
 //! order (`httpOCIRegistry.ts`, `getCredential`):
 //!
 //! 1. [`DEVCONTAINERS_OCI_AUTH`]: `registry|user|password`, comma-separated.
-//! 2. Docker's `config.json` (in [`DOCKER_CONFIG`], else `~/.docker`): the
-//!    registry's `credHelpers` entry or else `credsStore`, run as
-//!    `docker-credential-<name> get` with the host on stdin; then
-//!    `auths.<host>` (`identitytoken`, else the base64 `user:password`).
+//! 2. Docker's `config.json` (in [`DOCKER_CONFIG`], else `~/.docker`), read
+//!    by [`super::credentials`], which the engine's pulls and builds share.
 //! 3. [`GITHUB_TOKEN`] for `ghcr.io` (unless [`GITHUB_HOST`] names another
 //!    GitHub).
 //!
@@ -27,7 +25,6 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -36,12 +33,12 @@ use serde::Deserialize;
 
 use crate::env;
 
+use super::credentials::{CredentialError, LoginFiles};
+pub use super::credentials::{Credentials, Origin, Secret};
 pub use crate::env::{DEVCONTAINERS_OCI_AUTH, DOCKER_CONFIG, GITHUB_HOST, GITHUB_TOKEN};
 
 /// A token answer (a JWT or two in JSON) larger than this is refused.
 const MAX_TOKEN_BODY_BYTES: u64 = 1024 * 1024;
-/// How long a credential helper may take (it may unlock a keychain).
-const HELPER_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
@@ -75,6 +72,14 @@ pub enum AuthError {
     },
     #[error("cannot read the Docker config {path}: {reason}")]
     DockerConfig { path: PathBuf, reason: String },
+}
+
+impl From<CredentialError> for AuthError {
+    fn from(error: CredentialError) -> Self {
+        match error {
+            CredentialError::File { path, reason } => Self::DockerConfig { path, reason },
+        }
+    }
 }
 
 impl AuthError {
@@ -223,58 +228,6 @@ fn parse_challenges(header: &str) -> Result<Vec<(String, Params)>, String> {
     Ok(out)
 }
 
-/// Where a credential came from, named in errors.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Origin {
-    OciAuthEnv,
-    DockerConfig(PathBuf),
-    Helper(String),
-    GithubToken,
-}
-
-impl fmt::Display for Origin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::OciAuthEnv => write!(f, "{DEVCONTAINERS_OCI_AUTH}"),
-            Self::DockerConfig(path) => write!(f, "{}", path.display()),
-            Self::Helper(name) => write!(f, "docker-credential-{name}"),
-            Self::GithubToken => write!(f, "{GITHUB_TOKEN}"),
-        }
-    }
-}
-
-/// The secret part of a credential.
-#[derive(Clone, PartialEq, Eq)]
-pub enum Secret {
-    Basic {
-        username: String,
-        password: String,
-    },
-    /// An OAuth2 refresh token (`identitytoken`, or a helper's `<token>`
-    /// user), exchanged at the token server.
-    IdentityToken(String),
-}
-
-/// Never prints the secret.
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Basic { username, .. } => f
-                .debug_struct("Basic")
-                .field("username", username)
-                .field("password", &"<redacted>")
-                .finish(),
-            Self::IdentityToken(_) => f.write_str("IdentityToken(<redacted>)"),
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Credentials {
-    pub secret: Secret,
-    pub origin: Origin,
-}
-
 /// Where credentials may come from. [`CredentialSources::from_env`] reads
 /// the environment; the default has none (anonymous only).
 #[derive(Clone, Default)]
@@ -306,39 +259,11 @@ impl fmt::Debug for CredentialSources {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct DockerConfigFile {
-    #[serde(default)]
-    auths: HashMap<String, AuthEntry>,
-    #[serde(default)]
-    creds_store: Option<String>,
-    #[serde(default)]
-    cred_helpers: HashMap<String, String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct AuthEntry {
-    #[serde(default)]
-    auth: Option<String>,
-    #[serde(default)]
-    identitytoken: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct HelperAnswer {
-    username: String,
-    secret: String,
-}
-
 impl CredentialSources {
     pub fn from_env() -> Self {
         Self {
             oci_auth: env::var(DEVCONTAINERS_OCI_AUTH),
-            docker_config_dir: env::var(DOCKER_CONFIG)
-                .map(PathBuf::from)
-                .or_else(|| directories::BaseDirs::new().map(|b| b.home_dir().join(".docker"))),
+            docker_config_dir: LoginFiles::docker_config_dir(),
             github_token: env::var(GITHUB_TOKEN),
             github_host: env::var(GITHUB_HOST),
             helper_path: None,
@@ -368,7 +293,11 @@ impl CredentialSources {
                 }
             }
         }
-        if let Some(found) = self.docker_config_lookup(registry).await? {
+        let files = LoginFiles {
+            helper_path: self.helper_path.clone(),
+            ..LoginFiles::docker(self.docker_config_dir.as_deref())
+        };
+        if let Some(found) = files.lookup(registry).await? {
             return Ok(Some(found));
         }
         let github_com = self.github_host.as_deref().is_none_or(|h| {
@@ -389,167 +318,6 @@ impl CredentialSources {
         }
         Ok(None)
     }
-
-    async fn docker_config_lookup(&self, registry: &str) -> Result<Option<Credentials>, AuthError> {
-        let Some(dir) = &self.docker_config_dir else {
-            return Ok(None);
-        };
-        let path = dir.join("config.json");
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => {
-                return Err(AuthError::DockerConfig {
-                    path,
-                    reason: e.to_string(),
-                });
-            }
-        };
-        let config: DockerConfigFile =
-            serde_json::from_str(&text).map_err(|e| AuthError::DockerConfig {
-                path: path.clone(),
-                reason: e.to_string(),
-            })?;
-        let helper = config
-            .cred_helpers
-            .iter()
-            .find(|(key, _)| same_registry(key, registry))
-            .map(|(_, helper)| helper.clone())
-            .or_else(|| config.creds_store.clone().filter(|s| !s.is_empty()));
-        if let Some(helper) = helper {
-            if !helper
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
-            {
-                return Err(AuthError::DockerConfig {
-                    path,
-                    reason: format!("`{helper}` is not a credential helper name"),
-                });
-            }
-            if let Some(found) = run_helper(&helper, registry, self.helper_path.as_deref()).await {
-                return Ok(Some(found));
-            }
-        }
-        let Some(entry) = config
-            .auths
-            .iter()
-            .find(|(key, _)| same_registry(key, registry))
-            .map(|(_, entry)| entry)
-        else {
-            return Ok(None);
-        };
-        if let Some(token) = entry.identitytoken.as_ref().filter(|t| !t.is_empty()) {
-            return Ok(Some(Credentials {
-                secret: Secret::IdentityToken(token.clone()),
-                origin: Origin::DockerConfig(path),
-            }));
-        }
-        let Some(auth) = entry.auth.as_ref().filter(|a| !a.is_empty()) else {
-            return Ok(None);
-        };
-        let decoded = BASE64
-            .decode(auth.trim())
-            .ok()
-            .and_then(|bytes| String::from_utf8(bytes).ok());
-        let Some((username, password)) = decoded.as_deref().and_then(|d| d.split_once(':')) else {
-            return Err(AuthError::DockerConfig {
-                path,
-                reason: format!("auths.\"{registry}\".auth is not base64 of `user:password`"),
-            });
-        };
-        Ok(Some(Credentials {
-            secret: Secret::Basic {
-                username: username.to_string(),
-                password: password.to_string(),
-            },
-            origin: Origin::DockerConfig(path),
-        }))
-    }
-}
-
-/// Whether a `config.json` key (`host`, `https://host/v1/`, ...) names `registry`.
-fn same_registry(key: &str, registry: &str) -> bool {
-    let key = key.to_ascii_lowercase();
-    let key = key
-        .strip_prefix("https://")
-        .or_else(|| key.strip_prefix("http://"))
-        .unwrap_or(&key);
-    let host = key.split('/').next().unwrap_or(key);
-    let docker_hub =
-        |h: &str| matches!(h, "docker.io" | "index.docker.io" | "registry-1.docker.io");
-    host == registry || (docker_hub(host) && docker_hub(registry))
-}
-
-/// `docker-credential-<name> get` with the registry on stdin. `None` when
-/// the helper is missing, fails (no entry), or answers nonsense.
-async fn run_helper(
-    name: &str,
-    registry: &str,
-    path: Option<&std::ffi::OsStr>,
-) -> Option<Credentials> {
-    use tokio::io::AsyncWriteExt as _;
-    let program = format!("docker-credential-{name}");
-    let mut command = tokio::process::Command::new(&program);
-    if let Some(path) = path {
-        // Set for the child, PATH is also where the program is looked up.
-        command.env("PATH", path);
-    }
-    let mut child = match command
-        .arg("get")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-    {
-        Ok(child) => child,
-        Err(e) => {
-            tracing::debug!(%program, "cannot run the credential helper: {e}");
-            return None;
-        }
-    };
-    if let Some(mut stdin) = child.stdin.take() {
-        let _ = stdin.write_all(registry.as_bytes()).await;
-    }
-    let output = match tokio::time::timeout(HELPER_TIMEOUT, child.wait_with_output()).await {
-        Ok(Ok(output)) => output,
-        Ok(Err(e)) => {
-            tracing::debug!(%program, "credential helper failed: {e}");
-            return None;
-        }
-        Err(_) => {
-            tracing::warn!(%program, "credential helper did not answer within {HELPER_TIMEOUT:?}");
-            return None;
-        }
-    };
-    if !output.status.success() {
-        tracing::debug!(
-            %program,
-            registry,
-            "credential helper has no entry: {}",
-            String::from_utf8_lossy(&output.stdout).trim()
-        );
-        return None;
-    }
-    let answer: HelperAnswer = match serde_json::from_slice(&output.stdout) {
-        Ok(answer) => answer,
-        Err(e) => {
-            tracing::warn!(%program, registry, "credential helper answered something other than JSON: {e}");
-            return None;
-        }
-    };
-    let secret = if answer.username == "<token>" {
-        Secret::IdentityToken(answer.secret)
-    } else {
-        Secret::Basic {
-            username: answer.username,
-            password: answer.secret,
-        }
-    };
-    Some(Credentials {
-        secret,
-        origin: Origin::Helper(name.to_string()),
-    })
 }
 
 /// What a Bearer challenge asks for.
@@ -1055,16 +823,6 @@ esac"#,
         };
         assert_eq!(enterprise.lookup("ghcr.io").await.unwrap(), None);
         assert!(!format!("{sources:?}").contains("ghp_x"));
-    }
-
-    #[test]
-    fn config_keys_match_registries() {
-        assert!(same_registry("ghcr.io", "ghcr.io"));
-        assert!(same_registry("https://ghcr.io", "ghcr.io"));
-        assert!(same_registry("http://localhost:5000/v2/", "localhost:5000"));
-        assert!(same_registry("https://index.docker.io/v1/", "docker.io"));
-        assert!(!same_registry("ghcr.io.evil.com", "ghcr.io"));
-        assert!(!same_registry("localhost:5000", "localhost"));
     }
 
     #[test]

@@ -7,6 +7,8 @@
 //!
 //! - [`oci`]: references, manifests, and the client (`resolve`, blobs,
 //!   tags, pushes, plain downloads);
+//! - [`credentials`]: the logins Docker and Podman keep, shared by the OCI
+//!   client and the engine's pulls, builds and pushes;
 //! - [`auth`]: challenges, credential sources and tokens;
 //! - [`http`]: what `oci` and `auth` share (error messages, bounded reads),
 //!   so neither depends on the other for it;
@@ -16,6 +18,7 @@
 //! - [`publish`]: the one publish loop of features and templates.
 
 pub mod auth;
+pub mod credentials;
 pub mod extract;
 pub mod http;
 pub mod oci;

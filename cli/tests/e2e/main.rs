@@ -27,6 +27,7 @@ mod interrupt;
 mod lifecycle;
 mod logs;
 mod podman;
+mod private_registry;
 mod read_configuration;
 mod reference_flags;
 mod registry;
