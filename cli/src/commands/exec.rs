@@ -79,11 +79,15 @@ pub async fn run(ctx: &Context, args: ExecArgs) -> Result<u8, Error> {
     };
     let tag = request.tag();
     let user = request.user.clone();
-    let exec = engine.exec_interactive(
-        &container.id,
-        &request,
-        if tty { terminal::size() } else { None },
-    );
+    // On a terminal the same bridge as `devc shell` (window resizes
+    // follow); otherwise stdin, stdout and stderr as pipes.
+    let exec = async {
+        if tty {
+            terminal::run_tty(&engine, &container.id, &request).await
+        } else {
+            engine.exec_interactive(&container.id, &request).await
+        }
+    };
     tokio::pin!(exec);
     let mut signals = interrupt.signals();
     let code = loop {

@@ -88,7 +88,7 @@ pub async fn run(ctx: &Context, args: ShellArgs) -> Result<u8, Error> {
         terminal::run_tty(&engine, &attached.container.id, &request).await?
     } else {
         engine
-            .exec_interactive(&attached.container.id, &request, None)
+            .exec_interactive(&attached.container.id, &request)
             .await?
     };
     Ok(u8::try_from(code).unwrap_or(1))

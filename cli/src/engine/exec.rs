@@ -187,14 +187,13 @@ impl Engine {
         self.exit_code(&id).await
     }
 
-    /// Runs a command wired to devc's own stdin, stdout and stderr; returns
-    /// its exit code. With `tty`, the local terminal must already be in raw
-    /// mode; `size` is the initial window size (columns, rows).
+    /// Runs a command wired to devc's own stdin, stdout and stderr as pipes;
+    /// returns its exit code. A terminal goes through
+    /// `attach::terminal::run_tty` instead, which follows window resizes.
     pub async fn exec_interactive(
         &self,
         container: &str,
         req: &ExecRequest,
-        size: Option<(u16, u16)>,
     ) -> Result<i64, EngineError> {
         let (id, started) = self.start(container, req).await?;
         let StartExecResults::Attached {
@@ -204,14 +203,6 @@ impl Engine {
         else {
             return self.exit_code(&id).await;
         };
-        if let Some((width, height)) = size {
-            let options = ResizeExecOptions {
-                h: height as i32,
-                w: width as i32,
-            };
-            // A failed resize only affects layout; the command still runs.
-            let _ = self.docker.resize_exec(&id, options).await;
-        }
         let pump_stdin = async {
             if !req.stdin {
                 return;

@@ -75,3 +75,65 @@ fn exec_without_a_container_says_what_to_do() {
     );
     assert!(out.stderr.contains("hint: run `devc up`"), "{}", out.stderr);
 }
+
+/// `devc exec` on a terminal gets a TTY of the terminal's size and follows
+/// window resizes, as `devc shell` does (one terminal bridge).
+#[test]
+fn exec_on_a_terminal_follows_window_resizes() {
+    use std::process::Command;
+    use std::time::{Duration, Instant};
+
+    let ws = Workspace::with_config("exec-resize", r#"{"image": "devc-test/busybox:latest"}"#);
+    let up = ws.devc(&["up"]);
+    assert_eq!(up.code, 0, "{}", up.stderr);
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("tmux.sock");
+    let tmux = |args: &[&str]| {
+        let out = Command::new("tmux")
+            .arg("-S")
+            .arg(&socket)
+            .args(["-f", "/dev/null"])
+            .args(args)
+            .output()
+            .expect("tmux runs (.ci/run installs it)");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    struct KillServer(std::path::PathBuf);
+    impl Drop for KillServer {
+        fn drop(&mut self) {
+            let _ = Command::new("tmux")
+                .arg("-S")
+                .arg(&self.0)
+                .arg("kill-server")
+                .output();
+        }
+    }
+    let _server = KillServer(socket.clone());
+    let line = format!(
+        "{} exec --workspace-folder {} sh",
+        env!("CARGO_BIN_EXE_devc"),
+        ws.path.display()
+    );
+    tmux(&["new-session", "-d", "-x", "100", "-y", "30", &line]);
+    let wait_for = |what: &str, text: &str| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let screen = tmux(&["capture-pane", "-p"]);
+            if screen.contains(text) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}: {screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    tmux(&["send-keys", "stty size; echo ready-$((40+2))", "Enter"]);
+    wait_for("the shell's answer", "ready-42");
+    wait_for("the initial size", "30 100");
+    tmux(&["resize-window", "-x", "120", "-y", "40"]);
+    tmux(&["send-keys", "clear; stty size", "Enter"]);
+    wait_for("the new size", "40 120");
+    tmux(&["send-keys", "exit", "Enter"]);
+}
