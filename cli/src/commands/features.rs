@@ -25,6 +25,14 @@ enum FeaturesCommand {
     Info(InfoArgs),
     /// Run a collection's test/<id>/test.sh and scenarios.json against a base image.
     Test(TestArgs),
+    /// Print the configuration's features in install order, dependencies included, as JSON.
+    ResolveDependencies(ResolveArgs),
+}
+
+#[derive(Debug, Args)]
+struct ResolveArgs {
+    #[command(flatten)]
+    workspace: super::WorkspaceArgs,
 }
 
 #[derive(Debug, Args)]
@@ -104,6 +112,20 @@ pub async fn run(ctx: &Context, args: FeaturesArgs) -> Result<u8, Error> {
         }
         FeaturesCommand::Info(info) => info_command(ctx, &info).await,
         FeaturesCommand::Test(test) => test_command(ctx, &test).await,
+        FeaturesCommand::ResolveDependencies(args) => {
+            let config = ctx.resolve(&args.workspace)?;
+            // Fetches what is not cached; the lockfile is neither read nor
+            // written, as in the reference CLI.
+            let resolved = features::resolve(&config, features::LockMode::Ignore, &ctx.printer)
+                .await
+                .map_err(crate::image::ImageError::from)?;
+            let order: Vec<_> = resolved
+                .iter()
+                .map(|f| json!({"id": f.user_id, "options": f.user_options}))
+                .collect();
+            ctx.printer.result(&json!({"installOrder": order}));
+            Ok(0)
+        }
     }
 }
 

@@ -58,6 +58,8 @@ pub struct ResolvedFeature {
     pub folder: PathBuf,
     pub metadata: FeatureMetadata,
     pub options: ResolvedOptions,
+    /// The options as written (devcontainer.json or the `dependsOn`).
+    pub user_options: Map<String, Value>,
     /// The lockfile entry (OCI and tarball features).
     pub locked: Option<lockfile::LockedFeature>,
 }
@@ -253,6 +255,7 @@ pub async fn resolve(
             folder: item.folder,
             metadata: item.metadata,
             options,
+            user_options: user,
             locked: item.locked,
         });
     }

@@ -310,3 +310,50 @@ fn inapplicable_flags_are_accepted_and_explained_under_verbose() {
         version.stdout
     );
 }
+
+/// `features resolve-dependencies` prints the install order the reference
+/// CLI prints (its JSON; the reference also draws a mermaid chart first).
+#[test]
+fn resolve_dependencies_matches_the_reference_cli() {
+    let ws = Workspace::with_config(
+        "resolve-deps",
+        &format!(r#"{{"image": "{BUSYBOX}", "features": {{"./a": {{"x": "1"}}, "./b": {{}}}}}}"#),
+    );
+    ws.write(
+        ".devcontainer/a/devcontainer-feature.json",
+        r#"{"id": "a", "version": "1.0.0", "options": {"x": {"type": "string", "default": "0"}}, "installsAfter": ["./b"]}"#,
+    );
+    ws.write(
+        ".devcontainer/b/devcontainer-feature.json",
+        r#"{"id": "b", "version": "1.0.0"}"#,
+    );
+    ws.write(".devcontainer/a/install.sh", "#!/bin/sh\ntrue\n");
+    ws.write(".devcontainer/b/install.sh", "#!/bin/sh\ntrue\n");
+
+    let ours = Run::from(
+        crate::common::devc()
+            .args(["features", "resolve-dependencies", "--workspace-folder"])
+            .arg(&ws.path)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(ours.code, 0, "{}", ours.stderr);
+    let theirs = crate::compat::reference(&ws.path, &["features", "resolve-dependencies"]);
+    let json_of = |stdout: &str| -> serde_json::Value {
+        let start = stdout.find("\n{").map_or(0, |i| i + 1);
+        serde_json::from_str(&stdout[start..]).unwrap()
+    };
+    assert_eq!(json_of(&ours.stdout), json_of(&theirs.stdout));
+    assert_eq!(
+        json_of(&ours.stdout)["installOrder"][0]["id"],
+        "./b",
+        "installsAfter puts b first"
+    );
+    assert!(
+        !ws.path
+            .join(".devcontainer/devcontainer-lock.json")
+            .exists(),
+        "no lockfile is written"
+    );
+}
