@@ -24,6 +24,7 @@
 //!   the SSH agent, port forwarding, editor URIs, editor-server volumes and
 //!   the extensions `customizations.vscode.extensions` lists.
 //! - [`templates`]: dev container templates (shipped, folder or OCI): options, apply, publish.
+//! - [`collection_docs`]: README generation for feature and template collections.
 //! - [`commands`]: one file per subcommand; each parses its flags, calls the
 //!   pipeline and renders the result.
 //! - [`interrupt`]: Ctrl-C, SIGTERM and SIGHUP for a whole command.
@@ -33,6 +34,7 @@
 
 pub mod attach;
 pub mod cache;
+pub mod collection_docs;
 pub mod commands;
 pub mod compose;
 pub mod config;

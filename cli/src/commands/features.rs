@@ -27,6 +27,23 @@ enum FeaturesCommand {
     Test(TestArgs),
     /// Print the configuration's features in install order, dependencies included, as JSON.
     ResolveDependencies(ResolveArgs),
+    /// Write a README.md for every feature of a collection (the reference CLI's layout).
+    GenerateDocs(GenerateDocsArgs),
+}
+
+#[derive(Debug, Args)]
+struct GenerateDocsArgs {
+    /// The folder holding the feature folders (or a repository with them in src/).
+    #[arg(long, short = 'p', default_value = ".")]
+    project_folder: PathBuf,
+    /// The registry in the usage example.
+    #[arg(long, short = 'r', default_value = "ghcr.io")]
+    registry: String,
+    /// The collection's namespace in the usage example, e.g. owner/repo.
+    #[arg(long, short = 'n')]
+    namespace: String,
+    #[command(flatten)]
+    github: super::templates::GitHubArgs,
 }
 
 #[derive(Debug, Args)]
@@ -112,6 +129,13 @@ pub async fn run(ctx: &Context, args: FeaturesArgs) -> Result<u8, Error> {
         }
         FeaturesCommand::Info(info) => info_command(ctx, &info).await,
         FeaturesCommand::Test(test) => test_command(ctx, &test).await,
+        FeaturesCommand::GenerateDocs(args) => {
+            let kind = crate::collection_docs::Kind::Features {
+                registry: args.registry,
+                namespace: args.namespace,
+            };
+            super::templates::write_docs(ctx, &args.project_folder, &kind, &args.github)
+        }
         FeaturesCommand::ResolveDependencies(args) => {
             let config = ctx.resolve(&args.workspace)?;
             // Fetches what is not cached; the lockfile is neither read nor

@@ -24,6 +24,75 @@ enum TemplatesCommand {
     List(ListArgs),
     /// Package and publish templates (a template folder, a folder of them, or a repository with src/).
     Publish(PublishArgs),
+    /// Write a README.md for every template of a collection (the reference CLI's layout).
+    GenerateDocs(TemplateDocsArgs),
+}
+
+#[derive(Debug, Args)]
+struct TemplateDocsArgs {
+    /// The folder holding the template folders (or a repository with them in src/).
+    #[arg(long, short = 'p', default_value = ".")]
+    project_folder: PathBuf,
+    #[command(flatten)]
+    github: GitHubArgs,
+}
+
+/// Where the READMEs' "auto-generated from" links point.
+#[derive(Debug, Clone, Args)]
+pub struct GitHubArgs {
+    /// The GitHub owner, for links to the metadata files.
+    #[arg(long, default_value = "")]
+    github_owner: String,
+    /// The GitHub repository, for links to the metadata files.
+    #[arg(long, default_value = "")]
+    github_repo: String,
+}
+
+/// Writes the READMEs and reports each file and each skipped folder.
+pub fn write_docs(
+    ctx: &Context,
+    folder: &std::path::Path,
+    kind: &crate::collection_docs::Kind,
+    github: &GitHubArgs,
+) -> Result<u8, Error> {
+    use crate::collection_docs::{self, Outcome};
+    let github = collection_docs::GitHub {
+        owner: github.github_owner.clone(),
+        repo: github.github_repo.clone(),
+    };
+    let outcomes = collection_docs::generate(folder, kind, &github).map_err(|e| {
+        Error::failed(
+            format!(
+                "{e}: {}",
+                std::error::Error::source(&e)
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
+            ),
+            Some("pass the collection folder with -p/--project-folder"),
+        )
+    })?;
+    let mut written = Vec::new();
+    for outcome in outcomes {
+        match outcome {
+            Outcome::Written(path) => {
+                ctx.printer.step(&format!("Wrote {}", path.display()));
+                written.push(path);
+            }
+            Outcome::Skipped(why) => ctx.printer.warn(&format!("skipped {why}")),
+        }
+    }
+    if written.is_empty() {
+        return Err(Error::failed(
+            format!(
+                "no feature or template folder found in {}",
+                folder.display()
+            ),
+            Some("pass the folder that holds them (often src/) with -p/--project-folder"),
+        ));
+    }
+    ctx.printer
+        .result(&serde_json::json!({"outcome": "success", "files": written}));
+    Ok(0)
 }
 
 /// What `apply` and `init` share.
@@ -116,6 +185,12 @@ pub async fn run(ctx: &Context, args: TemplatesArgs) -> Result<u8, Error> {
                 .result(&json!({"outcome": "success", "published": done}));
             Ok(0)
         }
+        TemplatesCommand::GenerateDocs(args) => write_docs(
+            ctx,
+            &args.project_folder,
+            &crate::collection_docs::Kind::Templates,
+            &args.github,
+        ),
     }
 }
 

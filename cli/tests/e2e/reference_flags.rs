@@ -357,3 +357,81 @@ fn resolve_dependencies_matches_the_reference_cli() {
         "no lockfile is written"
     );
 }
+
+/// `features generate-docs` and `templates generate-docs` write the same
+/// README.md files, byte for byte, as the reference CLI.
+#[test]
+fn generate_docs_writes_what_the_reference_cli_writes() {
+    let write = |root: &std::path::Path, path: &str, text: &str| {
+        let file = root.join(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, text).unwrap();
+    };
+    let make = |root: &std::path::Path| {
+        write(
+            root,
+            "features/src/hello/devcontainer-feature.json",
+            r#"{"id": "hello", "name": "Hello", "version": "2.1.0", "description": "Says hello.",
+                "options": {"greeting": {"type": "string", "default": "hey", "description": "What to say"},
+                            "loud": {"type": "boolean", "default": false}},
+                "customizations": {"vscode": {"extensions": ["a.b"]}}}"#,
+        );
+        write(root, "features/src/hello/NOTES.md", "## More\n\nNotes.\n");
+        write(
+            root,
+            "features/src/old/devcontainer-feature.json",
+            r#"{"id": "old", "version": "1.0.0", "deprecated": true, "legacyIds": ["older"]}"#,
+        );
+        write(
+            root,
+            "templates/src/t1/devcontainer-template.json",
+            r#"{"id": "t1", "name": "T One", "description": "A template.", "options": {"v": {"type": "string", "default": "x", "description": "Version"}}}"#,
+        );
+    };
+    let ours = tempfile::tempdir().unwrap();
+    let theirs = tempfile::tempdir().unwrap();
+    make(ours.path());
+    make(theirs.path());
+    let features = [
+        "features",
+        "generate-docs",
+        "-p",
+        "src",
+        "-n",
+        "me/features",
+        "--github-owner",
+        "me",
+        "--github-repo",
+        "features",
+    ];
+    let templates = ["templates", "generate-docs", "-p", "src"];
+    for (folder, args) in [("features", &features[..]), ("templates", &templates[..])] {
+        let devc = Run::from(
+            crate::common::devc()
+                .args(args)
+                .current_dir(ours.path().join(folder))
+                .stdin(Stdio::null())
+                .output()
+                .unwrap(),
+        );
+        assert_eq!(devc.code, 0, "{}", devc.stderr);
+        let reference = Run::from(
+            Command::new(crate::compat::reference_cli())
+                .args(args)
+                .current_dir(theirs.path().join(folder))
+                .stdin(Stdio::null())
+                .output()
+                .unwrap(),
+        );
+        assert_eq!(reference.code, 0, "{}", reference.stderr);
+    }
+    for readme in [
+        "features/src/hello/README.md",
+        "features/src/old/README.md",
+        "templates/src/t1/README.md",
+    ] {
+        let ours = std::fs::read_to_string(ours.path().join(readme)).unwrap();
+        let theirs = std::fs::read_to_string(theirs.path().join(readme)).unwrap();
+        assert_eq!(ours, theirs, "{readme}");
+    }
+}
