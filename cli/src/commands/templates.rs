@@ -26,6 +26,15 @@ enum TemplatesCommand {
     Publish(PublishArgs),
     /// Write a README.md for every template of a collection (the reference CLI's layout).
     GenerateDocs(TemplateDocsArgs),
+    /// Print a published template's metadata (its manifest's dev.containers.metadata).
+    Metadata(MetadataArgs),
+}
+
+#[derive(Debug, Args)]
+struct MetadataArgs {
+    /// registry/namespace/id[:tag|@digest]
+    #[arg(value_name = "TEMPLATE_ID")]
+    template_id: String,
 }
 
 #[derive(Debug, Args)]
@@ -46,6 +55,38 @@ pub struct GitHubArgs {
     /// The GitHub repository, for links to the metadata files.
     #[arg(long, default_value = "")]
     github_repo: String,
+}
+
+/// The `dev.containers.metadata` annotation of a published template.
+async fn template_metadata(reference: &str) -> Result<serde_json::Value, Error> {
+    use crate::registry::oci;
+    let failed = |e: oci::OciError| {
+        Error::failed(
+            format!("cannot read the template {reference}: {e}"),
+            e.hint().as_deref(),
+        )
+    };
+    let parsed = oci::OciRef::parse(reference).map_err(failed)?;
+    let client = oci::OciClient::new(oci::ClientOptions::from_env()).map_err(failed)?;
+    let fetched = client.resolve(&parsed).await.map_err(failed)?;
+    let manifest: serde_json::Value = serde_json::from_slice(&fetched.bytes).unwrap_or_default();
+    let annotation = manifest
+        .pointer("/annotations/dev.containers.metadata")
+        .and_then(serde_json::Value::as_str)
+        .ok_or_else(|| {
+            Error::failed(
+                format!(
+                    "the template {reference} has no dev.containers.metadata annotation on its manifest"
+                ),
+                Some("ask the template's owner to publish it again (`devc templates publish` writes the annotation)"),
+            )
+        })?;
+    serde_json::from_str(annotation).map_err(|e| {
+        Error::failed(
+            format!("the dev.containers.metadata annotation of {reference} is not JSON: {e}"),
+            None,
+        )
+    })
 }
 
 /// Writes the READMEs and reports each file and each skipped folder.
@@ -184,6 +225,20 @@ pub async fn run(ctx: &Context, args: TemplatesArgs) -> Result<u8, Error> {
             ctx.printer
                 .result(&json!({"outcome": "success", "published": done}));
             Ok(0)
+        }
+        TemplatesCommand::Metadata(args) => {
+            // As the reference CLI: `{}` on stdout whenever there is no
+            // metadata to print, and exit 1.
+            match template_metadata(&args.template_id).await {
+                Ok(metadata) => {
+                    ctx.printer.result(&metadata);
+                    Ok(0)
+                }
+                Err(error) => {
+                    ctx.printer.result(&json!({}));
+                    Err(error)
+                }
+            }
         }
         TemplatesCommand::GenerateDocs(args) => write_docs(
             ctx,

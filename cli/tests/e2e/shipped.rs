@@ -607,8 +607,38 @@ fn templates_and_features_publish_to_a_registry_and_apply_from_it() {
             .all(|p| p["tags"].as_array().unwrap().is_empty())
     );
 
-    let out = tempfile::tempdir().unwrap();
+    // `templates metadata` prints the published devcontainer-template.json;
+    // an unknown template prints `{}` and fails, as the reference CLI does.
     let reference = format!("{}/devc-e2e/templates/cross-aarch64:1", registry.addr);
+    let metadata = crate::common::Run::from(
+        devc()
+            .args(["templates", "metadata", &reference])
+            .output()
+            .unwrap(),
+    );
+    let shipped: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(repo_root().join("templates/cross-aarch64/devcontainer-template.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(metadata.json(), shipped, "{}", metadata.stderr);
+    let missing = devc()
+        .args(["templates", "metadata"])
+        .arg(format!(
+            "{}/devc-e2e/templates/no-such-template:1",
+            registry.addr
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&missing.stdout).trim(), "{}");
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("no-such-template"),
+        "{}",
+        String::from_utf8_lossy(&missing.stderr)
+    );
+
+    let out = tempfile::tempdir().unwrap();
     let applied = crate::common::Run::from(
         devc()
             .args([
