@@ -250,7 +250,8 @@ async fn bring_up(
                     image: image.name.clone(),
                     ..Default::default()
                 };
-                apply_service(project, service, &mut spec)?;
+                let image_id = compose_image_id(engine, project, service, &image).await?;
+                apply_service(project, service, &mut spec, image_id.as_deref())?;
                 resolve_network_mode(engine, project, &mut spec).await?;
                 inherit_volumes(&mut spec, &inherited);
                 if let Some(entrypoint) = &service.entrypoint {
@@ -613,7 +614,8 @@ async fn create_dev(
         image: planned.spec.image.clone(),
         ..Default::default()
     };
-    apply_service(project, service, &mut spec)?;
+    let image_id = compose_image_id(engine, project, service, &image).await?;
+    apply_service(project, service, &mut spec, image_id.as_deref())?;
     resolve_network_mode(engine, project, &mut spec).await?;
     planned.spec = overlay(spec, planned.spec);
     let container = container_up::create_planned(engine, &planned, reporter, in_flight).await?;
@@ -622,6 +624,35 @@ async fn create_dev(
         return Err(ContainerError::from(error).into());
     }
     Ok(container)
+}
+
+/// The id of the image Compose would run for `service`, which its config
+/// hash covers (see [`super::hash`]): the `image:` (for the dev container
+/// that is the image under devc's features), or for a `build:` without
+/// `image:` the image devc made, tagged `<project>_<service>` as Compose
+/// tags its builds so that `docker-compose up` finds it.
+async fn compose_image_id(
+    engine: &Engine,
+    project: &Project,
+    service: &Service,
+    prepared: &PreparedImage,
+) -> Result<Option<String>, Error> {
+    let name = project.compose_image_name(&service.name);
+    if service.image.is_none() {
+        engine
+            .tag_image(&prepared.name, &name)
+            .await
+            .map_err(ContainerError::from)?;
+        return Ok(Some(prepared.info.id.clone()));
+    }
+    if name == prepared.name {
+        return Ok(Some(prepared.info.id.clone()));
+    }
+    Ok(engine
+        .inspect_image(&name)
+        .await
+        .map_err(ContainerError::from)?
+        .map(|i| i.id))
 }
 
 /// Named volumes of `mounts` (devcontainer.json, features, image metadata)
@@ -654,6 +685,10 @@ fn project_mount_volumes(
             BTreeMap::from([
                 (PROJECT_LABEL.to_string(), project.name.clone()),
                 ("com.docker.compose.volume".to_string(), source.clone()),
+                (
+                    super::VERSION_LABEL.to_string(),
+                    super::hash::COMPOSE_VERSION.to_string(),
+                ),
             ]),
         ));
         *source = name;
@@ -667,6 +702,7 @@ fn apply_service(
     project: &Project,
     service: &Service,
     spec: &mut ContainerSpec,
+    image_id: Option<&str>,
 ) -> Result<(), Error> {
     run_args::apply_run_args(&service.run_args, spec).map_err(|e| {
         let text = e.to_string();
@@ -675,7 +711,8 @@ fn apply_service(
             message: text.strip_prefix("runArgs: ").unwrap_or(&text).to_string(),
         })
     })?;
-    spec.labels.extend(project.container_labels(&service.name));
+    spec.labels
+        .extend(project.container_labels(&service.name, image_id));
     spec.labels
         .insert(SERVICE_HASH_LABEL.to_string(), service.hash.clone());
     spec.healthcheck = service.healthcheck.clone();
