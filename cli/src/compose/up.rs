@@ -603,6 +603,7 @@ async fn create_dev(
     }
     let mut planned =
         container_up::plan(engine, &derived, &image, Some(&command), reporter).await?;
+    binds_for_bind_mounts(&mut planned.spec);
     for (name, labels) in project_mount_volumes(project, config, &mut planned.spec) {
         engine
             .ensure_volume(&name, &labels)
@@ -624,6 +625,40 @@ async fn create_dev(
         return Err(ContainerError::from(error).into());
     }
     Ok(container)
+}
+
+/// devcontainer.json's (and features') bind `mounts` as `-v` binds, the
+/// short Compose syntax the reference CLI writes them in its override
+/// file: the engine then creates a missing source folder (`~/.ssh` on a
+/// fresh machine) as `docker-compose` has it do, where a `--mount` bind
+/// fails the create. Binds with options a bind string cannot carry stay.
+fn binds_for_bind_mounts(spec: &mut ContainerSpec) {
+    use crate::container::spec::MountKind;
+    let (binds, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut spec.mounts)
+        .into_iter()
+        .partition(|m| m.kind == MountKind::Bind && m.source.is_some());
+    spec.mounts = rest;
+    for mount in binds {
+        let source = mount.source.as_deref().unwrap_or_default();
+        if source.contains(':') || mount.target.contains(':') {
+            spec.mounts.push(mount);
+            continue;
+        }
+        let options: Vec<&str> = [
+            mount.read_only.then_some("ro"),
+            mount.consistency.as_deref(),
+            mount.bind_propagation.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let mut bind = format!("{source}:{}", mount.target);
+        if !options.is_empty() {
+            bind.push(':');
+            bind.push_str(&options.join(","));
+        }
+        spec.binds.push(bind);
+    }
 }
 
 /// The id of the image Compose would run for `service`, which its config
@@ -918,6 +953,25 @@ mod tests {
         assert_eq!(spec.network_mode.as_deref(), Some("p_default"));
         assert_eq!(spec.network_aliases, ["app"]);
         assert_eq!(spec.entrypoint.unwrap(), ["/bin/sh"]);
+    }
+
+    #[test]
+    fn bind_mounts_become_binds_the_engine_creates() {
+        let mut readonly = Mount::new(MountKind::Bind, Some("/h/.ssh".into()), "/root/.ssh");
+        readonly.read_only = true;
+        let mut spec = ContainerSpec {
+            mounts: vec![
+                readonly,
+                Mount::new(MountKind::Bind, Some("/h/src".into()), "/src"),
+                Mount::new(MountKind::Volume, Some("v".into()), "/v"),
+                Mount::new(MountKind::Bind, Some("/odd:dir".into()), "/odd"),
+            ],
+            ..Default::default()
+        };
+        binds_for_bind_mounts(&mut spec);
+        assert_eq!(spec.binds, ["/h/.ssh:/root/.ssh:ro", "/h/src:/src"]);
+        let left: Vec<&str> = spec.mounts.iter().map(|m| m.target.as_str()).collect();
+        assert_eq!(left, ["/v", "/odd"]);
     }
 
     #[test]
