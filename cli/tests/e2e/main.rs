@@ -16,6 +16,7 @@ mod bench;
 mod cli_surface;
 mod compat;
 mod compose;
+mod compose_parity;
 mod concurrency;
 mod errors;
 mod exec;
