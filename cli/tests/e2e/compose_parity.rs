@@ -63,8 +63,8 @@ fn docker_compose_up_after_devc_up_recreates_nothing() {
         ".devcontainer/web.Dockerfile",
         "FROM devc-test/busybox:latest\nRUN echo web > /web\n",
     );
-    // Dropped last: the tag goes after the containers.
-    let _tag = RemoveImage(format!("{project}_web"));
+    // Dropped last: the images go after the containers.
+    let _images = RemoveImages(project.clone());
     let _down = Down(&ws);
     let up = ws.devc(&["up"]).json();
     let dev = up["containerId"].as_str().unwrap().to_string();
@@ -118,12 +118,20 @@ fn docker_compose_up_after_devc_up_recreates_nothing() {
     assert_eq!(ws.devc(&["up"]).json()["containerId"], dev.as_str());
 }
 
-/// Removes the `<project>_<service>` tag devc gives a build, pass or fail.
-struct RemoveImage(String);
+/// Removes the images whose name holds the project's (devc's build of
+/// `web` and the `<project>_web` tag it gets for Compose), pass or fail.
+struct RemoveImages(String);
 
-impl Drop for RemoveImage {
+impl Drop for RemoveImages {
     fn drop(&mut self) {
-        let _ = Command::new("docker").args(["rmi", &self.0]).output();
+        let listed = Command::new("docker")
+            .args(["images", "--format", "{{.Repository}}:{{.Tag}}"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        for image in listed.lines().filter(|i| i.contains(&self.0)) {
+            let _ = Command::new("docker").args(["rmi", image]).output();
+        }
     }
 }
 
