@@ -93,6 +93,7 @@ pub async fn up(
                             .start_container(&container.id)
                             .await
                             .map_err(ContainerError::from)?;
+                        container_up::check_started(engine, &container.id).await?;
                         container
                     }
                 }

@@ -24,6 +24,7 @@ mod extensions;
 mod features;
 mod hardening_attach;
 mod hardening_inputs;
+mod honest_up;
 mod interrupt;
 mod lifecycle;
 mod logs;
