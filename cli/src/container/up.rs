@@ -289,41 +289,47 @@ pub async fn create_planned(
     } else {
         std::time::Duration::ZERO
     };
-    let finished = async {
-        if let Some(exited) = crate::lifecycle::usable::exited_within(engine, &id, grace).await {
-            return Err(Error::from(exited));
-        }
+    // Before any hook: it still runs and has the remote user (issue 10).
+    // The watch for an early exit runs beside the other checks, so it
+    // costs only what they do not already take.
+    let checks = async {
         crate::lifecycle::usable::check_user(engine, &id, user).await?;
         own_volumes_under_home(engine, &id, user, spec).await?;
-        Ok(engine
+        let info = engine
             .inspect_container(&id)
             .await
-            .map_err(ContainerError::from)?)
+            .map_err(ContainerError::from)?;
+        if crate::lifecycle::usable::mounted_from_host(spec, workspace_folder) {
+            crate::lifecycle::usable::probe_workspace(
+                engine,
+                &id,
+                user,
+                workspace_folder,
+                reporter,
+            )
+            .await;
+        }
+        Ok::<_, Error>(info)
     };
-    match finished.await {
+    let watch = crate::lifecycle::usable::exited_within(engine, &id, grace);
+    let finished = match tokio::join!(watch, checks) {
+        (Some(exited), _) => Err(Error::from(exited)),
+        (None, Ok(info)) => Ok(info),
+        // An exec that failed because the container stopped meanwhile is
+        // reported as the stop it is.
+        (None, Err(error)) => Err(match crate::lifecycle::usable::exited(engine, &id).await {
+            Some(exited) => Error::from(exited),
+            None => error,
+        }),
+    };
+    match finished {
         Ok(info) => {
             in_flight.clear().await;
-            if crate::lifecycle::usable::mounted_from_host(spec, workspace_folder) {
-                crate::lifecycle::usable::probe_workspace(
-                    engine,
-                    &id,
-                    user,
-                    workspace_folder,
-                    reporter,
-                )
-                .await;
-            }
             Ok(info)
         }
         // A half-set-up container would be reused as if it were ready;
         // one that cannot work is not left behind either.
         Err(error) => {
-            // An exec that failed because the container stopped meanwhile
-            // is reported as the stop it is.
-            let error = match crate::lifecycle::usable::exited(engine, &id).await {
-                Some(exited) => Error::from(exited),
-                None => error,
-            };
             let _ = engine.remove_container(&id, true).await;
             in_flight.clear().await;
             Err(error)
