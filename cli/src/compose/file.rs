@@ -983,9 +983,13 @@ fn key_value_mapping(
         Value::Null => {}
         Value::Object(entries) => {
             for (key, value) in entries {
+                // Numbers and booleans stay as written: readers take them
+                // as text, and Compose 1.29's config hash covers the YAML
+                // type (see `hash`).
                 let value = match value {
-                    Value::Null | Value::String(_) => value.clone(),
-                    Value::Bool(_) | Value::Number(_) => Value::String(value.to_string()),
+                    Value::Null | Value::String(_) | Value::Bool(_) | Value::Number(_) => {
+                        value.clone()
+                    }
                     Value::Array(_) | Value::Object(_) => {
                         let message = "must be a string, a number, a boolean or null";
                         return Err(invalid(file, path.key(key), message));
@@ -2343,7 +2347,7 @@ services:
         );
         assert_eq!(
             app["labels"],
-            json!({"n": "1", "b": "true", "s": "text", "z": null})
+            json!({"n": 1, "b": true, "s": "text", "z": null})
         );
         assert_eq!(app["build"]["args"], json!({"V": "1"}));
     }
@@ -2588,7 +2592,7 @@ services:
         ]);
         assert_eq!(
             service(&document, "app")["build"],
-            json!({"context": "./dir", "dockerfile": "Dev.Dockerfile", "args": {"A": "1"}})
+            json!({"context": "./dir", "dockerfile": "Dev.Dockerfile", "args": {"A": 1}})
         );
     }
 

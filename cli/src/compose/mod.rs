@@ -12,6 +12,7 @@
 //! service's own settings, as the reference CLI's override file does.
 
 pub mod file;
+pub mod hash;
 pub mod service;
 pub mod up;
 
@@ -27,6 +28,9 @@ pub const PROJECT_LABEL: &str = "com.docker.compose.project";
 pub const SERVICE_LABEL: &str = "com.docker.compose.service";
 const NETWORK_LABEL: &str = "com.docker.compose.network";
 const VOLUME_LABEL: &str = "com.docker.compose.volume";
+/// The Compose release whose labels devc writes ([`hash::COMPOSE_VERSION`]).
+pub const VERSION_LABEL: &str = "com.docker.compose.version";
+pub const CONFIG_HASH_LABEL: &str = "com.docker.compose.config-hash";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ComposeError {
@@ -91,6 +95,8 @@ pub struct Project {
     /// Whether the name comes from a folder name (no `COMPOSE_PROJECT_NAME`,
     /// no `name:`), so another checkout of the same name would get it too.
     pub name_from_folder: bool,
+    /// The process environment the files were read with.
+    pub host_env: BTreeMap<String, String>,
 }
 
 impl Project {
@@ -155,12 +161,23 @@ impl Project {
             run_services,
             document,
             name_from_folder,
+            host_env: config
+                .local_env
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
         })
     }
 
-    /// The labels Docker Compose puts on a service's container.
-    pub fn container_labels(&self, service: &str) -> BTreeMap<String, String> {
-        BTreeMap::from([
+    /// The labels Docker Compose puts on a service's container, with the
+    /// config hash it compares on `up` ([`hash`]) for the service's image
+    /// `image_id` (the id of [`Project::compose_image_name`]).
+    pub fn container_labels(
+        &self,
+        service: &str,
+        image_id: Option<&str>,
+    ) -> BTreeMap<String, String> {
+        let mut labels = BTreeMap::from([
             (PROJECT_LABEL.to_string(), self.name.clone()),
             (SERVICE_LABEL.to_string(), service.to_string()),
             ("com.docker.compose.container-number".into(), "1".into()),
@@ -178,7 +195,55 @@ impl Project {
                     .collect::<Vec<_>>()
                     .join(","),
             ),
-        ])
+            (VERSION_LABEL.to_string(), hash::COMPOSE_VERSION.to_string()),
+        ]);
+        let env = self.hash_env();
+        let inputs = hash::HashInputs {
+            image_id,
+            env: &env,
+            home: env.get("HOME").map(String::as_str),
+        };
+        labels.insert(
+            CONFIG_HASH_LABEL.to_string(),
+            hash::config_hash(self, service, inputs),
+        );
+        if let Some(id) = image_id {
+            labels.insert("com.docker.compose.image".into(), id.to_string());
+        }
+        // Compose v2's form: `name:condition:restart`, comma-separated.
+        if let Some(defined) = self.services.get(service) {
+            let conditions: BTreeMap<&str, &str> = defined
+                .conditions
+                .iter()
+                .map(|(d, c)| (d.as_str(), c.as_str()))
+                .collect();
+            let depends_on: Vec<String> = defined
+                .depends_on
+                .iter()
+                .map(|d| {
+                    let condition = conditions.get(d.as_str()).unwrap_or(&"service_started");
+                    format!("{d}:{condition}:false")
+                })
+                .collect();
+            labels.insert("com.docker.compose.depends_on".into(), depends_on.join(","));
+        }
+        labels
+    }
+
+    /// The variables Compose resolves the files' bare `KEY` entries with:
+    /// the project's `.env` under the process environment.
+    fn hash_env(&self) -> BTreeMap<String, String> {
+        let mut env = self.document.dotenv.clone();
+        env.extend(self.host_env.clone());
+        env
+    }
+
+    /// The image whose id Compose hashes for `service`: its `image:`, else
+    /// the `<project>_<service>` tag Compose gives a build (devc tags its
+    /// build so too).
+    pub fn compose_image_name(&self, service: &str) -> String {
+        let image = self.services.get(service).and_then(|s| s.image.as_deref());
+        hash::compose_image_name(&self.name, service, image)
     }
 
     /// The engine name of a project network (logical name as in the files).
@@ -218,6 +283,7 @@ impl Project {
                 let labels = BTreeMap::from([
                     (PROJECT_LABEL.to_string(), self.name.clone()),
                     (NETWORK_LABEL.to_string(), network.clone()),
+                    (VERSION_LABEL.to_string(), hash::COMPOSE_VERSION.to_string()),
                 ]);
                 out.push((name, driver, labels));
             }
@@ -238,6 +304,7 @@ impl Project {
                     BTreeMap::from([
                         (PROJECT_LABEL.to_string(), self.name.clone()),
                         (VOLUME_LABEL.to_string(), v.clone()),
+                        (VERSION_LABEL.to_string(), hash::COMPOSE_VERSION.to_string()),
                     ]),
                 )
             })

@@ -466,7 +466,7 @@ fn healthcheck(value: &Value) -> Result<Option<crate::container::spec::Healthche
 }
 
 /// A Go-style duration (`90s`, `1m30s`, `500ms`, `2h`) in nanoseconds.
-fn duration(text: &str) -> Option<i64> {
+pub(super) fn duration(text: &str) -> Option<i64> {
     let mut total = 0f64;
     let mut rest = text.trim();
     if rest.is_empty() {

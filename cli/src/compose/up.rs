@@ -93,6 +93,7 @@ pub async fn up(
                             .start_container(&container.id)
                             .await
                             .map_err(ContainerError::from)?;
+                        container_up::check_started(engine, &container.id).await?;
                         container
                     }
                 }
@@ -250,7 +251,8 @@ async fn bring_up(
                     image: image.name.clone(),
                     ..Default::default()
                 };
-                apply_service(project, service, &mut spec)?;
+                let image_id = compose_image_id(engine, project, service, &image).await?;
+                apply_service(project, service, &mut spec, image_id.as_deref())?;
                 resolve_network_mode(engine, project, &mut spec).await?;
                 inherit_volumes(&mut spec, &inherited);
                 if let Some(entrypoint) = &service.entrypoint {
@@ -602,6 +604,7 @@ async fn create_dev(
     }
     let mut planned =
         container_up::plan(engine, &derived, &image, Some(&command), reporter).await?;
+    binds_for_bind_mounts(&mut planned.spec);
     for (name, labels) in project_mount_volumes(project, config, &mut planned.spec) {
         engine
             .ensure_volume(&name, &labels)
@@ -613,7 +616,8 @@ async fn create_dev(
         image: planned.spec.image.clone(),
         ..Default::default()
     };
-    apply_service(project, service, &mut spec)?;
+    let image_id = compose_image_id(engine, project, service, &image).await?;
+    apply_service(project, service, &mut spec, image_id.as_deref())?;
     resolve_network_mode(engine, project, &mut spec).await?;
     planned.spec = overlay(spec, planned.spec);
     let container = container_up::create_planned(engine, &planned, reporter, in_flight).await?;
@@ -622,6 +626,69 @@ async fn create_dev(
         return Err(ContainerError::from(error).into());
     }
     Ok(container)
+}
+
+/// devcontainer.json's (and features') bind `mounts` as `-v` binds, the
+/// short Compose syntax the reference CLI writes them in its override
+/// file: the engine then creates a missing source folder (`~/.ssh` on a
+/// fresh machine) as `docker-compose` has it do, where a `--mount` bind
+/// fails the create. Binds with options a bind string cannot carry stay.
+fn binds_for_bind_mounts(spec: &mut ContainerSpec) {
+    use crate::container::spec::MountKind;
+    let (binds, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut spec.mounts)
+        .into_iter()
+        .partition(|m| m.kind == MountKind::Bind && m.source.is_some());
+    spec.mounts = rest;
+    for mount in binds {
+        let source = mount.source.as_deref().unwrap_or_default();
+        if source.contains(':') || mount.target.contains(':') {
+            spec.mounts.push(mount);
+            continue;
+        }
+        let options: Vec<&str> = [
+            mount.read_only.then_some("ro"),
+            mount.consistency.as_deref(),
+            mount.bind_propagation.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let mut bind = format!("{source}:{}", mount.target);
+        if !options.is_empty() {
+            bind.push(':');
+            bind.push_str(&options.join(","));
+        }
+        spec.binds.push(bind);
+    }
+}
+
+/// The id of the image Compose would run for `service`, which its config
+/// hash covers (see [`super::hash`]): the `image:` (for the dev container
+/// that is the image under devc's features), or for a `build:` without
+/// `image:` the image devc made, tagged `<project>_<service>` as Compose
+/// tags its builds so that `docker-compose up` finds it.
+async fn compose_image_id(
+    engine: &Engine,
+    project: &Project,
+    service: &Service,
+    prepared: &PreparedImage,
+) -> Result<Option<String>, Error> {
+    let name = project.compose_image_name(&service.name);
+    if service.image.is_none() {
+        engine
+            .tag_image(&prepared.name, &name)
+            .await
+            .map_err(ContainerError::from)?;
+        return Ok(Some(prepared.info.id.clone()));
+    }
+    if name == prepared.name {
+        return Ok(Some(prepared.info.id.clone()));
+    }
+    Ok(engine
+        .inspect_image(&name)
+        .await
+        .map_err(ContainerError::from)?
+        .map(|i| i.id))
 }
 
 /// Named volumes of `mounts` (devcontainer.json, features, image metadata)
@@ -654,6 +721,10 @@ fn project_mount_volumes(
             BTreeMap::from([
                 (PROJECT_LABEL.to_string(), project.name.clone()),
                 ("com.docker.compose.volume".to_string(), source.clone()),
+                (
+                    super::VERSION_LABEL.to_string(),
+                    super::hash::COMPOSE_VERSION.to_string(),
+                ),
             ]),
         ));
         *source = name;
@@ -667,6 +738,7 @@ fn apply_service(
     project: &Project,
     service: &Service,
     spec: &mut ContainerSpec,
+    image_id: Option<&str>,
 ) -> Result<(), Error> {
     run_args::apply_run_args(&service.run_args, spec).map_err(|e| {
         let text = e.to_string();
@@ -675,7 +747,8 @@ fn apply_service(
             message: text.strip_prefix("runArgs: ").unwrap_or(&text).to_string(),
         })
     })?;
-    spec.labels.extend(project.container_labels(&service.name));
+    spec.labels
+        .extend(project.container_labels(&service.name, image_id));
     spec.labels
         .insert(SERVICE_HASH_LABEL.to_string(), service.hash.clone());
     spec.healthcheck = service.healthcheck.clone();
@@ -881,6 +954,25 @@ mod tests {
         assert_eq!(spec.network_mode.as_deref(), Some("p_default"));
         assert_eq!(spec.network_aliases, ["app"]);
         assert_eq!(spec.entrypoint.unwrap(), ["/bin/sh"]);
+    }
+
+    #[test]
+    fn bind_mounts_become_binds_the_engine_creates() {
+        let mut readonly = Mount::new(MountKind::Bind, Some("/h/.ssh".into()), "/root/.ssh");
+        readonly.read_only = true;
+        let mut spec = ContainerSpec {
+            mounts: vec![
+                readonly,
+                Mount::new(MountKind::Bind, Some("/h/src".into()), "/src"),
+                Mount::new(MountKind::Volume, Some("v".into()), "/v"),
+                Mount::new(MountKind::Bind, Some("/odd:dir".into()), "/odd"),
+            ],
+            ..Default::default()
+        };
+        binds_for_bind_mounts(&mut spec);
+        assert_eq!(spec.binds, ["/h/.ssh:/root/.ssh:ro", "/h/src:/src"]);
+        let left: Vec<&str> = spec.mounts.iter().map(|m| m.target.as_str()).collect();
+        assert_eq!(left, ["/v", "/odd"]);
     }
 
     #[test]

@@ -143,6 +143,7 @@ pub async fn up(
             super::create::start(engine, &container.id)
                 .await
                 .map_err(ContainerError::from)?;
+            check_started(engine, &container.id).await?;
             container
         }
         (Action::FailNoContainer, _) => {
@@ -204,6 +205,8 @@ async fn create(
 pub struct Planned {
     pub spec: crate::container::spec::ContainerSpec,
     pub user: String,
+    /// Where the workspace is in the container (probed for the user).
+    pub workspace_folder: String,
 }
 
 /// Works out the dev container for `image`: merges the image's metadata
@@ -241,7 +244,11 @@ pub async fn plan(
         merged: &merged,
         image_command: command.unwrap_or(&image.info.command),
     })?;
-    Ok(Planned { spec, user })
+    Ok(Planned {
+        spec,
+        user,
+        workspace_folder: config.workspace_folder.clone(),
+    })
 }
 
 /// Creates and starts the planned container. A container that fails to
@@ -252,7 +259,11 @@ pub async fn create_planned(
     reporter: &dyn Reporter,
     in_flight: &InFlight,
 ) -> Result<ContainerInfo, Error> {
-    let Planned { spec, user } = planned;
+    let Planned {
+        spec,
+        user,
+        workspace_folder,
+    } = planned;
     reporter.step(&format!("Creating container from {}", spec.image));
     super::teardown::create_owned_volumes(engine, spec).await?;
     let id = in_flight
@@ -272,24 +283,80 @@ pub async fn create_planned(
         }
         .into());
     }
-    let finished = async {
+    // Before any hook: it still runs and has the remote user (issue 10).
+    let grace = if runs_own_command(spec) {
+        crate::lifecycle::usable::EXIT_GRACE
+    } else {
+        std::time::Duration::ZERO
+    };
+    // Before any hook: it still runs and has the remote user (issue 10).
+    // The watch for an early exit runs beside the other checks, so it
+    // costs only what they do not already take.
+    let checks = async {
+        crate::lifecycle::usable::check_user(engine, &id, user).await?;
         own_volumes_under_home(engine, &id, user, spec).await?;
-        engine
+        let info = engine
             .inspect_container(&id)
             .await
-            .map_err(ContainerError::from)
+            .map_err(ContainerError::from)?;
+        if crate::lifecycle::usable::mounted_from_host(spec, workspace_folder) {
+            crate::lifecycle::usable::probe_workspace(
+                engine,
+                &id,
+                user,
+                workspace_folder,
+                reporter,
+            )
+            .await;
+        }
+        Ok::<_, Error>(info)
     };
-    match finished.await {
+    let watch = crate::lifecycle::usable::exited_within(engine, &id, grace);
+    let finished = match tokio::join!(watch, checks) {
+        (Some(exited), _) => Err(Error::from(exited)),
+        (None, Ok(info)) => Ok(info),
+        // An exec that failed because the container stopped meanwhile is
+        // reported as the stop it is.
+        (None, Err(error)) => Err(match crate::lifecycle::usable::exited(engine, &id).await {
+            Some(exited) => Error::from(exited),
+            None => error,
+        }),
+    };
+    match finished {
         Ok(info) => {
             in_flight.clear().await;
             Ok(info)
         }
-        // A half-set-up container would be reused as if it were ready.
+        // A half-set-up container would be reused as if it were ready;
+        // one that cannot work is not left behind either.
         Err(error) => {
             let _ = engine.remove_container(&id, true).await;
             in_flight.clear().await;
-            Err(error.into())
+            Err(error)
         }
+    }
+}
+
+/// Whether the container runs a command of its own (the image's or the
+/// service's, `overrideCommand: false`), which may end and take the
+/// container with it, rather than devc's keep-alive alone.
+fn runs_own_command(spec: &ContainerSpec) -> bool {
+    match spec.cmd.as_deref().unwrap_or_default() {
+        [c, script, dash, rest @ ..]
+            if c == "-c" && script.contains(super::create::STARTED_LINE) && dash == "-" =>
+        {
+            !rest.is_empty()
+        }
+        other => !other.is_empty(),
+    }
+}
+
+/// After starting an existing container: it must still run (the
+/// container is left as it is when it does not).
+pub async fn check_started(engine: &Engine, id: &str) -> Result<(), Error> {
+    match crate::lifecycle::usable::exited(engine, id).await {
+        Some(exited) => Err(exited.into()),
+        None => Ok(()),
     }
 }
 
@@ -376,6 +443,27 @@ mod tests {
             created: String::new(),
             started_at: String::new(),
         }
+    }
+
+    #[test]
+    fn only_a_command_of_its_own_can_end_the_container() {
+        let keep_alive = |rest: &[&str]| ContainerSpec {
+            cmd: Some(
+                ["-c", super::super::create::KEEP_ALIVE, "-"]
+                    .iter()
+                    .chain(rest)
+                    .map(|s| s.to_string())
+                    .collect(),
+            ),
+            ..Default::default()
+        };
+        assert!(!runs_own_command(&keep_alive(&[])));
+        assert!(runs_own_command(&keep_alive(&["sh"])));
+        assert!(runs_own_command(&ContainerSpec {
+            cmd: Some(vec!["sleep".into(), "1".into()]),
+            ..Default::default()
+        }));
+        assert!(!runs_own_command(&ContainerSpec::default()));
     }
 
     #[test]
