@@ -10,7 +10,11 @@ use crate::compose::{Down, compose_workspace};
 /// `up` failed, said `needle`, and left no dev container behind.
 fn assert_refused(ws: &Workspace, needle: &str) -> String {
     let up = ws.devc(&["up"]);
-    assert_ne!(up.code, 0, "up succeeded:\n{}\n{}", up.stdout, up.stderr);
+    assert_eq!(
+        up.code, 1,
+        "up did not fail with exit code 1:\n{}\n{}",
+        up.stdout, up.stderr
+    );
     assert!(
         up.stderr.contains(needle),
         "stderr lacks {needle:?}:\n{}",
