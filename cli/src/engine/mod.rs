@@ -10,6 +10,7 @@ mod connect;
 mod containers;
 mod exec;
 mod images;
+mod info;
 mod logs;
 mod networks;
 mod start;
@@ -21,6 +22,7 @@ pub use connect::{Endpoint, endpoint};
 pub use containers::{ContainerStatus, short};
 pub use exec::{EXEC_TAG_VAR, ExecChunk, ExecOutput, ExecPipe, ExecRequest};
 pub use images::BuildRequest;
+pub use info::GpuSupport;
 pub use logs::{LogStream, LogsRequest};
 
 /// A connected engine.
