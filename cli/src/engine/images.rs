@@ -24,6 +24,8 @@ pub struct BuildRequest {
     pub pull: bool,
     /// `os/arch[/variant]` to build for; the engine's own when `None`.
     pub platform: Option<String>,
+    /// `build.options` for the build's containers (network, hosts, limits).
+    pub host: super::BuildHostOptions,
 }
 
 impl Engine {
@@ -95,7 +97,7 @@ impl Engine {
         request: BuildRequest,
         reporter: &dyn Reporter,
     ) -> Result<String, EngineError> {
-        let options = BuildImageOptions {
+        let mut options = BuildImageOptions {
             dockerfile: request.dockerfile,
             t: Some(request.tag.clone()),
             nocache: request.no_cache,
@@ -109,6 +111,7 @@ impl Engine {
             platform: request.platform.unwrap_or_default(),
             ..Default::default()
         };
+        request.host.apply(&mut options);
         // Build arguments may carry tokens: the log names them only.
         let build_args: Vec<&String> = options.buildargs.iter().flat_map(|a| a.keys()).collect();
         tracing::debug!(

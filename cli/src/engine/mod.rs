@@ -6,6 +6,7 @@
 //! turned into an [`EngineError`] that says what devc was doing.
 
 mod archive;
+mod build_host;
 mod connect;
 mod containers;
 mod exec;
@@ -18,6 +19,7 @@ mod start;
 use std::collections::BTreeMap;
 
 pub use archive::VolumeMount;
+pub use build_host::BuildHostOptions;
 pub use connect::{Endpoint, endpoint};
 pub use containers::{ContainerStatus, short};
 pub use exec::{EXEC_TAG_VAR, ExecChunk, ExecOutput, ExecPipe, ExecRequest};

@@ -171,13 +171,17 @@ async fn build_image(
         std::fs::read_to_string(&build.dockerfile).map_err(|_| ImageError::DockerfileMissing {
             path: build.dockerfile.clone(),
         })?;
-    let flags = plan::parse_build_options(&build.options).map_err(ImageError::BuildOption)?;
+    let flags = plan::parse_build_options(&build.options)?;
+    for warning in &flags.warnings {
+        reporter.warn(warning);
+    }
+    let target = flags.target.as_ref().or(build.target.as_ref());
     let mut args = build.args.clone();
     args.extend(flags.build_args.clone());
     let scan = context::scan(&build.context, &build.dockerfile, None)?;
 
     let mut base_ids = BTreeMap::new();
-    for base in plan::base_images(&dockerfile_text, &args, build.target.as_deref()) {
+    for base in plan::base_images(&dockerfile_text, &args, target.map(String::as_str)) {
         let id = engine
             .inspect_image(&base)
             .await?
@@ -192,7 +196,7 @@ async fn build_image(
             context_digest: &scan.digest,
             dockerfile: scan.dockerfile_name(),
             args: &args,
-            target: build.target.as_deref(),
+            target: target.map(String::as_str),
             flags: &flags,
             base_ids: &base_ids,
         },
@@ -215,14 +219,16 @@ async fn build_image(
         dockerfile: scan.dockerfile_name().to_string(),
         tag: tag.clone(),
         build_args: args.into_iter().collect(),
-        target: build.target.clone(),
+        target: target.cloned(),
         cache_from: build
             .cache_from
             .iter()
+            .chain(&flags.cache_from)
             .chain(&options.cache_from)
             .cloned()
             .collect(),
-        platform: options.platform.clone(),
+        platform: options.platform.clone().or_else(|| flags.platform.clone()),
+        host: flags.host.clone(),
         no_cache,
         labels: flags.labels.clone().into_iter().collect::<HashMap<_, _>>(),
         pull: flags.pull || options.pull == PullPolicy::Always,
@@ -246,7 +252,7 @@ async fn build_image(
                 context_digest: &scan.digest,
                 dockerfile: scan.dockerfile_name(),
                 args: &args_for_tag,
-                target: build.target.as_deref(),
+                target: target.map(String::as_str),
                 flags: &flags,
                 base_ids: &known,
             },
