@@ -63,6 +63,10 @@ impl ContainerError {
             Self::ExpectedExisting { .. } | Self::NotRunning { .. } | Self::Missing { .. } => {
                 Some("run `devc up` in the workspace first".into())
             }
+            Self::StartFailed { message, .. } if message.contains("could not select device driver") => Some(
+                "the container asked for GPUs (hostRequirements.gpu or runArgs --gpus) and the engine has no GPU runtime; install the NVIDIA Container Toolkit on the engine's host, or use --gpu-availability detect|none"
+                    .into(),
+            ),
             Self::StartFailed { .. } => Some(
                 "the container was removed; check mounts, runArgs and the image's entrypoint, then run `devc up` again"
                     .into(),

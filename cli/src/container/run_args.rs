@@ -767,11 +767,11 @@ fn cgroupns(value: &str) -> Result<String, Invalid> {
     }
 }
 
-/// `default` clears the field, as docker sends nothing for it.
+/// Sent as given, as docker sends it; empty clears it.
 fn isolation(value: &str) -> Result<Option<String>, Invalid> {
     match value {
-        "" | "default" => Ok(None),
-        "process" | "hyperv" => Ok(Some(value.to_owned())),
+        "" => Ok(None),
+        "default" | "process" | "hyperv" => Ok(Some(value.to_owned())),
         _ => Err(reason("expected default, process or hyperv")),
     }
 }
@@ -2321,7 +2321,12 @@ mod tests {
                     s.volume_driver = Some("local".into());
                 },
             ),
-            (&["--isolation=default"], |s| s.isolation = None),
+            (&["--isolation=default"], |s| {
+                s.isolation = Some("default".into())
+            }),
+            (&["--isolation=process", "--isolation="], |s| {
+                s.isolation = None
+            }),
         ];
         for (args, expect) in cases {
             let mut expected = ContainerSpec::default();

@@ -10,7 +10,7 @@ use std::process::Command;
 
 use crate::common::{Run, Workspace, devc_in, inspect, repo_root};
 
-fn reference_cli() -> PathBuf {
+pub(crate) fn reference_cli() -> PathBuf {
     let path = std::env::var_os("DEVC_REFERENCE_CLI")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo_root().join("target/refcli/node_modules/.bin/devcontainer"));
@@ -22,7 +22,7 @@ fn reference_cli() -> PathBuf {
     path
 }
 
-fn reference(folder: &Path, args: &[&str]) -> Run {
+pub(crate) fn reference(folder: &Path, args: &[&str]) -> Run {
     let output = Command::new(reference_cli())
         .args(args)
         .arg("--workspace-folder")

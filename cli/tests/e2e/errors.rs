@@ -68,7 +68,7 @@ fn unsupported_run_args_flag_is_named_and_creates_nothing() {
     );
     let run = ws.devc(&["up"]);
     assert_error(&run, "--frobnicate");
-    assert!(run.stderr.contains("runArgs: "), "{}", run.stderr);
+    assert!(run.stderr.contains("runArgs in "), "{}", run.stderr);
     assert!(ws.containers().is_empty());
 }
 

@@ -29,6 +29,7 @@ mod logs;
 mod podman;
 mod read_configuration;
 mod registry;
+mod run_args;
 mod shipped;
 mod team_flow;
 mod up;
