@@ -372,9 +372,19 @@ async fn own_volumes_under_home(
 }
 
 /// Whether the old and the new container may exist at the same time: not
-/// when they would claim the same name or published host ports.
+/// when they would claim the same name, published host ports or network
+/// addresses.
 fn can_overlap(config: &ResolvedConfig) -> bool {
-    const CLAIMS: &[&str] = &["--name", "-p", "--publish", "-P", "--publish-all"];
+    const CLAIMS: &[&str] = &[
+        "--name",
+        "-p",
+        "--publish",
+        "-P",
+        "--publish-all",
+        "--ip",
+        "--ip6",
+        "--mac-address",
+    ];
     let claims = |arg: &String| {
         CLAIMS
             .iter()
@@ -478,6 +488,9 @@ mod tests {
         )));
         assert!(!can_overlap(&resolved(
             serde_json::json!({"image": "i", "appPort": 3000})
+        )));
+        assert!(!can_overlap(&resolved(
+            serde_json::json!({"image": "i", "runArgs": ["--network=n", "--ip", "10.1.0.5"]})
         )));
     }
 }

@@ -418,7 +418,9 @@ fn run_args_host_config(spec: &ContainerSpec) -> HostConfig {
         oom_kill_disable: spec.oom_kill_disable.then_some(true),
         oom_score_adj: spec.oom_score_adj,
         readonly_rootfs: spec.read_only.then_some(true),
-        links: some_vec(spec.links.clone()),
+        links: (!user_defined_network(spec))
+            .then(|| some_vec(spec.links.clone()))
+            .flatten(),
         volumes_from: some_vec(spec.volumes_from.clone()),
         volume_driver: spec.volume_driver.clone(),
         storage_opt: map(&spec.storage_opt),
@@ -439,8 +441,16 @@ fn run_args_host_config(spec: &ContainerSpec) -> HostConfig {
     }
 }
 
-/// The endpoint on the container's network, when aliases, addresses or a
-/// MAC address were asked for.
+/// Whether the container joins a network the user made, where `--link`
+/// belongs to the endpoint, as the docker CLI sends it.
+fn user_defined_network(spec: &ContainerSpec) -> bool {
+    spec.network_mode.as_deref().is_some_and(|mode| {
+        !matches!(mode, "default" | "bridge" | "host" | "none") && !mode.starts_with("container:")
+    })
+}
+
+/// The endpoint on the container's network, when aliases, addresses, links
+/// or a MAC address were asked for.
 fn endpoint(spec: &ContainerSpec) -> Option<EndpointSettings> {
     let ipam = (spec.ipv4_address.is_some()
         || spec.ipv6_address.is_some()
@@ -450,9 +460,16 @@ fn endpoint(spec: &ContainerSpec) -> Option<EndpointSettings> {
         ipv6_address: spec.ipv6_address.clone(),
         link_local_ips: some_vec(spec.link_local_ips.clone()),
     });
-    let wanted = ipam.is_some() || spec.mac_address.is_some() || !spec.network_aliases.is_empty();
+    let links = user_defined_network(spec)
+        .then(|| some_vec(spec.links.clone()))
+        .flatten();
+    let wanted = ipam.is_some()
+        || links.is_some()
+        || spec.mac_address.is_some()
+        || !spec.network_aliases.is_empty();
     wanted.then(|| EndpointSettings {
         aliases: some_vec(spec.network_aliases.clone()),
+        links,
         ipam_config: ipam,
         mac_address: spec.mac_address.clone(),
         ..Default::default()
@@ -590,5 +607,24 @@ mod tests {
         let endpoints = body.networking_config.unwrap().endpoints_config.unwrap();
         let ipam = endpoints["devnet"].ipam_config.clone().unwrap();
         assert_eq!(ipam.ipv4_address.as_deref(), Some("172.30.0.9"));
+
+        // Links go where the docker CLI puts them.
+        let linked = |network: Option<&str>| {
+            let body = create_body(&ContainerSpec {
+                links: vec!["db:db".into()],
+                network_mode: network.map(str::to_owned),
+                ..Default::default()
+            });
+            let endpoint = body
+                .networking_config
+                .and_then(|n| n.endpoints_config)
+                .and_then(|e| e.into_values().next())
+                .and_then(|e| e.links);
+            (body.host_config.unwrap().links, endpoint)
+        };
+        let db = Some(vec!["db:db".to_string()]);
+        assert_eq!(linked(None), (db.clone(), None));
+        assert_eq!(linked(Some("bridge")), (db.clone(), None));
+        assert_eq!(linked(Some("devnet")), (None, db));
     }
 }

@@ -468,3 +468,142 @@ fn gpu_availability_all_sends_the_device_request() {
     let id = up.json()["containerId"].as_str().unwrap().to_owned();
     assert_eq!(inspected(&id)["HostConfig"]["DeviceRequests"], Value::Null);
 }
+
+/// A user-defined network with a helper container that has a volume,
+/// removed (with whatever joined it) on drop.
+struct Network {
+    name: String,
+    helper: String,
+    subnet_prefix: String,
+}
+
+impl Network {
+    fn new(tag: &str) -> Self {
+        let unique = format!("devc-e2e-{tag}-{}", std::process::id());
+        let mut made = None;
+        // A free /24 among a few candidates (other tests may hold some).
+        for third in 0..40 {
+            let prefix = format!(
+                "172.31.{}",
+                100 + (std::process::id() as usize + third) % 150
+            );
+            let status = std::process::Command::new("docker")
+                .args([
+                    "network",
+                    "create",
+                    "--subnet",
+                    &format!("{prefix}.0/24"),
+                    &unique,
+                ])
+                .output()
+                .unwrap();
+            if status.status.success() {
+                made = Some(prefix);
+                break;
+            }
+        }
+        let subnet_prefix = made.expect("a free 172.31.x.0/24 subnet for the test network");
+        let helper = format!("{unique}-helper");
+        let run = std::process::Command::new("docker")
+            .args([
+                "run",
+                "-d",
+                "--name",
+                &helper,
+                "--network",
+                &unique,
+                "-v",
+                "/data",
+                BUSYBOX,
+                "sleep",
+                "600",
+            ])
+            .output()
+            .unwrap();
+        let network = Self {
+            name: unique,
+            helper,
+            subnet_prefix,
+        };
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        network
+    }
+}
+
+impl Drop for Network {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("docker")
+            .args(["rm", "-f", "-v", &self.helper])
+            .output();
+        let _ = std::process::Command::new("docker")
+            .args(["network", "rm", &self.name])
+            .output();
+    }
+}
+
+#[test]
+fn network_flags_match_the_reference_cli() {
+    let network = Network::new("runargs");
+    let config = |ip: &str| {
+        json!({
+            "image": BUSYBOX,
+            "runArgs": [
+                "--network", network.name,
+                "--network-alias=api",
+                "--ip", format!("{}.{ip}", network.subnet_prefix),
+                "--link", format!("{}:db", network.helper),
+                "--volumes-from", format!("{}:ro", network.helper),
+            ],
+        })
+        .to_string()
+    };
+    // Workspaces drop (removing their containers) before the network.
+    let ours_ws = Workspace::with_config("runargs-net-devc", &config("10"));
+    let theirs_ws = Workspace::with_config("runargs-net-ref", &config("11"));
+    let ours_id = ours_ws.devc(&["up"]).json()["containerId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let theirs_id = reference(&theirs_ws.path, &["up"]).last_json()["containerId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (ours, theirs) = (inspected(&ours_id), inspected(&theirs_id));
+    let endpoint = |c: &Value| c["NetworkSettings"]["Networks"][&network.name].clone();
+    let (a, b) = (endpoint(&ours), endpoint(&theirs));
+    assert_eq!(a["Links"], b["Links"]);
+    assert_eq!(a["Links"], json!([format!("{}:db", network.helper)]));
+    assert!(
+        a["Aliases"].as_array().unwrap().contains(&json!("api")),
+        "{a}"
+    );
+    assert!(
+        b["Aliases"].as_array().unwrap().contains(&json!("api")),
+        "{b}"
+    );
+    assert_eq!(a["IPAddress"], format!("{}.10", network.subnet_prefix));
+    assert_eq!(b["IPAddress"], format!("{}.11", network.subnet_prefix));
+    assert_eq!(
+        ours["HostConfig"]["VolumesFrom"],
+        theirs["HostConfig"]["VolumesFrom"]
+    );
+    assert_eq!(
+        ours["HostConfig"]["NetworkMode"],
+        theirs["HostConfig"]["NetworkMode"]
+    );
+    assert_eq!(ours["HostConfig"]["Links"], theirs["HostConfig"]["Links"]);
+    // The link and the volume work.
+    let check = ours_ws.devc(&[
+        "exec",
+        "sh",
+        "-c",
+        "ping -c1 -W2 db >/dev/null && test -d /data && echo ok",
+    ]);
+    assert_eq!(check.code, 0, "{}", check.stderr);
+    assert!(check.stdout.contains("ok"), "{}", check.stdout);
+    drop((ours_ws, theirs_ws));
+}
