@@ -156,6 +156,31 @@ pub async fn settle(
     }
 }
 
+/// Fails early, before an image is built, when the configuration's own
+/// `hostRequirements` (image metadata is not known yet) require a GPU the
+/// engine does not have; [`settle`] decides the request later.
+pub async fn check_required(
+    engine: &Engine,
+    host_requirements: Option<&Value>,
+    availability: GpuAvailability,
+    config_file: &std::path::Path,
+) -> Result<(), GpuError> {
+    if requirement(host_requirements) != GpuRequirement::Required
+        || availability != GpuAvailability::Detect
+    {
+        return Ok(());
+    }
+    settle(
+        engine,
+        host_requirements,
+        availability,
+        config_file,
+        &crate::printer::Silent,
+    )
+    .await
+    .map(|_| ())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

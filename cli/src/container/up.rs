@@ -134,6 +134,21 @@ pub async fn up(
 ) -> Result<UpResult, Error> {
     let existing = find(engine, config).await?;
     let action = decide(existing.as_ref(), options);
+    if matches!(action, Action::Create | Action::Replace) {
+        let own = config
+            .config
+            .host_requirements
+            .as_ref()
+            .and_then(|h| serde_json::to_value(h).ok());
+        super::gpu::check_required(
+            engine,
+            own.as_ref(),
+            options.gpu_availability,
+            &config.config_file,
+        )
+        .await
+        .map_err(ContainerError::from)?;
+    }
     let container = match (action, existing) {
         (Action::Reuse, Some(container)) => {
             warn_if_changed(config, &container, reporter);

@@ -414,6 +414,25 @@ fn a_required_gpu_on_an_engine_without_one_fails_before_creating_anything() {
         up.stderr
     );
     assert_nothing_created(&ws, &up);
+
+    // With a Dockerfile, nothing is built either.
+    let ws = Workspace::with_config(
+        "gpu-required-build",
+        r#"{"build": {"dockerfile": "Dockerfile"}, "hostRequirements": {"gpu": {"cores": 1}}}"#,
+    );
+    ws.write(
+        ".devcontainer/Dockerfile",
+        &format!("FROM {BUSYBOX}\nRUN echo never-built\n"),
+    );
+    let up = ws.devc(&["up"]);
+    assert_ne!(up.code, 0, "{}", up.stderr);
+    assert!(
+        up.stderr.contains("the configuration requires a GPU"),
+        "{}",
+        up.stderr
+    );
+    assert!(!up.stderr.contains("Building image"), "{}", up.stderr);
+    assert_nothing_created(&ws, &up);
 }
 
 #[test]
