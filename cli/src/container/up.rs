@@ -211,7 +211,7 @@ pub async fn up(
 
 /// The GPU request for `image`'s container, settled before anything is
 /// created or removed (a required GPU that is missing stops `up` here).
-async fn gpus_for(
+pub async fn gpus_for(
     engine: &Engine,
     config: &ResolvedConfig,
     image: &image::PreparedImage,

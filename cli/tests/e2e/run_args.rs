@@ -626,3 +626,52 @@ fn network_flags_match_the_reference_cli() {
     assert!(check.stdout.contains("ok"), "{}", check.stdout);
     drop((ours_ws, theirs_ws));
 }
+
+/// Compose: a required GPU stops `up` before any service, network or
+/// volume of the project exists; `--gpu-availability all` gives the dev
+/// service's container the request (and this engine cannot start it).
+#[test]
+fn compose_dev_services_follow_host_requirements_gpu() {
+    let name = format!("gpucompose{}", std::process::id());
+    let ws = Workspace::with_config(
+        &name,
+        r#"{"dockerComposeFile": "compose.yml", "service": "app", "hostRequirements": {"gpu": true}}"#,
+    );
+    ws.write(
+        ".devcontainer/compose.yml",
+        &format!(
+            "services:\n  app:\n    image: {BUSYBOX}\n    command: sleep infinity\n    depends_on: [db]\n  db:\n    image: {BUSYBOX}\n    command: sleep infinity\n"
+        ),
+    );
+    // The project's service containers carry no workspace label: `down`
+    // removes them, pass or fail.
+    struct Down<'a>(&'a Workspace);
+    impl Drop for Down<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.devc(&["down"]);
+        }
+    }
+    let _down = Down(&ws);
+    let project = format!("{name}_devcontainer");
+    let up = ws.devc(&["up"]);
+    assert_ne!(up.code, 0, "{}", up.stderr);
+    assert!(
+        up.stderr.contains("the configuration requires a GPU"),
+        "{}",
+        up.stderr
+    );
+    let (containers, networks, volumes) = crate::compose::project_resources(&project);
+    assert!(
+        containers.is_empty() && networks.is_empty() && volumes.is_empty(),
+        "{containers:?} {networks:?} {volumes:?}"
+    );
+
+    let up = ws.devc(&["up", "--gpu-availability", "all"]);
+    assert_ne!(up.code, 0, "{}", up.stderr);
+    assert!(
+        up.stderr
+            .contains("could not select device driver \"\" with capabilities: [[gpu]]"),
+        "{}",
+        up.stderr
+    );
+}
