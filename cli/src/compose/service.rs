@@ -836,6 +836,7 @@ mod tests {
         };
         let request = |count, ids: &[&str], caps: &[&str]| {
             Some(crate::container::spec::GpuRequest {
+                driver: String::new(),
                 count,
                 device_ids: ids.iter().map(|i| (*i).to_owned()).collect(),
                 capabilities: caps.iter().map(|c| (*c).to_owned()).collect(),
@@ -846,7 +847,13 @@ mod tests {
             gpus(devices(
                 json!({"driver": "nvidia", "count": "all", "capabilities": ["gpu"]})
             )),
-            (request(-1, &[], &["gpu"]), vec![])
+            (
+                request(-1, &[], &["gpu"]).map(|r| crate::container::spec::GpuRequest {
+                    driver: "nvidia".into(),
+                    ..r
+                }),
+                vec![]
+            )
         );
         assert_eq!(
             gpus(devices(

@@ -96,6 +96,7 @@ pub fn decide(
 /// `--gpus all`.
 pub fn all_gpus() -> GpuRequest {
     GpuRequest {
+        driver: String::new(),
         count: -1,
         device_ids: Vec::new(),
         capabilities: vec!["gpu".into()],
@@ -240,6 +241,7 @@ mod tests {
         assert_eq!(
             all_gpus(),
             GpuRequest {
+                driver: String::new(),
                 count: -1,
                 device_ids: vec![],
                 capabilities: vec!["gpu".into()]

@@ -1066,6 +1066,7 @@ fn gpus(value: &str) -> Result<GpuRequest, Invalid> {
     let mut device_ids: Option<Vec<String>> = None;
     let mut capabilities: Option<Vec<String>> = None;
     let mut last_list: Option<&str> = None;
+    let mut driver = String::new();
     for field in &fields {
         let (key, val) = match (field.split_once('='), last_list) {
             (Some(key_value), _) => key_value,
@@ -1079,7 +1080,10 @@ fn gpus(value: &str) -> Result<GpuRequest, Invalid> {
             }
             "device" => Some(&mut device_ids),
             "capabilities" => Some(&mut capabilities),
-            "driver" if val == "nvidia" => None,
+            "driver" if val == "nvidia" => {
+                driver = val.to_owned();
+                None
+            }
             "driver" => return Err(reason("only the nvidia driver is supported")),
             _ => return Err(reason(format!("unknown key \"{key}\""))),
         };
@@ -1089,7 +1093,7 @@ fn gpus(value: &str) -> Result<GpuRequest, Invalid> {
                 .extend(val.split(',').map(str::to_owned));
         }
     }
-    gpu_request(count, device_ids, capabilities)
+    gpu_request(count, device_ids, capabilities).map(|request| GpuRequest { driver, ..request })
 }
 
 /// A bare field after `device=` can only be another device, since a count
@@ -1125,6 +1129,7 @@ fn gpu_request(
         capabilities.push("gpu".to_owned());
     }
     Ok(GpuRequest {
+        driver: String::new(),
         count: count.unwrap_or(if device_ids.is_some() { 0 } else { 1 }),
         device_ids: device_ids.unwrap_or_default(),
         capabilities,
@@ -1859,6 +1864,7 @@ mod tests {
     #[test]
     fn gpus() {
         let gpu = |count, devices: &[&str], capabilities: &[&str]| GpuRequest {
+            driver: String::new(),
             count,
             device_ids: devices.iter().map(|d| (*d).to_owned()).collect(),
             capabilities: capabilities.iter().map(|c| (*c).to_owned()).collect(),
@@ -1867,7 +1873,13 @@ mod tests {
             ("all", gpu(-1, &[], &["gpu"])),
             ("2", gpu(2, &[], &["gpu"])),
             ("count=all", gpu(-1, &[], &["gpu"])),
-            ("driver=nvidia,count=1", gpu(1, &[], &["gpu"])),
+            (
+                "driver=nvidia,count=1",
+                GpuRequest {
+                    driver: "nvidia".into(),
+                    ..gpu(1, &[], &["gpu"])
+                },
+            ),
             ("\"device=0,1\"", gpu(0, &["0", "1"], &["gpu"])),
             ("device=0,1", gpu(0, &["0", "1"], &["gpu"])),
             ("device=GPU-abc", gpu(0, &["GPU-abc"], &["gpu"])),

@@ -216,6 +216,8 @@ pub struct DeviceMapping {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GpuRequest {
+    /// `""` (the engine's default) or `nvidia`, as `driver=` gave it.
+    pub driver: String,
     pub count: i64,
     pub device_ids: Vec<String>,
     pub capabilities: Vec<String>,

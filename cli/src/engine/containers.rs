@@ -292,7 +292,7 @@ fn create_body(spec: &ContainerSpec) -> ContainerCreateBody {
         ),
         device_requests: spec.gpus.as_ref().map(|g| {
             vec![DeviceRequest {
-                driver: Some(String::new()),
+                driver: Some(g.driver.clone()),
                 count: Some(g.count),
                 device_ids: some_vec(g.device_ids.clone()),
                 capabilities: Some(vec![if g.capabilities.is_empty() {
