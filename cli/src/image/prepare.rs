@@ -25,6 +25,10 @@ pub struct PrepareOptions {
     pub platform: Option<String>,
     /// `devc build --cache-from`: images whose layers a Dockerfile build may reuse.
     pub cache_from: Vec<String>,
+    /// `build.options` for the build's containers (`--network`, `--add-host`,
+    /// limits), which the features build on top of a Dockerfile gets too, as
+    /// in the reference CLI's single build. Set by [`prepare`].
+    pub build_host: crate::engine::BuildHostOptions,
 }
 
 /// The image the container will run.
@@ -53,6 +57,11 @@ pub async fn prepare(
     if features.is_empty() {
         return Ok(base);
     }
+    let mut options = options.clone();
+    if let ImageSource::Dockerfile(build) = &config.image {
+        options.build_host = plan::parse_build_options(&build.options)?.host;
+    }
+    let options = &options;
     let merged = MergedConfig::for_image(config, &base.name, &base.info.labels, reporter)?;
     let base_entries = &merged.label[..merged.image_entries];
     let plan = FeaturePlan {

@@ -358,15 +358,40 @@ fn build_options_reach_the_classic_build() {
             "dockerfile": "Dockerfile",
             "options": ["--add-host", "proxy.corp:10.9.8.7", "--network=host", "--progress=plain", "--shm-size=64m"],
         },
+        "features": {"./proxycheck": {}},
     })
     .to_string();
     let ws = Workspace::with_config("buildopts", &config);
+    // Unique steps, so every run builds (tags are content hashes).
+    let unique = format!(
+        "{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    // The features build on top gets the same options, as in the
+    // reference CLI's single build.
+    ws.write(
+        ".devcontainer/proxycheck/devcontainer-feature.json",
+        r#"{"id": "proxycheck", "version": "1.0.0"}"#,
+    );
+    ws.write(
+        ".devcontainer/proxycheck/install.sh",
+        &format!("#!/bin/sh\nset -e\ngrep -q '10.9.8.7.*proxy.corp' /etc/hosts\necho {unique} > /proxycheck\n"),
+    );
     ws.write(
         ".devcontainer/Dockerfile",
-        &format!("FROM {BUSYBOX}\nRUN grep -q '10.9.8.7.*proxy.corp' /etc/hosts && df -m /dev/shm | grep -q ' 64 '\n"),
+        &format!("FROM {BUSYBOX}\nRUN echo {unique} && grep -q '10.9.8.7.*proxy.corp' /etc/hosts && df -m /dev/shm | grep -q ' 64 '\n"),
     );
     let up = ws.devc(&["up"]);
-    up.json();
+    let id = up.json()["containerId"].as_str().unwrap().to_owned();
+    assert!(up.stderr.contains("Installing features"), "{}", up.stderr);
+    let image = inspected(&id)["Config"]["Image"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(
         up.stderr
             .contains("build.options: \"--progress\" is ignored: "),
@@ -388,6 +413,21 @@ fn build_options_reach_the_classic_build() {
         up.stderr
     );
     assert_nothing_created(&typo, &up);
+    // The images this run built (the Dockerfile's and the features').
+    drop(ws);
+    let base = up_base_image(&image);
+    let _ = std::process::Command::new("docker")
+        .args(["rmi", &image, &base])
+        .output();
+}
+
+/// The image a features image was built on (its `FROM`, by id).
+fn up_base_image(features_image: &str) -> String {
+    let output = std::process::Command::new("docker")
+        .args(["image", "inspect", "-f", "{{.Parent}}", features_image])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
 }
 
 const GPU_REQUIRED: &str =
