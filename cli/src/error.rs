@@ -101,7 +101,11 @@ impl Error {
                 ErrorKind::Interrupted(*signal)
             }
             Self::Usage { .. } => ErrorKind::Usage,
-            Self::Config(_) => ErrorKind::Config,
+            Self::Config(_)
+            | Self::Image(ImageError::BuildOption(_))
+            | Self::Container(ContainerError::RunArgs { .. } | ContainerError::Invalid { .. }) => {
+                ErrorKind::Config
+            }
             Self::Engine(e)
             | Self::Image(ImageError::Engine(e))
             | Self::Container(ContainerError::Engine(e)) => engine(e),
@@ -179,6 +183,15 @@ mod tests {
             (Error::Container(ContainerError::Engine(unreachable())), 4),
             (Error::Engine(api()), 1),
             (Error::Image(ImageError::NotLocal { name: "x".into() }), 5),
+            (
+                Error::Container(ContainerError::RunArgs {
+                    property: "runArgs".into(),
+                    file: "devcontainer.json".into(),
+                    message: "unknown flag".into(),
+                    hint: None,
+                }),
+                3,
+            ),
             (Error::Interrupted(crate::interrupt::Signal::Interrupt), 130),
         ];
         for (error, code) in cases {

@@ -99,6 +99,7 @@ async fn build(ctx: &Context, args: &BuildArgs) -> Result<Vec<String>, Error> {
         lock: args.lock.mode(),
         platform: args.platform.clone(),
         cache_from: args.cache_from.clone(),
+        ..Default::default()
     };
     let prepared = match &config.image {
         crate::config::ImageSource::Compose(source) => {

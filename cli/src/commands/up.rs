@@ -7,6 +7,7 @@ use super::lifecycle_args::LifecycleArgs;
 use super::{Context, WorkspaceArgs};
 use crate::attach::extensions;
 use crate::config::MergedConfig;
+use crate::container::gpu::GpuAvailability;
 use crate::container::up::{self, InFlight, UpOptions};
 use crate::error::Error;
 use crate::image::{PrepareOptions, PullPolicy};
@@ -41,6 +42,11 @@ pub struct UpArgs {
     /// Stay in the foreground forwarding forwardPorts from 127.0.0.1 (as `devc forward`).
     #[arg(long)]
     forward: bool,
+    /// Whether the engine has GPUs for a configuration whose
+    /// hostRequirements.gpu asks for one: detect (look for an nvidia runtime
+    /// or CDI GPU), all (assume yes), none (assume no).
+    #[arg(long, value_enum, default_value_t = GpuAvailability::Detect)]
+    gpu_availability: GpuAvailability,
     #[command(flatten)]
     overrides: super::ConfigOverrideArgs,
     #[command(flatten)]
@@ -158,6 +164,7 @@ async fn up(ctx: &Context, args: &UpArgs, interrupt: &Interrupt) -> Result<Done,
             cache_from: args.cache_from.clone(),
             ..Default::default()
         },
+        gpu_availability: args.gpu_availability,
     };
     let in_flight = InFlight::default();
     let run = async {

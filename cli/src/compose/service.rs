@@ -314,6 +314,17 @@ pub fn parse(name: &str, value: &Value, naming: &Naming<'_>) -> Result<Service, 
                         .collect(),
                 };
             }
+            // GPU reservations become `--gpus` (issue 10); the rest of
+            // `deploy` is reported as ignored.
+            "deploy" => {
+                let gpus = deploy_gpus(value);
+                for request in &gpus {
+                    push(&mut args, "--gpus", request.clone());
+                }
+                if gpus.is_empty() {
+                    service.ignored.push(key.clone());
+                }
+            }
             // Accepted; they do not change the container devc makes.
             "expose" | "stdin_open" | "tty" | "profiles" => {}
             // Reported once as ignored by `up`.
@@ -342,6 +353,48 @@ pub fn parse(name: &str, value: &Value, naming: &Naming<'_>) -> Result<Service, 
         return Err(invalid("image", "set \"image\" or \"build\"".into()));
     }
     Ok(service)
+}
+
+/// `deploy.resources.reservations.devices` entries with the `gpu`
+/// capability, as `--gpus` values (what `docker compose` sends for them).
+fn deploy_gpus(deploy: &Value) -> Vec<String> {
+    let devices = deploy
+        .pointer("/resources/reservations/devices")
+        .map(list)
+        .unwrap_or_default();
+    devices
+        .iter()
+        .filter_map(|device| {
+            let capabilities: Vec<String> = device
+                .get("capabilities")
+                .map(list)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(text)
+                .collect();
+            if !capabilities.iter().any(|c| c == "gpu") {
+                return None;
+            }
+            let mut fields = vec![format!("\"capabilities={}\"", capabilities.join(","))];
+            if let Some(driver) = device.get("driver").and_then(text) {
+                fields.push(format!("driver={driver}"));
+            }
+            let ids: Vec<String> = device
+                .get("device_ids")
+                .map(list)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(text)
+                .collect();
+            match (ids.is_empty(), device.get("count").and_then(text)) {
+                (false, _) => fields.push(format!("\"device={}\"", ids.join(","))),
+                (true, Some(count)) => fields.push(format!("count={count}")),
+                // Compose reserves every GPU when neither is given.
+                (true, None) => fields.push("count=all".into()),
+            }
+            Some(fields.join(","))
+        })
+        .collect()
 }
 
 fn push(args: &mut Vec<String>, flag: &str, value: String) {
@@ -771,6 +824,59 @@ mod tests {
         );
         let s = naming_parse(json!({"image": "x", "deploy": {}, "logging": {}})).unwrap();
         assert_eq!(s.ignored, ["deploy", "logging"]);
+    }
+
+    #[test]
+    fn gpu_reservations_become_gpus_flags() {
+        let gpus = |deploy: Value| {
+            let s = naming_parse(json!({"image": "x", "deploy": deploy})).unwrap();
+            let mut spec = crate::container::spec::ContainerSpec::default();
+            crate::container::run_args::apply_run_args(&s.run_args, &mut spec).unwrap();
+            (spec.gpus, s.ignored)
+        };
+        let request = |count, ids: &[&str], caps: &[&str]| {
+            Some(crate::container::spec::GpuRequest {
+                driver: String::new(),
+                count,
+                device_ids: ids.iter().map(|i| (*i).to_owned()).collect(),
+                capabilities: caps.iter().map(|c| (*c).to_owned()).collect(),
+            })
+        };
+        let devices = |device: Value| json!({"resources": {"reservations": {"devices": [device]}}});
+        assert_eq!(
+            gpus(devices(
+                json!({"driver": "nvidia", "count": "all", "capabilities": ["gpu"]})
+            )),
+            (
+                request(-1, &[], &["gpu"]).map(|r| crate::container::spec::GpuRequest {
+                    driver: "nvidia".into(),
+                    ..r
+                }),
+                vec![]
+            )
+        );
+        assert_eq!(
+            gpus(devices(
+                json!({"count": 2, "capabilities": ["gpu", "utility"]})
+            ))
+            .0,
+            request(2, &[], &["gpu", "utility"])
+        );
+        assert_eq!(
+            gpus(devices(
+                json!({"device_ids": ["0", "3"], "capabilities": ["gpu"]})
+            ))
+            .0,
+            request(0, &["0", "3"], &["gpu"])
+        );
+        assert_eq!(
+            gpus(devices(json!({"capabilities": ["gpu"]}))).0,
+            request(-1, &[], &["gpu"])
+        );
+        assert_eq!(
+            gpus(devices(json!({"capabilities": ["tpu"]}))),
+            (None, vec!["deploy".to_string()])
+        );
     }
 
     #[test]

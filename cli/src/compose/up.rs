@@ -128,6 +128,8 @@ async fn replace_dev(
 ) -> Result<ContainerInfo, Error> {
     let dev = &project.services[&project.service];
     let image = dev_image(engine, config, dev, &options.prepare, reporter).await?;
+    // hostRequirements.gpu, settled before any service is touched (issue 10).
+    let gpus = container_up::gpus_for(engine, config, &image, options, reporter).await?;
     bring_up(engine, config, project, before, options, reporter).await?;
     wait_for_dependencies(engine, project, dev, reporter).await?;
     if let Some(old) = old {
@@ -137,7 +139,10 @@ async fn replace_dev(
             .await
             .map_err(ContainerError::from)?;
     }
-    create_dev(engine, config, project, dev, &image, reporter, in_flight).await
+    create_dev(
+        engine, config, project, dev, &image, gpus, reporter, in_flight,
+    )
+    .await
 }
 
 /// The services to start before the dev container (what it depends on)
@@ -575,12 +580,14 @@ fn service_command(service: &Service, image: &crate::engine::ImageInfo) -> Vec<S
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn create_dev(
     engine: &Engine,
     config: &ResolvedConfig,
     project: &Project,
     service: &Service,
     image: &PreparedImage,
+    gpus: Option<crate::container::spec::GpuRequest>,
     reporter: &dyn Reporter,
     in_flight: &InFlight,
 ) -> Result<ContainerInfo, Error> {
@@ -620,6 +627,10 @@ async fn create_dev(
     apply_service(project, service, &mut spec, image_id.as_deref())?;
     resolve_network_mode(engine, project, &mut spec).await?;
     planned.spec = overlay(spec, planned.spec);
+    // runArgs `--gpus` and the service's GPU reservation win.
+    if planned.spec.gpus.is_none() {
+        planned.spec.gpus = gpus;
+    }
     let container = container_up::create_planned(engine, &planned, reporter, in_flight).await?;
     if let Err(error) = connect_more_networks(engine, project, service, &container.id).await {
         let _ = engine.remove_container(&container.id, true).await;

@@ -66,8 +66,11 @@ pub struct CreateInputs<'a> {
     pub image_command: &'a [String],
 }
 
-/// Builds the spec; errors name the property at fault.
-pub fn container_spec(inputs: &CreateInputs<'_>) -> Result<ContainerSpec, ContainerError> {
+/// Builds the spec and the warnings about `runArgs` it skipped; errors name
+/// the property at fault.
+pub fn container_spec(
+    inputs: &CreateInputs<'_>,
+) -> Result<(ContainerSpec, Vec<String>), ContainerError> {
     let CreateInputs {
         config,
         image_name,
@@ -83,10 +86,13 @@ pub fn container_spec(inputs: &CreateInputs<'_>) -> Result<ContainerSpec, Contai
         image: image_name.to_string(),
         ..Default::default()
     };
+    let mut warnings = Vec::new();
 
     if let Some(app_port) = &config.config.app_port {
         let publish: Vec<String> = app_port_flags(app_port);
-        apply_run_args(&publish, &mut spec).map_err(|e| run_args_error("appPort", &e))?;
+        let skipped = apply_run_args(&publish, &mut spec)
+            .map_err(|e| run_args_error(config, "appPort", &e))?;
+        warnings.extend(skipped);
     }
     if let Some(mount) = &config.workspace_mount {
         spec.mounts
@@ -147,7 +153,9 @@ pub fn container_spec(inputs: &CreateInputs<'_>) -> Result<ContainerSpec, Contai
     spec.user = merged.container_user.clone();
 
     if let Some(run_args) = &config.config.run_args {
-        apply_run_args(run_args, &mut spec).map_err(|e| run_args_error("runArgs", &e))?;
+        let skipped = apply_run_args(run_args, &mut spec)
+            .map_err(|e| run_args_error(config, "runArgs", &e))?;
+        warnings.extend(skipped);
     }
 
     spec.init |= merged.init;
@@ -164,15 +172,18 @@ pub fn container_spec(inputs: &CreateInputs<'_>) -> Result<ContainerSpec, Contai
         cmd.extend(image_command.iter().cloned());
     }
     spec.cmd = Some(cmd);
-    Ok(spec)
+    Ok((spec, warnings))
 }
 
-/// run_args errors already say "runArgs: "; name the property they came from instead.
-fn run_args_error(property: &str, err: &RunArgsError) -> ContainerError {
+/// run_args errors already say "runArgs: "; name the property they came
+/// from and the configuration file instead.
+fn run_args_error(config: &ResolvedConfig, property: &str, err: &RunArgsError) -> ContainerError {
     let text = err.to_string();
-    ContainerError::Invalid {
+    ContainerError::RunArgs {
         property: property.to_string(),
+        file: config.config_file.display().to_string(),
         message: text.strip_prefix("runArgs: ").unwrap_or(&text).to_string(),
+        hint: err.hint(),
     }
 }
 
@@ -265,6 +276,7 @@ mod tests {
             merged: &merged,
             image_command: &["/serve".to_string()],
         })
+        .map(|(spec, _)| spec)
     }
 
     #[test]
@@ -335,7 +347,12 @@ mod tests {
     fn bad_run_args_name_the_property() {
         let err =
             spec_for(json!({"image": "img", "runArgs": ["--frobnicate"]}), vec![]).unwrap_err();
-        assert!(err.to_string().starts_with("runArgs: "), "{err}");
+        assert!(
+            err.to_string().starts_with(
+                "runArgs in /w/p/.devcontainer.json: unknown docker run flag \"--frobnicate\""
+            ),
+            "{err}"
+        );
         assert!(err.to_string().contains("--frobnicate"), "{err}");
     }
 

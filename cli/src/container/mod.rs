@@ -5,6 +5,8 @@
 //! - [`mount`], [`run_args`]: Docker mount syntax and `docker run` flags
 //!   translated onto the spec;
 //! - [`create`]: the spec for a resolved configuration and its image;
+//! - [`gpu`]: `hostRequirements.gpu` and `--gpu-availability` against the
+//!   engine's GPU support;
 //! - [`lock`]: one `up`/`build`/`set-up`/`down` at a time per workspace;
 //! - [`find`]: the workspace's container by its identity labels, and the
 //!   merged configuration in force for it;
@@ -16,6 +18,7 @@
 
 pub mod create;
 pub mod find;
+pub mod gpu;
 pub mod lock;
 pub mod mount;
 pub mod run_args;
@@ -42,6 +45,16 @@ pub enum ContainerError {
     StartFailed { id: String, message: String },
     #[error(transparent)]
     Engine(#[from] crate::engine::EngineError),
+    /// `runArgs` or `appPort` that cannot be turned into the container.
+    #[error("{property} in {file}: {message}")]
+    RunArgs {
+        property: String,
+        file: String,
+        message: String,
+        hint: Option<String>,
+    },
+    #[error(transparent)]
+    Gpu(#[from] gpu::GpuError),
 }
 
 impl ContainerError {
@@ -50,6 +63,10 @@ impl ContainerError {
             Self::ExpectedExisting { .. } | Self::NotRunning { .. } | Self::Missing { .. } => {
                 Some("run `devc up` in the workspace first".into())
             }
+            Self::StartFailed { message, .. } if message.contains("could not select device driver") => Some(
+                "the container asked for GPUs (hostRequirements.gpu or runArgs --gpus) and the engine has no GPU runtime; install the NVIDIA Container Toolkit on the engine's host, or use --gpu-availability detect|none"
+                    .into(),
+            ),
             Self::StartFailed { .. } => Some(
                 "the container was removed; check mounts, runArgs and the image's entrypoint, then run `devc up` again"
                     .into(),
@@ -61,6 +78,8 @@ impl ContainerError {
             }
             Self::Engine(e) => e.hint(),
             Self::Invalid { .. } => None,
+            Self::RunArgs { hint, .. } => hint.clone(),
+            Self::Gpu(e) => Some(e.hint()),
         }
     }
 }

@@ -5,26 +5,31 @@
 //! so they mean whatever the docker CLI makes of them. devc never shells out
 //! to the docker CLI (it creates containers through the Engine API), so each
 //! flag is translated here into the API field the docker CLI would have set,
-//! with the docker CLI's parsing rules. A flag without a translation is an
-//! error rather than being skipped: dropping it would silently create a
-//! different container from the one the configuration asks for.
+//! with the docker CLI's parsing rules. Every `docker run` flag is known
+//! (issue 10): those that map onto the create request are translated; those
+//! that only steer the docker CLI's own run (`--rm`, `-d`, `-it`, …) or that
+//! devc's keep-alive replaces (`--entrypoint`) are warned about and skipped;
+//! an unknown flag is an error with a "did you mean", since dropping it would
+//! silently create a different container from the one the configuration asks
+//! for. The README's table "runArgs and build.options: what maps where"
+//! lists every flag.
 
-use std::collections::BTreeMap;
-use std::net::IpAddr;
+use std::collections::{BTreeMap, VecDeque};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use thiserror::Error;
 
 use super::mount::{self, MountError};
-use super::spec::{ContainerSpec, DeviceMapping, GpuRequest, PortBinding, Ulimit};
+use super::spec::{ContainerSpec, DeviceMapping, DeviceRate, GpuRequest, PortBinding, Ulimit};
 
 /// Why `runArgs` could not be applied.
 #[derive(Debug, Error)]
 pub enum RunArgsError {
-    #[error(
-        "runArgs: unsupported flag \"{flag}\"; supported flags: {}",
-        supported_flags()
-    )]
-    Unsupported { flag: String },
+    #[error("runArgs: unknown docker run flag \"{flag}\"{}", did_you_mean(.suggestion))]
+    Unsupported {
+        flag: String,
+        suggestion: Option<&'static str>,
+    },
     #[error(
         "runArgs: unexpected argument \"{arg}\"; runArgs holds docker run flags and their values, not an image or command"
     )]
@@ -52,9 +57,31 @@ pub enum RunArgsError {
     },
 }
 
-/// Applies `args` in order. Later flags append to lists and overwrite single
-/// values, as repeated `docker run` flags do. On error `spec` is unchanged.
-pub fn apply_run_args(args: &[String], spec: &mut ContainerSpec) -> Result<(), RunArgsError> {
+impl RunArgsError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Self::Unsupported { .. } => Some(
+                "runArgs takes `docker run` flags; the README table \"runArgs and build.options: what maps where\" lists every one devc knows"
+                    .into(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+fn did_you_mean(suggestion: &Option<&'static str>) -> String {
+    suggestion
+        .map(|s| format!(" (did you mean \"{s}\"?)"))
+        .unwrap_or_default()
+}
+
+/// Applies `args` in order and returns warnings about the flags that were
+/// skipped. Later flags append to lists and overwrite single values, as
+/// repeated `docker run` flags do. On error `spec` is unchanged.
+pub fn apply_run_args(
+    args: &[String],
+    spec: &mut ContainerSpec,
+) -> Result<Vec<String>, RunArgsError> {
     let host_env = |name: &str| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned());
     apply_with_env(args, spec, &host_env)
 }
@@ -66,40 +93,69 @@ fn apply_with_env(
     args: &[String],
     spec: &mut ContainerSpec,
     env: &dyn Fn(&str) -> Option<String>,
-) -> Result<(), RunArgsError> {
+) -> Result<Vec<String>, RunArgsError> {
     let mut draft = spec.clone();
     let mut ctx = Ctx {
         spec: &mut draft,
         env,
     };
-    let mut rest = args.iter();
-    while let Some(arg) = rest.next() {
-        let (name, inline) = split_arg(arg)?;
-        let flag = FLAGS
-            .iter()
-            .find(|f| f.names.contains(&name))
-            .ok_or_else(|| RunArgsError::Unsupported { flag: name.into() })?;
+    let mut warnings = Vec::new();
+    let mut rest: VecDeque<String> = args.iter().cloned().collect();
+    while let Some(arg) = rest.pop_front() {
+        let (name, inline, attached) = split_arg(&arg)?;
+        let flag = find_flag(name)?;
         let value = match (flag.arity, inline) {
-            (_, Some(value)) => value,
-            (Arity::Switch, None) => "true",
+            // `-it`: short switches run together, as docker allows.
+            (Arity::Switch, Some(more)) if attached => {
+                rest.push_front(format!("-{more}"));
+                "true".to_owned()
+            }
+            (_, Some(value)) => value.to_owned(),
+            (Arity::Switch, None) => "true".to_owned(),
             (Arity::Value, None) => rest
-                .next()
+                .pop_front()
                 .ok_or_else(|| RunArgsError::MissingValue { flag: name.into() })?,
         };
-        (flag.apply)(&mut ctx, value).map_err(|e| e.into_error(name, value))?;
+        if let Some(why) = flag.ignored {
+            warnings.push(format!("runArgs: \"{name}\" is ignored: {why}"));
+            continue;
+        }
+        (flag.apply)(&mut ctx, &value).map_err(|e| e.into_error(name, &value))?;
     }
     *spec = draft;
-    Ok(())
+    Ok(warnings)
+}
+
+fn find_flag(name: &str) -> Result<&'static Flag, RunArgsError> {
+    FLAGS
+        .iter()
+        .find(|f| f.names.contains(&name))
+        .ok_or_else(|| RunArgsError::Unsupported {
+            flag: name.into(),
+            suggestion: crate::suggest::closest(
+                name,
+                FLAGS
+                    .iter()
+                    .flat_map(|f| f.names.iter().copied())
+                    .filter(|n| n.starts_with("--")),
+            ),
+        })
+}
+
+/// Every flag name devc knows, for the README and tests.
+pub fn known_flags() -> impl Iterator<Item = &'static str> {
+    FLAGS.iter().flat_map(|f| f.names.iter().copied())
 }
 
 /// Splits `--flag=value`, `-fvalue` and `-f=value` into name and inline
-/// value, the forms the docker CLI's flag parser accepts.
-fn split_arg(arg: &str) -> Result<(&str, Option<&str>), RunArgsError> {
+/// value, the forms the docker CLI's flag parser accepts; the third part
+/// says the value was attached to a short flag without `=` (`-it`).
+fn split_arg(arg: &str) -> Result<(&str, Option<&str>, bool), RunArgsError> {
     let positional = || RunArgsError::Positional { arg: arg.into() };
     if let Some(long) = arg.strip_prefix("--").filter(|l| !l.is_empty()) {
         return Ok(match long.split_once('=') {
-            Some((name, value)) => (&arg[..name.len() + 2], Some(value)),
-            None => (arg, None),
+            Some((name, value)) => (&arg[..name.len() + 2], Some(value), false),
+            None => (arg, None, false),
         });
     }
     let short = arg.strip_prefix('-').filter(|s| !s.is_empty() && *s != "-");
@@ -108,7 +164,11 @@ fn split_arg(arg: &str) -> Result<(&str, Option<&str>), RunArgsError> {
         .ok_or_else(positional)?;
     let (name, attached) = arg.split_at(1 + letter.len_utf8());
     let inline = (!attached.is_empty()).then(|| attached.strip_prefix('=').unwrap_or(attached));
-    Ok((name, inline))
+    Ok((
+        name,
+        inline,
+        !attached.is_empty() && !attached.starts_with('='),
+    ))
 }
 
 #[derive(Clone, Copy)]
@@ -125,6 +185,8 @@ struct Flag {
     names: &'static [&'static str],
     arity: Arity,
     apply: Apply,
+    /// Why devc skips this flag (with a warning) instead of applying it.
+    ignored: Option<&'static str>,
 }
 
 struct Ctx<'a> {
@@ -137,6 +199,7 @@ const fn value(names: &'static [&'static str], apply: Apply) -> Flag {
         names,
         arity: Arity::Value,
         apply,
+        ignored: None,
     }
 }
 
@@ -145,35 +208,111 @@ const fn switch(names: &'static [&'static str], apply: Apply) -> Flag {
         names,
         arity: Arity::Switch,
         apply,
+        ignored: None,
     }
 }
+
+const fn skip(names: &'static [&'static str], arity: Arity, why: &'static str) -> Flag {
+    Flag {
+        names,
+        arity,
+        apply: |_, _| Ok(()),
+        ignored: Some(why),
+    }
+}
+
+/// A dev container runs detached, without a terminal of its own: devc
+/// attaches terminals with `exec`.
+const DETACHED: &str =
+    "the dev container always runs detached; devc attaches terminals through exec (`devc shell`)";
 
 const FLAGS: &[Flag] = &[
     value(&["--name"], |c, v| set(&mut c.spec.name, v)),
     value(&["--hostname", "-h"], |c, v| set(&mut c.spec.hostname, v)),
+    value(&["--domainname"], |c, v| set(&mut c.spec.domainname, v)),
     value(&["--user", "-u"], |c, v| set(&mut c.spec.user, v)),
+    value(&["--workdir", "-w"], |c, v| set(&mut c.spec.working_dir, v)),
+    value(&["--group-add"], |c, v| {
+        push(&mut c.spec.group_add, non_empty(v)?)
+    }),
     value(&["--network", "--net"], |c, v| {
         set(&mut c.spec.network_mode, v)
     }),
+    value(&["--network-alias", "--net-alias"], |c, v| {
+        push(&mut c.spec.network_aliases, non_empty(v)?)
+    }),
+    value(&["--ip"], |c, v| {
+        assign(&mut c.spec.ipv4_address, Some(ipv4(v)?))
+    }),
+    value(&["--ip6"], |c, v| {
+        assign(&mut c.spec.ipv6_address, Some(ipv6(v)?))
+    }),
+    value(&["--link-local-ip"], |c, v| {
+        push(&mut c.spec.link_local_ips, ip(v)?)
+    }),
+    value(&["--mac-address"], |c, v| {
+        assign(&mut c.spec.mac_address, Some(mac_address(v)?))
+    }),
+    value(&["--dns"], |c, v| push(&mut c.spec.dns, ip(v)?)),
+    value(&["--dns-search"], |c, v| {
+        push(&mut c.spec.dns_search, non_empty(v)?)
+    }),
+    value(&["--dns-option", "--dns-opt"], |c, v| {
+        push(&mut c.spec.dns_options, non_empty(v)?)
+    }),
+    value(&["--link"], |c, v| push(&mut c.spec.links, link(v)?)),
     value(&["--userns"], |c, v| set(&mut c.spec.userns_mode, v)),
     value(&["--ipc"], |c, v| set(&mut c.spec.ipc_mode, v)),
     value(&["--pid"], |c, v| set(&mut c.spec.pid_mode, v)),
+    value(&["--uts"], |c, v| set(&mut c.spec.uts_mode, v)),
+    value(&["--cgroupns"], |c, v| {
+        assign(&mut c.spec.cgroupns_mode, Some(cgroupns(v)?))
+    }),
+    value(&["--cgroup-parent"], |c, v| {
+        set(&mut c.spec.cgroup_parent, v)
+    }),
+    value(&["--runtime"], |c, v| set(&mut c.spec.runtime, v)),
+    value(&["--platform"], |c, v| set(&mut c.spec.platform, v)),
+    value(&["--isolation"], |c, v| {
+        assign(&mut c.spec.isolation, isolation(v)?)
+    }),
     value(&["--env", "-e"], |c, v| {
         push(&mut c.spec.env, env_entry(v, c.env)?)
     }),
     value(&["--env-file"], env_file),
     value(&["--label", "-l"], |c, v| {
-        insert_label(&mut c.spec.labels, label(v)?)
+        insert_pair(&mut c.spec.labels, label(v)?)
     }),
     value(&["--label-file"], label_file),
+    value(&["--annotation"], |c, v| {
+        insert_pair(&mut c.spec.annotations, key_value(v)?)
+    }),
     value(&["--volume", "-v"], |c, v| {
         push(&mut c.spec.binds, mount::parse_volume_flag(v)?)
     }),
     value(&["--mount"], |c, v| {
         push(&mut c.spec.mounts, mount::parse_mount_string(v)?)
     }),
+    value(&["--tmpfs"], |c, v| {
+        insert_pair(&mut c.spec.tmpfs, tmpfs(v)?)
+    }),
+    value(&["--volumes-from"], |c, v| {
+        push(&mut c.spec.volumes_from, non_empty(v)?)
+    }),
+    value(&["--volume-driver"], |c, v| {
+        set(&mut c.spec.volume_driver, v)
+    }),
+    value(&["--storage-opt"], |c, v| {
+        insert_pair(&mut c.spec.storage_opt, key_value(v)?)
+    }),
     value(&["--publish", "-p"], |c, v| {
         extend(&mut c.spec.ports, publish(v)?)
+    }),
+    value(&["--expose"], |c, v| {
+        extend(&mut c.spec.exposed_ports, expose(v)?)
+    }),
+    switch(&["--publish-all", "-P"], |c, v| {
+        assign(&mut c.spec.publish_all, boolean(v)?)
     }),
     value(&["--cap-add"], |c, v| {
         push(&mut c.spec.cap_add, non_empty(v)?)
@@ -184,33 +323,178 @@ const FLAGS: &[Flag] = &[
     value(&["--security-opt"], |c, v| {
         push(&mut c.spec.security_opt, security_opt(v)?)
     }),
+    value(&["--sysctl"], |c, v| {
+        insert_pair(&mut c.spec.sysctls, key_value(v)?)
+    }),
     value(&["--add-host"], |c, v| {
         push(&mut c.spec.extra_hosts, extra_host(v)?)
     }),
     value(&["--device"], |c, v| push(&mut c.spec.devices, device(v)?)),
+    value(&["--device-cgroup-rule"], |c, v| {
+        push(&mut c.spec.device_cgroup_rules, cgroup_rule(v)?)
+    }),
+    value(&["--gpus"], |c, v| assign(&mut c.spec.gpus, Some(gpus(v)?))),
     value(&["--ulimit"], |c, v| {
         replace_ulimit(&mut c.spec.ulimits, ulimit(v)?)
     }),
-    value(&["--gpus"], |c, v| assign(&mut c.spec.gpus, Some(gpus(v)?))),
     value(&["--shm-size"], |c, v| {
         assign(&mut c.spec.shm_size, Some(byte_size(v)?))
     }),
     value(&["--memory", "-m"], |c, v| {
         assign(&mut c.spec.memory, Some(byte_size(v)?))
     }),
+    value(&["--memory-reservation"], |c, v| {
+        assign(&mut c.spec.memory_reservation, Some(byte_size(v)?))
+    }),
+    value(&["--memory-swap"], |c, v| {
+        assign(&mut c.spec.memory_swap, Some(swap_size(v)?))
+    }),
+    value(&["--memory-swappiness"], |c, v| {
+        assign(&mut c.spec.memory_swappiness, Some(swappiness(v)?))
+    }),
+    skip(
+        &["--kernel-memory"],
+        Arity::Value,
+        "kernel memory limits are deprecated since Docker 20.10 and have left the Engine API",
+    ),
+    value(&["--oom-score-adj"], |c, v| {
+        assign(&mut c.spec.oom_score_adj, Some(oom_score(v)?))
+    }),
+    switch(&["--oom-kill-disable"], |c, v| {
+        assign(&mut c.spec.oom_kill_disable, boolean(v)?)
+    }),
+    value(&["--pids-limit"], |c, v| {
+        assign(&mut c.spec.pids_limit, Some(int(v)?))
+    }),
     value(&["--cpus"], |c, v| {
         assign(&mut c.spec.nano_cpus, Some(nano_cpus(v)?))
+    }),
+    value(&["--cpu-shares", "-c"], |c, v| {
+        assign(&mut c.spec.cpu_shares, Some(int(v)?))
+    }),
+    value(&["--cpu-period"], |c, v| {
+        assign(&mut c.spec.cpu_period, Some(int(v)?))
+    }),
+    value(&["--cpu-quota"], |c, v| {
+        assign(&mut c.spec.cpu_quota, Some(int(v)?))
+    }),
+    value(&["--cpu-rt-period"], |c, v| {
+        assign(&mut c.spec.cpu_realtime_period, Some(int(v)?))
+    }),
+    value(&["--cpu-rt-runtime"], |c, v| {
+        assign(&mut c.spec.cpu_realtime_runtime, Some(int(v)?))
+    }),
+    value(&["--cpuset-cpus"], |c, v| set(&mut c.spec.cpuset_cpus, v)),
+    value(&["--cpuset-mems"], |c, v| set(&mut c.spec.cpuset_mems, v)),
+    value(&["--cpu-count"], |c, v| {
+        assign(&mut c.spec.cpu_count, Some(int(v)?))
+    }),
+    value(&["--cpu-percent"], |c, v| {
+        assign(&mut c.spec.cpu_percent, Some(int(v)?))
+    }),
+    value(&["--io-maxbandwidth"], |c, v| {
+        assign(&mut c.spec.io_maximum_bandwidth, Some(byte_size(v)?))
+    }),
+    value(&["--io-maxiops"], |c, v| {
+        assign(&mut c.spec.io_maximum_iops, Some(int(v)?))
+    }),
+    value(&["--blkio-weight"], |c, v| {
+        assign(&mut c.spec.blkio_weight, Some(blkio_weight(v)?))
+    }),
+    value(&["--blkio-weight-device"], |c, v| {
+        push(&mut c.spec.blkio_weight_device, weight_device(v)?)
+    }),
+    value(&["--device-read-bps"], |c, v| {
+        push(&mut c.spec.device_read_bps, device_rate(v, true)?)
+    }),
+    value(&["--device-write-bps"], |c, v| {
+        push(&mut c.spec.device_write_bps, device_rate(v, true)?)
+    }),
+    value(&["--device-read-iops"], |c, v| {
+        push(&mut c.spec.device_read_iops, device_rate(v, false)?)
+    }),
+    value(&["--device-write-iops"], |c, v| {
+        push(&mut c.spec.device_write_iops, device_rate(v, false)?)
+    }),
+    value(&["--restart"], |c, v| {
+        assign(&mut c.spec.restart, restart(v)?)
+    }),
+    value(&["--stop-signal"], |c, v| set(&mut c.spec.stop_signal, v)),
+    value(&["--stop-timeout"], |c, v| {
+        assign(&mut c.spec.stop_timeout, Some(int(v)?))
+    }),
+    value(&["--health-cmd"], |c, v| {
+        assign(&mut health(c).test, health_test(v))
+    }),
+    value(&["--health-interval"], |c, v| {
+        assign(&mut health(c).interval, Some(duration(v)?))
+    }),
+    value(&["--health-timeout"], |c, v| {
+        assign(&mut health(c).timeout, Some(duration(v)?))
+    }),
+    value(&["--health-start-period"], |c, v| {
+        assign(&mut health(c).start_period, Some(duration(v)?))
+    }),
+    value(&["--health-start-interval"], |c, v| {
+        assign(&mut c.spec.health_start_interval, Some(duration(v)?))
+    }),
+    value(&["--health-retries"], |c, v| {
+        assign(&mut health(c).retries, Some(int(v)?))
+    }),
+    switch(&["--no-healthcheck"], no_healthcheck),
+    value(&["--log-driver"], |c, v| set(&mut c.spec.log_driver, v)),
+    value(&["--log-opt"], |c, v| {
+        insert_pair(&mut c.spec.log_opts, key_value(v)?)
+    }),
+    switch(&["--read-only"], |c, v| {
+        assign(&mut c.spec.read_only, boolean(v)?)
     }),
     switch(&["--privileged"], |c, v| {
         assign(&mut c.spec.privileged, boolean(v)?)
     }),
     switch(&["--init"], |c, v| assign(&mut c.spec.init, boolean(v)?)),
+    skip(
+        &["--entrypoint"],
+        Arity::Value,
+        "the dev container's entrypoint is devc's keep-alive, as with the reference CLI; set \"overrideCommand\": false to run the image's entrypoint",
+    ),
+    skip(
+        &["--rm"],
+        Arity::Switch,
+        "the dev container is kept when it stops; `devc down` removes it",
+    ),
+    skip(&["--detach", "-d"], Arity::Switch, DETACHED),
+    skip(&["--interactive", "-i"], Arity::Switch, DETACHED),
+    skip(&["--tty", "-t"], Arity::Switch, DETACHED),
+    skip(&["--attach", "-a"], Arity::Value, DETACHED),
+    skip(&["--detach-keys"], Arity::Value, DETACHED),
+    skip(&["--sig-proxy"], Arity::Switch, DETACHED),
+    skip(
+        &["--cidfile"],
+        Arity::Value,
+        "devc prints the container id in its JSON result (`containerId`)",
+    ),
+    skip(
+        &["--pull"],
+        Arity::Value,
+        "devc decides when to pull the image; use `devc up --pull always|missing|never`",
+    ),
+    skip(
+        &["--quiet", "-q"],
+        Arity::Switch,
+        "devc reports pulls itself; use `devc up --quiet`",
+    ),
+    skip(
+        &["--disable-content-trust"],
+        Arity::Switch,
+        "content trust is a docker CLI feature that devc does not implement",
+    ),
+    skip(
+        &["--use-api-socket"],
+        Arity::Switch,
+        "it is a docker CLI feature; mount the engine's socket with \"mounts\" instead",
+    ),
 ];
-
-fn supported_flags() -> String {
-    let names: Vec<String> = FLAGS.iter().map(|f| f.names.join("/")).collect();
-    names.join(", ")
-}
 
 /// What was wrong with one flag's value; [`Invalid::into_error`] adds the
 /// flag and value so each handler need not carry them.
@@ -348,12 +632,268 @@ fn label(value: &str) -> Result<(String, String), Invalid> {
     Ok((key.to_owned(), val.to_owned()))
 }
 
-fn insert_label(
-    labels: &mut BTreeMap<String, String>,
+fn insert_pair(
+    map: &mut BTreeMap<String, String>,
     (key, value): (String, String),
 ) -> Result<(), Invalid> {
-    labels.insert(key, value);
+    map.insert(key, value);
     Ok(())
+}
+
+/// `key=value` with a non-empty key (`--sysctl`, `--log-opt`,
+/// `--storage-opt`, `--annotation`).
+fn key_value(value: &str) -> Result<(String, String), Invalid> {
+    match value.split_once('=') {
+        Some((key, val)) if !key.is_empty() => Ok((key.to_owned(), val.to_owned())),
+        _ => Err(reason("expected key=value")),
+    }
+}
+
+fn int(value: &str) -> Result<i64, Invalid> {
+    value.parse().map_err(|_| reason("expected a whole number"))
+}
+
+/// `-1` is unlimited swap; anything else is a size.
+fn swap_size(value: &str) -> Result<i64, Invalid> {
+    if value == "-1" {
+        return Ok(-1);
+    }
+    byte_size(value)
+}
+
+fn swappiness(value: &str) -> Result<i64, Invalid> {
+    match int(value)? {
+        n @ -1..=100 => Ok(n),
+        _ => Err(reason("expected a number from 0 to 100 (or -1)")),
+    }
+}
+
+fn oom_score(value: &str) -> Result<i64, Invalid> {
+    match int(value)? {
+        n @ -1000..=1000 => Ok(n),
+        _ => Err(reason("expected a number from -1000 to 1000")),
+    }
+}
+
+/// 10 to 1000, or 0 for the engine's default.
+fn blkio_weight(value: &str) -> Result<u16, Invalid> {
+    match value.parse::<u16>() {
+        Ok(n @ (0 | 10..=1000)) => Ok(n),
+        _ => Err(reason("expected a weight from 10 to 1000")),
+    }
+}
+
+/// `--blkio-weight-device /dev/sda:200`.
+fn weight_device(value: &str) -> Result<DeviceRate, Invalid> {
+    let (path, weight) = device_and(value)?;
+    let rate = i64::from(blkio_weight(weight)?);
+    Ok(DeviceRate {
+        path: path.to_owned(),
+        rate,
+    })
+}
+
+/// `--device-read-bps /dev/sda:1mb` (a size) or `--device-read-iops
+/// /dev/sda:1000` (a count).
+fn device_rate(value: &str, bytes: bool) -> Result<DeviceRate, Invalid> {
+    let (path, rate) = device_and(value)?;
+    let rate = if bytes {
+        byte_size(rate)?
+    } else {
+        rate.parse::<u32>()
+            .map(i64::from)
+            .map_err(|_| reason("expected a number of operations per second"))?
+    };
+    Ok(DeviceRate {
+        path: path.to_owned(),
+        rate,
+    })
+}
+
+fn device_and(value: &str) -> Result<(&str, &str), Invalid> {
+    match value.rsplit_once(':') {
+        Some((path, rate)) if path.starts_with('/') => Ok((path, rate)),
+        _ => Err(reason("expected /dev/path:rate")),
+    }
+}
+
+fn ip(value: &str) -> Result<String, Invalid> {
+    value
+        .parse::<IpAddr>()
+        .map(|ip| ip.to_string())
+        .map_err(|_| reason("expected an IP address"))
+}
+
+fn ipv4(value: &str) -> Result<String, Invalid> {
+    value
+        .parse::<Ipv4Addr>()
+        .map(|ip| ip.to_string())
+        .map_err(|_| reason("expected an IPv4 address"))
+}
+
+fn ipv6(value: &str) -> Result<String, Invalid> {
+    value
+        .parse::<Ipv6Addr>()
+        .map(|ip| ip.to_string())
+        .map_err(|_| reason("expected an IPv6 address"))
+}
+
+/// Six hex pairs separated by colons.
+fn mac_address(value: &str) -> Result<String, Invalid> {
+    let parts: Vec<&str> = value.split(':').collect();
+    let valid = parts.len() == 6
+        && parts
+            .iter()
+            .all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_hexdigit()));
+    if !valid {
+        return Err(reason("expected a MAC address such as 02:42:ac:11:00:02"));
+    }
+    Ok(value.to_owned())
+}
+
+/// `name[:alias]`; docker sends `name:name` when no alias is given.
+fn link(value: &str) -> Result<String, Invalid> {
+    let (name, alias) = value.split_once(':').unwrap_or((value, value));
+    if name.is_empty() || alias.is_empty() {
+        return Err(reason("expected name[:alias]"));
+    }
+    Ok(format!("{name}:{alias}"))
+}
+
+fn cgroupns(value: &str) -> Result<String, Invalid> {
+    match value {
+        "host" | "private" => Ok(value.to_owned()),
+        _ => Err(reason("expected host or private")),
+    }
+}
+
+/// Sent as given, as docker sends it; empty clears it.
+fn isolation(value: &str) -> Result<Option<String>, Invalid> {
+    match value {
+        "" => Ok(None),
+        "default" | "process" | "hyperv" => Ok(Some(value.to_owned())),
+        _ => Err(reason("expected default, process or hyperv")),
+    }
+}
+
+/// `type major:minor access`, such as `c 189:* rmw`.
+fn cgroup_rule(value: &str) -> Result<String, Invalid> {
+    let words: Vec<&str> = value.split_whitespace().collect();
+    let number = |t: &str| t == "*" || t.bytes().all(|b| b.is_ascii_digit()) && !t.is_empty();
+    let valid = match words.as_slice() {
+        ["a"] => true,
+        [kind, numbers, access] => {
+            matches!(*kind, "a" | "b" | "c")
+                && numbers
+                    .split_once(':')
+                    .is_some_and(|(major, minor)| number(major) && number(minor))
+                && is_device_permissions(access)
+        }
+        _ => false,
+    };
+    if !valid {
+        return Err(reason(
+            "expected a cgroup rule such as \"c 189:* rmw\" (type major:minor access)",
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+/// `--tmpfs /run[:options]`.
+fn tmpfs(value: &str) -> Result<(String, String), Invalid> {
+    let (target, options) = value.split_once(':').unwrap_or((value, ""));
+    if !target.starts_with('/') {
+        return Err(reason("the tmpfs target must be an absolute path"));
+    }
+    Ok((target.to_owned(), options.to_owned()))
+}
+
+/// `--expose 80`, `80/udp` or a range `8000-8002`, as `port/protocol`.
+fn expose(value: &str) -> Result<Vec<String>, Invalid> {
+    let (ports, protocol) = value.split_once('/').unwrap_or((value, "tcp"));
+    let protocol = protocol.to_ascii_lowercase();
+    if !matches!(protocol.as_str(), "tcp" | "udp" | "sctp") {
+        return Err(reason(format!(
+            "unknown protocol \"{protocol}\"; expected tcp, udp or sctp"
+        )));
+    }
+    let (first, last) = port_range(ports, 1)?;
+    Ok((first..=last).map(|p| format!("{p}/{protocol}")).collect())
+}
+
+/// `no`, `always`, `unless-stopped` or `on-failure[:retries]`.
+fn restart(value: &str) -> Result<Option<String>, Invalid> {
+    let (name, retries) = value.split_once(':').unwrap_or((value, ""));
+    match (name, retries) {
+        ("" | "no", "") => Ok(None),
+        ("always" | "unless-stopped", "") => Ok(Some(value.to_owned())),
+        ("on-failure", "") => Ok(Some(value.to_owned())),
+        ("on-failure", n) if n.parse::<u32>().is_ok() => Ok(Some(value.to_owned())),
+        ("on-failure", _) => Err(reason("the retry count must be a whole number")),
+        _ => Err(reason(
+            "expected no, always, unless-stopped or on-failure[:retries]",
+        )),
+    }
+}
+
+/// The health check being assembled from `--health-*` flags; until
+/// `--health-cmd` gives a test, the image's own test stays (an empty test).
+fn health<'c>(ctx: &'c mut Ctx<'_>) -> &'c mut super::spec::Healthcheck {
+    ctx.spec.healthcheck.get_or_insert_default()
+}
+
+/// `--health-cmd` runs in the image's shell, as docker's `CMD-SHELL`.
+fn health_test(value: &str) -> Vec<String> {
+    vec!["CMD-SHELL".to_owned(), value.to_owned()]
+}
+
+fn no_healthcheck(ctx: &mut Ctx<'_>, value: &str) -> Result<(), Invalid> {
+    if boolean(value)? {
+        ctx.spec.healthcheck = Some(super::spec::Healthcheck {
+            test: vec!["NONE".to_owned()],
+            ..Default::default()
+        });
+    }
+    Ok(())
+}
+
+/// A Go duration (`30s`, `1m30s`, `500ms`, `0`) in nanoseconds; docker
+/// reads `--health-*` times with Go's parser.
+fn duration(value: &str) -> Result<i64, Invalid> {
+    let bad = || reason("expected a duration such as 30s, 1m30s or 500ms");
+    if value == "0" {
+        return Ok(0);
+    }
+    let mut rest = value;
+    let mut total: f64 = 0.0;
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let number: f64 = rest[..digits].parse().map_err(|_| bad())?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let scale = match &rest[..unit_len] {
+            "ns" => 1.0,
+            "us" | "µs" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
+            _ => return Err(bad()),
+        };
+        total += number * scale;
+        rest = &rest[unit_len..];
+    }
+    if total > i64::MAX as f64 {
+        return Err(bad());
+    }
+    Ok(total.round() as i64)
 }
 
 fn label_file(ctx: &mut Ctx<'_>, path: &str) -> Result<(), Invalid> {
@@ -526,6 +1066,7 @@ fn gpus(value: &str) -> Result<GpuRequest, Invalid> {
     let mut device_ids: Option<Vec<String>> = None;
     let mut capabilities: Option<Vec<String>> = None;
     let mut last_list: Option<&str> = None;
+    let mut driver = String::new();
     for field in &fields {
         let (key, val) = match (field.split_once('='), last_list) {
             (Some(key_value), _) => key_value,
@@ -539,7 +1080,10 @@ fn gpus(value: &str) -> Result<GpuRequest, Invalid> {
             }
             "device" => Some(&mut device_ids),
             "capabilities" => Some(&mut capabilities),
-            "driver" if val == "nvidia" => None,
+            "driver" if val == "nvidia" => {
+                driver = val.to_owned();
+                None
+            }
             "driver" => return Err(reason("only the nvidia driver is supported")),
             _ => return Err(reason(format!("unknown key \"{key}\""))),
         };
@@ -549,7 +1093,7 @@ fn gpus(value: &str) -> Result<GpuRequest, Invalid> {
                 .extend(val.split(',').map(str::to_owned));
         }
     }
-    gpu_request(count, device_ids, capabilities)
+    gpu_request(count, device_ids, capabilities).map(|request| GpuRequest { driver, ..request })
 }
 
 /// A bare field after `device=` can only be another device, since a count
@@ -585,6 +1129,7 @@ fn gpu_request(
         capabilities.push("gpu".to_owned());
     }
     Ok(GpuRequest {
+        driver: String::new(),
         count: count.unwrap_or(if device_ids.is_some() { 0 } else { 1 }),
         device_ids: device_ids.unwrap_or_default(),
         capabilities,
@@ -690,7 +1235,7 @@ mod tests {
 
     fn try_apply(args: &[&str]) -> Result<ContainerSpec, RunArgsError> {
         let mut spec = ContainerSpec::default();
-        apply_with_env(&strings(args), &mut spec, &fake_env).map(|()| spec)
+        apply_with_env(&strings(args), &mut spec, &fake_env).map(|_| spec)
     }
 
     fn apply(args: &[&str]) -> ContainerSpec {
@@ -1319,6 +1864,7 @@ mod tests {
     #[test]
     fn gpus() {
         let gpu = |count, devices: &[&str], capabilities: &[&str]| GpuRequest {
+            driver: String::new(),
             count,
             device_ids: devices.iter().map(|d| (*d).to_owned()).collect(),
             capabilities: capabilities.iter().map(|c| (*c).to_owned()).collect(),
@@ -1327,7 +1873,13 @@ mod tests {
             ("all", gpu(-1, &[], &["gpu"])),
             ("2", gpu(2, &[], &["gpu"])),
             ("count=all", gpu(-1, &[], &["gpu"])),
-            ("driver=nvidia,count=1", gpu(1, &[], &["gpu"])),
+            (
+                "driver=nvidia,count=1",
+                GpuRequest {
+                    driver: "nvidia".into(),
+                    ..gpu(1, &[], &["gpu"])
+                },
+            ),
             ("\"device=0,1\"", gpu(0, &["0", "1"], &["gpu"])),
             ("device=0,1", gpu(0, &["0", "1"], &["gpu"])),
             ("device=GPU-abc", gpu(0, &["GPU-abc"], &["gpu"])),
@@ -1365,35 +1917,538 @@ mod tests {
     }
 
     #[test]
-    fn unsupported_flag_names_the_flag_and_lists_the_supported_ones() {
-        let err = apply_err(&["--foo"]);
-        assert!(matches!(&err, RunArgsError::Unsupported { flag } if flag == "--foo"));
-        let message = err.to_string();
-        assert!(
-            message.starts_with(
-                "runArgs: unsupported flag \"--foo\"; supported flags: --name, --hostname/-h, "
-            ),
-            "{message}"
+    fn unknown_flag_is_named_with_a_suggestion() {
+        let cases: [(&[&str], &str, Option<&str>); 5] = [
+            (&["--grup-add", "video"], "--grup-add", Some("--group-add")),
+            (&["--sysctls=a=b"], "--sysctls", Some("--sysctl")),
+            (&["--cap-ad", "X"], "--cap-ad", Some("--cap-add")),
+            (&["--frobnicate"], "--frobnicate", None),
+            (&["-Z"], "-Z", None),
+        ];
+        for (args, flag, suggestion) in cases {
+            let err = apply_err(args);
+            assert!(
+                matches!(&err, RunArgsError::Unsupported { flag: f, suggestion: s } if f == flag && *s == suggestion),
+                "{args:?}: {err:?}"
+            );
+        }
+        assert_eq!(
+            apply_err(&["--grup-add", "video"]).to_string(),
+            "runArgs: unknown docker run flag \"--grup-add\" (did you mean \"--group-add\"?)"
         );
-        assert!(message.ends_with(", --privileged, --init"), "{message}");
-        for flag in FLAGS {
-            assert!(message.contains(&flag.names.join("/")), "{message}");
+        assert!(
+            apply_err(&["--frobnicate"])
+                .hint()
+                .unwrap()
+                .contains("README")
+        );
+    }
+
+    #[test]
+    fn flags_for_the_docker_cli_itself_warn_and_are_skipped() {
+        let mut spec = ContainerSpec::default();
+        let args = strings(&[
+            "--rm",
+            "-it",
+            "-d",
+            "--detach-keys",
+            "ctrl-x",
+            "-a",
+            "STDOUT",
+            "--sig-proxy=false",
+            "--cidfile",
+            "/tmp/id",
+            "--pull",
+            "always",
+            "-q",
+            "--entrypoint",
+            "/bin/bash",
+            "--kernel-memory",
+            "10m",
+            "--init",
+        ]);
+        let warnings = apply_with_env(&args, &mut spec, &fake_env).unwrap();
+        let flags: Vec<&str> = warnings
+            .iter()
+            .map(|w| w.split('"').nth(1).unwrap())
+            .collect();
+        assert_eq!(
+            flags,
+            [
+                "--rm",
+                "-i",
+                "-t",
+                "-d",
+                "--detach-keys",
+                "-a",
+                "--sig-proxy",
+                "--cidfile",
+                "--pull",
+                "-q",
+                "--entrypoint",
+                "--kernel-memory"
+            ]
+        );
+        assert!(
+            warnings[0].starts_with("runArgs: \"--rm\" is ignored: the dev container is kept"),
+            "{warnings:?}"
+        );
+        assert!(spec.init, "flags after skipped ones still apply");
+        assert_eq!(spec.entrypoint, None);
+    }
+
+    fn owned<const N: usize>(items: [&str; N]) -> Vec<String> {
+        items.iter().map(|i| (*i).to_owned()).collect()
+    }
+
+    fn map<const N: usize>(pairs: [(&str, &str); N]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn run_flags_map_onto_the_spec() {
+        type Case = (&'static [&'static str], fn(&mut ContainerSpec));
+        let cases: &[Case] = &[
+            (&["--group-add", "video", "--group-add=1000"], |s| {
+                s.group_add = owned(["video", "1000"]);
+            }),
+            (
+                &[
+                    "--sysctl",
+                    "net.core.somaxconn=1024",
+                    "--sysctl=kernel.msgmax=65536",
+                ],
+                |s| {
+                    s.sysctls = map([("net.core.somaxconn", "1024"), ("kernel.msgmax", "65536")]);
+                },
+            ),
+            (
+                &[
+                    "--device-cgroup-rule",
+                    "c 189:* rmw",
+                    "--device-cgroup-rule=a",
+                ],
+                |s| {
+                    s.device_cgroup_rules = owned(["c 189:* rmw", "a"]);
+                },
+            ),
+            (&["--platform", "linux/amd64"], |s| {
+                s.platform = Some("linux/amd64".into())
+            }),
+            (&["--runtime=runc"], |s| s.runtime = Some("runc".into())),
+            (
+                &[
+                    "--ipc",
+                    "host",
+                    "--pid=host",
+                    "--uts",
+                    "host",
+                    "--userns=host",
+                ],
+                |s| {
+                    s.ipc_mode = Some("host".into());
+                    s.pid_mode = Some("host".into());
+                    s.uts_mode = Some("host".into());
+                    s.userns_mode = Some("host".into());
+                },
+            ),
+            (&["--cgroupns", "private", "--cgroup-parent=/devc"], |s| {
+                s.cgroupns_mode = Some("private".into());
+                s.cgroup_parent = Some("/devc".into());
+            }),
+            (&["--pids-limit", "200"], |s| s.pids_limit = Some(200)),
+            (&["--pids-limit=-1"], |s| s.pids_limit = Some(-1)),
+            (
+                &[
+                    "-m",
+                    "1g",
+                    "--memory-reservation",
+                    "512m",
+                    "--memory-swap=2g",
+                    "--memory-swappiness",
+                    "10",
+                ],
+                |s| {
+                    s.memory = Some(1 << 30);
+                    s.memory_reservation = Some(512 << 20);
+                    s.memory_swap = Some(2 << 30);
+                    s.memory_swappiness = Some(10);
+                },
+            ),
+            (&["--memory-swap", "-1"], |s| s.memory_swap = Some(-1)),
+            (
+                &[
+                    "-c",
+                    "512",
+                    "--cpu-period=100000",
+                    "--cpu-quota",
+                    "50000",
+                    "--cpuset-cpus",
+                    "0",
+                    "--cpuset-mems=0",
+                ],
+                |s| {
+                    s.cpu_shares = Some(512);
+                    s.cpu_period = Some(100_000);
+                    s.cpu_quota = Some(50_000);
+                    s.cpuset_cpus = Some("0".into());
+                    s.cpuset_mems = Some("0".into());
+                },
+            ),
+            (&["-c512"], |s| s.cpu_shares = Some(512)),
+            (&["--cpu-rt-period", "1000", "--cpu-rt-runtime=500"], |s| {
+                s.cpu_realtime_period = Some(1000);
+                s.cpu_realtime_runtime = Some(500);
+            }),
+            (
+                &[
+                    "--cpu-count",
+                    "2",
+                    "--cpu-percent=50",
+                    "--io-maxbandwidth",
+                    "1m",
+                    "--io-maxiops=100",
+                ],
+                |s| {
+                    s.cpu_count = Some(2);
+                    s.cpu_percent = Some(50);
+                    s.io_maximum_bandwidth = Some(1 << 20);
+                    s.io_maximum_iops = Some(100);
+                },
+            ),
+            (
+                &[
+                    "--blkio-weight",
+                    "300",
+                    "--blkio-weight-device=/dev/sda:200",
+                    "--device-read-bps",
+                    "/dev/sda:1mb",
+                    "--device-write-iops",
+                    "/dev/sda:100",
+                ],
+                |s| {
+                    let rate = |rate| DeviceRate {
+                        path: "/dev/sda".into(),
+                        rate,
+                    };
+                    s.blkio_weight = Some(300);
+                    s.blkio_weight_device = vec![rate(200)];
+                    s.device_read_bps = vec![rate(1 << 20)];
+                    s.device_write_iops = vec![rate(100)];
+                },
+            ),
+            (
+                &[
+                    "--device-write-bps=/dev/sdb:2k",
+                    "--device-read-iops",
+                    "/dev/sdb:7",
+                ],
+                |s| {
+                    s.device_write_bps = vec![DeviceRate {
+                        path: "/dev/sdb".into(),
+                        rate: 2048,
+                    }];
+                    s.device_read_iops = vec![DeviceRate {
+                        path: "/dev/sdb".into(),
+                        rate: 7,
+                    }];
+                },
+            ),
+            (
+                &[
+                    "--dns",
+                    "10.0.0.53",
+                    "--dns=::1",
+                    "--dns-search",
+                    "corp.example",
+                    "--dns-option=ndots:2",
+                    "--dns-opt",
+                    "rotate",
+                ],
+                |s| {
+                    s.dns = owned(["10.0.0.53", "::1"]);
+                    s.dns_search = owned(["corp.example"]);
+                    s.dns_options = owned(["ndots:2", "rotate"]);
+                },
+            ),
+            (
+                &["--tmpfs", "/run", "--tmpfs=/cache:rw,size=64m,mode=1777"],
+                |s| {
+                    s.tmpfs = map([("/run", ""), ("/cache", "rw,size=64m,mode=1777")]);
+                },
+            ),
+            (&["--stop-signal", "SIGINT", "--stop-timeout=30"], |s| {
+                s.stop_signal = Some("SIGINT".into());
+                s.stop_timeout = Some(30);
+            }),
+            (
+                &[
+                    "--health-cmd",
+                    "test -f /ok",
+                    "--health-interval=1m30s",
+                    "--health-timeout",
+                    "500ms",
+                    "--health-retries",
+                    "3",
+                    "--health-start-period=10s",
+                    "--health-start-interval",
+                    "2s",
+                ],
+                |s| {
+                    s.healthcheck = Some(super::super::spec::Healthcheck {
+                        test: owned(["CMD-SHELL", "test -f /ok"]),
+                        interval: Some(90_000_000_000),
+                        timeout: Some(500_000_000),
+                        retries: Some(3),
+                        start_period: Some(10_000_000_000),
+                    });
+                    s.health_start_interval = Some(2_000_000_000);
+                },
+            ),
+            (&["--health-interval", "5s"], |s| {
+                s.healthcheck = Some(super::super::spec::Healthcheck {
+                    interval: Some(5_000_000_000),
+                    ..Default::default()
+                });
+            }),
+            (&["--no-healthcheck"], |s| {
+                s.healthcheck = Some(super::super::spec::Healthcheck {
+                    test: owned(["NONE"]),
+                    ..Default::default()
+                });
+            }),
+            (
+                &[
+                    "--mac-address",
+                    "02:42:ac:11:00:02",
+                    "--ip=172.30.0.9",
+                    "--ip6",
+                    "2001:db8::33",
+                    "--link-local-ip",
+                    "169.254.1.1",
+                ],
+                |s| {
+                    s.mac_address = Some("02:42:ac:11:00:02".into());
+                    s.ipv4_address = Some("172.30.0.9".into());
+                    s.ipv6_address = Some("2001:db8::33".into());
+                    s.link_local_ips = owned(["169.254.1.1"]);
+                },
+            ),
+            (
+                &[
+                    "--network",
+                    "devnet",
+                    "--network-alias=api",
+                    "--net-alias",
+                    "web",
+                ],
+                |s| {
+                    s.network_mode = Some("devnet".into());
+                    s.network_aliases = owned(["api", "web"]);
+                },
+            ),
+            (
+                &[
+                    "--link",
+                    "db",
+                    "--link=cache:redis",
+                    "--volumes-from",
+                    "data:ro",
+                ],
+                |s| {
+                    s.links = owned(["db:db", "cache:redis"]);
+                    s.volumes_from = owned(["data:ro"]);
+                },
+            ),
+            (
+                &["--oom-kill-disable", "--oom-score-adj=-500", "--read-only"],
+                |s| {
+                    s.oom_kill_disable = true;
+                    s.oom_score_adj = Some(-500);
+                    s.read_only = true;
+                },
+            ),
+            (&["--restart", "on-failure:3"], |s| {
+                s.restart = Some("on-failure:3".into())
+            }),
+            (&["--restart=always", "--restart", "no"], |s| {
+                s.restart = None
+            }),
+            (
+                &[
+                    "--domainname",
+                    "example.org",
+                    "-h",
+                    "dev",
+                    "-w",
+                    "/src",
+                    "-u",
+                    "1000:1000",
+                ],
+                |s| {
+                    s.domainname = Some("example.org".into());
+                    s.hostname = Some("dev".into());
+                    s.working_dir = Some("/src".into());
+                    s.user = Some("1000:1000".into());
+                },
+            ),
+            (&["--workdir=/w"], |s| s.working_dir = Some("/w".into())),
+            (
+                &["--expose", "80", "--expose=53/udp", "--expose", "8000-8001"],
+                |s| {
+                    s.exposed_ports = owned(["80/tcp", "53/udp", "8000/tcp", "8001/tcp"]);
+                },
+            ),
+            (&["-P"], |s| s.publish_all = true),
+            (&["--publish-all=false"], |s| s.publish_all = false),
+            (
+                &[
+                    "--storage-opt",
+                    "size=10G",
+                    "--log-driver=json-file",
+                    "--log-opt",
+                    "max-size=10m",
+                    "--log-opt=max-file=3",
+                ],
+                |s| {
+                    s.storage_opt = map([("size", "10G")]);
+                    s.log_driver = Some("json-file".into());
+                    s.log_opts = map([("max-size", "10m"), ("max-file", "3")]);
+                },
+            ),
+            (
+                &[
+                    "--isolation",
+                    "process",
+                    "--annotation=a.b=c",
+                    "--volume-driver",
+                    "local",
+                ],
+                |s| {
+                    s.isolation = Some("process".into());
+                    s.annotations = map([("a.b", "c")]);
+                    s.volume_driver = Some("local".into());
+                },
+            ),
+            (&["--isolation=default"], |s| {
+                s.isolation = Some("default".into())
+            }),
+            (&["--isolation=process", "--isolation="], |s| {
+                s.isolation = None
+            }),
+        ];
+        for (args, expect) in cases {
+            let mut expected = ContainerSpec::default();
+            expect(&mut expected);
+            assert_eq!(apply(args), expected, "{args:?}");
         }
     }
 
     #[test]
-    fn unsupported_flag_is_named_without_its_value() {
-        let cases: [(&[&str], &str); 4] = [
-            (&["--platform=linux/amd64"], "--platform"),
-            (&["--rm"], "--rm"),
-            (&["-it"], "-i"),
-            (&["-w", "/src"], "-w"),
+    fn run_flag_errors() {
+        let cases: &[(&[&str], &str)] = &[
+            (&["--sysctl", "kernel.shmmax"], "expected key=value"),
+            (&["--log-opt", "=x"], "expected key=value"),
+            (&["--pids-limit", "many"], "expected a whole number"),
+            (
+                &["--memory-swappiness", "101"],
+                "expected a number from 0 to 100 (or -1)",
+            ),
+            (
+                &["--oom-score-adj", "2000"],
+                "expected a number from -1000 to 1000",
+            ),
+            (
+                &["--blkio-weight", "5"],
+                "expected a weight from 10 to 1000",
+            ),
+            (
+                &["--blkio-weight-device", "sda:200"],
+                "expected /dev/path:rate",
+            ),
+            (
+                &["--device-read-iops", "/dev/sda:fast"],
+                "expected a number of operations per second",
+            ),
+            (&["--dns", "resolver.local"], "expected an IP address"),
+            (&["--ip", "::1"], "expected an IPv4 address"),
+            (&["--ip6", "10.0.0.1"], "expected an IPv6 address"),
+            (
+                &["--mac-address", "02:42"],
+                "expected a MAC address such as 02:42:ac:11:00:02",
+            ),
+            (&["--cgroupns", "shared"], "expected host or private"),
+            (
+                &["--isolation", "vm"],
+                "expected default, process or hyperv",
+            ),
+            (
+                &["--device-cgroup-rule", "c 189 rmw"],
+                "expected a cgroup rule such as \"c 189:* rmw\" (type major:minor access)",
+            ),
+            (
+                &["--device-cgroup-rule", "x 1:2 r"],
+                "expected a cgroup rule such as \"c 189:* rmw\" (type major:minor access)",
+            ),
+            (
+                &["--tmpfs", "run"],
+                "the tmpfs target must be an absolute path",
+            ),
+            (
+                &["--expose", "80/icmp"],
+                "unknown protocol \"icmp\"; expected tcp, udp or sctp",
+            ),
+            (
+                &["--restart", "sometimes"],
+                "expected no, always, unless-stopped or on-failure[:retries]",
+            ),
+            (
+                &["--restart", "on-failure:x"],
+                "the retry count must be a whole number",
+            ),
+            (
+                &["--health-interval", "5"],
+                "expected a duration such as 30s, 1m30s or 500ms",
+            ),
+            (
+                &["--health-timeout", "1d"],
+                "expected a duration such as 30s, 1m30s or 500ms",
+            ),
+            (&["--link", ":x"], "expected name[:alias]"),
+            (&["--group-add="], "it must not be empty"),
+            (&["--stop-timeout", "soon"], "expected a whole number"),
         ];
-        for (args, flag) in cases {
-            assert!(
-                matches!(&apply_err(args), RunArgsError::Unsupported { flag: f } if f == flag),
-                "{args:?}"
-            );
+        for (args, reason) in cases {
+            assert_eq!(invalid_reason(args), *reason, "{args:?}");
+        }
+    }
+
+    #[test]
+    fn durations() {
+        let cases = [
+            ("0", 0),
+            ("1ns", 1),
+            ("1.5s", 1_500_000_000),
+            ("2m", 120_000_000_000),
+            ("1h2m3s", 3_723_000_000_000),
+            ("10us", 10_000),
+            ("250ms", 250_000_000),
+        ];
+        for (text, nanos) in cases {
+            assert_eq!(duration(text).unwrap(), nanos, "{text}");
+        }
+    }
+
+    #[test]
+    fn every_docker_run_flag_is_known() {
+        // `docker run --help` of Docker 28 (long names and short letters).
+        let docker = "--add-host --annotation -a --attach --blkio-weight --blkio-weight-device --cap-add --cap-drop --cgroup-parent --cgroupns --cidfile --cpu-count --cpu-percent --cpu-period --cpu-quota --cpu-rt-period --cpu-rt-runtime -c --cpu-shares --cpus --cpuset-cpus --cpuset-mems -d --detach --detach-keys --device --device-cgroup-rule --device-read-bps --device-read-iops --device-write-bps --device-write-iops --disable-content-trust --dns --dns-option --dns-search --domainname --entrypoint -e --env --env-file --expose --gpus --group-add --health-cmd --health-interval --health-retries --health-start-interval --health-start-period --health-timeout -h --hostname --init -i --interactive --io-maxbandwidth --io-maxiops --ip --ip6 --ipc --isolation --kernel-memory -l --label --label-file --link --link-local-ip --log-driver --log-opt --mac-address -m --memory --memory-reservation --memory-swap --memory-swappiness --mount --name --network --network-alias --no-healthcheck --oom-kill-disable --oom-score-adj --pid --pids-limit --platform --privileged -p --publish -P --publish-all --pull -q --quiet --read-only --restart --rm --runtime --security-opt --shm-size --sig-proxy --stop-signal --stop-timeout --storage-opt --sysctl --tmpfs -t --tty --ulimit --use-api-socket -u --user --userns --uts -v --volume --volume-driver --volumes-from -w --workdir";
+        let known: Vec<&str> = known_flags().collect();
+        for flag in docker.split(' ') {
+            assert!(known.contains(&flag), "{flag}");
         }
     }
 

@@ -57,6 +57,85 @@ pub struct ContainerSpec {
     pub userns_mode: Option<String>,
     pub ipc_mode: Option<String>,
     pub pid_mode: Option<String>,
+    /// `--platform`: the create request's `platform` query parameter.
+    pub platform: Option<String>,
+    pub domainname: Option<String>,
+    pub stop_signal: Option<String>,
+    /// Seconds.
+    pub stop_timeout: Option<i64>,
+    /// `--expose` ports as `port/protocol`.
+    pub exposed_ports: Vec<String>,
+    /// `-P`.
+    pub publish_all: bool,
+    pub group_add: Vec<String>,
+    pub sysctls: BTreeMap<String, String>,
+    pub device_cgroup_rules: Vec<String>,
+    pub runtime: Option<String>,
+    pub uts_mode: Option<String>,
+    /// `host` or `private`.
+    pub cgroupns_mode: Option<String>,
+    pub cgroup_parent: Option<String>,
+    pub pids_limit: Option<i64>,
+    /// Bytes.
+    pub memory_reservation: Option<i64>,
+    /// Bytes of memory plus swap; -1 for unlimited swap.
+    pub memory_swap: Option<i64>,
+    pub memory_swappiness: Option<i64>,
+    pub cpu_shares: Option<i64>,
+    /// Microseconds.
+    pub cpu_period: Option<i64>,
+    pub cpu_quota: Option<i64>,
+    pub cpu_realtime_period: Option<i64>,
+    pub cpu_realtime_runtime: Option<i64>,
+    pub cpuset_cpus: Option<String>,
+    pub cpuset_mems: Option<String>,
+    /// Windows engines only, passed on as given.
+    pub cpu_count: Option<i64>,
+    pub cpu_percent: Option<i64>,
+    pub io_maximum_iops: Option<i64>,
+    /// Bytes per second.
+    pub io_maximum_bandwidth: Option<i64>,
+    pub blkio_weight: Option<u16>,
+    pub blkio_weight_device: Vec<DeviceRate>,
+    pub device_read_bps: Vec<DeviceRate>,
+    pub device_write_bps: Vec<DeviceRate>,
+    pub device_read_iops: Vec<DeviceRate>,
+    pub device_write_iops: Vec<DeviceRate>,
+    pub dns: Vec<String>,
+    pub dns_search: Vec<String>,
+    pub dns_options: Vec<String>,
+    /// `--tmpfs` target → mount options (may be empty).
+    pub tmpfs: BTreeMap<String, String>,
+    pub oom_kill_disable: bool,
+    pub oom_score_adj: Option<i64>,
+    /// `--read-only`: the root filesystem is read-only.
+    pub read_only: bool,
+    pub links: Vec<String>,
+    pub volumes_from: Vec<String>,
+    pub volume_driver: Option<String>,
+    pub storage_opt: BTreeMap<String, String>,
+    pub log_driver: Option<String>,
+    pub log_opts: BTreeMap<String, String>,
+    /// `default`, `process` or `hyperv`.
+    pub isolation: Option<String>,
+    pub annotations: BTreeMap<String, String>,
+    /// `--ip`, `--ip6`, `--link-local-ip`, `--mac-address` on the
+    /// `network_mode` network.
+    pub ipv4_address: Option<String>,
+    pub ipv6_address: Option<String>,
+    pub link_local_ips: Vec<String>,
+    pub mac_address: Option<String>,
+    /// `--health-start-interval` in nanoseconds (API 1.44+), beside
+    /// `healthcheck` because Compose builds that one field by field.
+    pub health_start_interval: Option<i64>,
+}
+
+/// A per-device limit: `--blkio-weight-device`, `--device-read-bps` and
+/// friends. `rate` is a weight, bytes per second or operations per second.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeviceRate {
+    pub path: String,
+    pub rate: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -137,6 +216,8 @@ pub struct DeviceMapping {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GpuRequest {
+    /// `""` (the engine's default) or `nvidia`, as `driver=` gave it.
+    pub driver: String,
     pub count: i64,
     pub device_ids: Vec<String>,
     pub capabilities: Vec<String>,

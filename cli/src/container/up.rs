@@ -24,6 +24,8 @@ pub struct UpOptions {
     pub remove_existing: bool,
     pub expect_existing: bool,
     pub prepare: PrepareOptions,
+    /// `--gpu-availability`.
+    pub gpu_availability: super::gpu::GpuAvailability,
 }
 
 /// What `up` will do with what it found.
@@ -132,6 +134,21 @@ pub async fn up(
 ) -> Result<UpResult, Error> {
     let existing = find(engine, config).await?;
     let action = decide(existing.as_ref(), options);
+    if matches!(action, Action::Create | Action::Replace) {
+        let own = config
+            .config
+            .host_requirements
+            .as_ref()
+            .and_then(|h| serde_json::to_value(h).ok());
+        super::gpu::check_required(
+            engine,
+            own.as_ref(),
+            options.gpu_availability,
+            &config.config_file,
+        )
+        .await
+        .map_err(ContainerError::from)?;
+    }
     let container = match (action, existing) {
         (Action::Reuse, Some(container)) => {
             warn_if_changed(config, &container, reporter);
@@ -155,6 +172,7 @@ pub async fn up(
         (Action::Replace, Some(old)) => {
             // The image first: if the build fails, the old container stays.
             let image = image::prepare(engine, config, &options.prepare, reporter).await?;
+            let gpus = gpus_for(engine, config, &image, options, reporter).await?;
             reporter.step(&format!("Removing container {}", short(&old.id)));
             let remove = async {
                 engine
@@ -165,8 +183,10 @@ pub async fn up(
             if can_overlap(config) {
                 // Removing a running container takes the engine ~0.2 s;
                 // the new one does not need to wait for it.
-                let (removed, created) =
-                    tokio::join!(remove, create(engine, config, &image, reporter, in_flight));
+                let (removed, created) = tokio::join!(
+                    remove,
+                    create(engine, config, &image, gpus, reporter, in_flight)
+                );
                 match (removed, created) {
                     (Ok(()), created) => created?,
                     // Two containers with the same labels must not stay.
@@ -178,25 +198,59 @@ pub async fn up(
                 }
             } else {
                 remove.await?;
-                create(engine, config, &image, reporter, in_flight).await?
+                create(engine, config, &image, gpus, reporter, in_flight).await?
             }
         }
         _ => {
             let image = image::prepare(engine, config, &options.prepare, reporter).await?;
-            create(engine, config, &image, reporter, in_flight).await?
+            let gpus = gpus_for(engine, config, &image, options, reporter).await?;
+            create(engine, config, &image, gpus, reporter, in_flight).await?
         }
     };
     Ok(UpResult::new(config, container, reporter)?)
+}
+
+/// The GPU request for `image`'s container, settled before anything is
+/// created or removed (a required GPU that is missing stops `up` here).
+pub async fn gpus_for(
+    engine: &Engine,
+    config: &ResolvedConfig,
+    image: &image::PreparedImage,
+    options: &UpOptions,
+    reporter: &dyn Reporter,
+) -> Result<Option<crate::container::spec::GpuRequest>, Error> {
+    // `plan` merges again and reports what the merge has to say.
+    let merged = MergedConfig::for_image(
+        config,
+        &image.name,
+        &image.info.labels,
+        &crate::printer::Silent,
+    )?;
+    let gpus = super::gpu::settle(
+        engine,
+        merged.host_requirements.as_ref(),
+        options.gpu_availability,
+        &config.config_file,
+        reporter,
+    )
+    .await
+    .map_err(ContainerError::from)?;
+    Ok(gpus)
 }
 
 async fn create(
     engine: &Engine,
     config: &ResolvedConfig,
     image: &image::PreparedImage,
+    gpus: Option<crate::container::spec::GpuRequest>,
     reporter: &dyn Reporter,
     in_flight: &InFlight,
 ) -> Result<ContainerInfo, Error> {
-    let planned = plan(engine, config, image, None, reporter).await?;
+    let mut planned = plan(engine, config, image, None, reporter).await?;
+    // A `--gpus` in runArgs says exactly which GPUs; it wins.
+    if planned.spec.gpus.is_none() {
+        planned.spec.gpus = gpus;
+    }
     create_planned(engine, &planned, reporter, in_flight).await
 }
 
@@ -237,13 +291,16 @@ pub async fn plan(
         }
         None => image,
     };
-    let spec = container_spec(&CreateInputs {
+    let (spec, warnings) = container_spec(&CreateInputs {
         config,
         image_name: &image.name,
         image: &image.info,
         merged: &merged,
         image_command: command.unwrap_or(&image.info.command),
     })?;
+    for warning in &warnings {
+        reporter.warn(warning);
+    }
     Ok(Planned {
         spec,
         user,
@@ -397,9 +454,19 @@ async fn own_volumes_under_home(
 }
 
 /// Whether the old and the new container may exist at the same time: not
-/// when they would claim the same name or published host ports.
+/// when they would claim the same name, published host ports or network
+/// addresses.
 fn can_overlap(config: &ResolvedConfig) -> bool {
-    const CLAIMS: &[&str] = &["--name", "-p", "--publish", "-P", "--publish-all"];
+    const CLAIMS: &[&str] = &[
+        "--name",
+        "-p",
+        "--publish",
+        "-P",
+        "--publish-all",
+        "--ip",
+        "--ip6",
+        "--mac-address",
+    ];
     let claims = |arg: &String| {
         CLAIMS
             .iter()
@@ -524,6 +591,9 @@ mod tests {
         )));
         assert!(!can_overlap(&resolved(
             serde_json::json!({"image": "i", "appPort": 3000})
+        )));
+        assert!(!can_overlap(&resolved(
+            serde_json::json!({"image": "i", "runArgs": ["--network=n", "--ip", "10.1.0.5"]})
         )));
     }
 }

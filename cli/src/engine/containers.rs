@@ -8,6 +8,10 @@ use bollard::models::{
     MountVolumeOptions, NetworkingConfig, PortBinding, ResourcesUlimits, RestartPolicy,
     RestartPolicyNameEnum,
 };
+use bollard::models::{
+    EndpointIpamConfig, HostConfigCgroupnsModeEnum, HostConfigIsolationEnum, HostConfigLogConfig,
+    ResourcesBlkioWeightDevice, ThrottleDevice,
+};
 use bollard::query_parameters::{
     CreateContainerOptions, ListContainersOptions, RemoveContainerOptions, StopContainerOptions,
 };
@@ -131,10 +135,11 @@ impl Engine {
 
     /// Creates the container; returns its id.
     pub async fn create_container(&self, spec: &ContainerSpec) -> Result<String, EngineError> {
-        let options = spec.name.as_ref().map(|name| CreateContainerOptions {
-            name: Some(name.clone()),
-            ..Default::default()
-        });
+        let options =
+            (spec.name.is_some() || spec.platform.is_some()).then(|| CreateContainerOptions {
+                name: spec.name.clone(),
+                platform: spec.platform.clone().unwrap_or_default(),
+            });
         tracing::debug!(spec = ?redacted(spec), "creating a container");
         let created = self
             .docker
@@ -287,7 +292,7 @@ fn create_body(spec: &ContainerSpec) -> ContainerCreateBody {
         ),
         device_requests: spec.gpus.as_ref().map(|g| {
             vec![DeviceRequest {
-                driver: Some(String::new()),
+                driver: Some(g.driver.clone()),
                 count: Some(g.count),
                 device_ids: some_vec(g.device_ids.clone()),
                 capabilities: Some(vec![if g.capabilities.is_empty() {
@@ -305,20 +310,16 @@ fn create_body(spec: &ContainerSpec) -> ContainerCreateBody {
         ipc_mode: spec.ipc_mode.clone(),
         pid_mode: spec.pid_mode.clone(),
         restart_policy: spec.restart.as_deref().map(restart_policy),
-        ..Default::default()
+        ..run_args_host_config(spec)
     };
-    let networking_config = match (&spec.network_mode, spec.network_aliases.is_empty()) {
-        (Some(network), false) => Some(NetworkingConfig {
-            endpoints_config: Some(HashMap::from([(
-                network.clone(),
-                EndpointSettings {
-                    aliases: Some(spec.network_aliases.clone()),
-                    ..Default::default()
-                },
-            )])),
-        }),
-        _ => None,
-    };
+    let networking_config = endpoint(spec).map(|settings| NetworkingConfig {
+        endpoints_config: Some(HashMap::from([(
+            spec.network_mode
+                .clone()
+                .unwrap_or_else(|| "default".to_string()),
+            settings,
+        )])),
+    });
     ContainerCreateBody {
         image: Some(spec.image.clone()),
         hostname: spec.hostname.clone(),
@@ -328,7 +329,17 @@ fn create_body(spec: &ContainerSpec) -> ContainerCreateBody {
         entrypoint: spec.entrypoint.clone(),
         cmd: spec.cmd.clone(),
         working_dir: spec.working_dir.clone(),
-        exposed_ports: some_vec(exposed),
+        exposed_ports: some_vec(
+            exposed
+                .into_iter()
+                .chain(spec.exposed_ports.iter().cloned())
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect(),
+        ),
+        domainname: spec.domainname.clone(),
+        stop_signal: spec.stop_signal.clone(),
+        stop_timeout: spec.stop_timeout,
         host_config: Some(host_config),
         networking_config,
         healthcheck: spec.healthcheck.as_ref().map(|h| HealthConfig {
@@ -337,10 +348,132 @@ fn create_body(spec: &ContainerSpec) -> ContainerCreateBody {
             timeout: h.timeout,
             retries: h.retries,
             start_period: h.start_period,
-            start_interval: None,
+            start_interval: spec.health_start_interval,
         }),
         ..Default::default()
     }
+}
+
+/// The `HostConfig` fields only `runArgs` set (see
+/// [`crate::container::run_args`]).
+fn run_args_host_config(spec: &ContainerSpec) -> HostConfig {
+    let map = |m: &BTreeMap<String, String>| {
+        (!m.is_empty()).then(|| m.clone().into_iter().collect::<HashMap<_, _>>())
+    };
+    let throttle = |rates: &[crate::container::spec::DeviceRate]| {
+        some_vec(
+            rates
+                .iter()
+                .map(|r| ThrottleDevice {
+                    path: Some(r.path.clone()),
+                    rate: Some(r.rate),
+                })
+                .collect(),
+        )
+    };
+    HostConfig {
+        group_add: some_vec(spec.group_add.clone()),
+        sysctls: map(&spec.sysctls),
+        device_cgroup_rules: some_vec(spec.device_cgroup_rules.clone()),
+        runtime: spec.runtime.clone(),
+        uts_mode: spec.uts_mode.clone(),
+        cgroupns_mode: spec.cgroupns_mode.as_deref().map(|m| match m {
+            "host" => HostConfigCgroupnsModeEnum::HOST,
+            _ => HostConfigCgroupnsModeEnum::PRIVATE,
+        }),
+        cgroup_parent: spec.cgroup_parent.clone(),
+        pids_limit: spec.pids_limit,
+        memory_reservation: spec.memory_reservation,
+        memory_swap: spec.memory_swap,
+        memory_swappiness: spec.memory_swappiness,
+        cpu_shares: spec.cpu_shares,
+        cpu_period: spec.cpu_period,
+        cpu_quota: spec.cpu_quota,
+        cpu_realtime_period: spec.cpu_realtime_period,
+        cpu_realtime_runtime: spec.cpu_realtime_runtime,
+        cpuset_cpus: spec.cpuset_cpus.clone(),
+        cpuset_mems: spec.cpuset_mems.clone(),
+        cpu_count: spec.cpu_count,
+        cpu_percent: spec.cpu_percent,
+        io_maximum_iops: spec.io_maximum_iops,
+        io_maximum_bandwidth: spec.io_maximum_bandwidth,
+        blkio_weight: spec.blkio_weight,
+        blkio_weight_device: some_vec(
+            spec.blkio_weight_device
+                .iter()
+                .map(|r| ResourcesBlkioWeightDevice {
+                    path: Some(r.path.clone()),
+                    weight: usize::try_from(r.rate).ok(),
+                })
+                .collect(),
+        ),
+        blkio_device_read_bps: throttle(&spec.device_read_bps),
+        blkio_device_write_bps: throttle(&spec.device_write_bps),
+        blkio_device_read_iops: throttle(&spec.device_read_iops),
+        blkio_device_write_iops: throttle(&spec.device_write_iops),
+        dns: some_vec(spec.dns.clone()),
+        dns_search: some_vec(spec.dns_search.clone()),
+        dns_options: some_vec(spec.dns_options.clone()),
+        tmpfs: map(&spec.tmpfs),
+        oom_kill_disable: spec.oom_kill_disable.then_some(true),
+        oom_score_adj: spec.oom_score_adj,
+        readonly_rootfs: spec.read_only.then_some(true),
+        links: (!user_defined_network(spec))
+            .then(|| some_vec(spec.links.clone()))
+            .flatten(),
+        volumes_from: some_vec(spec.volumes_from.clone()),
+        volume_driver: spec.volume_driver.clone(),
+        storage_opt: map(&spec.storage_opt),
+        log_config: (spec.log_driver.is_some() || !spec.log_opts.is_empty()).then(|| {
+            HostConfigLogConfig {
+                typ: spec.log_driver.clone(),
+                config: map(&spec.log_opts),
+            }
+        }),
+        isolation: spec.isolation.as_deref().map(|i| match i {
+            "hyperv" => HostConfigIsolationEnum::HYPERV,
+            "process" => HostConfigIsolationEnum::PROCESS,
+            _ => HostConfigIsolationEnum::DEFAULT,
+        }),
+        publish_all_ports: spec.publish_all.then_some(true),
+        annotations: map(&spec.annotations),
+        ..Default::default()
+    }
+}
+
+/// Whether the container joins a network the user made, where `--link`
+/// belongs to the endpoint, as the docker CLI sends it.
+fn user_defined_network(spec: &ContainerSpec) -> bool {
+    spec.network_mode.as_deref().is_some_and(|mode| {
+        !matches!(mode, "default" | "bridge" | "host" | "none") && !mode.starts_with("container:")
+    })
+}
+
+/// The endpoint on the container's network, when aliases, addresses, links
+/// or a MAC address were asked for.
+fn endpoint(spec: &ContainerSpec) -> Option<EndpointSettings> {
+    let ipam = (spec.ipv4_address.is_some()
+        || spec.ipv6_address.is_some()
+        || !spec.link_local_ips.is_empty())
+    .then(|| EndpointIpamConfig {
+        ipv4_address: spec.ipv4_address.clone(),
+        ipv6_address: spec.ipv6_address.clone(),
+        link_local_ips: some_vec(spec.link_local_ips.clone()),
+    });
+    let links = user_defined_network(spec)
+        .then(|| some_vec(spec.links.clone()))
+        .flatten();
+    let wanted = ipam.is_some()
+        || links.is_some()
+        || spec.mac_address.is_some()
+        || !spec.network_aliases.is_empty();
+    wanted.then(|| EndpointSettings {
+        aliases: some_vec(spec.network_aliases.clone()),
+        links,
+        ipam_config: ipam,
+        mac_address: spec.mac_address.clone(),
+        ..Default::default()
+    })
 }
 
 /// `on-failure:3` → name `on-failure`, 3 retries.
@@ -433,5 +566,65 @@ mod tests {
             shown.contains("\"TOKEN=…\"") && shown.contains("\"img\""),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn run_args_fields_reach_the_create_request() {
+        let spec = ContainerSpec {
+            image: "img".into(),
+            group_add: vec!["video".into()],
+            sysctls: BTreeMap::from([("net.core.somaxconn".into(), "1024".into())]),
+            cgroupns_mode: Some("host".into()),
+            tmpfs: BTreeMap::from([("/run".into(), String::new())]),
+            log_driver: Some("json-file".into()),
+            read_only: true,
+            exposed_ports: vec!["9000/tcp".into()],
+            stop_signal: Some("SIGINT".into()),
+            network_mode: Some("devnet".into()),
+            ipv4_address: Some("172.30.0.9".into()),
+            health_start_interval: Some(5),
+            healthcheck: Some(crate::container::spec::Healthcheck::default()),
+            gpus: Some(crate::container::gpu::all_gpus()),
+            ..Default::default()
+        };
+        let body = create_body(&spec);
+        let host = body.host_config.unwrap();
+        assert_eq!(host.group_add, Some(vec!["video".to_string()]));
+        assert_eq!(host.sysctls.unwrap()["net.core.somaxconn"], "1024");
+        assert_eq!(host.cgroupns_mode, Some(HostConfigCgroupnsModeEnum::HOST));
+        assert_eq!(host.tmpfs.unwrap()["/run"], "");
+        assert_eq!(host.log_config.unwrap().typ.as_deref(), Some("json-file"));
+        assert_eq!(host.readonly_rootfs, Some(true));
+        assert_eq!(host.memory_swap, None, "unset fields stay unset");
+        let gpu = &host.device_requests.unwrap()[0];
+        assert_eq!(
+            (gpu.driver.as_deref(), gpu.count, gpu.capabilities.clone()),
+            (Some(""), Some(-1), Some(vec![vec!["gpu".to_string()]]))
+        );
+        assert_eq!(body.exposed_ports, Some(vec!["9000/tcp".to_string()]));
+        assert_eq!(body.stop_signal.as_deref(), Some("SIGINT"));
+        assert_eq!(body.healthcheck.unwrap().start_interval, Some(5));
+        let endpoints = body.networking_config.unwrap().endpoints_config.unwrap();
+        let ipam = endpoints["devnet"].ipam_config.clone().unwrap();
+        assert_eq!(ipam.ipv4_address.as_deref(), Some("172.30.0.9"));
+
+        // Links go where the docker CLI puts them.
+        let linked = |network: Option<&str>| {
+            let body = create_body(&ContainerSpec {
+                links: vec!["db:db".into()],
+                network_mode: network.map(str::to_owned),
+                ..Default::default()
+            });
+            let endpoint = body
+                .networking_config
+                .and_then(|n| n.endpoints_config)
+                .and_then(|e| e.into_values().next())
+                .and_then(|e| e.links);
+            (body.host_config.unwrap().links, endpoint)
+        };
+        let db = Some(vec!["db:db".to_string()]);
+        assert_eq!(linked(None), (db.clone(), None));
+        assert_eq!(linked(Some("bridge")), (db.clone(), None));
+        assert_eq!(linked(Some("devnet")), (None, db));
     }
 }

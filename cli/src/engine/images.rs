@@ -28,6 +28,8 @@ pub struct BuildRequest {
     /// Registry logins by server address, sent as `X-Registry-Config` for
     /// private `FROM` images.
     pub registry_logins: BuildLogins,
+    /// `build.options` for the build's containers (network, hosts, limits).
+    pub host: super::BuildHostOptions,
 }
 
 /// bollard's form of a login; the secret leaves devc only in the request
@@ -148,7 +150,7 @@ impl Engine {
         request: BuildRequest,
         reporter: &dyn Reporter,
     ) -> Result<String, EngineError> {
-        let options = BuildImageOptions {
+        let mut options = BuildImageOptions {
             dockerfile: request.dockerfile,
             t: Some(request.tag.clone()),
             nocache: request.no_cache,
@@ -162,6 +164,7 @@ impl Engine {
             platform: request.platform.unwrap_or_default(),
             ..Default::default()
         };
+        request.host.apply(&mut options);
         // Build arguments may carry tokens: the log names them only.
         let build_args: Vec<&String> = options.buildargs.iter().flat_map(|a| a.keys()).collect();
         tracing::debug!(

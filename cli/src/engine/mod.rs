@@ -6,10 +6,12 @@
 //! turned into an [`EngineError`] that says what devc was doing.
 
 mod archive;
+mod build_host;
 mod connect;
 mod containers;
 mod exec;
 mod images;
+mod info;
 mod logs;
 mod networks;
 mod start;
@@ -17,10 +19,12 @@ mod start;
 use std::collections::BTreeMap;
 
 pub use archive::VolumeMount;
+pub use build_host::BuildHostOptions;
 pub use connect::{Endpoint, endpoint};
 pub use containers::{ContainerStatus, short};
 pub use exec::{EXEC_TAG_VAR, ExecChunk, ExecOutput, ExecPipe, ExecRequest};
 pub use images::BuildRequest;
+pub use info::GpuSupport;
 pub use logs::{LogStream, LogsRequest};
 
 /// A connected engine.

@@ -304,6 +304,7 @@ pub async fn build(
         labels,
         no_cache,
         platform: options.platform.clone(),
+        host: options.build_host.clone(),
         ..Default::default()
     };
     super::prepare::build_tagged(engine, request, reporter).await

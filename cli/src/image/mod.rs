@@ -6,6 +6,7 @@
 //! the image exists, doing the least work possible: no pull when the image
 //! is local, no build request when the content-hash tag exists.
 
+pub mod build_options;
 pub mod context;
 pub mod dockerignore;
 pub mod features;
@@ -33,7 +34,7 @@ pub enum ImageError {
         last_lines: Vec<String>,
     },
     #[error("build.options: {0}")]
-    BuildOption(String),
+    BuildOption(#[from] build_options::BuildOptionError),
     #[error(transparent)]
     Context(#[from] context::ContextError),
     /// Boxed: feature errors carry registry detail that would make every
@@ -92,6 +93,7 @@ impl ImageError {
             Self::Config(e) => e.hint(),
             Self::Login(e) => Some(e.hint()),
             Self::Credentials(e) => e.hint(),
+            Self::BuildOption(e) => e.hint(),
             _ => None,
         }
     }

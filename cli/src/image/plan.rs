@@ -22,55 +22,7 @@ pub enum PullPolicy {
 /// Bumped when the way devc builds changes, so old tags are not reused.
 const RECIPE_VERSION: &str = "devc-build-1";
 
-/// The `build.options` devc can honour with the classic builder.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
-pub struct BuildFlags {
-    pub build_args: BTreeMap<String, String>,
-    pub labels: BTreeMap<String, String>,
-    pub no_cache: bool,
-    pub pull: bool,
-}
-
-/// Parses `build.options` (docker build flags).
-pub fn parse_build_options(options: &[String]) -> Result<BuildFlags, String> {
-    let mut flags = BuildFlags::default();
-    let mut iter = options.iter();
-    while let Some(option) = iter.next() {
-        let (name, inline) = match option.split_once('=') {
-            Some((n, v)) if n.starts_with("--") => (n, Some(v.to_string())),
-            _ => (option.as_str(), None),
-        };
-        let mut value = || {
-            inline
-                .clone()
-                .or_else(|| iter.next().cloned())
-                .ok_or_else(|| format!("the flag \"{name}\" needs a value"))
-        };
-        match name {
-            "--build-arg" => {
-                let v = value()?;
-                let (k, val) = match v.split_once('=') {
-                    Some((k, val)) => (k.to_string(), val.to_string()),
-                    None => (v.clone(), std::env::var(&v).unwrap_or_default()),
-                };
-                flags.build_args.insert(k, val);
-            }
-            "--label" => {
-                let v = value()?;
-                let (k, val) = v.split_once('=').unwrap_or((&v, ""));
-                flags.labels.insert(k.to_string(), val.to_string());
-            }
-            "--no-cache" => flags.no_cache = inline.as_deref() != Some("false"),
-            "--pull" => flags.pull = inline.as_deref() != Some("false"),
-            other => {
-                return Err(format!(
-                    "unsupported flag \"{other}\"; supported: --build-arg, --label, --no-cache, --pull"
-                ));
-            }
-        }
-    }
-    Ok(flags)
-}
+pub use super::build_options::{BuildFlags, parse_build_options};
 
 /// The images a Dockerfile builds `FROM` (stage names excluded), with
 /// `ARG` defaults and build args substituted. `target` limits the search to
@@ -269,23 +221,6 @@ mod tests {
             base_images("FROM ${X:-fallback}\n", &args(&[]), None),
             vec!["fallback"]
         );
-    }
-
-    #[test]
-    fn build_options() {
-        let flags = parse_build_options(&[
-            "--build-arg".into(),
-            "A=1".into(),
-            "--label=x=y".into(),
-            "--no-cache".into(),
-        ])
-        .unwrap();
-        assert_eq!(flags.build_args["A"], "1");
-        assert_eq!(flags.labels["x"], "y");
-        assert!(flags.no_cache);
-        let err = parse_build_options(&["--network=host".into()]).unwrap_err();
-        assert!(err.contains("\"--network\""), "{err}");
-        assert!(parse_build_options(&["--label".into()]).is_err());
     }
 
     #[test]

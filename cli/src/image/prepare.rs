@@ -26,6 +26,10 @@ pub struct PrepareOptions {
     pub platform: Option<String>,
     /// `devc build --cache-from`: images whose layers a Dockerfile build may reuse.
     pub cache_from: Vec<String>,
+    /// `build.options` for the build's containers (`--network`, `--add-host`,
+    /// limits), which the features build on top of a Dockerfile gets too, as
+    /// in the reference CLI's single build. Set by [`prepare`].
+    pub build_host: crate::engine::BuildHostOptions,
 }
 
 /// The image the container will run.
@@ -54,6 +58,11 @@ pub async fn prepare(
     if features.is_empty() {
         return Ok(base);
     }
+    let mut options = options.clone();
+    if let ImageSource::Dockerfile(build) = &config.image {
+        options.build_host = plan::parse_build_options(&build.options)?.host;
+    }
+    let options = &options;
     let merged = MergedConfig::for_image(config, &base.name, &base.info.labels, reporter)?;
     let base_entries = &merged.label[..merged.image_entries];
     let plan = FeaturePlan {
@@ -183,13 +192,17 @@ async fn build_image(
         std::fs::read_to_string(&build.dockerfile).map_err(|_| ImageError::DockerfileMissing {
             path: build.dockerfile.clone(),
         })?;
-    let flags = plan::parse_build_options(&build.options).map_err(ImageError::BuildOption)?;
+    let flags = plan::parse_build_options(&build.options)?;
+    for warning in &flags.warnings {
+        reporter.warn(warning);
+    }
+    let target = flags.target.as_ref().or(build.target.as_ref());
     let mut args = build.args.clone();
     args.extend(flags.build_args.clone());
     let scan = context::scan(&build.context, &build.dockerfile, None)?;
 
     let mut base_ids = BTreeMap::new();
-    for base in plan::base_images(&dockerfile_text, &args, build.target.as_deref()) {
+    for base in plan::base_images(&dockerfile_text, &args, target.map(String::as_str)) {
         let id = engine
             .inspect_image(&base)
             .await?
@@ -204,7 +217,7 @@ async fn build_image(
             context_digest: &scan.digest,
             dockerfile: scan.dockerfile_name(),
             args: &args,
-            target: build.target.as_deref(),
+            target: target.map(String::as_str),
             flags: &flags,
             base_ids: &base_ids,
         },
@@ -227,14 +240,16 @@ async fn build_image(
         dockerfile: scan.dockerfile_name().to_string(),
         tag: tag.clone(),
         build_args: args.into_iter().collect(),
-        target: build.target.clone(),
+        target: target.cloned(),
         cache_from: build
             .cache_from
             .iter()
+            .chain(&flags.cache_from)
             .chain(&options.cache_from)
             .cloned()
             .collect(),
-        platform: options.platform.clone(),
+        platform: options.platform.clone().or_else(|| flags.platform.clone()),
+        host: flags.host.clone(),
         no_cache,
         labels: flags.labels.clone().into_iter().collect::<HashMap<_, _>>(),
         pull: flags.pull || options.pull == PullPolicy::Always,
@@ -260,7 +275,7 @@ async fn build_image(
                 context_digest: &scan.digest,
                 dockerfile: scan.dockerfile_name(),
                 args: &args_for_tag,
-                target: build.target.as_deref(),
+                target: target.map(String::as_str),
                 flags: &flags,
                 base_ids: &known,
             },

@@ -69,8 +69,8 @@ fn unsupported_run_args_flag_is_named_and_creates_nothing() {
         r#"{"image": "devc-test/busybox:latest", "runArgs": ["--frobnicate", "yes"]}"#,
     );
     let run = ws.devc(&["up"]);
-    assert_error(&run, 1, "--frobnicate");
-    assert!(run.stderr.contains("runArgs: "), "{}", run.stderr);
+    assert_error(&run, 3, "--frobnicate");
+    assert!(run.stderr.contains("runArgs in "), "{}", run.stderr);
     assert!(ws.containers().is_empty());
 }
 

@@ -33,6 +33,7 @@ mod private_registry;
 mod read_configuration;
 mod reference_flags;
 mod registry;
+mod run_args;
 mod shipped;
 mod team_flow;
 mod up;
