@@ -36,6 +36,9 @@ pub struct BuildArgs {
     /// Image whose layers the Dockerfile build may reuse (repeatable).
     #[arg(long = "cache-from", value_name = "IMAGE")]
     cache_from: Vec<String>,
+    /// Whether to build with the engine's BuildKit: auto (when the engine has it) or never.
+    #[arg(long, value_enum, default_value_t = image::BuildkitPolicy::Auto)]
+    buildkit: image::BuildkitPolicy,
     #[command(flatten)]
     lock: super::LockArgs,
 }
@@ -78,6 +81,7 @@ async fn build(ctx: &Context, args: &BuildArgs) -> Result<Vec<String>, Error> {
         lock: args.lock.mode(),
         platform: args.platform.clone(),
         cache_from: args.cache_from.clone(),
+        buildkit: args.buildkit,
     };
     let prepared = match &config.image {
         crate::config::ImageSource::Compose(source) => {

@@ -9,7 +9,7 @@ use crate::attach::extensions;
 use crate::config::MergedConfig;
 use crate::container::up::{self, InFlight, UpOptions};
 use crate::error::Error;
-use crate::image::{PrepareOptions, PullPolicy};
+use crate::image::{BuildkitPolicy, PrepareOptions, PullPolicy};
 use crate::interrupt::Interrupt;
 use crate::lifecycle;
 
@@ -29,6 +29,9 @@ pub struct UpArgs {
     /// When to pull `image`: missing (default), always, never.
     #[arg(long, value_enum, default_value_t = PullPolicy::Missing)]
     pull: PullPolicy,
+    /// Whether to build with the engine's BuildKit: auto (when the engine has it) or never.
+    #[arg(long, value_enum, default_value_t = BuildkitPolicy::Auto)]
+    buildkit: BuildkitPolicy,
     /// Add the resolved configuration to the JSON result.
     #[arg(long)]
     include_configuration: bool,
@@ -122,6 +125,7 @@ async fn up(ctx: &Context, args: &UpArgs, interrupt: &Interrupt) -> Result<Done,
             pull: args.pull,
             no_cache: args.build_no_cache,
             lock: args.lock.mode(),
+            buildkit: args.buildkit,
             ..Default::default()
         },
     };

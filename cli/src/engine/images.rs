@@ -8,7 +8,7 @@ use futures_util::StreamExt;
 use super::{Engine, EngineError, ImageInfo, labels_map};
 use crate::printer::{Event, Reporter};
 
-/// A classic-builder build request. The context is already a tar archive.
+/// A build request. The context is already a tar archive.
 #[derive(Debug, Clone, Default)]
 pub struct BuildRequest {
     pub context_tar: Vec<u8>,
@@ -24,6 +24,9 @@ pub struct BuildRequest {
     pub pull: bool,
     /// `os/arch[/variant]` to build for; the engine's own when `None`.
     pub platform: Option<String>,
+    /// Build with the engine's BuildKit (see `buildkit.rs`) instead of the
+    /// classic builder.
+    pub buildkit: bool,
 }
 
 impl Engine {
@@ -88,13 +91,16 @@ impl Engine {
         Ok(())
     }
 
-    /// Builds an image with the classic builder, streaming its output to
-    /// `reporter` as it arrives. Returns the image id.
+    /// Builds an image, streaming its output to `reporter` as it arrives.
+    /// Returns the image id.
     pub async fn build_image(
         &self,
         request: BuildRequest,
         reporter: &dyn Reporter,
     ) -> Result<String, EngineError> {
+        if request.buildkit {
+            return self.build_image_buildkit(request, reporter).await;
+        }
         let options = BuildImageOptions {
             dockerfile: request.dockerfile,
             t: Some(request.tag.clone()),
@@ -149,7 +155,9 @@ impl Engine {
                     status: 0,
                 });
             }
-            if let Some(id) = info.aux.and_then(|a| a.id) {
+            if let Some(bollard::models::BuildInfoAux::Default(aux)) = info.aux
+                && let Some(id) = aux.id
+            {
                 image_id = id;
             }
         }
@@ -225,7 +233,7 @@ impl Engine {
 /// the stream. Once the build has reported its image id (or a pull or push
 /// its first status), that is only whitespace left over, not a failure (issue 13: a Compose build that
 /// succeeded was reported as failed about once in ten).
-fn is_trailing_bytes_error(err: &bollard::errors::Error) -> bool {
+pub(super) fn is_trailing_bytes_error(err: &bollard::errors::Error) -> bool {
     matches!(err, bollard::errors::Error::IOError { err } if err.to_string() == "bytes remaining on stream")
 }
 

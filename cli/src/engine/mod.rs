@@ -6,6 +6,7 @@
 //! turned into an [`EngineError`] that says what devc was doing.
 
 mod archive;
+mod buildkit;
 mod connect;
 mod containers;
 mod exec;
@@ -17,6 +18,7 @@ mod start;
 use std::collections::BTreeMap;
 
 pub use archive::VolumeMount;
+pub use buildkit::{BuilderInfo, BuilderKind};
 pub use connect::{Endpoint, endpoint};
 pub use containers::{ContainerStatus, short};
 pub use exec::{EXEC_TAG_VAR, ExecChunk, ExecOutput, ExecPipe, ExecRequest};

@@ -6,6 +6,7 @@
 //! the image exists, doing the least work possible: no pull when the image
 //! is local, no build request when the content-hash tag exists.
 
+pub mod builder;
 pub mod context;
 pub mod dockerignore;
 pub mod features;
@@ -14,6 +15,7 @@ mod prepare;
 pub mod publish;
 pub mod uid;
 
+pub use builder::BuildkitPolicy;
 pub use plan::PullPolicy;
 pub use prepare::{PrepareOptions, PreparedImage, prepare, prepare_base};
 
@@ -52,6 +54,16 @@ pub enum ImageError {
     /// The merged configuration refused a value (see `config::merged`).
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    /// The classic builder was chosen for a Dockerfile only BuildKit reads.
+    #[error("the Dockerfile {} needs BuildKit ({what} on line {line}), but {why}", dockerfile.display())]
+    NeedsBuildKit {
+        dockerfile: PathBuf,
+        line: usize,
+        what: String,
+        why: String,
+        /// The engine has BuildKit; `--buildkit never` turned it off.
+        never: bool,
+    },
     /// A command that builds one image was given a Compose configuration.
     #[error(
         "the image of Compose service \"{service}\" is made by `devc up` or `devc build` with the Compose files"
@@ -83,6 +95,12 @@ impl ImageError {
                 "use plain user names (letters, digits, `.`, `_`, `-`) and environment variable names (letters, digits, `_`), and values without control characters such as newlines".into(),
             ),
             Self::Config(e) => e.hint(),
+            Self::NeedsBuildKit { never: true, .. } => Some(
+                "run without `--buildkit never` (or with `--buildkit auto`) so the engine's BuildKit builds it".into(),
+            ),
+            Self::NeedsBuildKit { never: false, .. } => Some(
+                "build on an engine with BuildKit (Docker 18.09 or newer on Linux), or write the step without BuildKit-only syntax".into(),
+            ),
             _ => None,
         }
     }

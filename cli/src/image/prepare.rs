@@ -25,6 +25,8 @@ pub struct PrepareOptions {
     pub platform: Option<String>,
     /// `devc build --cache-from`: images whose layers a Dockerfile build may reuse.
     pub cache_from: Vec<String>,
+    /// `--buildkit`: whether builds may use the engine's BuildKit.
+    pub buildkit: super::BuildkitPolicy,
 }
 
 /// The image the container will run.
@@ -209,12 +211,23 @@ async fn build_image(
         });
     }
 
-    reporter.step(&format!("Building image {tag}"));
+    let builder = super::builder::choose(engine, options.buildkit).await?;
+    builder.check(&build.dockerfile, &dockerfile_text)?;
+    let platform_args = builder.platform_args(&dockerfile_text, &args, options.platform.as_deref());
+    reporter.step(&format!(
+        "Building image {tag}{}",
+        if builder.buildkit {
+            " with BuildKit"
+        } else {
+            ""
+        }
+    ));
     let request = BuildRequest {
         context_tar: scan.to_tar()?,
         dockerfile: scan.dockerfile_name().to_string(),
         tag: tag.clone(),
-        build_args: args.into_iter().collect(),
+        build_args: args.into_iter().chain(platform_args).collect(),
+        buildkit: builder.buildkit,
         target: build.target.clone(),
         cache_from: build
             .cache_from
