@@ -232,3 +232,36 @@ fn ctrl_c_during_a_buildkit_build_leaves_no_image() {
     });
     assert!(ws.containers().is_empty());
 }
+
+/// Podman's API has no BuildKit: devc falls back to its builder (Buildah,
+/// which reads `RUN --mount` itself) and passes `TARGETARCH`, which Buildah
+/// leaves empty through the API.
+#[test]
+fn podman_builds_the_cache_mount_dockerfile_without_buildkit_and_gets_targetarch() {
+    let service = crate::podman::PodmanService::start();
+    let host = service.docker_host();
+    let ws = Workspace::with_config(
+        "buildkit-podman",
+        r#"{"build": {"dockerfile": "Dockerfile"},
+            "runArgs": ["--ulimit", "nofile=1024:4096", "--ulimit", "nproc=4096:4096"]}"#,
+    );
+    ws.write(".devcontainer/Dockerfile", &dockerfile(&nonce()));
+    let _down = crate::podman::PodmanDown(&ws, &host);
+    let env = [("DOCKER_HOST", host.as_str())];
+    let up = ws.devc_env(&["up"], &env);
+    assert_eq!(
+        up.code,
+        0,
+        "{}\nPodman's service log:\n{}",
+        up.stderr,
+        service.log()
+    );
+    assert!(
+        up.stderr.contains("Building image devc-buildkit-podman:")
+            && !up.stderr.contains("with BuildKit"),
+        "{}",
+        up.stderr
+    );
+    let arch = ws.devc_env(&["exec", "cat", "/arch"], &env);
+    assert_eq!(arch.stdout, "amd64\n", "{}", arch.stderr);
+}
