@@ -58,6 +58,9 @@ pub struct BuilderInfo {
     pub arch: String,
     /// The engine's own description (`Docker 20.10.24, API 1.41`).
     pub engine: String,
+    /// BuildKit's built-in Dockerfile frontend reads heredocs (Dockerfile
+    /// 1.4, in Docker 23 / API 1.42 and later; 20.10's does not).
+    pub heredocs: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -74,6 +77,9 @@ pub enum BuilderKind {
 /// The first API version whose engines build with BuildKit without
 /// experimental mode (Docker 18.09).
 const BUILDKIT_MIN_API: (u32, u32) = (1, 39);
+/// The first API version whose built-in Dockerfile frontend reads heredocs
+/// (Docker 23.0).
+const HEREDOC_MIN_API: (u32, u32) = (1, 42);
 
 impl BuilderInfo {
     /// What a `GET /version` answer says about the builder.
@@ -86,6 +92,7 @@ impl BuilderInfo {
         let os = version.os.clone().unwrap_or_default();
         let api = version.api_version.clone().unwrap_or_default();
         let new_enough = parse_api(&api).is_some_and(|v| v >= BUILDKIT_MIN_API);
+        let heredocs = !podman && parse_api(&api).is_some_and(|v| v >= HEREDOC_MIN_API);
         let kind = if podman {
             BuilderKind::Podman
         } else if new_enough && os == "linux" {
@@ -102,6 +109,7 @@ impl BuilderInfo {
                 "{product} {}, API {api}",
                 version.version.as_deref().unwrap_or("?")
             ),
+            heredocs,
         }
     }
 }
@@ -594,6 +602,8 @@ mod tests {
         let info = BuilderInfo::from_version(&docker("1.41", "linux"));
         assert_eq!(info.kind, BuilderKind::DockerBuildKit);
         assert_eq!(info.engine, "Docker 20.10.24, API 1.41");
+        assert!(!info.heredocs);
+        assert!(BuilderInfo::from_version(&docker("1.43", "linux")).heredocs);
         assert_eq!(
             BuilderInfo::from_version(&docker("1.38", "linux")).kind,
             BuilderKind::DockerClassic

@@ -53,7 +53,20 @@ impl Chosen {
     /// Refuses a Dockerfile that Docker's classic builder cannot read,
     /// when that is the builder chosen.
     pub fn check(&self, dockerfile: &Path, text: &str) -> Result<(), ImageError> {
-        if self.buildkit || self.info.kind == BuilderKind::Podman {
+        if self.buildkit {
+            // Docker 20.10's built-in frontend fails a heredoc with "unknown
+            // instruction" on its body's first line; a `# syntax=` line
+            // brings a newer frontend that reads it.
+            if let Some(found) = heredoc(text).filter(|_| !self.info.heredocs) {
+                return Err(ImageError::HeredocUnsupported {
+                    dockerfile: dockerfile.to_path_buf(),
+                    line: found.line,
+                    engine: self.info.engine.clone(),
+                });
+            }
+            return Ok(());
+        }
+        if self.info.kind == BuilderKind::Podman {
             return Ok(());
         }
         let Some(found) = buildkit_only(text) else {
@@ -149,6 +162,19 @@ pub fn buildkit_only(text: &str) -> Option<BuildkitOnly> {
             what: "a `# syntax=` line".into(),
         });
     }
+    scan(text, escape, false)
+}
+
+/// The first heredoc, unless a `# syntax=` line chooses the frontend.
+fn heredoc(text: &str) -> Option<BuildkitOnly> {
+    let (directives, escape) = parser_directives(text);
+    if directives.iter().any(|(_, key)| key == "syntax") {
+        return None;
+    }
+    scan(text, escape, true)
+}
+
+fn scan(text: &str, escape: char, heredocs_only: bool) -> Option<BuildkitOnly> {
     for (line, instruction) in instructions(text, escape) {
         let mut words = instruction.split_whitespace();
         let keyword = words.next().unwrap_or_default().to_ascii_uppercase();
@@ -160,7 +186,7 @@ pub fn buildkit_only(text: &str) -> Option<BuildkitOnly> {
         for word in words {
             if let Some(flag) = word.strip_prefix("--") {
                 let name = flag.split('=').next().unwrap_or_default();
-                if flags.contains(&name) {
+                if flags.contains(&name) && !heredocs_only {
                     return Some(BuildkitOnly {
                         line,
                         what: format!("{keyword} --{name}"),
@@ -320,7 +346,26 @@ mod tests {
             os: "linux".into(),
             arch: "amd64".into(),
             engine: "Docker 20.10.24, API 1.41".into(),
+            heredocs: false,
         }
+    }
+
+    #[test]
+    fn an_old_frontend_refuses_heredocs_unless_a_syntax_line_picks_another() {
+        let path = Path::new("/w/Dockerfile");
+        let text = "FROM a\nRUN --mount=type=cache,target=/c true\nRUN <<EOF\necho\nEOF\n";
+        let auto = pick(docker(BuilderKind::DockerBuildKit), BuildkitPolicy::Auto);
+        assert_eq!(
+            auto.check(path, text).unwrap_err().to_string(),
+            "the Dockerfile /w/Dockerfile has a heredoc (line 3), which the Dockerfile reader built into the engine (Docker 20.10.24, API 1.41) does not know"
+        );
+        assert!(
+            auto.check(path, &format!("# syntax=docker/dockerfile:1\n{text}"))
+                .is_ok()
+        );
+        let mut newer = docker(BuilderKind::DockerBuildKit);
+        newer.heredocs = true;
+        assert!(pick(newer, BuildkitPolicy::Auto).check(path, text).is_ok());
     }
 
     #[test]

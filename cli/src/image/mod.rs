@@ -64,6 +64,13 @@ pub enum ImageError {
         /// The engine has BuildKit; `--buildkit never` turned it off.
         never: bool,
     },
+    /// BuildKit's built-in Dockerfile frontend is older than heredocs.
+    #[error("the Dockerfile {} has a heredoc (line {line}), which the Dockerfile reader built into the engine ({engine}) does not know", dockerfile.display())]
+    HeredocUnsupported {
+        dockerfile: PathBuf,
+        line: usize,
+        engine: String,
+    },
     /// A command that builds one image was given a Compose configuration.
     #[error(
         "the image of Compose service \"{service}\" is made by `devc up` or `devc build` with the Compose files"
@@ -97,6 +104,9 @@ impl ImageError {
             Self::Config(e) => e.hint(),
             Self::NeedsBuildKit { never: true, .. } => Some(
                 "run without `--buildkit never` (or with `--buildkit auto`) so the engine's BuildKit builds it".into(),
+            ),
+            Self::HeredocUnsupported { .. } => Some(
+                "write the step without a heredoc, use Docker 23 or newer, or make `# syntax=docker/dockerfile:1` the Dockerfile's first line (the engine then fetches a newer Dockerfile frontend from Docker Hub)".into(),
             ),
             Self::NeedsBuildKit { never: false, .. } => Some(
                 "build on an engine with BuildKit (Docker 18.09 or newer on Linux), or write the step without BuildKit-only syntax".into(),

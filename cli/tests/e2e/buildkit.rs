@@ -265,3 +265,42 @@ fn podman_builds_the_cache_mount_dockerfile_without_buildkit_and_gets_targetarch
     let arch = ws.devc_env(&["exec", "cat", "/arch"], &env);
     assert_eq!(arch.stdout, "amd64\n", "{}", arch.stderr);
 }
+
+/// Docker 20.10's built-in Dockerfile frontend predates heredocs: devc
+/// names the line before sending the build (on Docker 23+ it builds).
+#[test]
+fn a_heredoc_the_engines_frontend_cannot_read_is_named_before_building() {
+    let ws = Workspace::with_config(
+        "buildkit-heredoc",
+        r#"{"build": {"dockerfile": "Dockerfile"}}"#,
+    );
+    ws.write(
+        ".devcontainer/Dockerfile",
+        &format!(
+            "FROM devc-test/busybox:latest\nRUN <<EOF\necho {}\nEOF\n",
+            nonce()
+        ),
+    );
+    let api = runtime()
+        .block_on(crate::common::docker().version())
+        .unwrap()
+        .api_version
+        .unwrap();
+    let (major, minor) = api.split_once('.').unwrap();
+    let old = (major.parse::<u32>().unwrap(), minor.parse::<u32>().unwrap()) < (1, 42);
+    let run = ws.devc(&["build"]);
+    if old {
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        assert!(
+            run.stderr.contains(&format!(
+                "error: the Dockerfile {} has a heredoc (line 2), which the Dockerfile reader built into the engine (Docker ",
+                ws.path.join(".devcontainer/Dockerfile").display()
+            )) && run.stderr.contains("hint: write the step without a heredoc"),
+            "{}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("Building image"), "{}", run.stderr);
+    } else {
+        run.json();
+    }
+}
