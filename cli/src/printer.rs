@@ -415,8 +415,14 @@ fn strip_controls(line: &str, out: &mut String) {
 
 /// `Step 3/7 : RUN ...` (classic builder) → (3, 7).
 fn build_step(line: &str) -> Option<(u64, u64)> {
-    let rest = line.strip_prefix("Step ")?;
-    let (progress, _) = rest.split_once(' ')?;
+    let progress = match line.strip_prefix("Step ") {
+        Some(rest) => rest.split_once(' ')?.0,
+        // BuildKit: `#5 [stage-0 2/3] RUN …`.
+        None => {
+            let (_, rest) = line.strip_prefix('#')?.split_once(" [")?;
+            rest.split_once(']')?.0.rsplit(' ').next()?
+        }
+    };
     let (n, m) = progress.split_once('/')?;
     Some((n.parse().ok()?, m.parse().ok()?))
 }
@@ -485,5 +491,9 @@ mod tests {
         assert_eq!(build_step("Step 3/7 : RUN make"), Some((3, 7)));
         assert_eq!(build_step(" ---> Running in abc"), None);
         assert_eq!(build_step("Step x/7 : RUN"), None);
+        assert_eq!(build_step("#5 [stage-0 2/3] RUN make"), Some((2, 3)));
+        assert_eq!(build_step("#6 [3/8] COPY a/ /a/"), Some((3, 8)));
+        assert_eq!(build_step("#1 [internal] load build context"), None);
+        assert_eq!(build_step("#5 DONE 0.4s"), None);
     }
 }

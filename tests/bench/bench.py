@@ -65,6 +65,10 @@ LOCAL_FOLDER_LABEL = "devcontainer.local_folder"
 RUN_TIMEOUT_S = 600
 GNU_TIME = "/usr/bin/time"
 RECREATE = ("--remove-existing-container",)
+# Debian's docker.io client (20.10): it speaks the engine's BuildKit session
+# without the buildx plugin, which the newer client first on PATH requires.
+# The reference CLI builds with BuildKit only through it (see `Scenario.buildkit`).
+DEBIAN_DOCKER = "/usr/bin/docker"
 
 # What devc cannot do yet, by capability, with the reason the report shows
 # instead of numbers. Delete an entry once devc supports it.
@@ -94,6 +98,20 @@ class Tool:
 
     def argv(self, verb: str, workspace: Path, flags: tuple[str, ...] = ()) -> list[str]:
         return [str(self.path), verb, "--workspace-folder", str(workspace), *flags]
+
+    def invocation(self, scenario: "Scenario", verb: str, workspace: Path) -> tuple[list[str], dict[str, str]]:
+        """The command line and environment for `verb` in `scenario`. In the
+        BuildKit scenarios the reference CLI (which finds no buildx plugin
+        here and so runs a plain `docker build`) gets Debian's 20.10 client
+        and `DOCKER_BUILDKIT=1`, which make that `docker build` a BuildKit
+        build; devc uses the engine's BuildKit by itself."""
+        flags = scenario.flags if verb == scenario.verb else ()
+        if scenario.buildkit and self.name == "reference":
+            return self.argv(verb, workspace, ("--docker-path", DEBIAN_DOCKER, *flags)), {
+                **TOOL_ENV,
+                "DOCKER_BUILDKIT": "1",
+            }
+        return self.argv(verb, workspace, flags), TOOL_ENV
 
 
 def version_of(path: Path) -> str:
@@ -202,6 +220,25 @@ def dockerfile_workspace(base: str, nonce: str) -> Files:
     }
 
 
+def buildkit_workspace(base: str, nonce: str) -> Files:
+    """A Dockerfile only BuildKit builds: a cache mount and `TARGETARCH` in
+    the first step, which also writes the nonce (a new nonce reruns every step)."""
+    return {
+        ".devcontainer/devcontainer.json": as_json(
+            {"build": {"dockerfile": "Dockerfile", "context": ".."}, "remoteUser": "root"}
+        ),
+        ".devcontainer/Dockerfile": lines(
+            f"FROM {base}",
+            "ARG TARGETARCH",
+            "RUN --mount=type=cache,target=/var/cache/bench "
+            f'echo {nonce} > /etc/bench-nonce && echo "$TARGETARCH" > /etc/bench-arch && echo run >> /var/cache/bench/runs',
+            "COPY app/ /opt/app/",
+            "RUN sh /opt/app/setup.sh",
+        ),
+        "app/setup.sh": lines("mkdir -p /opt/data", "for i in 1 2 3; do echo $i > /opt/data/$i; done"),
+    }
+
+
 def features_workspace(base: str, install_tag: str, second_flavour: str) -> Files:
     """Two local features that only write a file (no network): feat-a, then
     feat-b with a `flavour` option. Each writes its install tag and flavour
@@ -300,6 +337,7 @@ class Scenario:
     needs: str | None = None  # capability a tool must have (see DEVC_LACKS)
     quick: bool = False  # part of --quick
     target: float | None = None  # issue 7's target for reference/devc
+    buildkit: bool = False  # the reference CLI builds with BuildKit (see Tool.invocation)
 
 
 SCENARIOS = (
@@ -349,6 +387,26 @@ SCENARIOS = (
         dockerfile_workspace,
         "up",
         RECREATE,
+    ),
+    Scenario(
+        "buildkit-cold",
+        "up --remove-existing-container, BuildKit Dockerfile changed",
+        "BuildKit build (cache mount, TARGETARCH) after its first step changed, then recreate.",
+        buildkit_workspace,
+        "up",
+        RECREATE,
+        renew=True,
+        probe="/etc/bench-nonce",
+        buildkit=True,
+    ),
+    Scenario(
+        "buildkit-cached",
+        "up --remove-existing-container, BuildKit Dockerfile unchanged",
+        "Recreate with a BuildKit Dockerfile that did not change since the last build.",
+        buildkit_workspace,
+        "up",
+        RECREATE,
+        buildkit=True,
     ),
     Scenario(
         "features-cold",
@@ -431,7 +489,7 @@ class RunFailed(Exception):
 TOOL_ENV = {k: v for k, v in os.environ.items() if k != "DEVC_LOG"}
 
 
-def measure(argv: list[str], logs: Path) -> Sample:
+def measure(argv: list[str], logs: Path, env: Mapping[str, str] = TOOL_ENV) -> Sample:
     """Runs argv under GNU time with stdin from /dev/null and stdout and
     stderr to files; returns its wall time and the peak RSS of its tree."""
     out_path, err_path, rss_path = (logs.with_suffix(s) for s in (".out", ".err", ".rss"))
@@ -443,7 +501,7 @@ def measure(argv: list[str], logs: Path) -> Sample:
             (os.POSIX_SPAWN_DUP2, err.fileno(), 2),
         ]
         start = time.perf_counter()
-        pid = os.posix_spawn(GNU_TIME, timed, TOOL_ENV, file_actions=actions)
+        pid = os.posix_spawn(GNU_TIME, timed, dict(env), file_actions=actions)
         watchdog = threading.Timer(RUN_TIMEOUT_S, os.kill, (pid, signal.SIGKILL))
         watchdog.start()
         try:
@@ -607,8 +665,8 @@ class Bench:
                 try:
                     write_files(folders[tool.name], scenario.layout(self.base, self.nonce(tool)))
                     if scenario.prime:
-                        argv = tool.argv("up", folders[tool.name])
-                        up_container_id(measure(argv, folders[tool.name].parent / f"{scenario.key}-prime"))
+                        argv, env = tool.invocation(scenario, "up", folders[tool.name])
+                        up_container_id(measure(argv, folders[tool.name].parent / f"{scenario.key}-prime", env))
                 except RunFailed as err:
                     outcomes[tool.name].error = f"preparing: {err}"
                     active.remove(tool)
@@ -640,7 +698,8 @@ class Bench:
             if not ids:
                 raise RunFailed("no running container to stop")
             docker("stop", *ids)
-        sample = measure(tool.argv(scenario.verb, folder, scenario.flags), folder.parent / f"{scenario.key}-{round_}")
+        argv, env = tool.invocation(scenario, scenario.verb, folder)
+        sample = measure(argv, folder.parent / f"{scenario.key}-{round_}", env)
         if scenario.verb == "up":
             container = up_container_id(sample)
             if scenario.probe:

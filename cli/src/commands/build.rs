@@ -39,6 +39,9 @@ pub struct BuildArgs {
     /// Image whose layers the Dockerfile build may reuse (repeatable).
     #[arg(long = "cache-from", value_name = "IMAGE")]
     cache_from: Vec<String>,
+    /// Whether to build with the engine's BuildKit: auto (when the engine has it) or never.
+    #[arg(long, value_enum, default_value_t = image::BuildkitPolicy::Auto)]
+    buildkit: image::BuildkitPolicy,
     #[command(flatten)]
     overrides: super::ConfigOverrideArgs,
     #[command(flatten)]
@@ -99,6 +102,7 @@ async fn build(ctx: &Context, args: &BuildArgs) -> Result<Vec<String>, Error> {
         lock: args.lock.mode(),
         platform: args.platform.clone(),
         cache_from: args.cache_from.clone(),
+        buildkit: args.buildkit,
         ..Default::default()
     };
     let prepared = match &config.image {

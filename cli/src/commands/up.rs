@@ -10,7 +10,7 @@ use crate::config::MergedConfig;
 use crate::container::gpu::GpuAvailability;
 use crate::container::up::{self, InFlight, UpOptions};
 use crate::error::Error;
-use crate::image::{PrepareOptions, PullPolicy};
+use crate::image::{BuildkitPolicy, PrepareOptions, PullPolicy};
 use crate::interrupt::Interrupt;
 use crate::lifecycle;
 
@@ -33,6 +33,9 @@ pub struct UpArgs {
     /// Image whose layers a Dockerfile build may reuse (repeatable), added to build.cacheFrom.
     #[arg(long = "cache-from", value_name = "IMAGE")]
     cache_from: Vec<String>,
+    /// Whether to build with the engine's BuildKit: auto (when the engine has it) or never.
+    #[arg(long, value_enum, default_value_t = BuildkitPolicy::Auto)]
+    buildkit: BuildkitPolicy,
     /// Add the resolved configuration to the JSON result.
     #[arg(long)]
     include_configuration: bool,
@@ -162,6 +165,7 @@ async fn up(ctx: &Context, args: &UpArgs, interrupt: &Interrupt) -> Result<Done,
             no_cache: args.build_no_cache,
             lock: args.lock.mode(),
             cache_from: args.cache_from.clone(),
+            buildkit: args.buildkit,
             ..Default::default()
         },
         gpu_availability: args.gpu_availability,

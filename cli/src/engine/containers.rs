@@ -101,7 +101,7 @@ impl Engine {
             labels: labels_map(config.labels),
             env: config.env.unwrap_or_default(),
             user: config.user.unwrap_or_default(),
-            created: c.created.map(|t| t.to_string()).unwrap_or_default(),
+            created: c.created.as_ref().map(go_time).unwrap_or_default(),
         })
     }
 
@@ -549,6 +549,22 @@ impl Engine {
     }
 }
 
+/// A creation time as the engine wrote it (Go's `RFC3339Nano`: UTC with
+/// `Z`, nanoseconds without trailing zeros). bollard's `buildkit` feature
+/// needs its `chrono` feature, which parses dates into `DateTime<Utc>`; the
+/// lifecycle markers hold this string, and the reference CLI writes them
+/// from the engine's raw JSON, so devc must print the same text (Docker
+/// reports UTC; an engine reporting another offset gets the UTC form).
+fn go_time(time: &bollard::models::BollardDate) -> String {
+    let nanos = time.timestamp_subsec_nanos();
+    let fraction = if nanos == 0 {
+        String::new()
+    } else {
+        format!(".{nanos:09}").trim_end_matches('0').to_string()
+    };
+    format!("{}{fraction}Z", time.format("%Y-%m-%dT%H:%M:%S"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -626,5 +642,20 @@ mod tests {
         assert_eq!(linked(None), (db.clone(), None));
         assert_eq!(linked(Some("bridge")), (db.clone(), None));
         assert_eq!(linked(Some("devnet")), (None, db));
+    }
+
+    /// The marker text is the engine's own `Created` string.
+    #[test]
+    fn creation_times_print_as_the_engine_wrote_them() {
+        for raw in [
+            "2026-12-06T00:26:59.988123456Z",
+            "2026-12-06T00:26:59.9881Z",
+            "2026-12-06T00:26:59.5Z",
+            "2026-12-06T00:26:59Z",
+        ] {
+            let parsed: bollard::models::BollardDate =
+                serde_json::from_value(serde_json::json!(raw)).unwrap();
+            assert_eq!(super::go_time(&parsed), raw);
+        }
     }
 }

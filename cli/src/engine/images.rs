@@ -9,7 +9,7 @@ use super::{Engine, EngineError, ImageInfo, labels_map};
 use crate::printer::{Event, Reporter};
 use crate::registry::credentials::{BuildLogins, Credentials, Login, Secret};
 
-/// A classic-builder build request. The context is already a tar archive.
+/// A build request. The context is already a tar archive.
 #[derive(Debug, Clone, Default)]
 pub struct BuildRequest {
     pub context_tar: Vec<u8>,
@@ -30,6 +30,9 @@ pub struct BuildRequest {
     pub registry_logins: BuildLogins,
     /// `build.options` for the build's containers (network, hosts, limits).
     pub host: super::BuildHostOptions,
+    /// Build with the engine's BuildKit (see `buildkit.rs`) instead of the
+    /// classic builder.
+    pub buildkit: bool,
 }
 
 /// bollard's form of a login; the secret leaves devc only in the request
@@ -143,13 +146,16 @@ impl Engine {
         Ok(())
     }
 
-    /// Builds an image with the classic builder, streaming its output to
-    /// `reporter` as it arrives. Returns the image id.
+    /// Builds an image, streaming its output to `reporter` as it arrives.
+    /// Returns the image id.
     pub async fn build_image(
         &self,
         request: BuildRequest,
         reporter: &dyn Reporter,
     ) -> Result<String, EngineError> {
+        if request.buildkit {
+            return self.build_image_buildkit(request, reporter).await;
+        }
         let mut options = BuildImageOptions {
             dockerfile: request.dockerfile,
             t: Some(request.tag.clone()),
@@ -213,7 +219,9 @@ impl Engine {
                     status: 0,
                 });
             }
-            if let Some(id) = info.aux.and_then(|a| a.id) {
+            if let Some(bollard::models::BuildInfoAux::Default(aux)) = info.aux
+                && let Some(id) = aux.id
+            {
                 image_id = id;
             }
         }
@@ -304,7 +312,7 @@ impl Engine {
 /// the stream. Once the build has reported its image id (or a pull or push
 /// its first status), that is only whitespace left over, not a failure (issue 13: a Compose build that
 /// succeeded was reported as failed about once in ten).
-fn is_trailing_bytes_error(err: &bollard::errors::Error) -> bool {
+pub(super) fn is_trailing_bytes_error(err: &bollard::errors::Error) -> bool {
     matches!(err, bollard::errors::Error::IOError { err } if err.to_string() == "bytes remaining on stream")
 }
 

@@ -7,6 +7,7 @@
 
 mod archive;
 mod build_host;
+mod buildkit;
 mod connect;
 mod containers;
 mod exec;
@@ -20,6 +21,7 @@ use std::collections::BTreeMap;
 
 pub use archive::VolumeMount;
 pub use build_host::BuildHostOptions;
+pub use buildkit::{BuilderInfo, BuilderKind};
 pub use connect::{Endpoint, endpoint};
 pub use containers::{ContainerStatus, short};
 pub use exec::{EXEC_TAG_VAR, ExecChunk, ExecOutput, ExecPipe, ExecRequest};

@@ -296,9 +296,30 @@ pub async fn build(
         Value::Array(entries).to_string(),
     )]);
     let ids: Vec<&str> = plan.layers.iter().map(|l| l.id.as_str()).collect();
-    reporter.step(&format!("Installing features {} in {tag}", ids.join(", ")));
+    let builder = super::builder::choose(engine, options.buildkit).await?;
+    // BuildKit takes no image id in `FROM`: the same Dockerfile names the
+    // base by a tag pinned to its id. The image's tag stays the digest of
+    // the id form, so it does not depend on the builder.
+    let context_tar = if builder.buildkit {
+        let pinned = engine.pin_image(&base.info.id).await?;
+        context(&dockerfile(&pinned, &base.info.user, plan)?, plan)
+            .map_err(io)?
+            .0
+    } else {
+        context_tar
+    };
+    reporter.step(&format!(
+        "Installing features {} in {tag}{}",
+        ids.join(", "),
+        if builder.buildkit {
+            " with BuildKit"
+        } else {
+            ""
+        }
+    ));
     let request = BuildRequest {
         context_tar,
+        buildkit: builder.buildkit,
         dockerfile: "Dockerfile".into(),
         tag: tag.clone(),
         labels,

@@ -7,6 +7,7 @@
 //! is local, no build request when the content-hash tag exists.
 
 pub mod build_options;
+pub mod builder;
 pub mod context;
 pub mod dockerignore;
 pub mod features;
@@ -15,6 +16,7 @@ mod prepare;
 pub mod publish;
 pub mod uid;
 
+pub use builder::BuildkitPolicy;
 pub use plan::PullPolicy;
 pub use prepare::{PrepareOptions, PreparedImage, prepare, prepare_base};
 
@@ -53,6 +55,23 @@ pub enum ImageError {
     /// The merged configuration refused a value (see `config::merged`).
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    /// The classic builder was chosen for a Dockerfile only BuildKit reads.
+    #[error("the Dockerfile {} needs BuildKit ({what} on line {line}), but {why}", dockerfile.display())]
+    NeedsBuildKit {
+        dockerfile: PathBuf,
+        line: usize,
+        what: String,
+        why: String,
+        /// The engine has BuildKit; `--buildkit never` turned it off.
+        never: bool,
+    },
+    /// BuildKit's built-in Dockerfile frontend is older than heredocs.
+    #[error("the Dockerfile {} has a heredoc (line {line}), which the Dockerfile reader built into the engine ({engine}) does not know", dockerfile.display())]
+    HeredocUnsupported {
+        dockerfile: PathBuf,
+        line: usize,
+        engine: String,
+    },
     /// A command that builds one image was given a Compose configuration.
     #[error(
         "the image of Compose service \"{service}\" is made by `devc up` or `devc build` with the Compose files"
@@ -94,6 +113,15 @@ impl ImageError {
             Self::Login(e) => Some(e.hint()),
             Self::Credentials(e) => e.hint(),
             Self::BuildOption(e) => e.hint(),
+            Self::NeedsBuildKit { never: true, .. } => Some(
+                "run without `--buildkit never` (or with `--buildkit auto`) so the engine's BuildKit builds it".into(),
+            ),
+            Self::HeredocUnsupported { .. } => Some(
+                "write the step without a heredoc, use Docker 23 or newer, or make `# syntax=docker/dockerfile:1` the Dockerfile's first line (the engine then fetches a newer Dockerfile frontend from Docker Hub)".into(),
+            ),
+            Self::NeedsBuildKit { never: false, .. } => Some(
+                "build on an engine with BuildKit (Docker 18.09 or newer on Linux), or write the step without BuildKit-only syntax".into(),
+            ),
             _ => None,
         }
     }

@@ -30,6 +30,8 @@ pub struct PrepareOptions {
     /// limits), which the features build on top of a Dockerfile gets too, as
     /// in the reference CLI's single build. Set by [`prepare`].
     pub build_host: crate::engine::BuildHostOptions,
+    /// `--buildkit`: whether builds may use the engine's BuildKit.
+    pub buildkit: super::BuildkitPolicy,
 }
 
 /// The image the container will run.
@@ -234,12 +236,24 @@ async fn build_image(
         });
     }
 
-    reporter.step(&format!("Building image {tag}"));
+    let builder = super::builder::choose(engine, options.buildkit).await?;
+    builder.check(&build.dockerfile, &dockerfile_text)?;
+    let platform = options.platform.clone().or_else(|| flags.platform.clone());
+    let platform_args = builder.platform_args(&dockerfile_text, &args, platform.as_deref());
+    reporter.step(&format!(
+        "Building image {tag}{}",
+        if builder.buildkit {
+            " with BuildKit"
+        } else {
+            ""
+        }
+    ));
     let request = BuildRequest {
         context_tar: scan.to_tar()?,
         dockerfile: scan.dockerfile_name().to_string(),
         tag: tag.clone(),
-        build_args: args.into_iter().collect(),
+        build_args: args.into_iter().chain(platform_args).collect(),
+        buildkit: builder.buildkit,
         target: target.cloned(),
         cache_from: build
             .cache_from
@@ -248,7 +262,7 @@ async fn build_image(
             .chain(&options.cache_from)
             .cloned()
             .collect(),
-        platform: options.platform.clone().or_else(|| flags.platform.clone()),
+        platform,
         host: flags.host.clone(),
         no_cache,
         labels: flags.labels.clone().into_iter().collect::<HashMap<_, _>>(),

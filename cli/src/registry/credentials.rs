@@ -641,6 +641,9 @@ pub fn image_of_failed_build(message: &str, last_lines: &[String]) -> Option<Str
     if from_step.is_some() {
         return from_step;
     }
+    if let Some(image) = buildkit_failed_base(last_lines) {
+        return Some(image);
+    }
     let start = message.find("://")? + 3;
     let rest = &message[start..];
     let end = rest
@@ -653,9 +656,57 @@ pub fn image_of_failed_build(message: &str, last_lines: &[String]) -> Option<Str
     Some(format!("{host}/{name}{sep}{reference}"))
 }
 
+/// BuildKit's progress names each base it resolves (`#3 [internal] load
+/// metadata for IMAGE`) and marks the failed one (`#3 ERROR: …`): the base
+/// of the failed step, else the last one it was resolving.
+fn buildkit_failed_base(last_lines: &[String]) -> Option<String> {
+    const LOADING: &str = "load metadata for ";
+    let base = |line: &str| {
+        let (_, image) = line.split_once(LOADING)?;
+        image.split_whitespace().next().map(str::to_string)
+    };
+    let step = |line: &str| line.split_whitespace().next().map(str::to_string);
+    let failed = last_lines.iter().rev().find_map(|line| {
+        let (number, rest) = line.trim_start().split_once(' ')?;
+        (number.starts_with('#') && rest.starts_with("ERROR")).then(|| number.to_string())
+    });
+    if let Some(failed) = failed {
+        let found = last_lines.iter().find_map(|line| {
+            let line = line.trim_start();
+            (step(line).as_deref() == Some(failed.as_str())).then(|| base(line))?
+        });
+        if found.is_some() {
+            return found;
+        }
+    }
+    last_lines.iter().rev().find_map(|line| base(line))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_base_of_a_failed_buildkit_step_is_found() {
+        let lines: Vec<String> = [
+            "#1 [internal] load remote build context",
+            "#3 [internal] load metadata for 127.0.0.1:5000/a/b:1",
+            "#4 [internal] load metadata for docker.io/library/other:2",
+            "#4 DONE 0.1s",
+            "#3 ERROR: pulling from host 127.0.0.1:5000 failed with status code [manifests 1]: 401 Unauthorized",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(
+            image_of_failed_build("failed to solve: 401 Unauthorized", &lines).as_deref(),
+            Some("127.0.0.1:5000/a/b:1")
+        );
+        assert_eq!(
+            buildkit_failed_base(&lines[..3]).as_deref(),
+            Some("docker.io/library/other:2")
+        );
+        assert_eq!(buildkit_failed_base(&lines[..1]), None);
+    }
 
     fn write_config(dir: &Path, json: &str) {
         std::fs::write(dir.join("config.json"), json).unwrap();

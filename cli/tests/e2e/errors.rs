@@ -46,8 +46,10 @@ fn failing_dockerfile_shows_the_step_and_its_output_and_creates_nothing() {
         ".devcontainer/Dockerfile",
         "FROM devc-test/busybox:latest\nRUN echo about to fail && echo 'the real reason' >&2 && exit 3\n",
     );
+    // BuildKit's words for the failed step (the classic builder says
+    // "returned a non-zero code: 3").
     let run = ws.devc(&["up"]);
-    assert_error(&run, 5, "returned a non-zero code: 3");
+    assert_error(&run, 5, "exit code: 3");
     assert!(run.stderr.contains("last build output:"), "{}", run.stderr);
     assert!(
         run.stderr.contains("RUN echo about to fail"),

@@ -13,6 +13,7 @@ mod common;
 mod attach;
 mod authoring;
 mod bench;
+mod buildkit;
 mod cli_surface;
 mod compat;
 mod compose;

@@ -20,13 +20,13 @@ const IMAGE: &str = "devc-test/busybox:latest";
 /// test owns it rather than relying on a service started earlier, so a
 /// service that died in between cannot fail the run, and its log is at hand
 /// when something goes wrong.
-struct PodmanService {
+pub(crate) struct PodmanService {
     dir: tempfile::TempDir,
     child: Child,
 }
 
 impl PodmanService {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         ensure_image_in_podman();
         let dir = tempfile::Builder::new()
             .prefix("devc-podman-")
@@ -67,11 +67,11 @@ impl PodmanService {
         self.dir.path().join("podman.sock")
     }
 
-    fn docker_host(&self) -> String {
+    pub(crate) fn docker_host(&self) -> String {
         format!("unix://{}", self.socket().display())
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("service.log")).unwrap_or_default()
     }
 }
@@ -106,7 +106,7 @@ fn ensure_image_in_podman() {
 }
 
 /// Removes what the test made in Podman, pass or fail.
-struct PodmanDown<'a>(&'a Workspace, &'a str);
+pub(crate) struct PodmanDown<'a>(pub &'a Workspace, pub &'a str);
 
 impl Drop for PodmanDown<'_> {
     fn drop(&mut self) {

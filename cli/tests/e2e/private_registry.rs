@@ -233,8 +233,31 @@ fn a_dockerfile_whose_from_is_private_builds() {
     );
     let up = devc_with(&ws, &["up", "-v"], &private.env());
     private.assert_secret_absent("`devc up -v`", &format!("{}{}", up.stdout, up.stderr));
-    assert_eq!(up.json()["outcome"], "success", "{}", up.stderr);
-    assert!(image_exists(&private.image), "the build pulled nothing");
+    let result = up.json();
+    assert_eq!(result["outcome"], "success", "{}", up.stderr);
+    // BuildKit (the default on this engine) pulls the base into its own
+    // store, so the proof is the built container's label, not a local tag.
+    let container = crate::common::inspect(result["containerId"].as_str().unwrap());
+    let labels = container.config.and_then(|c| c.labels).unwrap_or_default();
+    assert_eq!(
+        labels.get("devc.e2e.private-from").map(String::as_str),
+        Some("yes"),
+        "{}",
+        up.stderr
+    );
+    assert!(up.stderr.contains("with BuildKit"), "{}", up.stderr);
+
+    // The classic builder gets the logins too.
+    let classic = devc_with(
+        &ws,
+        &["build", "--no-cache", "--buildkit", "never"],
+        &private.env(),
+    );
+    assert_eq!(classic.code, 0, "{}", classic.stderr);
+    assert!(
+        image_exists(&private.image),
+        "the classic build pulled nothing"
+    );
 
     // Without the login: the same sentence as a pull, naming the image.
     private.untag(&private.image);
