@@ -45,3 +45,5 @@ pub const SSL_CERT_FILE: &str = "SSL_CERT_FILE";
 pub fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
+/// The Docker context to use (its endpoint), as the Docker CLI reads it.
+pub const DOCKER_CONTEXT: &str = "DOCKER_CONTEXT";
