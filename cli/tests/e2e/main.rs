@@ -29,6 +29,8 @@ mod logs;
 mod podman;
 mod read_configuration;
 mod registry;
+mod remote;
+mod remote_host;
 mod shipped;
 mod team_flow;
 mod up;
