@@ -12,7 +12,8 @@
 //!   deciding to reuse, start, replace or create it;
 //! - [`teardown`]: `down`, removing the container (and its project and
 //!   volumes);
-//! - [`volume_backup`]: backing up and restoring its named volumes.
+//! - [`volume_backup`]: backing up and restoring its named volumes;
+//! - [`workspace_copy`]: the workspace in a volume on a remote engine.
 
 pub mod create;
 pub mod find;
@@ -23,6 +24,7 @@ pub mod spec;
 pub mod teardown;
 pub mod up;
 pub mod volume_backup;
+pub mod workspace_copy;
 
 /// Label holding a hash of what the container was created from, so `up`
 /// can tell that the configuration changed since.
@@ -42,6 +44,8 @@ pub enum ContainerError {
     StartFailed { id: String, message: String },
     #[error(transparent)]
     Engine(#[from] crate::engine::EngineError),
+    #[error("copying the workspace {folder} into the container failed: {message}")]
+    WorkspaceCopy { folder: String, message: String },
 }
 
 impl ContainerError {
@@ -61,6 +65,10 @@ impl ContainerError {
             }
             Self::Engine(e) => e.hint(),
             Self::Invalid { .. } => None,
+            Self::WorkspaceCopy { .. } => Some(
+                "the container was removed; check that the folder is readable and the remote engine has room, then run `devc up` again"
+                    .into(),
+            ),
         }
     }
 }

@@ -204,6 +204,8 @@ async fn create(
 pub struct Planned {
     pub spec: crate::container::spec::ContainerSpec,
     pub user: String,
+    /// On a remote engine: the folder copied into the workspace volume.
+    pub copy: Option<super::workspace_copy::WorkspaceCopy>,
 }
 
 /// Works out the dev container for `image`: merges the image's metadata
@@ -234,14 +236,32 @@ pub async fn plan(
         }
         None => image,
     };
-    let spec = container_spec(&CreateInputs {
+    let mut spec = container_spec(&CreateInputs {
         config,
         image_name: &image.name,
         image: &image.info,
         merged: &merged,
         image_command: command.unwrap_or(&image.info.command),
     })?;
-    Ok(Planned { spec, user })
+    let mut copy = None;
+    if engine.endpoint().is_remote() {
+        let (planned, other_binds) =
+            super::workspace_copy::replace_workspace_bind(config, &mut spec);
+        if let Some(planned) = &planned {
+            reporter.warn(&format!(
+                "the engine at {} runs on another machine and cannot see {}: devc copies the folder into the volume {} at {} instead of bind-mounting it (later edits here do not reach the container)",
+                engine.endpoint(),
+                planned.source.display(),
+                planned.volume,
+                planned.target
+            ));
+        }
+        if let Some(warning) = other_binds {
+            reporter.warn(&warning);
+        }
+        copy = planned;
+    }
+    Ok(Planned { spec, user, copy })
 }
 
 /// Creates and starts the planned container. A container that fails to
@@ -252,7 +272,7 @@ pub async fn create_planned(
     reporter: &dyn Reporter,
     in_flight: &InFlight,
 ) -> Result<ContainerInfo, Error> {
-    let Planned { spec, user } = planned;
+    let Planned { spec, user, copy } = planned;
     reporter.step(&format!("Creating container from {}", spec.image));
     super::teardown::create_owned_volumes(engine, spec).await?;
     let id = in_flight
@@ -273,6 +293,9 @@ pub async fn create_planned(
         .into());
     }
     let finished = async {
+        if let Some(copy) = copy {
+            super::workspace_copy::upload(engine, &id, copy, user, reporter).await?;
+        }
         own_volumes_under_home(engine, &id, user, spec).await?;
         engine
             .inspect_container(&id)

@@ -51,6 +51,33 @@ impl std::fmt::Display for Endpoint {
     }
 }
 
+impl Endpoint {
+    /// Whether the engine runs on another machine, so it cannot see the
+    /// client's folders: `ssh://`, or `tcp://`/`http(s)://` to a host that
+    /// is not loopback (issue 12 part 2). Decided from the endpoint alone,
+    /// never from a failed bind mount.
+    pub fn is_remote(&self) -> bool {
+        let Some((scheme, rest)) = self.url.split_once("://") else {
+            return false;
+        };
+        match scheme {
+            "ssh" => true,
+            "tcp" | "http" | "https" => {
+                let authority = rest.split('/').next().unwrap_or(rest);
+                let host = match authority.strip_prefix('[') {
+                    Some(bracketed) => bracketed.split(']').next().unwrap_or(""),
+                    None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+                };
+                !(host == "localhost"
+                    || host
+                        .parse::<std::net::IpAddr>()
+                        .is_ok_and(|ip| ip.is_loopback()))
+            }
+            _ => false,
+        }
+    }
+}
+
 /// Picks the endpoint as the docker CLI does: the flag, then `DOCKER_HOST`,
 /// then the Docker context in use (`DOCKER_CONTEXT`, else `currentContext`
 /// in Docker's `config.json`), then the first local socket present: Docker's,
@@ -398,6 +425,26 @@ mod tests {
         .unwrap_err();
         assert!(matches!(err, EngineError::BadEndpoint { .. }), "{err}");
         assert!(err.hint().unwrap().contains("unix:///"), "{err}");
+    }
+
+    #[test]
+    fn remote_engines_are_told_by_their_endpoint() {
+        let remote = |url: &str| {
+            Endpoint {
+                url: url.into(),
+                tls: false,
+            }
+            .is_remote()
+        };
+        assert!(remote("ssh://box"));
+        assert!(remote("ssh://me@127.0.0.1:22"), "sshd may front any engine");
+        assert!(remote("tcp://build.example.com:2376"));
+        assert!(remote("tcp://10.0.0.5:2375"));
+        assert!(remote("https://[2001:db8::1]:2376"));
+        assert!(!remote("tcp://127.0.0.1:2375"));
+        assert!(!remote("tcp://localhost:2375"));
+        assert!(!remote("http://[::1]:2375"));
+        assert!(!remote("unix:///var/run/docker.sock"));
     }
 
     #[test]

@@ -3,9 +3,10 @@
 //! clear sentence for each way a remote engine cannot be reached.
 //!
 //! All run against the run's second Docker host ([`remote_host::remote`]).
-//! That host cannot see the client's folders, so these configurations put
-//! the workspace in a named volume (`workspaceMount`); finding that out by
-//! itself is part 2 of the issue.
+//! That host cannot see the client's folders: most configurations here put
+//! the workspace in a named volume (`workspaceMount`) so part 1 is tested
+//! alone; the last test (part 2) leaves the bind mount to devc, which copies
+//! the folder into a workspace volume instead.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -426,4 +427,133 @@ fn unreachable_and_broken_remote_hosts_fail_in_one_sentence() {
         &format!("ssh://{}", host.no_docker_alias),
         &format!("{} has no `docker` command", host.no_docker_alias),
     );
+}
+
+/// Part 2: a remote engine gets no bind mount of the client's folder; the
+/// folder is copied into a workspace volume before the hooks run.
+#[test]
+fn a_remote_engine_gets_the_workspace_copied_into_a_volume() {
+    use std::os::unix::fs::PermissionsExt;
+    let host = remote();
+    let ws = Workspace::with_config(
+        "copied",
+        &format!(
+            r#"{{
+                "image": "{image}",
+                "workspaceFolder": "/src/sub",
+                "workspaceMount": "source=${{localWorkspaceFolder}},target=/src,type=bind",
+                "postCreateCommand": "cat /src/sub/hello.txt > /tmp/seen-by-hook && ls -l /src/run.sh > /tmp/mode"
+            }}"#,
+            image = crate::common::BUSYBOX
+        ),
+    );
+    ws.write("sub/hello.txt", "from the client\n");
+    ws.write("run.sh", "#!/bin/sh\necho ran\n");
+    std::fs::set_permissions(
+        ws.path.join("run.sh"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    let docker_host = host.docker_host();
+    let env = [("DOCKER_HOST", docker_host.as_str())];
+    let guard = RemoteCleanup(ws.path.clone());
+
+    let up = output(devc_with(Some(&ws.path), &["up"], &env));
+    let json = up.json();
+    let id = json["containerId"].as_str().unwrap().to_string();
+    assert_eq!(
+        up.stderr
+            .matches("runs on another machine and cannot see")
+            .count(),
+        1,
+        "said once: {}",
+        up.stderr
+    );
+    assert!(up.stderr.contains("Copied "), "{}", up.stderr);
+    assert!(ws.containers().is_empty(), "nothing on the local engine");
+
+    let exec = |cmd: &[&str]| {
+        let mut args = vec!["exec"];
+        args.extend_from_slice(cmd);
+        let run = output(devc_with(Some(&ws.path), &args, &env));
+        assert_eq!(run.code, 0, "{cmd:?}: {}", run.stderr);
+        run.stdout
+    };
+    assert_eq!(
+        exec(&["cat", "/tmp/seen-by-hook"]),
+        "from the client\n",
+        "before the hook ran"
+    );
+    assert!(exec(&["cat", "/tmp/mode"]).starts_with("-rwxr-xr-x"));
+    assert_eq!(
+        exec(&["pwd"]).trim(),
+        "/src/sub",
+        "workspaceFolder honoured"
+    );
+    assert_eq!(exec(&["/src/run.sh"]).trim(), "ran");
+
+    // A volume, not a bind mount, at the workspaceMount target.
+    let inspect = host.docker(&[
+        "inspect",
+        "--format",
+        "{{range .Mounts}}{{.Type}} {{.Name}} {{.Destination}};{{end}}",
+        &id,
+    ]);
+    let mounts = String::from_utf8_lossy(&inspect.stdout).to_string();
+    assert!(mounts.contains("volume devc-workspace-"), "{mounts}");
+    assert!(mounts.contains(" /src;"), "{mounts}");
+    assert!(!mounts.contains("bind"), "{mounts}");
+
+    let again = output(devc_with(Some(&ws.path), &["up"], &env)).json();
+    assert_eq!(again["containerId"], id.as_str());
+
+    let volume = mounts
+        .split(';')
+        .find_map(|m| m.strip_prefix("volume "))
+        .and_then(|m| m.split(' ').next())
+        .unwrap()
+        .to_string();
+    let down = output(devc_with(Some(&ws.path), &["down", "--volumes"], &env));
+    assert_eq!(down.code, 0, "{}", down.stderr);
+    assert!(
+        !host.docker(&["inspect", &id]).status.success(),
+        "the container is gone"
+    );
+    assert!(
+        !host
+            .docker(&["volume", "inspect", &volume])
+            .status
+            .success(),
+        "down --volumes removed the workspace volume {volume}"
+    );
+    drop(guard);
+}
+
+/// Removes what a workspace left on the remote engine (containers and the
+/// volumes they mount), pass or fail.
+struct RemoteCleanup(PathBuf);
+
+impl Drop for RemoteCleanup {
+    fn drop(&mut self) {
+        let host = remote();
+        let found = ids(&host.docker(&[
+            "ps",
+            "-aq",
+            "--no-trunc",
+            "--filter",
+            &format!("label=devcontainer.local_folder={}", self.0.display()),
+        ]));
+        for id in found {
+            let volumes = host.docker(&[
+                "inspect",
+                "--format",
+                "{{range .Mounts}}{{.Name}} {{end}}",
+                &id,
+            ]);
+            host.docker(&["rm", "-f", "-v", &id]);
+            for volume in String::from_utf8_lossy(&volumes.stdout).split_whitespace() {
+                host.docker(&["volume", "rm", "-f", volume]);
+            }
+        }
+    }
 }
