@@ -253,11 +253,15 @@ pub(super) fn classify(target: &SshTarget, status: i32, stderr: &str) -> SshFail
 /// The last failures of ssh processes: a counter and the newest failure.
 type Failures = watch::Sender<(u64, Option<SshFailure>)>;
 
-/// Opens one ssh process per HTTP connection.
+/// Opens one ssh process per HTTP connection, and keeps one more started
+/// ahead: an exec's attach takes its connection for good, so the request
+/// after it needs a new one, and an SSH login costs about a second; the
+/// spare has logged in by then.
 #[derive(Clone)]
 struct SshConnector {
     target: Arc<SshTarget>,
     failures: Arc<Failures>,
+    spare: Arc<std::sync::Mutex<Option<SshStream>>>,
 }
 
 /// One ssh process's stdio as a byte stream.
@@ -266,6 +270,65 @@ pub(super) struct SshStream {
     stdout: ChildStdout,
     /// Dropped with the stream: tells the watcher to kill the process.
     _alive: tokio::sync::oneshot::Sender<()>,
+    /// Set by the watcher when the process has ended.
+    ended: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl SshConnector {
+    /// Starts `ssh … docker system dial-stdio` and its watcher.
+    fn spawn(&self) -> std::io::Result<SshStream> {
+        let target = &self.target;
+        let mut child = Command::new("ssh")
+            .args(target.ssh_args())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|err| {
+                std::io::Error::other(SshFailure {
+                    reason: format!("cannot run ssh to reach {}: {err}", target.host),
+                    hint: "install the OpenSSH client (for example `apt-get install openssh-client`) so that `ssh` is on PATH".into(),
+                })
+            })?;
+        tracing::debug!(host = %target.host, pid = ?child.id(), "started ssh docker system dial-stdio");
+        let (Some(stdin), Some(stdout), Some(stderr)) =
+            (child.stdin.take(), child.stdout.take(), child.stderr.take())
+        else {
+            return Err(std::io::Error::other("ssh started without its pipes"));
+        };
+        let (alive, dropped) = tokio::sync::oneshot::channel::<()>();
+        let ended = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        tokio::spawn(watch_ssh(
+            child,
+            stderr,
+            dropped,
+            Arc::clone(target),
+            Arc::clone(&self.failures),
+            Arc::clone(&ended),
+        ));
+        Ok(SshStream {
+            stdin,
+            stdout,
+            _alive: alive,
+            ended,
+        })
+    }
+
+    /// The spare process if it is still running, else a new one; starts
+    /// the next spare either way.
+    fn connect(&self) -> std::io::Result<SshStream> {
+        let mut spare = self.spare.lock().unwrap_or_else(|e| e.into_inner());
+        let ready = spare
+            .take()
+            .filter(|s| !s.ended.load(std::sync::atomic::Ordering::Acquire));
+        let stream = match ready {
+            Some(stream) => stream,
+            None => self.spawn()?,
+        };
+        *spare = self.spawn().ok();
+        Ok(stream)
+    }
 }
 
 impl tower_service::Service<hyper::Uri> for SshConnector {
@@ -278,36 +341,8 @@ impl tower_service::Service<hyper::Uri> for SshConnector {
     }
 
     fn call(&mut self, _: hyper::Uri) -> Self::Future {
-        let target = Arc::clone(&self.target);
-        let failures = Arc::clone(&self.failures);
-        Box::pin(async move {
-            let mut child = Command::new("ssh")
-                .args(target.ssh_args())
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .kill_on_drop(true)
-                .spawn()
-                .map_err(|err| {
-                    std::io::Error::other(SshFailure {
-                        reason: format!("cannot run ssh to reach {}: {err}", target.host),
-                        hint: "install the OpenSSH client (for example `apt-get install openssh-client`) so that `ssh` is on PATH".into(),
-                    })
-                })?;
-            tracing::debug!(host = %target.host, pid = ?child.id(), "started ssh docker system dial-stdio");
-            let (stdin, stdout, stderr) =
-                match (child.stdin.take(), child.stdout.take(), child.stderr.take()) {
-                    (Some(i), Some(o), Some(e)) => (i, o, e),
-                    _ => return Err(std::io::Error::other("ssh started without its pipes")),
-                };
-            let (alive, dropped) = tokio::sync::oneshot::channel::<()>();
-            tokio::spawn(watch_ssh(child, stderr, dropped, target, failures));
-            Ok(TokioIo::new(SshStream {
-                stdin,
-                stdout,
-                _alive: alive,
-            }))
-        })
+        let connected = self.connect().map(TokioIo::new);
+        Box::pin(async move { connected })
     }
 }
 
@@ -320,6 +355,7 @@ async fn watch_ssh(
     mut dropped: tokio::sync::oneshot::Receiver<()>,
     target: Arc<SshTarget>,
     failures: Arc<Failures>,
+    ended: Arc<std::sync::atomic::AtomicBool>,
 ) {
     let mut text = Vec::new();
     let mut chunk = [0u8; 4096];
@@ -348,6 +384,7 @@ async fn watch_ssh(
             Ok(_) => {}
         }
     }
+    ended.store(true, std::sync::atomic::Ordering::Release);
     let status = match tokio::time::timeout(STDERR_GRACE, child.wait()).await {
         Ok(status) => status.ok(),
         Err(_) => {
@@ -411,6 +448,7 @@ pub(super) fn client(
     let connector = SshConnector {
         target: Arc::new(target),
         failures: Arc::new(failures),
+        spare: Arc::default(),
     };
     let failures = Arc::clone(&connector.failures);
     let http = Client::builder(TokioExecutor::new()).build(connector);
