@@ -441,6 +441,7 @@ fn a_remote_engine_gets_the_workspace_copied_into_a_volume() {
             r#"{{
                 "image": "{image}",
                 "workspaceFolder": "/src/sub",
+                "remoteUser": "nobody",
                 "workspaceMount": "source=${{localWorkspaceFolder}},target=/src,type=bind",
                 "postCreateCommand": "cat /src/sub/hello.txt > /tmp/seen-by-hook && ls -l /src/run.sh > /tmp/mode"
             }}"#,
@@ -491,6 +492,11 @@ fn a_remote_engine_gets_the_workspace_copied_into_a_volume() {
         "workspaceFolder honoured"
     );
     assert_eq!(exec(&["/src/run.sh"]).trim(), "ran");
+    assert_eq!(
+        exec(&["stat", "-c", "%U", "/src/sub/hello.txt", "/src"]),
+        "nobody\nnobody\n",
+        "the remote user owns the copied workspace"
+    );
 
     // A volume, not a bind mount, at the workspaceMount target.
     let inspect = host.docker(&[
