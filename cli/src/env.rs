@@ -53,3 +53,5 @@ pub const REGISTRY_AUTH_FILE: &str = "REGISTRY_AUTH_FILE";
 pub fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
+/// The Docker context to use (its endpoint), as the Docker CLI reads it.
+pub const DOCKER_CONTEXT: &str = "DOCKER_CONTEXT";

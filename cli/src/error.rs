@@ -92,7 +92,8 @@ impl Error {
             E::Unreachable { .. }
             | E::Denied { .. }
             | E::BadEndpoint { .. }
-            | E::Timeout { .. } => ErrorKind::Engine,
+            | E::Timeout { .. }
+            | E::Remote { .. } => ErrorKind::Engine,
             _ => ErrorKind::Failed,
         };
         match self {
@@ -182,6 +183,14 @@ mod tests {
             (Error::Image(ImageError::Engine(unreachable())), 4),
             (Error::Container(ContainerError::Engine(unreachable())), 4),
             (Error::Engine(api()), 1),
+            (
+                Error::Engine(EngineError::Remote {
+                    endpoint: "ssh://build".into(),
+                    reason: "refused".into(),
+                    hint: "check ssh".into(),
+                }),
+                4,
+            ),
             (Error::Image(ImageError::NotLocal { name: "x".into() }), 5),
             (
                 Error::Container(ContainerError::RunArgs {

@@ -241,7 +241,7 @@ pub struct Context {
 
 impl Context {
     pub async fn engine(&self) -> Result<Engine, Error> {
-        Ok(Engine::connect(endpoint(self.docker_host.as_deref())).await?)
+        Ok(Engine::connect(endpoint(self.docker_host.as_deref())?).await?)
     }
 
     /// Reads the workspace's configuration and reports its warnings.

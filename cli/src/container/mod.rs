@@ -14,7 +14,8 @@
 //!   deciding to reuse, start, replace or create it;
 //! - [`teardown`]: `down`, removing the container (and its project and
 //!   volumes);
-//! - [`volume_backup`]: backing up and restoring its named volumes.
+//! - [`volume_backup`]: backing up and restoring its named volumes;
+//! - [`workspace_copy`]: the workspace in a volume on a remote engine.
 
 pub mod create;
 pub mod find;
@@ -26,6 +27,7 @@ pub mod spec;
 pub mod teardown;
 pub mod up;
 pub mod volume_backup;
+pub mod workspace_copy;
 
 /// Label holding a hash of what the container was created from, so `up`
 /// can tell that the configuration changed since.
@@ -55,6 +57,8 @@ pub enum ContainerError {
     },
     #[error(transparent)]
     Gpu(#[from] gpu::GpuError),
+    #[error("copying the workspace {folder} into the container failed: {message}")]
+    WorkspaceCopy { folder: String, message: String },
 }
 
 impl ContainerError {
@@ -80,6 +84,10 @@ impl ContainerError {
             Self::Invalid { .. } => None,
             Self::RunArgs { hint, .. } => hint.clone(),
             Self::Gpu(e) => Some(e.hint()),
+            Self::WorkspaceCopy { .. } => Some(
+                "the container was removed; check that the folder is readable and the remote engine has room, then run `devc up` again"
+                    .into(),
+            ),
         }
     }
 }

@@ -135,7 +135,10 @@ pub async fn down(
         let mounted = if project.is_some() {
             Vec::new()
         } else {
-            named_volumes(config)
+            let mut names = named_volumes(config);
+            // Where a remote engine holds the workspace (workspace_copy).
+            names.push(super::workspace_copy::volume_name(&config.devcontainer_id));
+            names
         };
         for name in mounted {
             remove_if_owned(engine, config, &name, reporter).await?;

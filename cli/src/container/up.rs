@@ -261,6 +261,8 @@ pub struct Planned {
     pub user: String,
     /// Where the workspace is in the container (probed for the user).
     pub workspace_folder: String,
+    /// On a remote engine: the folder copied into the workspace volume.
+    pub copy: Option<super::workspace_copy::WorkspaceCopy>,
 }
 
 /// Works out the dev container for `image`: merges the image's metadata
@@ -291,7 +293,7 @@ pub async fn plan(
         }
         None => image,
     };
-    let (spec, warnings) = container_spec(&CreateInputs {
+    let (mut spec, warnings) = container_spec(&CreateInputs {
         config,
         image_name: &image.name,
         image: &image.info,
@@ -301,10 +303,29 @@ pub async fn plan(
     for warning in &warnings {
         reporter.warn(warning);
     }
+    let mut copy = None;
+    if engine.endpoint().is_remote() {
+        let (planned, other_binds) =
+            super::workspace_copy::replace_workspace_bind(config, &mut spec);
+        if let Some(planned) = &planned {
+            reporter.warn(&format!(
+                "the engine at {} runs on another machine and cannot see {}: devc copies the folder into the volume {} at {} instead of bind-mounting it (later edits here do not reach the container)",
+                engine.endpoint(),
+                planned.source.display(),
+                planned.volume,
+                planned.target
+            ));
+        }
+        if let Some(warning) = other_binds {
+            reporter.warn(&warning);
+        }
+        copy = planned;
+    }
     Ok(Planned {
         spec,
         user,
         workspace_folder: config.workspace_folder.clone(),
+        copy,
     })
 }
 
@@ -320,6 +341,7 @@ pub async fn create_planned(
         spec,
         user,
         workspace_folder,
+        copy,
     } = planned;
     reporter.step(&format!("Creating container from {}", spec.image));
     super::teardown::create_owned_volumes(engine, spec).await?;
@@ -340,7 +362,6 @@ pub async fn create_planned(
         }
         .into());
     }
-    // Before any hook: it still runs and has the remote user (issue 10).
     let grace = if runs_own_command(spec) {
         crate::lifecycle::usable::EXIT_GRACE
     } else {
@@ -351,6 +372,9 @@ pub async fn create_planned(
     // costs only what they do not already take.
     let checks = async {
         crate::lifecycle::usable::check_user(engine, &id, user).await?;
+        if let Some(copy) = copy {
+            super::workspace_copy::upload(engine, &id, copy, user, reporter).await?;
+        }
         own_volumes_under_home(engine, &id, user, spec).await?;
         let info = engine
             .inspect_container(&id)

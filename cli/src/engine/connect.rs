@@ -1,10 +1,11 @@
 //! Choosing and connecting to the engine endpoint.
 //!
-//! Order: `--docker-host`, then `DOCKER_HOST`, then the Docker socket, then
-//! the Podman sockets (rootless first), so devc works on Podman-only hosts
-//! without configuration. The first request (version negotiation) is bounded
-//! by a short timeout, so a dead engine fails in seconds with one sentence
-//! instead of hanging.
+//! Order: `--docker-host`, then `DOCKER_HOST`, then the Docker context in use
+//! ([`context`]), then the local sockets (see [`endpoint`]). `ssh://`
+//! endpoints go through the system's OpenSSH ([`ssh`]), `tcp://` ones with
+//! TLS when `DOCKER_TLS_VERIFY` or the context's TLS material says so. The
+//! first request (version negotiation) is bounded by a short timeout, so a
+//! dead engine fails in seconds with one sentence instead of hanging.
 //!
 //! Every later request that should answer promptly (inspect, list, create,
 //! start, stop, exec set-up) is bounded too, by [`request_timeout`]: an engine
@@ -18,11 +19,14 @@ use std::time::Duration;
 
 use bollard::{ClientVersion, Docker};
 
-use super::{Engine, EngineError};
+use super::{Engine, EngineError, context, ssh};
 use crate::env;
 
 /// How long the first contact may take before devc gives up.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// The same over SSH, which logs in and starts `docker` on the remote host
+/// first; ssh's own `ConnectTimeout` bounds a dead host well below this.
+const SSH_CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long a prompt request may wait for its answer unless
 /// `DEVC_ENGINE_TIMEOUT` says otherwise: stopping a container waits up to
 /// its 10 s grace period, and a loaded engine can take seconds to start one.
@@ -47,9 +51,39 @@ impl std::fmt::Display for Endpoint {
     }
 }
 
-/// Picks the endpoint from the flag, the environment and the sockets present.
-pub fn endpoint(flag: Option<&str>) -> Endpoint {
-    let tls = env::var(env::DOCKER_TLS_VERIFY).is_some_and(|v| v != "0");
+impl Endpoint {
+    /// Whether the engine runs on another machine, so it cannot see the
+    /// client's folders: `ssh://`, or `tcp://`/`http(s)://` to a host that
+    /// is not loopback (issue 12 part 2). Decided from the endpoint alone,
+    /// never from a failed bind mount.
+    pub fn is_remote(&self) -> bool {
+        let Some((scheme, rest)) = self.url.split_once("://") else {
+            return false;
+        };
+        match scheme {
+            "ssh" => true,
+            "tcp" | "http" | "https" => {
+                let authority = rest.split('/').next().unwrap_or(rest);
+                let host = match authority.strip_prefix('[') {
+                    Some(bracketed) => bracketed.split(']').next().unwrap_or(""),
+                    None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+                };
+                !(host == "localhost"
+                    || host
+                        .parse::<std::net::IpAddr>()
+                        .is_ok_and(|ip| ip.is_loopback()))
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Picks the endpoint as the docker CLI does: the flag, then `DOCKER_HOST`,
+/// then the Docker context in use (`DOCKER_CONTEXT`, else `currentContext`
+/// in Docker's `config.json`), then the first local socket present: Docker's,
+/// rootless Docker's, Docker Desktop's, then Podman's (rootless first), so
+/// devc works on Podman-only hosts without configuration.
+pub fn endpoint(flag: Option<&str>) -> Result<Endpoint, EngineError> {
     if let Some(url) = flag
         .map(str::to_string)
         .or_else(|| env::var(env::DOCKER_HOST))
@@ -59,21 +93,79 @@ pub fn endpoint(flag: Option<&str>) -> Endpoint {
         } else {
             url
         };
-        return Endpoint { url, tls };
+        let tls = env::var(env::DOCKER_TLS_VERIFY).is_some_and(|v| v != "0");
+        return Ok(Endpoint { url, tls });
     }
-    let mut candidates = vec![PathBuf::from(DOCKER_SOCKET)];
-    if let Some(runtime) = env::var(env::XDG_RUNTIME_DIR) {
-        candidates.push(Path::new(&runtime).join("podman/podman.sock"));
+    let bad = |endpoint: String, reason: String| EngineError::BadEndpoint { endpoint, reason };
+    match context::current() {
+        Err(err) => return Err(bad(err.name.clone(), err.to_string())),
+        Ok(Some(ctx)) => {
+            if ctx.skip_tls_verify && ctx.host.starts_with("tcp://") {
+                return Err(bad(
+                    ctx.host,
+                    format!(
+                        "the Docker context \"{}\" sets SkipTLSVerify, and devc always verifies the engine's certificate (give the context its CA with `docker context update --docker ca=...`)",
+                        ctx.name
+                    ),
+                ));
+            }
+            let tls = ctx.host.starts_with("tcp://")
+                && (ctx.tls_dir.is_some()
+                    || env::var(env::DOCKER_TLS_VERIFY).is_some_and(|v| v != "0"));
+            tracing::debug!(context = %ctx.name, source = %ctx.source, host = %ctx.host, "using a Docker context");
+            return Ok(Endpoint { url: ctx.host, tls });
+        }
+        Ok(None) => {}
     }
-    candidates.push(PathBuf::from(PODMAN_ROOT_SOCKET));
-    let socket = candidates
-        .iter()
+    let socket = local_sockets()
+        .into_iter()
         .find(|p| p.exists())
-        .unwrap_or(&candidates[0]);
-    Endpoint {
+        .unwrap_or_else(|| PathBuf::from(DOCKER_SOCKET));
+    Ok(Endpoint {
         url: format!("unix://{}", socket.display()),
         tls: false,
+    })
+}
+
+/// Where local engines listen, in the order they are tried.
+fn local_sockets() -> Vec<PathBuf> {
+    let runtime = env::var(env::XDG_RUNTIME_DIR).map(PathBuf::from);
+    let home = directories::BaseDirs::new().map(|b| b.home_dir().to_path_buf());
+    sockets_in(runtime.as_deref(), home.as_deref())
+}
+
+/// Docker's socket, rootless Docker's, Docker Desktop's, then Podman's
+/// (rootless, then root).
+fn sockets_in(runtime: Option<&Path>, home: Option<&Path>) -> Vec<PathBuf> {
+    let mut candidates = vec![PathBuf::from(DOCKER_SOCKET)];
+    if let Some(runtime) = runtime {
+        candidates.push(runtime.join("docker.sock"));
     }
+    if let Some(home) = home {
+        candidates.push(home.join(".docker/run/docker.sock"));
+    }
+    if let Some(runtime) = runtime {
+        candidates.push(runtime.join("podman/podman.sock"));
+    }
+    candidates.push(PathBuf::from(PODMAN_ROOT_SOCKET));
+    candidates
+}
+
+/// The folder holding `ca.pem`, `cert.pem` and `key.pem` for a TLS
+/// endpoint: `DOCKER_CERT_PATH`, else the TLS material of the context that
+/// names this endpoint, else Docker's config folder.
+fn cert_dir(endpoint: &Endpoint) -> PathBuf {
+    if let Some(dir) = env::var(env::DOCKER_CERT_PATH) {
+        return PathBuf::from(dir);
+    }
+    if env::var(env::DOCKER_HOST).is_none()
+        && let Ok(Some(ctx)) = context::current()
+        && ctx.host == endpoint.url
+        && let Some(dir) = ctx.tls_dir
+    {
+        return dir;
+    }
+    context::config_dir().unwrap_or_default()
 }
 
 impl Engine {
@@ -98,7 +190,13 @@ impl Engine {
             reason,
         })?;
         let failed = |err: bollard::errors::Error| {
-            if denied(&err) {
+            if let Some(failure) = ssh::failure(&err) {
+                EngineError::Remote {
+                    endpoint: endpoint.url.clone(),
+                    reason: failure.reason.clone(),
+                    hint: failure.hint.clone(),
+                }
+            } else if denied(&err) {
                 EngineError::Denied {
                     endpoint: endpoint.url.clone(),
                 }
@@ -107,10 +205,15 @@ impl Engine {
             }
         };
         let docker = client(&endpoint, &version).map_err(failed)?;
-        let docker = match tokio::time::timeout(CONNECT_TIMEOUT, docker.ping()).await {
+        let first_contact = if endpoint.url.starts_with("ssh://") {
+            SSH_CONNECT_TIMEOUT
+        } else {
+            CONNECT_TIMEOUT
+        };
+        let docker = match tokio::time::timeout(first_contact, docker.ping()).await {
             Ok(Ok(_)) => docker,
             Ok(Err(err)) if is_version_mismatch(&err) => {
-                let negotiated = tokio::time::timeout(CONNECT_TIMEOUT, docker.negotiate_version())
+                let negotiated = tokio::time::timeout(first_contact, docker.negotiate_version())
                     .await
                     .map_err(|_| unreachable("no answer to the API version negotiation".into()))?
                     .map_err(failed)?;
@@ -126,7 +229,7 @@ impl Engine {
             Err(_) => {
                 return Err(unreachable(format!(
                     "no answer within {} seconds",
-                    CONNECT_TIMEOUT.as_secs()
+                    first_contact.as_secs()
                 )));
             }
         };
@@ -179,15 +282,21 @@ fn client(endpoint: &Endpoint, version: &ClientVersion) -> Result<Docker, bollar
     if let Some(path) = url.strip_prefix("unix://") {
         return Docker::connect_with_unix(path, STREAM_TIMEOUT.as_secs(), version);
     }
+    if url.starts_with("ssh://") {
+        let target = ssh::SshTarget::parse(url).map_err(|reason| bollard::errors::Error::IOError {
+            err: std::io::Error::other(ssh::SshFailure {
+                reason: format!("{url} is not a usable ssh:// endpoint: {reason}"),
+                hint: "write it as ssh://[user@]host[:port], where host may be an alias from ~/.ssh/config".into(),
+            }),
+        })?;
+        return ssh::client(target, STREAM_TIMEOUT.as_secs(), version);
+    }
     #[cfg(windows)]
     if url.starts_with("npipe://") {
         return Docker::connect_with_named_pipe(url, STREAM_TIMEOUT.as_secs(), version);
     }
     if endpoint.tls {
-        let certs = env::var(env::DOCKER_CERT_PATH)
-            .map(PathBuf::from)
-            .or_else(|| directories::BaseDirs::new().map(|b| b.home_dir().join(".docker")))
-            .unwrap_or_default();
+        let certs = cert_dir(endpoint);
         return Docker::connect_with_ssl(
             url,
             &certs.join("key.pem"),
@@ -206,8 +315,8 @@ fn check_scheme(url: &str) -> Result<(), String> {
     let Some((scheme, rest)) = url.split_once("://") else {
         return Err("it has no scheme such as unix:// or tcp://".into());
     };
-    let supported =
-        matches!(scheme, "unix" | "tcp" | "http" | "https") || (cfg!(windows) && scheme == "npipe");
+    let supported = matches!(scheme, "unix" | "tcp" | "http" | "https" | "ssh")
+        || (cfg!(windows) && scheme == "npipe");
     if !supported {
         return Err(format!("devc does not support {scheme}:// endpoints"));
     }
@@ -278,9 +387,10 @@ mod tests {
     fn unsupported_endpoints_are_named() {
         assert!(check_scheme("unix:///var/run/docker.sock").is_ok());
         assert!(check_scheme("tcp://127.0.0.1:2375").is_ok());
+        assert!(check_scheme("ssh://user@host").is_ok());
         assert_eq!(
-            check_scheme("ssh://user@host").unwrap_err(),
-            "devc does not support ssh:// endpoints"
+            check_scheme("fd://").unwrap_err(),
+            "devc does not support fd:// endpoints"
         );
         assert_eq!(
             check_scheme("unix://").unwrap_err(),
@@ -308,7 +418,7 @@ mod tests {
     #[tokio::test]
     async fn bad_endpoint_is_its_own_error() {
         let err = Engine::connect(Endpoint {
-            url: "ssh://user@host".into(),
+            url: "fd://3".into(),
             tls: false,
         })
         .await
@@ -318,10 +428,53 @@ mod tests {
     }
 
     #[test]
-    fn flag_wins_and_bare_paths_become_unix_urls() {
-        assert_eq!(endpoint(Some("/tmp/x.sock")).url, "unix:///tmp/x.sock");
+    fn remote_engines_are_told_by_their_endpoint() {
+        let remote = |url: &str| {
+            Endpoint {
+                url: url.into(),
+                tls: false,
+            }
+            .is_remote()
+        };
+        assert!(remote("ssh://box"));
+        assert!(remote("ssh://me@127.0.0.1:22"), "sshd may front any engine");
+        assert!(remote("tcp://build.example.com:2376"));
+        assert!(remote("tcp://10.0.0.5:2375"));
+        assert!(remote("https://[2001:db8::1]:2376"));
+        assert!(!remote("tcp://127.0.0.1:2375"));
+        assert!(!remote("tcp://localhost:2375"));
+        assert!(!remote("http://[::1]:2375"));
+        assert!(!remote("unix:///var/run/docker.sock"));
+    }
+
+    #[test]
+    fn local_sockets_are_tried_as_the_docker_cli_and_podman_place_them() {
+        let found = sockets_in(
+            Some(Path::new("/run/user/1000")),
+            Some(Path::new("/home/me")),
+        );
+        let found: Vec<String> = found.iter().map(|p| p.display().to_string()).collect();
         assert_eq!(
-            endpoint(Some("tcp://127.0.0.1:2375")).url,
+            found,
+            [
+                "/var/run/docker.sock",
+                "/run/user/1000/docker.sock",
+                "/home/me/.docker/run/docker.sock",
+                "/run/user/1000/podman/podman.sock",
+                "/run/podman/podman.sock",
+            ]
+        );
+        assert_eq!(sockets_in(None, None).len(), 2);
+    }
+
+    #[test]
+    fn flag_wins_and_bare_paths_become_unix_urls() {
+        assert_eq!(
+            endpoint(Some("/tmp/x.sock")).unwrap().url,
+            "unix:///tmp/x.sock"
+        );
+        assert_eq!(
+            endpoint(Some("tcp://127.0.0.1:2375")).unwrap().url,
             "tcp://127.0.0.1:2375"
         );
     }

@@ -10,11 +10,13 @@ mod build_host;
 mod buildkit;
 mod connect;
 mod containers;
+mod context;
 mod exec;
 mod images;
 mod info;
 mod logs;
 mod networks;
+mod ssh;
 mod start;
 
 use std::collections::BTreeMap;
@@ -103,6 +105,13 @@ pub enum EngineError {
     Interrupted { context: String },
     #[error("{context}: the container engine did not answer within {seconds} seconds")]
     Timeout { context: String, seconds: u64 },
+    /// A remote engine (`ssh://`) could not be reached; `hint` says what to check.
+    #[error("cannot reach the container engine at {endpoint}: {reason}")]
+    Remote {
+        endpoint: String,
+        reason: String,
+        hint: String,
+    },
 }
 
 impl EngineError {
@@ -124,6 +133,7 @@ impl EngineError {
                 "the engine accepts connections but does not answer: check it with `docker info` and restart it if it hangs (for example `sudo systemctl restart docker`); a slow remote engine may need a larger {}",
                 crate::env::DEVC_ENGINE_TIMEOUT
             )),
+            Self::Remote { hint, .. } => Some(hint.clone()),
             _ => None,
         }
     }

@@ -34,6 +34,8 @@ mod private_registry;
 mod read_configuration;
 mod reference_flags;
 mod registry;
+mod remote;
+mod remote_host;
 mod run_args;
 mod shipped;
 mod team_flow;

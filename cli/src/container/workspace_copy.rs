@@ -1,0 +1,299 @@
+//! The workspace on an engine that cannot see the client's folders (issue 12
+//! part 2).
+//!
+//! An engine reached over `ssh://` or `tcp://` to another machine
+//! ([`crate::engine::Endpoint::is_remote`]) would bind-mount a path of its
+//! own host: the reference CLI fails there with "bind source path does not
+//! exist". devc decides from the endpoint, before creating anything, says so
+//! once, and puts the workspace in a named volume (`devc-workspace-<id>`, at
+//! the `workspaceMount` target, so `workspaceFolder` holds as written) that
+//! it fills with a tar of the folder through the engine's archive API right
+//! after the container starts, before any hook runs. Other bind mounts of
+//! client paths are left alone and named in a warning: on a remote engine
+//! they mean that engine's host. A volume `workspaceMount` is left as is.
+//!
+//! The copy is one way and made at creation; two-way sync is issue 12 part 3.
+
+use std::path::{Path, PathBuf};
+
+use crate::config::ResolvedConfig;
+use crate::container::ContainerError;
+use crate::container::mount::parse_mount_string;
+use crate::container::spec::{ContainerSpec, Mount, MountKind};
+use crate::engine::Engine;
+use crate::printer::Reporter;
+
+/// The workspace folder to copy into the container's workspace volume.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkspaceCopy {
+    /// The client's folder (the bind mount's source).
+    pub source: PathBuf,
+    /// Where it is in the container (the `workspaceMount` target).
+    pub target: String,
+    /// The named volume that holds it there.
+    pub volume: String,
+}
+
+/// The workspace volume's name for a dev container.
+pub fn volume_name(devcontainer_id: &str) -> String {
+    format!("devc-workspace-{devcontainer_id}")
+}
+
+/// For a remote engine: turns the workspace bind mount of `spec` into the
+/// workspace volume and returns what to copy there, plus a warning naming
+/// the other client paths the spec still bind-mounts.
+pub fn replace_workspace_bind(
+    config: &ResolvedConfig,
+    spec: &mut ContainerSpec,
+) -> (Option<WorkspaceCopy>, Option<String>) {
+    let workspace = config
+        .workspace_mount
+        .as_deref()
+        .and_then(|m| parse_mount_string(m).ok())
+        .filter(|m| m.kind == MountKind::Bind);
+    let mut copy = None;
+    if let Some(workspace) = workspace
+        && let Some(source) = workspace.source.clone()
+        && let Some(slot) = spec
+            .mounts
+            .iter_mut()
+            .find(|m| m.kind == MountKind::Bind && m.target == workspace.target)
+    {
+        let volume = volume_name(&config.devcontainer_id);
+        *slot = Mount::new(MountKind::Volume, Some(volume.clone()), &workspace.target);
+        copy = Some(WorkspaceCopy {
+            source: PathBuf::from(source),
+            target: workspace.target,
+            volume,
+        });
+    }
+    let others: Vec<String> = spec
+        .mounts
+        .iter()
+        .filter(|m| m.kind == MountKind::Bind)
+        .filter_map(|m| m.source.clone())
+        .collect();
+    let warning = (!others.is_empty()).then(|| {
+        format!(
+            "the engine runs on another machine: these bind mounts name paths on that machine, not on this one: {}",
+            others.join(", ")
+        )
+    });
+    (copy, warning)
+}
+
+/// Fills the workspace volume of the started container `id` with the
+/// client's folder, then gives it to `user` when that is not root.
+pub async fn upload(
+    engine: &Engine,
+    id: &str,
+    copy: &WorkspaceCopy,
+    user: &str,
+    reporter: &dyn Reporter,
+) -> Result<(), ContainerError> {
+    let failed = |message: String| ContainerError::WorkspaceCopy {
+        folder: copy.source.display().to_string(),
+        message,
+    };
+    let started = std::time::Instant::now();
+    let source = copy.source.clone();
+    let (file, stats) = tokio::task::spawn_blocking(move || archive(&source))
+        .await
+        .map_err(|e| failed(e.to_string()))?
+        .map_err(|e| failed(e.to_string()))?;
+    engine
+        .upload_open_file(id, &copy.target, file)
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    if !crate::image::uid::is_root(user) {
+        let name = crate::lifecycle::markers::quote(user.split(':').next().unwrap_or(user));
+        let script = format!(
+            "g=$(id -g {name}) && chown -R {name}:\"$g\" {target}",
+            target = crate::lifecycle::markers::quote(&copy.target)
+        );
+        let request = crate::engine::ExecRequest {
+            cmd: vec!["/bin/sh".into(), "-c".into(), script],
+            user: Some("root".into()),
+            ..Default::default()
+        };
+        engine.exec_capture(id, &request).await?;
+    }
+    reporter.step(&format!(
+        "Copied {} files ({:.1} MB) of {} into the volume {} in {:.1} s",
+        stats.files,
+        stats.bytes as f64 / 1e6,
+        copy.source.display(),
+        copy.volume,
+        started.elapsed().as_secs_f64()
+    ));
+    Ok(())
+}
+
+/// What went into an archive.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ArchiveStats {
+    pub files: u64,
+    pub bytes: u64,
+}
+
+/// A tar of `source`'s content (paths relative to it) in an unnamed
+/// temporary file. Symlinks are stored as links, never followed, so
+/// nothing outside the folder is read.
+pub fn archive(source: &Path) -> std::io::Result<(std::fs::File, ArchiveStats)> {
+    let file = tempfile::tempfile()?;
+    let mut builder = tar::Builder::new(std::io::BufWriter::new(file));
+    builder.follow_symlinks(false);
+    let mut stats = ArchiveStats::default();
+    let mut pending = vec![PathBuf::new()];
+    while let Some(relative) = pending.pop() {
+        let dir = source.join(&relative);
+        let mut entries: Vec<_> = std::fs::read_dir(&dir)?.collect::<Result<_, _>>()?;
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            let path = relative.join(entry.file_name());
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
+                builder.append_dir(&path, entry.path())?;
+                pending.push(path);
+            } else if kind.is_file() || kind.is_symlink() {
+                builder.append_path_with_name(entry.path(), &path)?;
+                stats.files += 1;
+                if kind.is_file() {
+                    stats.bytes += entry.metadata()?.len();
+                }
+            }
+            // Sockets and fifos have no content to copy.
+        }
+    }
+    let mut file = builder
+        .into_inner()?
+        .into_inner()
+        .map_err(|e| e.into_error())?;
+    std::io::Seek::rewind(&mut file)?;
+    Ok((file, stats))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::resolved::{ConfigInput, resolve_parsed};
+
+    fn resolved(value: serde_json::Value) -> ResolvedConfig {
+        let env = std::collections::HashMap::new();
+        let input = ConfigInput {
+            workspace_folder: Path::new("/w/proj"),
+            config_file: None,
+            id_labels: &[],
+            env: &env,
+            mount_git_root: false,
+        };
+        resolve_parsed(
+            &input,
+            "/w/proj".into(),
+            "/w/proj/.devcontainer.json".into(),
+            value.as_object().unwrap().clone(),
+        )
+        .unwrap()
+    }
+
+    fn spec_for(config: &ResolvedConfig, extra: &[&str]) -> ContainerSpec {
+        let mut spec = ContainerSpec::default();
+        if let Some(m) = &config.workspace_mount {
+            spec.mounts.push(parse_mount_string(m).unwrap());
+        }
+        for m in extra {
+            spec.mounts.push(parse_mount_string(m).unwrap());
+        }
+        spec
+    }
+
+    #[test]
+    fn the_default_workspace_bind_becomes_the_workspace_volume() {
+        let config = resolved(serde_json::json!({"image": "i"}));
+        let mut spec = spec_for(&config, &[]);
+        let (copy, warning) = replace_workspace_bind(&config, &mut spec);
+        let copy = copy.unwrap();
+        assert_eq!(copy.source, PathBuf::from("/w/proj"));
+        assert_eq!(copy.target, "/workspaces/proj");
+        assert_eq!(copy.volume, volume_name(&config.devcontainer_id));
+        assert_eq!(spec.mounts.len(), 1);
+        assert_eq!(spec.mounts[0].kind, MountKind::Volume);
+        assert_eq!(spec.mounts[0].source.as_deref(), Some(copy.volume.as_str()));
+        assert_eq!(spec.mounts[0].target, "/workspaces/proj");
+        assert_eq!(warning, None);
+    }
+
+    #[test]
+    fn workspace_mount_and_folder_are_honoured_and_other_binds_named() {
+        let config = resolved(serde_json::json!({
+            "image": "i",
+            "workspaceMount": "source=/w/proj,target=/src,type=bind",
+            "workspaceFolder": "/src/sub"
+        }));
+        let mut spec = spec_for(&config, &["type=bind,source=/home/me/.cache,target=/cache"]);
+        let (copy, warning) = replace_workspace_bind(&config, &mut spec);
+        assert_eq!(copy.unwrap().target, "/src");
+        assert_eq!(spec.mounts[0].kind, MountKind::Volume);
+        assert_eq!(spec.mounts[1].kind, MountKind::Bind, "left alone");
+        assert!(warning.unwrap().ends_with("/home/me/.cache"));
+    }
+
+    #[test]
+    fn a_volume_workspace_mount_is_left_alone() {
+        let config = resolved(serde_json::json!({
+            "image": "i",
+            "workspaceMount": "source=mine,target=/src,type=volume",
+            "workspaceFolder": "/src"
+        }));
+        let mut spec = spec_for(&config, &[]);
+        let before = spec.clone();
+        let (copy, warning) = replace_workspace_bind(&config, &mut spec);
+        assert_eq!((copy, warning), (None, None));
+        assert_eq!(spec, before);
+    }
+
+    #[test]
+    fn the_archive_keeps_modes_and_links_and_never_follows_them() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = crate::testutil::TempDir::new();
+        let root = dir.path().join("ws");
+        std::fs::create_dir_all(root.join("src/deep")).unwrap();
+        std::fs::write(root.join("src/deep/a.txt"), "hello").unwrap();
+        std::fs::write(root.join("run.sh"), "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(root.join("run.sh"), std::fs::Permissions::from_mode(0o755))
+            .unwrap();
+        std::fs::write(dir.path().join("secret"), "outside").unwrap();
+        std::os::unix::fs::symlink("../secret", root.join("link")).unwrap();
+        let (file, stats) = archive(&root).unwrap();
+        assert_eq!(
+            stats,
+            ArchiveStats {
+                files: 3,
+                bytes: 15
+            }
+        );
+        let mut seen = Vec::new();
+        for entry in tar::Archive::new(file).entries().unwrap() {
+            let entry = entry.unwrap();
+            let header = entry.header();
+            let path = entry.path().unwrap().display().to_string();
+            match path.as_str() {
+                "run.sh" => assert_eq!(header.mode().unwrap() & 0o777, 0o755),
+                "link" => {
+                    assert_eq!(header.entry_type(), tar::EntryType::Symlink);
+                    assert_eq!(
+                        entry.link_name().unwrap().unwrap().to_str(),
+                        Some("../secret")
+                    );
+                }
+                _ => {}
+            }
+            seen.push(path);
+        }
+        seen.sort();
+        assert_eq!(
+            seen,
+            ["link", "run.sh", "src", "src/deep", "src/deep/a.txt"]
+        );
+    }
+}
