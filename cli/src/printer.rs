@@ -91,6 +91,23 @@ pub enum Event<'a> {
         status: &'a str,
     },
     Warning(&'a str),
+    /// What a stage settled on; collected for `up`'s summary line, never
+    /// printed by itself.
+    Outcome(Outcome),
+}
+
+/// What a stage of `up` did, in the words of its summary line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    ImageReused,
+    ImagePulled,
+    ImageBuilt,
+    ContainerReused,
+    ContainerStarted,
+    ContainerCreated,
+    ContainerReplaced,
+    /// A lifecycle hook ran (`postCreateCommand`, `dotfiles`, …).
+    Hook(&'static str),
 }
 
 /// The sink pipeline code reports to.
@@ -102,6 +119,9 @@ pub trait Reporter: Sync {
     }
     fn warn(&self, message: &str) {
         self.report(Event::Warning(message));
+    }
+    fn outcome(&self, outcome: Outcome) {
+        self.report(Event::Outcome(outcome));
     }
 }
 
@@ -233,6 +253,14 @@ impl Printer {
         self.stderr(&format!("{line}\n"));
     }
 
+    /// A closing line for people at a terminal (`up`'s summary); nothing
+    /// when stderr is piped, quiet or JSON, where the result says it all.
+    pub fn summary(&self, text: &str) {
+        if self.live() {
+            self.stderr(&format!("{text}\n"));
+        }
+    }
+
     /// Whether builds and pulls get a live progress bar.
     fn live(&self) -> bool {
         self.stderr_tty && !self.quiet && self.format == LogFormat::Text
@@ -281,6 +309,7 @@ impl Printer {
 impl Reporter for Printer {
     fn report(&self, event: Event<'_>) {
         match (self.format, event) {
+            (_, Event::Outcome(_)) => {}
             (LogFormat::Json, Event::Step(text)) => self.json_line("step", None, text),
             (LogFormat::Json, Event::Output { source, line }) => {
                 self.json_line("output", Some(source), line)
@@ -294,8 +323,11 @@ impl Reporter for Printer {
             }
             (LogFormat::Text, _) if self.quiet => {}
             (LogFormat::Text, Event::Step(text)) => self.stderr(&format!("{text}\n")),
-            (LogFormat::Text, Event::Output { line, .. }) if self.live() => {
-                // Build output scrolls above a bar that tracks "Step N/M".
+            (LogFormat::Text, Event::Output { source, line })
+                if self.live() && source == "build" =>
+            {
+                // Build output scrolls above a bar that tracks "Step N/M";
+                // a hook's output is plain lines.
                 self.with_bar(|bar| {
                     if let Some((n, m)) = build_step(line) {
                         bar.set_length(m);

@@ -113,6 +113,31 @@ impl LifecycleArgs {
         secrets: &BTreeMap<String, String>,
         interrupt: &Interrupt,
     ) -> Result<(), Error> {
+        self.run_reporting(
+            engine,
+            container,
+            merged,
+            workspace_folder,
+            secrets,
+            interrupt,
+            &ctx.printer,
+        )
+        .await
+    }
+
+    /// [`LifecycleArgs::run`] reporting to `reporter` (`up` collects the
+    /// hooks that ran for its summary).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn run_reporting(
+        &self,
+        engine: &Engine,
+        container: &ContainerInfo,
+        merged: &MergedConfig,
+        workspace_folder: &str,
+        secrets: &BTreeMap<String, String>,
+        interrupt: &Interrupt,
+        reporter: &dyn crate::printer::Reporter,
+    ) -> Result<(), Error> {
         let dotfiles = self.dotfiles();
         let session = Session {
             engine,
@@ -122,7 +147,7 @@ impl LifecycleArgs {
             remote_env: &self.remote_env,
             secrets,
             dotfiles: dotfiles.as_ref(),
-            reporter: &ctx.printer,
+            reporter,
             interrupt,
         };
         Ok(lifecycle::run(&session, self.options()).await?)

@@ -13,6 +13,7 @@ use crate::error::Error;
 use crate::image::{BuildkitPolicy, PrepareOptions, PullPolicy};
 use crate::interrupt::Interrupt;
 use crate::lifecycle;
+use crate::printer::{Event, Outcome, Reporter};
 
 #[derive(Debug, Args)]
 pub struct UpArgs {
@@ -108,8 +109,10 @@ pub async fn run(ctx: &Context, args: UpArgs) -> Result<u8, Error> {
             out,
             config,
             engine,
+            summary,
         }) => {
             ctx.printer.result(&out);
+            ctx.printer.summary(&summary);
             if args.forward {
                 // A signal ends forwarding, the normal way to stop it.
                 let serve = super::forward::serve_with(ctx, &engine, &config, &[]);
@@ -142,9 +145,16 @@ struct Done {
     out: Value,
     config: crate::config::ResolvedConfig,
     engine: crate::engine::Engine,
+    /// The closing line for a terminal ([`summary`]).
+    summary: String,
 }
 
 async fn up(ctx: &Context, args: &UpArgs, interrupt: &Interrupt) -> Result<Done, Failure> {
+    let started = std::time::Instant::now();
+    let recorder = Recorder {
+        inner: &ctx.printer,
+        outcomes: Default::default(),
+    };
     args.lifecycle.validate()?;
     let secrets = args.lifecycle.secrets()?;
     let config = ctx.resolve_with(&args.workspace, &args.overrides)?;
@@ -178,10 +188,10 @@ async fn up(ctx: &Context, args: &UpArgs, interrupt: &Interrupt) -> Result<Done,
             crate::container::lock::lock_workspace(&config.devcontainer_id, &ctx.printer).await;
         let result = match &config.image {
             crate::config::ImageSource::Compose(source) => {
-                crate::compose::up::up(&engine, &config, source, &options, &ctx.printer, &in_flight)
+                crate::compose::up::up(&engine, &config, source, &options, &recorder, &in_flight)
                     .await
             }
-            _ => up::up(&engine, &config, &options, &ctx.printer, &in_flight).await,
+            _ => up::up(&engine, &config, &options, &recorder, &in_flight).await,
         };
         result.map(|result| (result, lock))
     };
@@ -210,14 +220,14 @@ async fn up(ctx: &Context, args: &UpArgs, interrupt: &Interrupt) -> Result<Done,
         // Now with `${containerEnv:…}` resolved against the inspected container.
         merged = up::merged_for(&config, &container, &ctx.printer)?;
         args.lifecycle
-            .run(
-                ctx,
+            .run_reporting(
                 &engine,
                 &container,
                 &merged,
                 &config.workspace_folder,
                 &secrets,
                 interrupt,
+                &recorder,
             )
             .await
             .map_err(fail)?;
@@ -253,11 +263,115 @@ async fn up(ctx: &Context, args: &UpArgs, interrupt: &Interrupt) -> Result<Done,
         out["mergedConfiguration"] =
             Value::Object(up::merged_for(&config, &container, &ctx.printer)?.json);
     }
+    let ports = Ports {
+        forwarded: merged.forward_ports.iter().map(port_text).collect(),
+        published: config
+            .config
+            .app_port
+            .as_ref()
+            .map(|p| {
+                p.to_vec()
+                    .into_iter()
+                    .map(|port| match port {
+                        crate::config::model::PortRef::Number(n) => format!("127.0.0.1:{n}"),
+                        crate::config::model::PortRef::Text(text) => text,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+    };
+    let outcomes = recorder.outcomes.into_inner().unwrap_or_default();
+    let summary = summary(&outcomes, started.elapsed(), &ports);
     Ok(Done {
         out,
         config,
         engine,
+        summary,
     })
+}
+
+/// Passes every event on and keeps the stages' outcomes for the summary.
+struct Recorder<'a> {
+    inner: &'a dyn Reporter,
+    outcomes: std::sync::Mutex<Vec<Outcome>>,
+}
+
+impl Reporter for Recorder<'_> {
+    fn report(&self, event: Event<'_>) {
+        if let Event::Outcome(outcome) = &event
+            && let Ok(mut outcomes) = self.outcomes.lock()
+        {
+            outcomes.push(*outcome);
+        }
+        self.inner.report(event);
+    }
+}
+
+/// The ports the configuration asks for, as the summary names them.
+#[derive(Debug, Default)]
+struct Ports {
+    /// `forwardPorts`, which `devc forward` serves.
+    forwarded: Vec<String>,
+    /// `appPort`, published on the host by the engine.
+    published: Vec<String>,
+}
+
+fn port_text(port: &Value) -> String {
+    match port {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// `up`'s closing line: what was reused, built or created, the hooks that
+/// ran, the time taken, and how to reach the ports the config asks for.
+fn summary(outcomes: &[Outcome], elapsed: std::time::Duration, ports: &Ports) -> String {
+    let has = |o: Outcome| outcomes.contains(&o);
+    let image = match (has(Outcome::ImagePulled), has(Outcome::ImageBuilt)) {
+        (true, true) => "image pulled and built",
+        (true, false) => "image pulled",
+        (false, true) => "image built",
+        (false, false) => "image reused",
+    };
+    let container = [
+        (Outcome::ContainerReplaced, "container replaced"),
+        (Outcome::ContainerCreated, "container created"),
+        (Outcome::ContainerStarted, "container started"),
+        (Outcome::ContainerReused, "container reused"),
+    ]
+    .into_iter()
+    .find(|(o, _)| has(*o))
+    .map_or("container ready", |(_, text)| text);
+    let mut hooks: Vec<&str> = Vec::new();
+    for outcome in outcomes {
+        if let Outcome::Hook(name) = outcome
+            && !hooks.contains(name)
+        {
+            hooks.push(name);
+        }
+    }
+    let hooks = if hooks.is_empty() {
+        "no hooks to run".to_string()
+    } else {
+        format!("ran {}", hooks.join(", "))
+    };
+    let mut text = format!(
+        "Dev container ready in {:.1}s: {image}, {container}, {hooks}.",
+        elapsed.as_secs_f64()
+    );
+    if !ports.forwarded.is_empty() {
+        text.push_str(&format!(
+            " forwardPorts {}: run `devc forward` (or `devc up --forward`).",
+            ports.forwarded.join(", ")
+        ));
+    }
+    if !ports.published.is_empty() {
+        text.push_str(&format!(
+            " appPort published on {}.",
+            ports.published.join(", ")
+        ));
+    }
+    text
 }
 
 /// Whether the lifecycle has anything to do (saves the inspect and the
@@ -284,5 +398,54 @@ fn describe(err: &Error) -> &'static str {
             "A lifecycle command failed."
         }
         _ => "An error occurred setting up the container.",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn the_summary_says_what_happened_and_how_to_reach_the_ports() {
+        let outcomes = [
+            Outcome::ImagePulled,
+            Outcome::ImageBuilt,
+            Outcome::ContainerCreated,
+            Outcome::Hook("onCreateCommand"),
+            Outcome::Hook("postCreateCommand"),
+            Outcome::Hook("onCreateCommand"),
+        ];
+        let ports = Ports {
+            forwarded: vec!["3000".into(), "db:5432".into()],
+            published: vec!["127.0.0.1:8080".into()],
+        };
+        assert_eq!(
+            summary(&outcomes, Duration::from_millis(2340), &ports),
+            "Dev container ready in 2.3s: image pulled and built, container created, \
+             ran onCreateCommand, postCreateCommand. forwardPorts 3000, db:5432: run \
+             `devc forward` (or `devc up --forward`). appPort published on 127.0.0.1:8080."
+        );
+        assert_eq!(
+            summary(
+                &[Outcome::ContainerReused],
+                Duration::from_millis(150),
+                &Ports::default()
+            ),
+            "Dev container ready in 0.1s: image reused, container reused, no hooks to run."
+        );
+        // A replacement also creates: it is named as the replacement.
+        let replaced = summary(
+            &[Outcome::ContainerReplaced, Outcome::ContainerCreated],
+            Duration::ZERO,
+            &Ports::default(),
+        );
+        assert!(replaced.contains("container replaced,"), "{replaced}");
+    }
+
+    #[test]
+    fn forward_ports_print_as_written() {
+        assert_eq!(port_text(&json!(3000)), "3000");
+        assert_eq!(port_text(&json!("db:5432")), "db:5432");
     }
 }

@@ -13,7 +13,7 @@ use crate::container::{ContainerError, run_args};
 use crate::engine::{ContainerInfo, Engine, short};
 use crate::error::Error;
 use crate::image::{self, PreparedImage};
-use crate::printer::Reporter;
+use crate::printer::{Outcome, Reporter};
 
 /// A hash of the service's definition on containers devc makes, so a
 /// changed service is recreated.
@@ -34,6 +34,7 @@ pub async fn up(
     let container = match (action, existing) {
         (Action::Reuse, Some(container)) => {
             container_up::warn_if_changed(config, &container, reporter);
+            reporter.outcome(Outcome::ContainerReused);
             container
         }
         (Action::FailNoContainer, _) => {
@@ -75,6 +76,7 @@ pub async fn up(
                             "Recreating container {}: the service whose network it shares was recreated",
                             short(&container.id)
                         ));
+                        reporter.outcome(Outcome::ContainerReplaced);
                         replace_dev(
                             engine,
                             config,
@@ -89,6 +91,7 @@ pub async fn up(
                     } else {
                         wait_for_dependencies(engine, &project, dev, reporter).await?;
                         reporter.step(&format!("Starting container {}", short(&container.id)));
+                        reporter.outcome(Outcome::ContainerStarted);
                         engine
                             .start_container(&container.id)
                             .await
@@ -98,6 +101,11 @@ pub async fn up(
                     }
                 }
                 (_, old) => {
+                    reporter.outcome(if old.is_some() {
+                        Outcome::ContainerReplaced
+                    } else {
+                        Outcome::ContainerCreated
+                    });
                     replace_dev(
                         engine, config, &project, &before, old, options, reporter, in_flight,
                     )

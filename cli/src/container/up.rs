@@ -17,7 +17,7 @@ use crate::container::spec::ContainerSpec;
 use crate::engine::{ContainerInfo, Engine, EngineError};
 use crate::error::Error;
 use crate::image::{self, PrepareOptions};
-use crate::printer::Reporter;
+use crate::printer::{Outcome, Reporter};
 
 #[derive(Debug, Clone, Default)]
 pub struct UpOptions {
@@ -152,11 +152,13 @@ pub async fn up(
     let container = match (action, existing) {
         (Action::Reuse, Some(container)) => {
             warn_if_changed(config, &container, reporter);
+            reporter.outcome(Outcome::ContainerReused);
             container
         }
         (Action::Start, Some(container)) => {
             warn_if_changed(config, &container, reporter);
             reporter.step(&format!("Starting container {}", short(&container.id)));
+            reporter.outcome(Outcome::ContainerStarted);
             super::create::start(engine, &container.id)
                 .await
                 .map_err(ContainerError::from)?;
@@ -174,6 +176,7 @@ pub async fn up(
             let image = image::prepare(engine, config, &options.prepare, reporter).await?;
             let gpus = gpus_for(engine, config, &image, options, reporter).await?;
             reporter.step(&format!("Removing container {}", short(&old.id)));
+            reporter.outcome(Outcome::ContainerReplaced);
             let remove = async {
                 engine
                     .remove_container(&old.id, false)
@@ -204,6 +207,7 @@ pub async fn up(
         _ => {
             let image = image::prepare(engine, config, &options.prepare, reporter).await?;
             let gpus = gpus_for(engine, config, &image, options, reporter).await?;
+            reporter.outcome(Outcome::ContainerCreated);
             create(engine, config, &image, gpus, reporter, in_flight).await?
         }
     };

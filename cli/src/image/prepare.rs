@@ -12,7 +12,7 @@ use crate::config::MergedConfig;
 use crate::config::resolved::DockerfileBuild;
 use crate::config::{ImageSource, ResolvedConfig};
 use crate::engine::{BuildRequest, Engine, EngineError, ImageInfo};
-use crate::printer::{Event, Reporter};
+use crate::printer::{Event, Outcome, Reporter};
 use crate::registry::credentials::{self, Access, LoginFiles, LoginRefused, Origin};
 
 #[derive(Debug, Clone, Default)]
@@ -176,6 +176,7 @@ async fn use_image(
             name: name.to_string(),
             reason: "the engine reported success but the image is not there".into(),
         })?;
+    reporter.outcome(Outcome::ImagePulled);
     Ok(PreparedImage {
         name: name.to_string(),
         info,
@@ -314,6 +315,7 @@ pub(super) async fn build_tagged(
             message: format!("the engine reported success but {tag} is not there"),
             last_lines: Vec::new(),
         })?;
+    reporter.outcome(Outcome::ImageBuilt);
     Ok(PreparedImage {
         name: tag,
         info,

@@ -77,6 +77,9 @@ pub async fn run_commands(
     hook: &'static str,
     commands: &[HookCommand],
 ) -> Result<(), LifecycleError> {
+    if !commands.is_empty() {
+        target.reporter.outcome(crate::printer::Outcome::Hook(hook));
+    }
     for entry in commands {
         target
             .reporter

@@ -133,7 +133,28 @@ fn exec_on_a_terminal_follows_window_resizes() {
     wait_for("the shell's answer", "ready-42");
     wait_for("the initial size", "30 100");
     tmux(&["resize-window", "-x", "120", "-y", "40"]);
-    tmux(&["send-keys", "clear; stty size", "Enter"]);
-    wait_for("the new size", "40 120");
+    // devc passes the resize on to the engine as it comes; a `stty size`
+    // typed before it lands prints the old size, so ask until the new one
+    // shows (or the deadline passes).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        tmux(&["send-keys", "clear; stty size", "Enter"]);
+        let asked = Instant::now();
+        let mut screen = String::new();
+        while asked.elapsed() < Duration::from_secs(2) {
+            screen = tmux(&["capture-pane", "-p"]);
+            if screen.contains("40 120") {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        if screen.contains("40 120") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for the new size: {screen}"
+        );
+    }
     tmux(&["send-keys", "exit", "Enter"]);
 }

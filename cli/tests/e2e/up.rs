@@ -397,3 +397,100 @@ fn rebuild_replaces_the_container_and_no_cache_rebuilds_the_image() {
     assert_ne!(refused.code, 0);
     assert!(refused.stderr.contains("hint:"), "{}", refused.stderr);
 }
+
+/// On a terminal `up` ends with one summary line: what it reused, built or
+/// created, the hooks that ran, the time, and how to reach the ports. It is
+/// absent with `--log-format json` and when stderr is piped.
+#[test]
+fn up_on_a_terminal_ends_with_a_summary_line() {
+    use std::process::Command;
+    use std::time::{Duration, Instant};
+
+    let ws = Workspace::with_config(
+        "up-summary",
+        r#"{"image": "devc-test/busybox:latest", "postCreateCommand": "true", "forwardPorts": [3000]}"#,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("tmux.sock");
+    let tmux = |args: &[&str]| {
+        let out = Command::new("tmux")
+            .arg("-S")
+            .arg(&socket)
+            .args(["-f", "/dev/null"])
+            .args(args)
+            .output()
+            .expect("tmux runs (.ci/run installs it)");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    struct KillServer(std::path::PathBuf);
+    impl Drop for KillServer {
+        fn drop(&mut self) {
+            let _ = Command::new("tmux")
+                .arg("-S")
+                .arg(&self.0)
+                .arg("kill-server")
+                .output();
+        }
+    }
+    let _server = KillServer(socket.clone());
+    let devc = format!(
+        "{} up --workspace-folder {}",
+        env!("CARGO_BIN_EXE_devc"),
+        ws.path.display()
+    );
+    // stdout (the JSON result) goes to a file; stderr stays on the terminal.
+    let script = format!(
+        "{devc} >/dev/null; echo first-$((40+2)); {devc} --log-format json >/dev/null; echo second-$((40+2)); cat"
+    );
+    tmux(&[
+        "new-session",
+        "-d",
+        "-x",
+        "250",
+        "-y",
+        "50",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    let wait_for = |text: &str| {
+        let deadline = Instant::now() + Duration::from_secs(180);
+        loop {
+            let screen = tmux(&["capture-pane", "-p", "-J", "-S", "-200"]);
+            if screen.contains(text) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {text}: {screen}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    let screen = wait_for("second-42");
+    let (first, second) = screen.split_once("first-42").unwrap();
+    let summary = first
+        .lines()
+        .find(|l| l.starts_with("Dev container ready in "))
+        .unwrap_or_else(|| panic!("no summary line: {first}"));
+    for part in [
+        "image reused",
+        "container created",
+        "ran postCreateCommand",
+        "forwardPorts 3000: run `devc forward`",
+    ] {
+        assert!(summary.contains(part), "{part:?} missing: {summary}");
+    }
+    assert!(
+        !second.contains("Dev container ready"),
+        "--log-format json has no summary: {second}"
+    );
+    // Piped: the result on stdout, no summary on stderr.
+    let piped = ws.devc(&["up"]);
+    assert_eq!(piped.code, 0, "{}", piped.stderr);
+    assert!(
+        !piped.stderr.contains("Dev container ready"),
+        "{}",
+        piped.stderr
+    );
+}
