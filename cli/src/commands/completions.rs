@@ -27,11 +27,18 @@ pub async fn run(ctx: &Context, args: CompletionsArgs) -> Result<u8, Error> {
 pub struct ManArgs {
     /// Write a page per command (devc.1, devc-up.1, …) into DIR instead of
     /// printing devc.1.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", conflicts_with = "markdown")]
     out_dir: Option<std::path::PathBuf>,
+    /// Print the command reference as Markdown (the README's) instead.
+    #[arg(long)]
+    markdown: bool,
 }
 
 pub async fn run_man(ctx: &Context, args: ManArgs) -> Result<u8, Error> {
+    if args.markdown {
+        ctx.printer.stdout_text(&reference_markdown());
+        return Ok(0);
+    }
     let Some(dir) = args.out_dir else {
         let mut page = Vec::new();
         clap_mangen::Man::new(Cli::command())
