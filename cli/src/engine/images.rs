@@ -1,6 +1,6 @@
 //! Images: inspect, pull, build, tag, remove.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use bollard::query_parameters::{BuildImageOptions, CreateImageOptions, RemoveImageOptions};
 use futures_util::StreamExt;
@@ -57,6 +57,71 @@ pub(super) fn docker_credentials(
 
 fn login_credentials(login: Option<&Login>) -> Option<bollard::auth::DockerCredentials> {
     login.map(|l| docker_credentials(&l.server, &l.credentials))
+}
+
+/// The bytes of a pull, per layer and in all: each status line says how
+/// far its layer is and how far the whole pull is.
+#[derive(Debug, Default)]
+pub(super) struct PullProgress {
+    /// Layer id → (bytes done, bytes in all), for downloads with a size.
+    layers: BTreeMap<String, (u64, u64)>,
+}
+
+impl PullProgress {
+    /// The status to show for `status` of layer `id` with the engine's
+    /// `progressDetail` (`current` of `total` bytes).
+    pub(super) fn update(
+        &mut self,
+        id: &str,
+        status: &str,
+        current: Option<i64>,
+        total: Option<i64>,
+    ) -> String {
+        let bytes = |n: Option<i64>| n.and_then(|n| u64::try_from(n).ok());
+        match (status, bytes(current), bytes(total)) {
+            ("Downloading", Some(current), Some(total)) if total > 0 => {
+                self.layers.insert(id.to_string(), (current, total));
+            }
+            ("Download complete" | "Pull complete" | "Already exists", _, _) => {
+                if let Some((done, total)) = self.layers.get_mut(id) {
+                    *done = *total;
+                }
+            }
+            _ => {}
+        }
+        match (status, bytes(current), bytes(total)) {
+            ("Downloading", Some(current), Some(total)) if total > 0 => {
+                let (done, all) = self
+                    .layers
+                    .values()
+                    .fold((0, 0), |(d, a), (c, t)| (d + c, a + t));
+                format!(
+                    "Downloading {} of {} (pull: {} of {} in {} layers)",
+                    human_bytes(current),
+                    human_bytes(total),
+                    human_bytes(done),
+                    human_bytes(all),
+                    self.layers.len()
+                )
+            }
+            _ => status.to_string(),
+        }
+    }
+}
+
+/// `1.5 MB`, `820 kB`, `12 B` (decimal units, as the docker CLI prints).
+fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["kB", "MB", "GB", "TB"];
+    if n < 1000 {
+        return format!("{n} B");
+    }
+    let mut value = n as f64 / 1000.0;
+    let mut unit = 0;
+    while value >= 1000.0 && unit + 1 < UNITS.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
 }
 
 impl Engine {
@@ -121,6 +186,7 @@ impl Engine {
             .streaming
             .create_image(Some(options), None, login_credentials(login));
         let mut seen = false;
+        let mut progress = PullProgress::default();
         while let Some(item) = stream.next().await {
             let info = match item {
                 Ok(info) => info,
@@ -137,6 +203,8 @@ impl Engine {
             }
             if let Some(status) = info.status {
                 let id = info.id.unwrap_or_default();
+                let detail = info.progress_detail.unwrap_or_default();
+                let status = progress.update(&id, &status, detail.current, detail.total);
                 reporter.report(Event::Progress {
                     id: &id,
                     status: &status,
@@ -573,5 +641,42 @@ mod tests {
             ("127.0.0.1:5000/a/b", "1")
         );
         assert_eq!(split_tag("a@sha256:abc"), ("a@sha256:abc", ""));
+    }
+}
+
+#[cfg(test)]
+mod pull_progress_tests {
+    use super::*;
+
+    #[test]
+    fn downloads_show_layer_and_pull_bytes() {
+        let mut p = PullProgress::default();
+        assert_eq!(
+            p.update("a", "Pulling fs layer", None, None),
+            "Pulling fs layer"
+        );
+        assert_eq!(
+            p.update("a", "Downloading", Some(500_000), Some(2_000_000)),
+            "Downloading 500.0 kB of 2.0 MB (pull: 500.0 kB of 2.0 MB in 1 layers)"
+        );
+        assert_eq!(
+            p.update("b", "Downloading", Some(999), Some(3_000_000_000)),
+            "Downloading 999 B of 3.0 GB (pull: 501.0 kB of 3.0 GB in 2 layers)"
+        );
+        assert_eq!(
+            p.update("a", "Download complete", None, None),
+            "Download complete"
+        );
+        assert_eq!(
+            p.update("b", "Downloading", Some(1_000_000_000), Some(3_000_000_000)),
+            "Downloading 1.0 GB of 3.0 GB (pull: 1.0 GB of 3.0 GB in 2 layers)"
+        );
+    }
+
+    #[test]
+    fn bytes_read_as_the_docker_cli_prints_them() {
+        assert_eq!(human_bytes(0), "0 B");
+        assert_eq!(human_bytes(1_500), "1.5 kB");
+        assert_eq!(human_bytes(25_300_000), "25.3 MB");
     }
 }

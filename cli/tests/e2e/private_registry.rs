@@ -209,15 +209,38 @@ fn unique(prefix: &str) -> String {
 #[test]
 fn a_private_image_config_pulls_with_the_docker_login() {
     let private = PrivateRegistry::start();
-    let ws = Workspace::with_config(
-        &unique("privimage"),
-        &format!(r#"{{"image": "{}"}}"#, private.image),
-    );
-    let up = devc_with(&ws, &["up", "-v"], &private.env());
+    // A layer of random bytes no local image has, so the pull downloads.
+    let image = format!("{}/devc-e2e/fresh:1", private.registry.addr);
+    let maker = format!("devc-e2e-layer-{}", nonce());
+    private.docker(&[
+        "run",
+        "--name",
+        &maker,
+        BUSYBOX,
+        "sh",
+        "-c",
+        "head -c 3000000 /dev/urandom > /blob",
+    ]);
+    private.docker(&["commit", &maker, &image]);
+    private.docker(&["rm", &maker]);
+    private.names.lock().unwrap().push(image.clone());
+    private.docker(&["push", &image]);
+    private.untag(&image);
+    let ws = Workspace::with_config(&unique("privimage"), &format!(r#"{{"image": "{image}"}}"#));
+    let up = devc_with(&ws, &["up", "-v", "--log-format", "json"], &private.env());
     private.assert_secret_absent("`devc up -v`", &format!("{}{}", up.stdout, up.stderr));
     let result = up.json();
     assert_eq!(result["outcome"], "success", "{}", up.stderr);
-    assert!(image_exists(&private.image), "devc pulled nothing");
+    assert!(image_exists(&image), "devc pulled nothing");
+    // The pull's progress counts bytes, per layer and in all.
+    assert!(
+        up.stderr.lines().any(|l| l.contains(r#""type":"progress""#)
+            && l.contains("Downloading ")
+            && l.contains(" of ")
+            && l.contains("(pull: ")),
+        "{}",
+        up.stderr
+    );
     assert_eq!(ws.containers().len(), 1);
 }
 
