@@ -6,14 +6,14 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::Context;
 use crate::config::MergedConfig;
 use crate::engine::{ContainerInfo, Engine};
 use crate::error::Error;
 use crate::interrupt::Interrupt;
 use crate::lifecycle::{self, Dotfiles, RunOptions, Session};
+use crate::printer::Reporter;
 
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub struct LifecycleArgs {
     /// Run no hook in the container and install no dotfiles.
     #[arg(long)]
@@ -105,7 +105,7 @@ impl LifecycleArgs {
     #[allow(clippy::too_many_arguments)]
     pub async fn run(
         &self,
-        ctx: &Context,
+        reporter: &dyn Reporter,
         engine: &Engine,
         container: &ContainerInfo,
         merged: &MergedConfig,
@@ -122,7 +122,7 @@ impl LifecycleArgs {
             remote_env: &self.remote_env,
             secrets,
             dotfiles: dotfiles.as_ref(),
-            reporter: &ctx.printer,
+            reporter,
             interrupt,
         };
         Ok(lifecycle::run(&session, self.options()).await?)
