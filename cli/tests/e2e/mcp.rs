@@ -318,9 +318,38 @@ fn an_agent_brings_a_container_up_runs_commands_within_limits_and_takes_it_down(
 }
 
 #[test]
-fn the_server_ends_on_sigterm_and_answers_unknown_tools_clearly() {
+fn the_server_ends_on_sigterm_and_answers_failures_clearly() {
+    let broken = Workspace::with_config("mcp-broken", r#"{"image": "devc-test/busybox:latest",,}"#);
     let mut client = Client::start();
     client.initialize();
+    // A tool that fails: devc's error, its exit code, up's own error result.
+    let failed = client.call(
+        "up",
+        json!({"workspaceFolder": broken.path.to_str().unwrap()}),
+    );
+    assert_eq!(failed["isError"], true, "{failed}");
+    let error = &failed["structuredContent"];
+    assert_eq!(error["outcome"], "error", "{error}");
+    assert_eq!(error["exitCode"], 3, "{error}");
+    assert_eq!(
+        error["description"],
+        "The dev container configuration could not be read."
+    );
+    assert!(error["progress"].is_array(), "{error}");
+    assert!(broken.containers().is_empty());
+    // Hook output is progress in the result, never a stray line on stdout
+    // (every line the client reads must be JSON-RPC).
+    let hooked = Workspace::with_config(
+        "mcp-hooked",
+        r#"{"image": "devc-test/busybox:latest", "postCreateCommand": "echo hook-says-hi; echo hook-err >&2"}"#,
+    );
+    let folder = hooked.path.to_str().unwrap();
+    let up = client.ok("up", json!({"workspaceFolder": folder}));
+    let progress = up["progress"].to_string();
+    assert!(progress.contains("hook-says-hi"), "{up}");
+    assert!(progress.contains("hook-err"), "{up}");
+    client.ok("down", json!({"workspaceFolder": folder}));
+    assert!(hooked.containers().is_empty());
     let unknown = client.request("tools/call", json!({"name": "exce", "arguments": {}}));
     assert_eq!(unknown["error"]["code"], -32602, "{unknown}");
     assert!(
