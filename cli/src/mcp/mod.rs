@@ -140,7 +140,10 @@ impl<D: Devc> Server<D> {
 /// model, and as an object for programs.
 fn tool_error(failure: Failure) -> CallToolResult {
     let Failure { error, details } = failure;
-    let hint = error.hint();
+    // Hints name the command line's flag; a tool takes the argument.
+    let hint = error
+        .hint()
+        .map(|h| h.replace("--workspace-folder", "workspaceFolder"));
     let mut out = Map::new();
     out.insert("outcome".into(), json!("error"));
     out.insert("message".into(), json!(error.to_string()));
@@ -236,6 +239,14 @@ mod tests {
         assert_eq!(out["progress"][0], "Building image");
         let text = serde_json::to_value(&result.content[0]).unwrap();
         assert_eq!(text["text"], "error: no such thing\nhint: try another");
+        let flagged = tool_error(Failure::from(Error::usage(
+            "no folder",
+            Some("pass an existing folder with --workspace-folder"),
+        )));
+        assert_eq!(
+            flagged.structured_content.unwrap()["hint"],
+            "pass an existing folder with workspaceFolder"
+        );
     }
 
     #[test]

@@ -302,7 +302,10 @@ pub fn parse(name: &str, arguments: Option<&Map<String, Value>>) -> Result<Call,
         "exec" => Call::Exec(ExecCall {
             folder: args.folder()?,
             command: args.command("command")?,
-            timeout: Duration::from_secs(args.count("timeoutSeconds")?.unwrap_or(600)),
+            timeout: Duration::from_secs(
+                args.count("timeoutSeconds")?
+                    .unwrap_or(TIMEOUT_SECONDS.default),
+            ),
             max_output_bytes: bytes(args.count("maxOutputBytes")?),
         }),
         "logs" => Call::Logs {
