@@ -119,8 +119,14 @@ impl Interrupt {
     /// Resolves with the first signal: at once if it already arrived.
     pub async fn wait(&self) -> Signal {
         let mut received = self.received.clone();
-        match received.wait_for(|r| r.first.is_some()).await {
-            Ok(r) => r.first.expect("waited for it"),
+        // The borrow ends here: holding it across the await below would
+        // make this future `!Send` (devc mcp runs calls on tokio tasks).
+        let first = received
+            .wait_for(|r| r.first.is_some())
+            .await
+            .map(|r| r.first);
+        match first {
+            Ok(first) => first.expect("waited for it"),
             // No listener left: no signal will ever come.
             Err(_) => std::future::pending().await,
         }

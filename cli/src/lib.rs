@@ -25,6 +25,8 @@
 //!   the extensions `customizations.vscode.extensions` lists.
 //! - [`templates`]: dev container templates (shipped, folder or OCI): options, apply, publish.
 //! - [`collection_docs`]: README generation for feature and template collections.
+//! - [`mcp`]: `devc mcp`, the tools for coding agents over the Model
+//!   Context Protocol: argument checks, capped output, time-limited exec.
 //! - [`commands`]: one file per subcommand; each parses its flags, calls the
 //!   pipeline and renders the result.
 //! - [`interrupt`]: Ctrl-C, SIGTERM and SIGHUP for a whole command.
@@ -46,6 +48,7 @@ pub mod features;
 pub mod image;
 pub mod interrupt;
 pub mod lifecycle;
+pub mod mcp;
 pub mod printer;
 pub mod registry;
 pub mod suggest;

@@ -2,10 +2,14 @@
 //! configuration, its project); see [`crate::container::teardown`].
 
 use clap::Args;
+use serde_json::{Value, json};
 
 use super::{Context, WorkspaceArgs};
+use crate::config::ResolvedConfig;
 use crate::container::teardown::{self, DownOptions};
+use crate::engine::Engine;
 use crate::error::Error;
+use crate::printer::Reporter;
 
 #[derive(Debug, Args)]
 pub struct DownArgs {
@@ -19,13 +23,22 @@ pub struct DownArgs {
 pub async fn run(ctx: &Context, args: DownArgs) -> Result<u8, Error> {
     let config = ctx.resolve(&args.workspace)?;
     let engine = ctx.engine().await?;
-    let _lock = crate::container::lock::lock_workspace(&config.devcontainer_id, &ctx.printer).await;
     let options = DownOptions {
         volumes: args.volumes,
     };
-    let removed = teardown::down(&engine, &config, options, &ctx.printer).await?;
-    ctx.printer.result(
-        &serde_json::json!({"outcome": "success", "removedContainers": removed.containers}),
-    );
+    let out = down(&engine, &config, options, &ctx.printer).await?;
+    ctx.printer.result(&out);
     Ok(0)
+}
+
+/// Removes the workspace's container (holding the workspace lock); the result line.
+pub async fn down(
+    engine: &Engine,
+    config: &ResolvedConfig,
+    options: DownOptions,
+    reporter: &dyn Reporter,
+) -> Result<Value, Error> {
+    let _lock = crate::container::lock::lock_workspace(&config.devcontainer_id, reporter).await;
+    let removed = teardown::down(engine, config, options, reporter).await?;
+    Ok(json!({"outcome": "success", "removedContainers": removed.containers}))
 }

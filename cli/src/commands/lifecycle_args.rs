@@ -6,14 +6,14 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::Context;
 use crate::config::MergedConfig;
 use crate::engine::{ContainerInfo, Engine};
 use crate::error::Error;
 use crate::interrupt::Interrupt;
 use crate::lifecycle::{self, Dotfiles, RunOptions, Session};
+use crate::printer::Reporter;
 
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub struct LifecycleArgs {
     /// Run no hook in the container and install no dotfiles.
     #[arg(long)]
@@ -105,38 +105,13 @@ impl LifecycleArgs {
     #[allow(clippy::too_many_arguments)]
     pub async fn run(
         &self,
-        ctx: &Context,
+        reporter: &dyn Reporter,
         engine: &Engine,
         container: &ContainerInfo,
         merged: &MergedConfig,
         workspace_folder: &str,
         secrets: &BTreeMap<String, String>,
         interrupt: &Interrupt,
-    ) -> Result<(), Error> {
-        self.run_reporting(
-            engine,
-            container,
-            merged,
-            workspace_folder,
-            secrets,
-            interrupt,
-            &ctx.printer,
-        )
-        .await
-    }
-
-    /// [`LifecycleArgs::run`] reporting to `reporter` (`up` collects the
-    /// hooks that ran for its summary).
-    #[allow(clippy::too_many_arguments)]
-    pub async fn run_reporting(
-        &self,
-        engine: &Engine,
-        container: &ContainerInfo,
-        merged: &MergedConfig,
-        workspace_folder: &str,
-        secrets: &BTreeMap<String, String>,
-        interrupt: &Interrupt,
-        reporter: &dyn crate::printer::Reporter,
     ) -> Result<(), Error> {
         let dotfiles = self.dotfiles();
         let session = Session {

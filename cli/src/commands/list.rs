@@ -4,6 +4,7 @@ use clap::Args;
 
 use super::Context;
 use crate::config::id::{CONFIG_FILE_LABEL, LOCAL_FOLDER_LABEL};
+use crate::engine::Engine;
 use crate::error::Error;
 
 #[derive(Debug, Args)]
@@ -13,9 +14,10 @@ pub struct ListArgs {
     json: bool,
 }
 
+/// One dev container, as `devc list --json` shows it.
 #[derive(Debug, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Row {
+pub struct Row {
     container_id: String,
     name: String,
     state: String,
@@ -26,6 +28,12 @@ struct Row {
 
 pub async fn run(ctx: &Context, args: ListArgs) -> Result<u8, Error> {
     let engine = ctx.engine().await?;
+    let rows = rows(&engine).await?;
+    render(ctx, &rows, args.json)
+}
+
+/// Every dev container the engine knows, by workspace folder.
+pub async fn rows(engine: &Engine) -> Result<Vec<Row>, Error> {
     let containers = engine
         .containers_with_label(LOCAL_FOLDER_LABEL)
         .await
@@ -46,7 +54,11 @@ pub async fn run(ctx: &Context, args: ListArgs) -> Result<u8, Error> {
         })
         .collect();
     rows.sort_by(|a, b| a.workspace_folder.cmp(&b.workspace_folder));
-    if args.json {
+    Ok(rows)
+}
+
+fn render(ctx: &Context, rows: &[Row], json: bool) -> Result<u8, Error> {
+    if json {
         ctx.printer.result(&rows);
         return Ok(0);
     }
@@ -54,7 +66,7 @@ pub async fn run(ctx: &Context, args: ListArgs) -> Result<u8, Error> {
         "{:<14}{:<10}{:<36}{}\n",
         "CONTAINER", "STATE", "IMAGE", "WORKSPACE"
     );
-    for row in &rows {
+    for row in rows {
         table.push_str(&format!(
             "{:<14}{:<10}{:<36}{}\n",
             &row.container_id[..row.container_id.len().min(12)],

@@ -5,8 +5,9 @@
 use clap::Args;
 
 use super::{Context, WorkspaceArgs};
+use crate::config::ResolvedConfig;
 use crate::container::{ContainerError, up};
-use crate::engine::{LogStream, LogsRequest};
+use crate::engine::{Engine, LogStream, LogsRequest};
 use crate::error::Error;
 
 #[derive(Debug, Args)]
@@ -27,24 +28,38 @@ pub struct LogsArgs {
 pub async fn run(ctx: &Context, args: LogsArgs) -> Result<u8, Error> {
     let config = ctx.resolve(&args.workspace)?;
     let engine = ctx.engine().await?;
-    let container = up::find(&engine, &config)
-        .await?
-        .ok_or_else(|| ContainerError::Missing {
-            workspace: config.local_workspace_folder.display().to_string(),
-        })?;
     let request = LogsRequest {
         follow: args.follow,
         tail: args.tail,
         timestamps: args.timestamps,
     };
     let printer = &ctx.printer;
-    let streaming = engine.logs(&container.id, &request, |stream, bytes| {
+    let streaming = output(&engine, &config, &request, |stream, bytes| {
         printer.passthrough(stream == LogStream::Stderr, bytes)
     });
     tokio::select! {
-        result = streaming => result.map_err(ContainerError::from)?,
+        result = streaming => result?,
         // Leaving a follow is the normal way out, not a failure.
         _ = tokio::signal::ctrl_c() => {}
     }
     Ok(0)
+}
+
+/// Hands the workspace container's output to `sink` as `request` asks.
+pub async fn output(
+    engine: &Engine,
+    config: &ResolvedConfig,
+    request: &LogsRequest,
+    sink: impl FnMut(LogStream, &[u8]),
+) -> Result<(), Error> {
+    let container = up::find(engine, config)
+        .await?
+        .ok_or_else(|| ContainerError::Missing {
+            workspace: config.local_workspace_folder.display().to_string(),
+        })?;
+    engine
+        .logs(&container.id, request, sink)
+        .await
+        .map_err(ContainerError::from)?;
+    Ok(())
 }

@@ -13,6 +13,7 @@ mod init;
 mod lifecycle_args;
 mod list;
 mod logs;
+mod mcp;
 mod open;
 mod outdated;
 mod read_configuration;
@@ -31,6 +32,7 @@ use std::collections::HashMap;
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
@@ -110,6 +112,8 @@ enum Command {
     List(list::ListArgs),
     /// Print the dev container's own output (its main process); -f follows it.
     Logs(logs::LogsArgs),
+    /// Serve devc's tools to a coding agent: an MCP server on stdin/stdout.
+    Mcp(mcp::McpArgs),
     /// The dev container's named volumes: list, backup to tar files, restore.
     Volumes(volumes::VolumesArgs),
     /// An interactive login shell in the dev container (runs postAttachCommand).
@@ -156,6 +160,20 @@ pub struct WorkspaceArgs {
     /// Read the configuration from this file instead of the workspace's devcontainer.json (which need not exist); the container's identity stays the workspace's.
     #[arg(long, value_name = "PATH")]
     override_config: Option<PathBuf>,
+}
+
+impl WorkspaceArgs {
+    /// The flags' defaults for `folder` (callers that are not the command
+    /// line: the MCP tools).
+    pub fn for_folder(folder: PathBuf) -> Self {
+        Self {
+            workspace_folder: folder,
+            config: None,
+            id_labels: Vec::new(),
+            mount_workspace_git_root: true,
+            override_config: None,
+        }
+    }
 }
 
 /// The reference CLI's flags that add to the configuration (`up`, `build`,
@@ -210,7 +228,7 @@ fn parse_mount(text: &str) -> Result<serde_json::Value, String> {
 }
 
 /// Lockfile flags of the commands that resolve features.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub struct LockArgs {
     /// Fail if devcontainer-lock.json is missing or differs from what the features resolve to.
     #[arg(long, conflicts_with = "no_lockfile")]
@@ -255,6 +273,16 @@ impl Context {
         args: &WorkspaceArgs,
         extra: &ConfigOverrideArgs,
     ) -> Result<ResolvedConfig, Error> {
+        self.resolve_reporting(args, extra, &self.printer)
+    }
+
+    /// [`Context::resolve_with`], its warnings to `reporter`.
+    pub fn resolve_reporting(
+        &self,
+        args: &WorkspaceArgs,
+        extra: &ConfigOverrideArgs,
+        reporter: &dyn Reporter,
+    ) -> Result<ResolvedConfig, Error> {
         let env: HashMap<String, String> = std::env::vars_os()
             .map(|(k, v)| {
                 (
@@ -280,8 +308,7 @@ impl Context {
         )?;
         config.defaults = self.defaults;
         for warning in &config.warnings {
-            self.printer
-                .warn(&format!("{}: {warning}", config.config_file.display()));
+            reporter.warn(&format!("{}: {warning}", config.config_file.display()));
         }
         Ok(config)
     }
@@ -348,12 +375,12 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let level = cli.global.reference.log_level.and_then(|l| l.filter());
     let verbose = cli.global.verbose || level.is_some();
     init_tracing(verbose, level);
-    let ctx = Context {
+    let ctx = Arc::new(Context {
         printer: Printer::new(cli.global.log_format, cli.global.quiet, verbose)
             .with_color(cli.global.color),
         docker_host: cli.global.docker_host,
         defaults: cli.global.reference.defaults(),
-    };
+    });
     cli.global.reference.explain(&ctx.printer);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -377,6 +404,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             Command::Down(args) => down::run(&ctx, args).await,
             Command::List(args) => list::run(&ctx, args).await,
             Command::Logs(args) => logs::run(&ctx, args).await,
+            Command::Mcp(args) => mcp::run(Arc::clone(&ctx), args).await,
             Command::Shell(args) => shell::run(&ctx, args).await,
             Command::Ssh(args) => ssh::run(&ctx, args).await,
             Command::SshConfig(args) => ssh_config::run(&ctx, args).await,

@@ -52,7 +52,7 @@ async fn run_commands(ctx: &Context, args: &RunUserCommandsArgs) -> Result<(), E
     let merged = up::merged_for(&config, &container, &ctx.printer)?;
     args.lifecycle
         .run(
-            ctx,
+            &ctx.printer,
             &engine,
             &container,
             &merged,

@@ -129,7 +129,13 @@ async fn set_up(ctx: &Context, args: &SetUpArgs) -> Result<Value, Error> {
     let merged = up::merged_for(&config, &container, &ctx.printer)?;
     args.lifecycle
         .run(
-            ctx, &engine, &container, &merged, &workdir, &secrets, &interrupt,
+            &ctx.printer,
+            &engine,
+            &container,
+            &merged,
+            &workdir,
+            &secrets,
+            &interrupt,
         )
         .await?;
     let mut out = json!({"outcome": "success"});

@@ -1,9 +1,12 @@
 //! `devc stop`: stop the workspace's dev container (it keeps its state).
 
 use clap::Args;
+use serde_json::{Value, json};
 
 use super::{Context, WorkspaceArgs};
+use crate::config::ResolvedConfig;
 use crate::container::{ContainerError, up};
+use crate::engine::Engine;
 use crate::error::Error;
 use crate::printer::Reporter;
 
@@ -16,11 +19,22 @@ pub struct StopArgs {
 pub async fn run(ctx: &Context, args: StopArgs) -> Result<u8, Error> {
     let config = ctx.resolve(&args.workspace)?;
     let engine = ctx.engine().await?;
-    let found = up::find(&engine, &config).await?;
+    let out = stop(&engine, &config, &ctx.printer).await?;
+    ctx.printer.result(&out);
+    Ok(0)
+}
+
+/// Stops the workspace's container (and its Compose siblings); the result line.
+pub async fn stop(
+    engine: &Engine,
+    config: &ResolvedConfig,
+    reporter: &dyn Reporter,
+) -> Result<Value, Error> {
+    let found = up::find(engine, config).await?;
     // A Compose project stops as a whole (shutdownAction stopCompose).
-    for other in crate::compose::siblings(&engine, &config, found.as_ref()).await? {
+    for other in crate::compose::siblings(engine, config, found.as_ref()).await? {
         if other.is_running() {
-            ctx.printer.step(&format!(
+            reporter.step(&format!(
                 "Stopping container {} ({})",
                 other.name,
                 crate::engine::short(&other.id)
@@ -34,7 +48,7 @@ pub async fn run(ctx: &Context, args: StopArgs) -> Result<u8, Error> {
     match found {
         Some(container) => {
             if container.is_running() {
-                ctx.printer.step(&format!(
+                reporter.step(&format!(
                     "Stopping container {}",
                     crate::engine::short(&container.id)
                 ));
@@ -43,17 +57,14 @@ pub async fn run(ctx: &Context, args: StopArgs) -> Result<u8, Error> {
                     .await
                     .map_err(ContainerError::from)?;
             }
-            ctx.printer
-                .result(&serde_json::json!({"outcome": "success", "containerId": container.id}));
+            Ok(json!({"outcome": "success", "containerId": container.id}))
         }
         None => {
-            ctx.printer.warn(&format!(
+            reporter.warn(&format!(
                 "no dev container exists for {}",
                 config.local_workspace_folder.display()
             ));
-            ctx.printer
-                .result(&serde_json::json!({"outcome": "success"}));
+            Ok(json!({"outcome": "success"}))
         }
     }
-    Ok(0)
 }

@@ -60,9 +60,24 @@ pub struct UpArgs {
 }
 
 /// A failed `up`, with the container when there is one to inspect.
-struct Failure {
-    error: Error,
+pub struct Failure {
+    pub error: Error,
     container_id: Option<String>,
+}
+
+impl Failure {
+    /// The reference CLI's error result (editors read it on stdout).
+    pub fn result(&self) -> Value {
+        let mut out = json!({
+            "outcome": "error",
+            "message": self.error.to_string(),
+            "description": describe(&self.error),
+        });
+        if let Some(id) = &self.container_id {
+            out["containerId"] = json!(id);
+        }
+        out
+    }
 }
 
 impl<E: Into<Error>> From<E> for Failure {
@@ -104,7 +119,7 @@ pub async fn run_rebuild(ctx: &Context, args: RebuildArgs) -> Result<u8, Error> 
 
 pub async fn run(ctx: &Context, args: UpArgs) -> Result<u8, Error> {
     let interrupt = Interrupt::install();
-    match up(ctx, &args, &interrupt).await {
+    match up(ctx, &args, &ctx.printer, &interrupt).await {
         Ok(Done {
             out,
             config,
@@ -120,24 +135,51 @@ pub async fn run(ctx: &Context, args: UpArgs) -> Result<u8, Error> {
             }
             Ok(0)
         }
-        Err(Failure {
-            error,
-            container_id,
-        }) => {
+        Err(failure) => {
             // Editors read stdout: they get the reference CLI's error shape;
             // people read the rendered error on stderr.
-            let mut out = json!({
-                "outcome": "error",
-                "message": error.to_string(),
-                "description": describe(&error),
-            });
-            if let Some(id) = container_id {
-                out["containerId"] = json!(id);
-            }
-            ctx.printer.result(&out);
-            Err(error)
+            ctx.printer.result(&failure.result());
+            Err(failure.error)
         }
     }
+}
+
+impl UpArgs {
+    /// `devc up` with its flags' defaults for `workspace` (the MCP `up` tool).
+    pub fn for_agent(
+        workspace: WorkspaceArgs,
+        remove_existing_container: bool,
+        build_no_cache: bool,
+    ) -> Self {
+        Self {
+            workspace,
+            remove_existing_container,
+            expect_existing_container: false,
+            build_no_cache,
+            pull: PullPolicy::Missing,
+            cache_from: Vec::new(),
+            buildkit: BuildkitPolicy::Auto,
+            include_configuration: false,
+            include_merged_configuration: false,
+            forward: false,
+            gpu_availability: GpuAvailability::Detect,
+            overrides: super::ConfigOverrideArgs::default(),
+            lifecycle: LifecycleArgs::default(),
+            lock: super::LockArgs::default(),
+        }
+    }
+}
+
+/// `up` without printing: its result line, progress to `reporter`.
+pub async fn outcome(
+    ctx: &Context,
+    args: &UpArgs,
+    reporter: &dyn Reporter,
+    interrupt: &Interrupt,
+) -> Result<Value, Failure> {
+    up(ctx, args, reporter, interrupt)
+        .await
+        .map(|done| done.out)
 }
 
 /// A successful `up`: the result line, and what `--forward` continues with.
@@ -149,18 +191,26 @@ struct Done {
     summary: String,
 }
 
-async fn up(ctx: &Context, args: &UpArgs, interrupt: &Interrupt) -> Result<Done, Failure> {
+async fn up(
+    ctx: &Context,
+    args: &UpArgs,
+    reporter: &dyn Reporter,
+    interrupt: &Interrupt,
+) -> Result<Done, Failure> {
     let started = std::time::Instant::now();
     let recorder = Recorder {
-        inner: &ctx.printer,
+        inner: reporter,
         outcomes: Default::default(),
     };
+    // Every stage reports through the recorder, which keeps the outcomes
+    // for the summary line.
+    let reporter: &dyn Reporter = &recorder;
     args.lifecycle.validate()?;
     let secrets = args.lifecycle.secrets()?;
-    let config = ctx.resolve_with(&args.workspace, &args.overrides)?;
+    let config = ctx.resolve_reporting(&args.workspace, &args.overrides, reporter)?;
     if let Some(command) = &config.config.initialize_command {
         let initialize =
-            lifecycle::host::run_initialize(command, &config.local_workspace_folder, &ctx.printer);
+            lifecycle::host::run_initialize(command, &config.local_workspace_folder, reporter);
         interrupt
             .guard(initialize)
             .await
@@ -184,14 +234,13 @@ async fn up(ctx: &Context, args: &UpArgs, interrupt: &Interrupt) -> Result<Done,
     let run = async {
         // Held until this `up` is done with the container (hooks included), so
         // a concurrent `up` on the workspace reuses it instead of making another.
-        let lock =
-            crate::container::lock::lock_workspace(&config.devcontainer_id, &ctx.printer).await;
+        let lock = crate::container::lock::lock_workspace(&config.devcontainer_id, reporter).await;
         let result = match &config.image {
             crate::config::ImageSource::Compose(source) => {
-                crate::compose::up::up(&engine, &config, source, &options, &recorder, &in_flight)
+                crate::compose::up::up(&engine, &config, source, &options, reporter, &in_flight)
                     .await
             }
-            _ => up::up(&engine, &config, &options, &recorder, &in_flight).await,
+            _ => up::up(&engine, &config, &options, reporter, &in_flight).await,
         };
         result.map(|result| (result, lock))
     };
@@ -218,23 +267,23 @@ async fn up(ctx: &Context, args: &UpArgs, interrupt: &Interrupt) -> Result<Done,
             .await
             .map_err(|e| fail(crate::container::ContainerError::from(e).into()))?;
         // Now with `${containerEnv:…}` resolved against the inspected container.
-        merged = up::merged_for(&config, &container, &ctx.printer)?;
+        merged = up::merged_for(&config, &container, reporter)?;
         args.lifecycle
-            .run_reporting(
+            .run(
+                reporter,
                 &engine,
                 &container,
                 &merged,
                 &config.workspace_folder,
                 &secrets,
                 interrupt,
-                &recorder,
             )
             .await
             .map_err(fail)?;
     }
     // customizations.vscode.extensions into the editor servers present (issue 5).
     if !extensions::listed(&config, &merged).is_empty() {
-        let install = extensions::install(&engine, &config, &listed, &ctx.printer);
+        let install = extensions::install(&engine, &config, &listed, reporter);
         interrupt.guard(install).await.map_err(|signal| Failure {
             error: Error::Interrupted(signal),
             container_id: Some(result.container_id.clone()),
@@ -261,7 +310,7 @@ async fn up(ctx: &Context, args: &UpArgs, interrupt: &Interrupt) -> Result<Done,
             .await
             .map_err(crate::container::ContainerError::from)?;
         out["mergedConfiguration"] =
-            Value::Object(up::merged_for(&config, &container, &ctx.printer)?.json);
+            Value::Object(up::merged_for(&config, &container, reporter)?.json);
     }
     let ports = Ports {
         forwarded: merged.forward_ports.iter().map(port_text).collect(),

@@ -29,6 +29,7 @@ mod honest_up;
 mod interrupt;
 mod lifecycle;
 mod logs;
+mod mcp;
 mod podman;
 mod private_registry;
 mod read_configuration;

@@ -1,0 +1,129 @@
+//! `devc mcp`: devc's tools for coding agents over MCP (stdio); the server
+//! is [`crate::mcp`], the tools call the same library code as the commands.
+
+use std::sync::Arc;
+
+use clap::Args;
+use serde_json::{Map, Value, json};
+
+use super::{Context, WorkspaceArgs, down, exec, list, logs, stop, up};
+use crate::container::teardown::DownOptions;
+use crate::engine::LogsRequest;
+use crate::error::Error;
+use crate::interrupt::Interrupt;
+use crate::mcp::capped::{Capped, Keep, ProgressLog};
+use crate::mcp::{self, Call, Cancelled, Devc, Failure};
+
+#[derive(Debug, Args)]
+pub struct McpArgs {}
+
+pub async fn run(ctx: Arc<Context>, _args: McpArgs) -> Result<u8, Error> {
+    let interrupt = Interrupt::install();
+    let tools = Tools {
+        ctx,
+        interrupt: interrupt.clone(),
+    };
+    mcp::serve(tools, &interrupt).await?;
+    Ok(0)
+}
+
+struct Tools {
+    ctx: Arc<Context>,
+    interrupt: Interrupt,
+}
+
+impl Devc for Tools {
+    async fn call(&self, call: Call, cancelled: Cancelled) -> Result<Value, Failure> {
+        let ctx = &*self.ctx;
+        match call {
+            Call::Up {
+                folder,
+                remove_existing_container,
+                build_no_cache,
+            } => {
+                let args = up::UpArgs::for_agent(
+                    WorkspaceArgs::for_folder(folder),
+                    remove_existing_container,
+                    build_no_cache,
+                );
+                let progress = ProgressLog::new(&ctx.printer);
+                match up::outcome(ctx, &args, &progress, &self.interrupt).await {
+                    Ok(mut out) => {
+                        out["progress"] = json!(progress.lines());
+                        Ok(out)
+                    }
+                    Err(failure) => {
+                        let mut details = match failure.result() {
+                            Value::Object(map) => map,
+                            _ => Map::new(),
+                        };
+                        details.insert("progress".into(), json!(progress.lines()));
+                        Err(Failure {
+                            error: failure.error,
+                            details,
+                        })
+                    }
+                }
+            }
+            Call::Exec(call) => {
+                let engine = ctx.engine().await?;
+                let workspace = WorkspaceArgs::for_folder(call.folder);
+                let target = exec::Target {
+                    workspace: &workspace,
+                    container_id: None,
+                    remote_env: &[],
+                };
+                let (container, request) =
+                    exec::prepare(ctx, &engine, &target, call.command, &ctx.printer).await?;
+                let limits = mcp::exec::Limits {
+                    timeout: call.timeout,
+                    max_output_bytes: call.max_output_bytes,
+                };
+                // A cancelled call or a stopping server kills the command too.
+                let stop = async {
+                    tokio::select! {
+                        () = cancelled => {}
+                        _ = self.interrupt.wait() => {}
+                    }
+                };
+                let result = mcp::exec::run(&engine, &container.id, request, limits, stop).await?;
+                Ok(json!(result))
+            }
+            Call::Logs {
+                folder,
+                tail,
+                max_output_bytes,
+            } => {
+                let config = ctx.resolve(&WorkspaceArgs::for_folder(folder))?;
+                let engine = ctx.engine().await?;
+                let request = LogsRequest {
+                    follow: false,
+                    tail,
+                    timestamps: false,
+                };
+                let mut output = Capped::new(max_output_bytes, Keep::Tail);
+                logs::output(&engine, &config, &request, |_, bytes| output.push(bytes)).await?;
+                Ok(json!({
+                    "output": output.text(),
+                    "truncated": output.truncated(),
+                    "bytes": output.total(),
+                }))
+            }
+            Call::List => {
+                let engine = ctx.engine().await?;
+                Ok(json!({"containers": list::rows(&engine).await?}))
+            }
+            Call::Stop { folder } => {
+                let config = ctx.resolve(&WorkspaceArgs::for_folder(folder))?;
+                let engine = ctx.engine().await?;
+                Ok(stop::stop(&engine, &config, &ctx.printer).await?)
+            }
+            Call::Down { folder, volumes } => {
+                let config = ctx.resolve(&WorkspaceArgs::for_folder(folder))?;
+                let engine = ctx.engine().await?;
+                let options = DownOptions { volumes };
+                Ok(down::down(&engine, &config, options, &ctx.printer).await?)
+            }
+        }
+    }
+}
