@@ -39,6 +39,9 @@ pub struct BuildArgs {
     /// Image whose layers the Dockerfile build may reuse (repeatable).
     #[arg(long = "cache-from", value_name = "IMAGE")]
     cache_from: Vec<String>,
+    /// Where the build cache goes: `type=inline` (in the image, which devc's BuildKit builds always do); other exporters need BuildKit's CLI.
+    #[arg(long = "cache-to", value_name = "SPEC", value_parser = parse_cache_to)]
+    cache_to: Option<String>,
     /// Whether to build with the engine's BuildKit: auto (when the engine has it) or never.
     #[arg(long, value_enum, default_value_t = image::BuildkitPolicy::Auto)]
     buildkit: image::BuildkitPolicy,
@@ -64,6 +67,22 @@ fn parse_output(spec: &str) -> Result<String, String> {
     }
 }
 
+/// The reference CLI passes `--cache-to` to `docker buildx`; through the
+/// engine's API BuildKit can only embed the cache in the image, which
+/// devc's BuildKit builds always do (`BUILDKIT_INLINE_CACHE`).
+fn parse_cache_to(spec: &str) -> Result<String, String> {
+    let kind = spec
+        .split(',')
+        .find_map(|part| part.strip_prefix("type="))
+        .unwrap_or(spec);
+    match kind {
+        "inline" => Ok(spec.to_string()),
+        other => Err(format!(
+            "the \"{other}\" cache exporter is not available: devc builds through the engine's API, where BuildKit keeps the cache in the image (type=inline); push the image with `devc build --push` and pass it to --cache-from"
+        )),
+    }
+}
+
 pub async fn run(ctx: &Context, args: BuildArgs) -> Result<u8, Error> {
     match build(ctx, &args).await {
         Ok(names) => {
@@ -83,6 +102,11 @@ pub async fn run(ctx: &Context, args: BuildArgs) -> Result<u8, Error> {
 }
 
 async fn build(ctx: &Context, args: &BuildArgs) -> Result<Vec<String>, Error> {
+    if args.cache_to.is_some() && args.buildkit == image::BuildkitPolicy::Never {
+        ctx.printer.warn(
+            "--cache-to type=inline has no effect with --buildkit never: the classic builder's images serve as --cache-from as they are",
+        );
+    }
     let mut labels = std::collections::HashMap::new();
     for pair in &args.labels {
         let (key, value) = pair.split_once('=').ok_or_else(|| {

@@ -66,11 +66,33 @@ fn the_ci_actions_invocations_run_unchanged() {
             data.path().to_str().unwrap(),
             "--cache-from",
             &image,
+            "--cache-to",
+            "type=inline",
         ],
         &env,
     );
     assert_eq!(build.code, 0, "{}", build.stderr);
     assert_eq!(build.last_json()["outcome"], "success", "{}", build.stdout);
+    // A cache exporter the engine's API cannot serve is a usage error.
+    let registry_cache = run(
+        &cli,
+        &[
+            "build",
+            "--workspace-folder",
+            folder,
+            "--cache-to",
+            "type=registry,ref=127.0.0.1:5000/cache",
+        ],
+        &env,
+    );
+    assert_eq!(registry_cache.code, 2, "{}", registry_cache.stderr);
+    assert!(
+        registry_cache
+            .stderr
+            .contains("the \"registry\" cache exporter is not available"),
+        "{}",
+        registry_cache.stderr
+    );
 
     let up = run(
         &cli,
