@@ -27,6 +27,9 @@ pub struct LifecycleArgs {
     /// Stop after updateContentCommand, running it again (for prebuilt images).
     #[arg(long)]
     prebuild: bool,
+    /// Stop after postCreateCommand and the dotfiles; postStartCommand and postAttachCommand run on a later up.
+    #[arg(long)]
+    stop_for_personalization: bool,
     /// JSON object of secrets passed to hooks as environment variables, masked in output.
     #[arg(long, value_name = "FILE")]
     secrets_file: Option<PathBuf>,
@@ -51,6 +54,7 @@ impl LifecycleArgs {
             skip_non_blocking: self.skip_non_blocking_commands,
             skip_post_attach: self.skip_post_attach,
             prebuild: self.prebuild,
+            stop_for_personalization: self.stop_for_personalization,
         }
     }
 
@@ -60,6 +64,8 @@ impl LifecycleArgs {
             "prebuild"
         } else if self.skip_non_blocking_commands {
             "skipNonBlocking"
+        } else if self.stop_for_personalization {
+            "stopForPersonalization"
         } else {
             "done"
         }

@@ -20,6 +20,9 @@ pub struct RunOptions {
     pub skip_post_attach: bool,
     /// `--prebuild`: stop after `updateContentCommand` (and run it again).
     pub prebuild: bool,
+    /// `--stop-for-personalization`: stop after `postCreateCommand` and the
+    /// dotfiles, before `postStartCommand`.
+    pub stop_for_personalization: bool,
 }
 
 /// One step of the in-container sequence.
@@ -82,6 +85,9 @@ pub fn candidates(wait_for: WaitFor, options: RunOptions, dotfiles: bool) -> Vec
         if step == Step::Hook(Hook::PostAttach) && options.skip_post_attach {
             continue;
         }
+        if step == Step::Hook(Hook::PostStart) && options.stop_for_personalization {
+            break;
+        }
         steps.push(step);
         if Some(step) == stop_at || (options.prebuild && step == Step::Hook(Hook::UpdateContent)) {
             break;
@@ -116,6 +122,29 @@ mod tests {
 
     fn hooks(list: &[Hook]) -> Vec<Step> {
         list.iter().map(|h| Step::Hook(*h)).collect()
+    }
+
+    #[test]
+    fn personalization_stops_before_post_start() {
+        let options = RunOptions {
+            stop_for_personalization: true,
+            ..Default::default()
+        };
+        let mut expected = hooks(&[OnCreate, UpdateContent, PostCreate]);
+        expected.push(Step::Dotfiles);
+        assert_eq!(
+            candidates(WaitFor::UpdateContentCommand, options, true),
+            expected
+        );
+        // --skip-non-blocking-commands still stops at waitFor first.
+        let both = RunOptions {
+            skip_non_blocking: true,
+            ..options
+        };
+        assert_eq!(
+            candidates(WaitFor::OnCreateCommand, both, true),
+            hooks(&[OnCreate])
+        );
     }
 
     #[test]

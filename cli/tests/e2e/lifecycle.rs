@@ -119,6 +119,29 @@ fn skip_flags_and_prebuild_stop_where_asked() {
         lines(&ws, "order.log"),
         ["initialize", "image-onCreate", "onCreate", "updateContent"]
     );
+    ws.devc(&["down"]);
+
+    // --stop-for-personalization: the create-time hooks (and dotfiles),
+    // then postStart and postAttach on the next up.
+    std::fs::remove_file(ws.path.join("order.log")).unwrap();
+    ws.devc(&["up", "--stop-for-personalization"]).json();
+    assert_eq!(
+        lines(&ws, "order.log"),
+        ["initialize", "image-onCreate", "onCreate", "updateContent"]
+    );
+    let stopped = ws.devc(&["run-user-commands", "--stop-for-personalization"]);
+    assert_eq!(stopped.json()["result"], "stopForPersonalization");
+    assert_eq!(lines(&ws, "order.log").len(), 4, "nothing ran again");
+    ws.devc(&["up"]).json();
+    assert!(
+        lines(&ws, "order.log").ends_with(&[
+            "image-postStart".to_string(),
+            "postStart".to_string(),
+            "postAttach".to_string()
+        ]),
+        "{:?}",
+        lines(&ws, "order.log")
+    );
 }
 
 #[test]
