@@ -98,6 +98,14 @@ pub fn container_spec(
         spec.mounts
             .push(parse_mount_string(mount).map_err(|e| invalid("workspaceMount", e.to_string()))?);
     }
+    // A git worktree's common `.git` folder (issue 15); not part of the
+    // metadata label, as it names a host path.
+    if let Some(mount) = &config.git_common_mount {
+        spec.mounts.push(
+            parse_mount_string(mount)
+                .map_err(|e| invalid("--mount-git-worktree-common-dir", e.to_string()))?,
+        );
+    }
     for (index, mount) in merged.mounts.iter().enumerate() {
         let property = format!("mounts[{index}]");
         let parsed = match mount {
@@ -222,6 +230,11 @@ pub fn config_hash(config: &ResolvedConfig, image_name: &str) -> String {
             .unwrap_or_default()
             .as_bytes(),
     );
+    // Only when there is one, so containers made before keep their hash.
+    if let Some(mount) = &config.git_common_mount {
+        hasher.update(b"\0");
+        hasher.update(mount.as_bytes());
+    }
     format!("{:x}", hasher.finalize())[..16].to_string()
 }
 
