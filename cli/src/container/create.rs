@@ -158,6 +158,25 @@ pub fn container_spec(
     for (key, value) in &merged.container_env {
         spec.env.push(format!("{key}={value}"));
     }
+    // git refuses a worktree owned by another uid ("dubious ownership");
+    // the container's user rarely has the host owner's uid (issue 15).
+    if config.git_common_mount.is_some()
+        && !merged
+            .container_env
+            .iter()
+            .any(|(k, _)| k == "GIT_CONFIG_COUNT")
+    {
+        let mut folders: Vec<String> = config
+            .workspace_mount
+            .as_deref()
+            .and_then(|m| parse_mount_string(m).ok())
+            .map(|m| m.target)
+            .into_iter()
+            .collect();
+        folders.push(config.workspace_folder.clone());
+        spec.env
+            .extend(crate::worktree::gitdir::safe_directory_env(&folders));
+    }
     spec.user = merged.container_user.clone();
 
     if let Some(run_args) = &config.config.run_args {

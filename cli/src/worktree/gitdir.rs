@@ -108,6 +108,29 @@ pub fn container_layout(worktree: &LinkedWorktree) -> ContainerLayout {
     }
 }
 
+/// Environment that makes git in the container trust `folders` (each
+/// worktree path as the container sees it) although the host user who owns
+/// them has another uid there: `safe.directory` through git's
+/// `GIT_CONFIG_COUNT`/`GIT_CONFIG_KEY_<n>`/`GIT_CONFIG_VALUE_<n>` (git 2.31+;
+/// command-line scope, which `safe.directory` honours). Nothing is written
+/// into the image or the container, and it works for git installed later.
+/// It lets git read the repository; writing (a commit) still needs the
+/// remote user to be allowed to write the common `.git` folder.
+pub fn safe_directory_env(folders: &[String]) -> Vec<String> {
+    let mut unique: Vec<&String> = Vec::new();
+    for folder in folders {
+        if !unique.contains(&folder) {
+            unique.push(folder);
+        }
+    }
+    let mut env = vec![format!("GIT_CONFIG_COUNT={}", unique.len())];
+    for (i, folder) in unique.iter().enumerate() {
+        env.push(format!("GIT_CONFIG_KEY_{i}=safe.directory"));
+        env.push(format!("GIT_CONFIG_VALUE_{i}={folder}"));
+    }
+    env
+}
+
 /// The closest folder holding both paths (both absolute).
 fn common_ancestor(a: &Path, b: &Path) -> PathBuf {
     let mut out = PathBuf::new();
@@ -200,6 +223,25 @@ mod tests {
         assert_eq!(
             resolved.parent().unwrap().parent().unwrap(),
             Path::new(&layout.common_target)
+        );
+    }
+
+    #[test]
+    fn safe_directories_go_through_gits_environment_config() {
+        let env = safe_directory_env(&[
+            "/workspaces/feat".into(),
+            "/workspaces/feat".into(),
+            "/workspaces/feat/sub".into(),
+        ]);
+        assert_eq!(
+            env,
+            [
+                "GIT_CONFIG_COUNT=2",
+                "GIT_CONFIG_KEY_0=safe.directory",
+                "GIT_CONFIG_VALUE_0=/workspaces/feat",
+                "GIT_CONFIG_KEY_1=safe.directory",
+                "GIT_CONFIG_VALUE_1=/workspaces/feat/sub",
+            ]
         );
     }
 

@@ -417,3 +417,50 @@ fn the_common_git_folder_is_mounted_unless_turned_off_and_relative_gitdirs_work(
     assert_eq!(log.code, 0, "{log:?}");
     assert_eq!(log.stdout.trim(), "initial");
 }
+
+#[test]
+fn a_non_root_remote_user_can_use_git_in_a_worktree_owned_by_another_uid() {
+    let image = git_image();
+    let config = format!(r#"{{"image": "{image}", "remoteUser": "dev"}}"#);
+    let repo = Repo::new(&[(".devcontainer/devcontainer.json", &config)]);
+    let add = repo.wt(&["add", "nonroot"]);
+    assert_eq!(add.json()["remoteUser"], "dev");
+    let wt = repo.worktree("nonroot");
+    // devc runs as root here: the files belong to uid 0, the user is 1000.
+    // git trusts the worktree anyway (safe.directory) and can read it...
+    let status = devc_in(&wt, &["exec", "git", "status", "--short", "--branch"], &[]);
+    assert_eq!(status.code, 0, "{status:?}");
+    assert!(status.stdout.contains("nonroot"), "{}", status.stdout);
+    let commit = ["exec", "git", "commit", "--allow-empty", "-qm", "as dev"];
+    // ...but writing needs the files to be the user's, as the warning says.
+    let refused = devc_in(&wt, &commit, &[]);
+    assert_ne!(refused.code, 0, "{refused:?}");
+    assert!(
+        refused.stderr.contains("Permission denied"),
+        "{}",
+        refused.stderr
+    );
+    // Given to that uid (what updateRemoteUserUID arranges for a non-root
+    // devc), the commit goes through and lands in the repository.
+    let chown = Command::new("chown")
+        .args(["-R", "1000:1000"])
+        .arg(&wt)
+        .arg(repo.path.join(".git"))
+        .status()
+        .unwrap();
+    assert!(chown.success());
+    let made = devc_in(&wt, &commit, &[]);
+    assert_eq!(made.code, 0, "{made:?}");
+    let log = git(
+        &repo.path,
+        &[
+            "-c",
+            "safe.directory=*",
+            "log",
+            "-1",
+            "--format=%s",
+            "nonroot",
+        ],
+    );
+    assert_eq!(log.trim(), "as dev");
+}
