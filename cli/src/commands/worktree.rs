@@ -89,6 +89,17 @@ async fn add(ctx: &Context, args: AddArgs) -> Result<u8, Error> {
         || worktree::default_path(&repo.main_root, &branch),
         |p| crate::config::workspace::absolute(&p),
     );
+    if path.exists() {
+        return Err(Error::usage(
+            format!(
+                "{} exists already, so the worktree for {branch} cannot go there",
+                path.display()
+            ),
+            Some(
+                "pass --path <dir> to put it elsewhere, or `devc worktree list` to see the worktrees",
+            ),
+        ));
+    }
     // The workspace's place in the repository, in the new worktree.
     let top = worktree::git(&folder, &["rev-parse", "--show-toplevel"])?;
     let inside = folder
