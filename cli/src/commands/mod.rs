@@ -268,18 +268,24 @@ impl Context {
     /// [`Context::resolve`] without printing the configuration's warnings
     /// (for commands that read many workspaces' configurations).
     pub fn resolve_quietly(&self, args: &WorkspaceArgs) -> Result<ResolvedConfig, Error> {
-        let quiet = Context {
-            printer: Printer::new(LogFormat::Text, true, false),
-            docker_host: self.docker_host.clone(),
-            defaults: self.defaults,
-        };
-        let mut config = quiet.resolve(args)?;
-        config.warnings.clear();
-        Ok(config)
+        self.resolve_unreported(args, &ConfigOverrideArgs::default())
     }
 
     /// [`Context::resolve`] with `--additional-features` and `--mount`.
     pub fn resolve_with(
+        &self,
+        args: &WorkspaceArgs,
+        extra: &ConfigOverrideArgs,
+    ) -> Result<ResolvedConfig, Error> {
+        let config = self.resolve_unreported(args, extra)?;
+        for warning in &config.warnings {
+            self.printer
+                .warn(&format!("{}: {warning}", config.config_file.display()));
+        }
+        Ok(config)
+    }
+
+    fn resolve_unreported(
         &self,
         args: &WorkspaceArgs,
         extra: &ConfigOverrideArgs,
@@ -310,10 +316,6 @@ impl Context {
             },
         )?;
         config.defaults = self.defaults;
-        for warning in &config.warnings {
-            self.printer
-                .warn(&format!("{}: {warning}", config.config_file.display()));
-        }
         Ok(config)
     }
 }
