@@ -69,7 +69,7 @@ pub fn git(dir: &Path, args: &[&str]) -> Result<String, Error> {
         let message = stderr
             .lines()
             .map(|l| l.trim_start_matches("fatal: ").trim())
-            .filter(|l| !l.is_empty())
+            .filter(|l| !l.is_empty() && !l.starts_with("hint:") && !l.starts_with("Preparing"))
             .collect::<Vec<_>>()
             .join("; ");
         return Err(Error::failed(
@@ -189,6 +189,14 @@ pub fn list(repo: &Repository) -> Result<Vec<Worktree>, Error> {
 /// Makes a worktree for `branch` at `path`: the existing branch, or a new
 /// one from `from` (default `HEAD`).
 pub fn add(repo: &Repository, branch: &str, from: Option<&str>, path: &Path) -> Result<(), Error> {
+    if git(&repo.main_root, &["check-ref-format", "--branch", branch]).is_err() {
+        return Err(Error::usage(
+            format!("\"{branch}\" is not a valid git branch name"),
+            Some(
+                "branch names cannot contain spaces, `..`, `~`, `^`, `:`, `?`, `*`, `[` or `\\` (see `git check-ref-format`)",
+            ),
+        ));
+    }
     let path_text = path.to_string_lossy();
     let exists = git(
         &repo.main_root,

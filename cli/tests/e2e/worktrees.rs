@@ -464,3 +464,104 @@ fn a_non_root_remote_user_can_use_git_in_a_worktree_owned_by_another_uid() {
     );
     assert_eq!(log.trim(), "as dev");
 }
+
+#[test]
+fn worktree_add_takes_from_and_path_and_refuses_what_it_cannot_do() {
+    let repo = Repo::new(&[("README.md", "hello\n")]);
+    git(&repo.path, &["branch", "base"]);
+    std::fs::write(repo.path.join("README.md"), "changed\n").unwrap();
+    git(&repo.path, &["commit", "-qam", "second"]);
+
+    // A new branch from --from, where --path says.
+    let custom = repo.root.path().join("custom place");
+    let custom_text = custom.to_string_lossy().into_owned();
+    let made = repo.wt(&[
+        "add",
+        "feature/x",
+        "--from",
+        "base",
+        "--path",
+        &custom_text,
+        "--no-up",
+    ]);
+    assert_eq!(made.json()["worktree"], custom_text.as_str());
+    assert_eq!(
+        git(&custom, &["rev-parse", "--abbrev-ref", "HEAD"]).trim(),
+        "feature/x"
+    );
+    assert_eq!(
+        std::fs::read_to_string(custom.join("README.md")).unwrap(),
+        "hello\n"
+    );
+    // An existing branch is checked out as it is, beside the repository.
+    git(&repo.path, &["branch", "existing"]);
+    let beside = repo.wt(&["add", "existing", "--no-up"]);
+    assert_eq!(
+        beside.json()["worktree"],
+        repo.worktree("existing").to_string_lossy().as_ref()
+    );
+    // A branch name becomes a folder-name suffix.
+    let slashed = repo.wt(&["add", "fix/a+b", "--no-up"]);
+    assert_eq!(
+        slashed.json()["worktree"],
+        repo.worktree("fix-a-b").to_string_lossy().as_ref()
+    );
+
+    // Usage errors: exit 2, one sentence and a hint, nothing made.
+    let from_existing = repo.wt(&[
+        "add",
+        "existing",
+        "--from",
+        "base",
+        "--path",
+        "/nonexistent-x",
+    ]);
+    assert_eq!(from_existing.code, 2, "{from_existing:?}");
+    assert!(
+        from_existing.stderr.contains("hint:"),
+        "{}",
+        from_existing.stderr
+    );
+    let invalid = repo.wt(&["add", "a b", "--no-up"]);
+    assert_eq!(invalid.code, 2, "{invalid:?}");
+    assert!(
+        invalid.stderr.contains("not a valid git branch name"),
+        "{}",
+        invalid.stderr
+    );
+    let taken = repo.wt(&["add", "other", "--path", &custom_text, "--no-up"]);
+    assert_eq!(taken.code, 2, "{taken:?}");
+    assert!(taken.stderr.contains("exists already"), "{}", taken.stderr);
+    let unknown = repo.wt(&["rm", "no-such-branch"]);
+    assert_eq!(unknown.code, 2, "{unknown:?}");
+    let main = repo.wt(&["rm", "main"]);
+    assert_eq!(main.code, 2, "{main:?}");
+    assert!(repo.path.join("README.md").exists());
+    let outside = tempfile::tempdir().unwrap();
+    let not_git = devc()
+        .args(["worktree", "list", "--workspace-folder"])
+        .arg(outside.path())
+        .output()
+        .unwrap();
+    let not_git = Run::from(not_git);
+    assert_eq!(not_git.code, 2, "{not_git:?}");
+    assert!(
+        not_git.stderr.contains("not in a git repository"),
+        "{}",
+        not_git.stderr
+    );
+
+    // Without a devcontainer.json, list says so and rm removes the worktree alone.
+    let rows = repo.wt(&["list", "--json"]).json();
+    let row = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["branch"] == "feature/x")
+        .unwrap()
+        .clone();
+    assert_eq!(row["state"], "no-config", "{row}");
+    let rm = repo.wt(&["rm", "feature/x"]);
+    assert_eq!(rm.json()["outcome"], "success");
+    assert!(!custom.exists());
+}
