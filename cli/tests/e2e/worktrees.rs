@@ -420,9 +420,15 @@ fn the_common_git_folder_is_mounted_unless_turned_off_and_relative_gitdirs_work(
 
 #[test]
 fn a_non_root_remote_user_can_use_git_in_a_worktree_owned_by_another_uid() {
-    let image = git_image();
-    let config = format!(r#"{{"image": "{image}", "remoteUser": "dev"}}"#);
-    let repo = Repo::new(&[(".devcontainer/devcontainer.json", &config)]);
+    // A Dockerfile configuration this time (image and Compose are above).
+    let dockerfile = format!("FROM {}\n", git_image());
+    let repo = Repo::new(&[
+        (
+            ".devcontainer/devcontainer.json",
+            r#"{"build": {"dockerfile": "Dockerfile"}, "remoteUser": "dev"}"#,
+        ),
+        (".devcontainer/Dockerfile", &dockerfile),
+    ]);
     let add = repo.wt(&["add", "nonroot"]);
     assert_eq!(add.json()["remoteUser"], "dev");
     let wt = repo.worktree("nonroot");
