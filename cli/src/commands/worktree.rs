@@ -84,7 +84,7 @@ async fn add(ctx: &Context, args: AddArgs) -> Result<u8, Error> {
         mut up,
     } = args;
     let folder = crate::config::workspace::absolute(&up.workspace.workspace_folder);
-    let repo = worktree::repository(&folder)?;
+    let (repo, inside) = worktree::locate(&folder)?;
     let path = path.map_or_else(
         || worktree::default_path(&repo.main_root, &branch),
         |p| crate::config::workspace::absolute(&p),
@@ -100,12 +100,6 @@ async fn add(ctx: &Context, args: AddArgs) -> Result<u8, Error> {
             ),
         ));
     }
-    // The workspace's place in the repository, in the new worktree.
-    let top = worktree::git(&folder, &["rev-parse", "--show-toplevel"])?;
-    let inside = folder
-        .strip_prefix(top.trim())
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
     ctx.printer.step(&format!(
         "Adding worktree {} for branch {branch}",
         path.display()
@@ -125,6 +119,7 @@ async fn add(ctx: &Context, args: AddArgs) -> Result<u8, Error> {
         }));
         return Ok(0);
     }
+    // The workspace's place in the repository, in the new worktree.
     up.workspace.workspace_folder = path.join(inside);
     super::up::run(ctx, up).await
 }
@@ -146,12 +141,7 @@ struct Row {
 
 async fn list(ctx: &Context, args: ListArgs) -> Result<u8, Error> {
     let folder = crate::config::workspace::absolute(&args.workspace.workspace_folder);
-    let repo = worktree::repository(&folder)?;
-    let top = worktree::git(&folder, &["rev-parse", "--show-toplevel"])?;
-    let inside = folder
-        .strip_prefix(top.trim())
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
+    let (repo, inside) = worktree::locate(&folder)?;
     let engine = ctx.engine().await?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -224,12 +214,7 @@ async fn list(ctx: &Context, args: ListArgs) -> Result<u8, Error> {
 
 async fn rm(ctx: &Context, args: RmArgs) -> Result<u8, Error> {
     let folder = crate::config::workspace::absolute(&args.workspace.workspace_folder);
-    let repo = worktree::repository(&folder)?;
-    let top = worktree::git(&folder, &["rev-parse", "--show-toplevel"])?;
-    let inside = folder
-        .strip_prefix(top.trim())
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
+    let (repo, inside) = worktree::locate(&folder)?;
     let trees = worktree::list(&repo)?;
     let Some(tree) = worktree::find_branch(&trees, &args.branch) else {
         return Err(Error::usage(

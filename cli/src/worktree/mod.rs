@@ -105,6 +105,18 @@ pub fn repository(folder: &Path) -> Result<Repository, Error> {
     })
 }
 
+/// The repository holding `folder`, and where `folder` is below the top of
+/// its worktree (so the same place can be found in another worktree).
+pub fn locate(folder: &Path) -> Result<(Repository, PathBuf), Error> {
+    let repo = repository(folder)?;
+    let top = git(folder, &["rev-parse", "--show-toplevel"])?;
+    let inside = folder
+        .strip_prefix(top.trim())
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    Ok((repo, inside))
+}
+
 /// Parses `git worktree list --porcelain`: blocks of `key value` lines
 /// separated by blank lines, the main worktree first.
 pub fn parse_porcelain(text: &str) -> Vec<Worktree> {
