@@ -18,20 +18,24 @@ pub struct HostPort {
 }
 
 impl Engine {
-    /// The containers (running or not) carrying every one of `labels`,
+    /// The containers (running or not) carrying every one of `labels` (all
+    /// of them for no labels),
     /// each with the host ports it publishes (one listing; a stopped
     /// container publishes none).
     pub async fn published_ports(
         &self,
         labels: &BTreeMap<String, String>,
     ) -> Result<Vec<(ContainerInfo, Vec<HostPort>)>, EngineError> {
-        let filters = HashMap::from([(
-            "label".to_string(),
-            labels.iter().map(|(k, v)| format!("{k}={v}")).collect(),
-        )]);
+        // No labels: every container.
+        let filters = (!labels.is_empty()).then(|| {
+            HashMap::from([(
+                "label".to_string(),
+                labels.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+            )])
+        });
         let options = ListContainersOptions {
             all: true,
-            filters: Some(filters),
+            filters,
             ..Default::default()
         };
         let found = self

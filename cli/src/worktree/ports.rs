@@ -4,8 +4,9 @@
 //! of 3000 or a Compose `ports: ["8080:80"]` would make the second
 //! environment fail to start ("port is already allocated"). Before a
 //! container that publishes a fixed host port is created, devc tries to
-//! bind each such port on the host; a taken one is replaced by the next
-//! free port above it, with a warning, and the container records what it
+//! bind each such port on the host and asks the engine which ports its
+//! containers publish; a taken one is replaced by the next free port above
+//! it, with a warning, and the container records what it
 //! asked for in [`REALLOCATED_LABEL`] so `up`'s result and `devc worktree
 //! list` can report both.
 //!
@@ -134,7 +135,20 @@ pub async fn reallocate(
         return PortsGuard { _lock: None };
     }
     let lock = crate::container::lock::lock_workspace("host-ports", &crate::printer::Silent).await;
-    let moved = choose(&mut spec.ports, &mut free_on_host);
+    // The engine's own view too: without its userland proxy
+    // (`"userland-proxy": false`) a published port is not bound on the host.
+    let published: BTreeSet<(u16, String)> = engine
+        .published_ports(&Default::default())
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .flat_map(|(_, ports)| ports)
+        .map(|p| (p.host_port, p.protocol))
+        .collect();
+    let mut is_free = |ip: &str, port: u16, protocol: &str| {
+        !published.contains(&(port, protocol.to_string())) && free_on_host(ip, port, protocol)
+    };
+    let moved = choose(&mut spec.ports, &mut is_free);
     for m in &moved {
         reporter.warn(&format!(
             "host port {} ({}/{} of {what}) is taken; publishing it on {} instead",
