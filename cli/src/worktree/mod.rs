@@ -249,8 +249,13 @@ pub fn has_changes(path: &Path) -> Result<bool, Error> {
     Ok(!git(path, &["status", "--porcelain"])?.trim().is_empty())
 }
 
-/// `git worktree remove [--force] <path>`.
+/// `git worktree remove [--force] <path>`; a worktree whose folder is
+/// gone already (deleted by hand) is pruned instead.
 pub fn remove(repo: &Repository, path: &Path, force: bool) -> Result<(), Error> {
+    if !path.exists() {
+        git(&repo.main_root, &["worktree", "prune"])?;
+        return Ok(());
+    }
     let path_text = path.to_string_lossy();
     let mut args = vec!["worktree", "remove"];
     if force {

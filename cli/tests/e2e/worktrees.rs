@@ -570,4 +570,10 @@ fn worktree_add_takes_from_and_path_and_refuses_what_it_cannot_do() {
     let rm = repo.wt(&["rm", "feature/x"]);
     assert_eq!(rm.json()["outcome"], "success");
     assert!(!custom.exists());
+    // A worktree folder deleted by hand is pruned.
+    std::fs::remove_dir_all(repo.worktree("existing")).unwrap();
+    let pruned = repo.wt(&["rm", "existing"]);
+    assert_eq!(pruned.json()["outcome"], "success");
+    let listed = git(&repo.path, &["worktree", "list", "--porcelain"]);
+    assert!(!listed.contains("app.existing"), "{listed}");
 }
