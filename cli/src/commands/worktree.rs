@@ -182,31 +182,48 @@ async fn list(ctx: &Context, args: ListArgs) -> Result<u8, Error> {
         ctx.printer.result(&rows);
         return Ok(0);
     }
-    let mut table = format!(
-        "{:<24}{:<10}{:<24}{:<6}{}\n",
-        "BRANCH", "STATE", "PORTS", "AGE", "PATH"
-    );
-    for row in &rows {
-        let ports: Vec<String> = row
-            .ports
-            .iter()
-            .map(|p| match p.requested_host_port {
-                Some(asked) => format!("{}->{} (asked {asked})", p.host_port, p.container_port),
-                None => format!("{}->{}", p.host_port, p.container_port),
-            })
-            .collect();
-        table.push_str(&format!(
-            "{:<24}{:<10}{:<24}{:<6}{}\n",
-            row.branch.as_deref().unwrap_or("(detached)"),
-            row.state,
-            if ports.is_empty() {
-                "-".to_string()
-            } else {
-                ports.join(",")
-            },
-            row.age_seconds.map_or("-".to_string(), worktree::age),
-            row.path.display()
-        ));
+    let cells: Vec<[String; 5]> = rows
+        .iter()
+        .map(|row| {
+            let ports: Vec<String> = row
+                .ports
+                .iter()
+                .map(|p| match p.requested_host_port {
+                    Some(asked) => format!("{}->{} (asked {asked})", p.host_port, p.container_port),
+                    None => format!("{}->{}", p.host_port, p.container_port),
+                })
+                .collect();
+            [
+                row.branch.clone().unwrap_or_else(|| "(detached)".into()),
+                row.state.clone(),
+                if ports.is_empty() {
+                    "-".into()
+                } else {
+                    ports.join(", ")
+                },
+                row.age_seconds.map_or("-".into(), worktree::age),
+                row.path.display().to_string(),
+            ]
+        })
+        .collect();
+    let header = ["BRANCH", "STATE", "PORTS", "AGE", "PATH"].map(String::from);
+    let widths: Vec<usize> = (0..4)
+        .map(|i| {
+            std::iter::once(&header)
+                .chain(&cells)
+                .map(|c| c[i].chars().count())
+                .max()
+                .unwrap_or(0)
+                + 2
+        })
+        .collect();
+    let mut table = String::new();
+    for line in std::iter::once(&header).chain(&cells) {
+        for (i, width) in widths.iter().enumerate() {
+            table.push_str(&format!("{:<width$}", line[i]));
+        }
+        table.push_str(&line[4]);
+        table.push('\n');
     }
     ctx.printer.stdout_text(&table);
     Ok(0)
