@@ -143,6 +143,27 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// Volumes devc made for the workspace at `folder` (editor servers, …).
+fn volumes_of(folder: &Path) -> Vec<String> {
+    let filters = std::collections::HashMap::from([(
+        "label".to_string(),
+        vec![format!("devcontainer.local_folder={}", folder.display())],
+    )]);
+    common::runtime().block_on(async {
+        common::docker()
+            .list_volumes(Some(bollard::query_parameters::ListVolumesOptions {
+                filters: Some(filters),
+            }))
+            .await
+            .unwrap()
+            .volumes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| v.name)
+            .collect()
+    })
+}
+
 /// The host ports a container publishes (`container port/proto` → host ports).
 fn host_ports(id: &str) -> Vec<u16> {
     let ports = inspect(id)
@@ -284,6 +305,7 @@ volumes:
     assert!(table.stdout.contains("feat-b"), "{}", table.stdout);
 
     // rm takes the environment down whole and removes the worktree.
+    assert!(!volumes_of(&wt_a).is_empty(), "editor-server volumes exist");
     let rm = repo.wt(&["rm", "feat-a"]);
     assert_eq!(rm.json()["outcome"], "success");
     assert!(!wt_a.exists());
@@ -291,6 +313,8 @@ volumes:
     assert!(containers.is_empty(), "{containers:?}");
     assert!(networks.is_empty(), "{networks:?}");
     assert!(volumes.is_empty(), "{volumes:?}");
+    assert!(volumes_of(&wt_a).is_empty(), "{:?}", volumes_of(&wt_a));
+    assert!(common::containers_under(&wt_a).is_empty());
     // The branch (and the commit made inside) stays.
     assert!(git(&repo.path, &["branch", "--list", "feat-a"]).contains("feat-a"));
 
