@@ -23,6 +23,8 @@
 //! - [`attach`]: connecting people and editors to the container: terminals,
 //!   the SSH agent, port forwarding, editor URIs, editor-server volumes and
 //!   the extensions `customizations.vscode.extensions` lists.
+//! - [`worktree`]: git worktrees: the common `.git` mount, `devc worktree`
+//!   (git, environments per worktree) and host-port reallocation.
 //! - [`templates`]: dev container templates (shipped, folder or OCI): options, apply, publish.
 //! - [`collection_docs`]: README generation for feature and template collections.
 //! - [`mcp`]: `devc mcp`, the tools for coding agents over the Model
@@ -53,6 +55,7 @@ pub mod printer;
 pub mod registry;
 pub mod suggest;
 pub mod templates;
+pub mod worktree;
 
 #[cfg(test)]
 mod testutil;

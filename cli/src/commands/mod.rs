@@ -27,6 +27,7 @@ mod stop;
 mod templates;
 mod up;
 mod volumes;
+mod worktree;
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -126,6 +127,8 @@ enum Command {
     Open(open::OpenArgs),
     /// Forward forwardPorts from 127.0.0.1 on the host into the dev container.
     Forward(forward::ForwardArgs),
+    /// Git worktrees with their own environments: add (and bring up), list, rm (and take down).
+    Worktree(worktree::WorktreeArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(completions::CompletionsArgs),
     /// Print devc's man page (roff), e.g. `devc man > ~/.local/share/man/man1/devc.1`.
@@ -157,6 +160,19 @@ pub struct WorkspaceArgs {
         action = clap::ArgAction::Set
     )]
     mount_workspace_git_root: bool,
+    /// In a git worktree, mount the repository's common .git folder where the worktree's .git file points (default true).
+    #[arg(
+        long,
+        value_name = "BOOL",
+        default_value_t = true,
+        num_args = 0..=1,
+        default_missing_value = "true",
+        action = clap::ArgAction::Set
+    )]
+    mount_git_worktree_common_dir: bool,
+    /// Do not mount a git worktree's common .git folder (same as --mount-git-worktree-common-dir false).
+    #[arg(long)]
+    no_mount_git_worktree_common_dir: bool,
     /// Read the configuration from this file instead of the workspace's devcontainer.json (which need not exist); the container's identity stays the workspace's.
     #[arg(long, value_name = "PATH")]
     override_config: Option<PathBuf>,
@@ -171,6 +187,8 @@ impl WorkspaceArgs {
             config: None,
             id_labels: Vec::new(),
             mount_workspace_git_root: true,
+            mount_git_worktree_common_dir: true,
+            no_mount_git_worktree_common_dir: false,
             override_config: None,
         }
     }
@@ -267,6 +285,12 @@ impl Context {
         self.resolve_with(args, &ConfigOverrideArgs::default())
     }
 
+    /// [`Context::resolve`] without printing the configuration's warnings
+    /// (for commands that read many workspaces' configurations).
+    pub fn resolve_quietly(&self, args: &WorkspaceArgs) -> Result<ResolvedConfig, Error> {
+        self.resolve_unreported(args, &ConfigOverrideArgs::default())
+    }
+
     /// [`Context::resolve`] with `--additional-features` and `--mount`.
     pub fn resolve_with(
         &self,
@@ -282,6 +306,18 @@ impl Context {
         args: &WorkspaceArgs,
         extra: &ConfigOverrideArgs,
         reporter: &dyn Reporter,
+    ) -> Result<ResolvedConfig, Error> {
+        let config = self.resolve_unreported(args, extra)?;
+        for warning in &config.warnings {
+            reporter.warn(&format!("{}: {warning}", config.config_file.display()));
+        }
+        Ok(config)
+    }
+
+    fn resolve_unreported(
+        &self,
+        args: &WorkspaceArgs,
+        extra: &ConfigOverrideArgs,
     ) -> Result<ResolvedConfig, Error> {
         let env: HashMap<String, String> = std::env::vars_os()
             .map(|(k, v)| {
@@ -304,12 +340,11 @@ impl Context {
                 config: args.override_config.as_deref(),
                 additional_features: extra.additional_features.as_ref(),
                 mounts: &extra.mounts,
+                no_git_worktree_common_dir: !args.mount_git_worktree_common_dir
+                    || args.no_mount_git_worktree_common_dir,
             },
         )?;
         config.defaults = self.defaults;
-        for warning in &config.warnings {
-            reporter.warn(&format!("{}: {warning}", config.config_file.display()));
-        }
         Ok(config)
     }
 }
@@ -411,6 +446,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             Command::Open(args) => open::run(&ctx, args).await,
             Command::Forward(args) => forward::run(&ctx, args).await,
             Command::Volumes(args) => volumes::run(&ctx, args).await,
+            Command::Worktree(args) => worktree::run(&ctx, args).await,
             Command::Completions(args) => completions::run(&ctx, args).await,
             Command::Man(args) => completions::run_man(&ctx, args).await,
             Command::Agent(args) => ssh::run_agent(&ctx, args).await,

@@ -18,7 +18,7 @@ use crate::printer::{Event, Outcome, Reporter};
 #[derive(Debug, Args)]
 pub struct UpArgs {
     #[command(flatten)]
-    workspace: WorkspaceArgs,
+    pub(super) workspace: WorkspaceArgs,
     /// Remove the existing container and create a new one.
     #[arg(long, visible_alias = "recreate")]
     remove_existing_container: bool,
@@ -300,6 +300,13 @@ async fn up(
         out["composeProjectName"] = json!(project);
     }
     out["remoteUser"] = json!(result.remote_user);
+    // Published host ports, with the ones devc moved off a taken port (issue 15).
+    if crate::worktree::may_publish(&config) {
+        let ports = crate::worktree::environment_ports(&engine, &config, &listed).await?;
+        if !ports.is_empty() {
+            out["ports"] = json!(ports);
+        }
+    }
     out["remoteWorkspaceFolder"] = json!(result.remote_workspace_folder);
     if args.include_configuration {
         out["configuration"] = Value::Object(config.configuration_json());

@@ -273,6 +273,13 @@ async fn bring_up(
                 }
                 spec.cmd = service.command.clone();
                 reporter.step(&format!("Creating service {name} from {}", image.name));
+                let ports = crate::worktree::ports::reallocate(
+                    engine,
+                    &mut spec,
+                    &format!("service {name}"),
+                    reporter,
+                )
+                .await;
                 let id = engine
                     .create_container(&spec)
                     .await
@@ -281,7 +288,9 @@ async fn bring_up(
                     connect_more_networks(engine, project, service, &id).await?;
                     engine.start_container(&id).await
                 };
-                if let Err(error) = started.await {
+                let started = started.await;
+                drop(ports);
+                if let Err(error) = started {
                     let _ = engine.remove_container(&id, true).await;
                     return Err(ContainerError::StartFailed {
                         id: format!("{} (service {name})", short(&id)),

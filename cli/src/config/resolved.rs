@@ -75,6 +75,9 @@ pub struct ResolvedConfig {
     /// The workspace folder inside the container.
     pub workspace_folder: String,
     pub workspace_mount: Option<String>,
+    /// A linked git worktree's common `.git` folder as a bind mount
+    /// (`--mount-git-worktree-common-dir`, on by default; issue 15).
+    pub git_common_mount: Option<String>,
     pub id_labels: BTreeMap<String, String>,
     pub devcontainer_id: String,
     pub image: ImageSource,
@@ -143,6 +146,9 @@ pub struct Overrides<'a> {
     pub additional_features: Option<&'a Map<String, Value>>,
     /// Mounts added after the configuration's `mounts`.
     pub mounts: &'a [Value],
+    /// `--no-mount-git-worktree-common-dir`: do not mount a worktree's
+    /// common `.git` folder.
+    pub no_git_worktree_common_dir: bool,
 }
 
 /// [`resolve`] with the command line's [`Overrides`].
@@ -173,7 +179,13 @@ pub fn resolve_with(
         content.as_deref().unwrap_or(&config_file),
     )?);
     overrides.apply(&mut raw);
-    resolve_parsed(input, local_workspace, config_file, raw)
+    resolve_parsed_with(
+        input,
+        !overrides.no_git_worktree_common_dir,
+        local_workspace,
+        config_file,
+        raw,
+    )
 }
 
 impl Overrides<'_> {
@@ -208,6 +220,17 @@ pub fn resolve_parsed(
     config_file: PathBuf,
     raw: Map<String, Value>,
 ) -> Result<ResolvedConfig, ConfigError> {
+    resolve_parsed_with(input, true, local_workspace, config_file, raw)
+}
+
+/// [`resolve_parsed`]; `worktree_common_dir` is `--mount-git-worktree-common-dir`.
+fn resolve_parsed_with(
+    input: &ConfigInput<'_>,
+    worktree_common_dir: bool,
+    local_workspace: PathBuf,
+    config_file: PathBuf,
+    raw: Map<String, Value>,
+) -> Result<ResolvedConfig, ConfigError> {
     let at = |property: &str, message: String| ConfigError::Property {
         path: config_file.clone(),
         property: property.to_string(),
@@ -217,7 +240,13 @@ pub fn resolve_parsed(
         workspace_folder: default_folder,
         workspace_mount: default_mount,
         warning: layout_warning,
-    } = workspace::default_layout(&local_workspace, &raw, input.mount_git_root);
+        git_common_mount,
+    } = workspace::default_layout_with(
+        &local_workspace,
+        &raw,
+        input.mount_git_root,
+        worktree_common_dir,
+    );
 
     let mut value = Value::Object(raw.clone());
     let local_folder = local_workspace.to_string_lossy();
@@ -275,6 +304,7 @@ pub fn resolve_parsed(
         config,
         workspace_folder,
         workspace_mount,
+        git_common_mount,
         id_labels,
         devcontainer_id,
         image,
@@ -429,6 +459,7 @@ mod tests {
             config: None,
             additional_features: extra.as_object(),
             mounts: &mounts,
+            no_git_worktree_common_dir: false,
         };
         let mut raw = json!({"features": {"./a": {"v": "own"}}, "mounts": ["type=volume,source=v,target=/v"]})
             .as_object()

@@ -28,6 +28,9 @@ pub struct Layout {
     pub workspace_mount: Option<String>,
     /// Something the user should know about the default mount.
     pub warning: Option<String>,
+    /// A linked git worktree's common `.git` folder, as a bind mount where
+    /// the worktree's `.git` file finds it (see [`crate::worktree::gitdir`]).
+    pub git_common_mount: Option<String>,
 }
 
 /// Defaults for `raw` (the configuration as written) in `local_workspace`;
@@ -37,15 +40,58 @@ pub fn default_layout(
     raw: &Map<String, Value>,
     mount_git_root: bool,
 ) -> Layout {
+    default_layout_with(local_workspace, raw, mount_git_root, true)
+}
+
+/// [`default_layout`]; `worktree_common_dir` is
+/// `--mount-git-worktree-common-dir` (on unless turned off).
+pub fn default_layout_with(
+    local_workspace: &Path,
+    raw: &Map<String, Value>,
+    mount_git_root: bool,
+    worktree_common_dir: bool,
+) -> Layout {
+    use crate::worktree::gitdir;
     let folder = raw
         .get("workspaceFolder")
         .and_then(Value::as_str)
         .map(str::to_string);
+    let home = directories::BaseDirs::new().map(|b| b.home_dir().to_path_buf());
+    let git_root = mount_git_root
+        .then(|| git_root_below(local_workspace, home.as_deref()))
+        .flatten();
+    let host_root = git_root
+        .clone()
+        .unwrap_or_else(|| local_workspace.to_path_buf());
+    let worktree = worktree_common_dir
+        .then(|| gitdir::linked_worktree(&host_root))
+        .flatten();
+    let worktree_layout = worktree.as_ref().map(gitdir::container_layout);
+    let common_mount = |target: &str| {
+        worktree
+            .as_ref()
+            .map(|w| bind_mount_string(&w.common_dir.to_string_lossy(), target))
+    };
+    // An absolute `gitdir:` works wherever the worktree itself is mounted.
+    let absolute_mount = worktree_layout
+        .as_ref()
+        .filter(|_| worktree.as_ref().is_some_and(|w| !w.is_relative()))
+        .and_then(|l| common_mount(&l.common_target));
+    let relative_unplaced = |why: &str| {
+        worktree.as_ref().filter(|w| w.is_relative()).map(|w| {
+            format!(
+                "{} is a git worktree with a relative gitdir ({}); its common .git folder is not mounted because {why}, so git will not work in the container",
+                w.root.display(),
+                w.gitdir_text
+            )
+        })
+    };
     if raw.contains_key("dockerComposeFile") {
         return Layout {
             workspace_folder: Some(folder.unwrap_or_else(|| "/".into())),
             workspace_mount: None,
-            warning: None,
+            warning: relative_unplaced("the Compose file decides where the worktree is mounted"),
+            git_common_mount: absolute_mount,
         };
     }
     let explicit_mount = raw.contains_key("workspaceMount");
@@ -56,18 +102,21 @@ pub fn default_layout(
             .and_then(Value::as_str)
             .map(str::to_string),
         warning: None,
+        git_common_mount: absolute_mount,
     };
+    if explicit_mount {
+        layout.warning = relative_unplaced("workspaceMount is set");
+    }
     if layout.workspace_folder.is_some() && explicit_mount {
         return layout;
     }
-    let home = directories::BaseDirs::new().map(|b| b.home_dir().to_path_buf());
-    let git_root = mount_git_root
-        .then(|| git_root_below(local_workspace, home.as_deref()))
-        .flatten();
-    let host_root = git_root
-        .clone()
-        .unwrap_or_else(|| local_workspace.to_path_buf());
-    let container_root = format!("/workspaces/{}", file_name(&host_root));
+    let container_root = match (&worktree, &worktree_layout) {
+        (Some(w), Some(l)) if w.is_relative() && !explicit_mount => {
+            layout.git_common_mount = common_mount(&l.common_target);
+            l.worktree_target.clone()
+        }
+        _ => format!("/workspaces/{}", file_name(&host_root)),
+    };
     if layout.workspace_folder.is_none() {
         let relative = local_workspace
             .strip_prefix(&host_root)
@@ -372,8 +421,71 @@ mod tests {
                 workspace_folder: Some("/".into()),
                 workspace_mount: None,
                 warning: None,
+                git_common_mount: None,
             }
         );
+    }
+
+    fn linked_worktree(dir: &TempDir, gitdir: &str) -> PathBuf {
+        repository(&dir.path().join("repo"));
+        dir.write("repo/.git/worktrees/feat/commondir", "../..\n");
+        dir.write("wt/feat/.git", &format!("gitdir: {gitdir}\n"));
+        dir.path().join("wt/feat")
+    }
+
+    #[test]
+    fn a_worktrees_common_git_folder_is_mounted_where_its_gitdir_points() {
+        let dir = TempDir::new();
+        let common = dir.path().join("repo/.git");
+        let ws = linked_worktree(&dir, &format!("{}/worktrees/feat", common.display()));
+        let common = common.display().to_string();
+        let layout = default_layout_with(&ws, &raw(json!({})), true, true);
+        assert_eq!(layout.workspace_folder.as_deref(), Some("/workspaces/feat"));
+        assert_eq!(
+            layout.git_common_mount,
+            Some(format!("type=bind,source={common},target={common}"))
+        );
+        // Compose mounts the worktree itself; the absolute path still works.
+        let compose = raw(json!({"dockerComposeFile": "c.yml"}));
+        assert_eq!(
+            default_layout_with(&ws, &compose, true, true).git_common_mount,
+            layout.git_common_mount
+        );
+        // The off switch.
+        assert_eq!(
+            default_layout_with(&ws, &raw(json!({})), true, false).git_common_mount,
+            None
+        );
+    }
+
+    #[test]
+    fn a_relative_gitdir_keeps_its_relationship_in_the_container() {
+        let dir = TempDir::new();
+        let ws = linked_worktree(&dir, "../../repo/.git/worktrees/feat");
+        let layout = default_layout_with(&ws, &raw(json!({})), true, true);
+        assert_eq!(
+            layout.workspace_folder.as_deref(),
+            Some("/workspaces/wt/feat")
+        );
+        assert_eq!(
+            layout.workspace_mount,
+            Some(format!(
+                "type=bind,source={},target=/workspaces/wt/feat",
+                ws.display()
+            ))
+        );
+        assert_eq!(
+            layout.git_common_mount,
+            Some(format!(
+                "type=bind,source={},target=/workspaces/repo/.git",
+                dir.path().join("repo/.git").display()
+            ))
+        );
+        // Where devc does not place the worktree it cannot place the rest.
+        let compose =
+            default_layout_with(&ws, &raw(json!({"dockerComposeFile": "c.yml"})), true, true);
+        assert_eq!(compose.git_common_mount, None);
+        assert!(compose.warning.unwrap().contains("relative gitdir"));
     }
 
     #[test]

@@ -98,6 +98,14 @@ pub fn container_spec(
         spec.mounts
             .push(parse_mount_string(mount).map_err(|e| invalid("workspaceMount", e.to_string()))?);
     }
+    // A git worktree's common `.git` folder (issue 15); not part of the
+    // metadata label, as it names a host path.
+    if let Some(mount) = &config.git_common_mount {
+        spec.mounts.push(
+            parse_mount_string(mount)
+                .map_err(|e| invalid("--mount-git-worktree-common-dir", e.to_string()))?,
+        );
+    }
     for (index, mount) in merged.mounts.iter().enumerate() {
         let property = format!("mounts[{index}]");
         let parsed = match mount {
@@ -149,6 +157,25 @@ pub fn container_spec(
 
     for (key, value) in &merged.container_env {
         spec.env.push(format!("{key}={value}"));
+    }
+    // git refuses a worktree owned by another uid ("dubious ownership");
+    // the container's user rarely has the host owner's uid (issue 15).
+    if config.git_common_mount.is_some()
+        && !merged
+            .container_env
+            .iter()
+            .any(|(k, _)| k == "GIT_CONFIG_COUNT")
+    {
+        let mut folders: Vec<String> = config
+            .workspace_mount
+            .as_deref()
+            .and_then(|m| parse_mount_string(m).ok())
+            .map(|m| m.target)
+            .into_iter()
+            .collect();
+        folders.push(config.workspace_folder.clone());
+        spec.env
+            .extend(crate::worktree::gitdir::safe_directory_env(&folders));
     }
     spec.user = merged.container_user.clone();
 
@@ -222,6 +249,11 @@ pub fn config_hash(config: &ResolvedConfig, image_name: &str) -> String {
             .unwrap_or_default()
             .as_bytes(),
     );
+    // Only when there is one, so containers made before keep their hash.
+    if let Some(mount) = &config.git_common_mount {
+        hasher.update(b"\0");
+        hasher.update(mount.as_bytes());
+    }
     format!("{:x}", hasher.finalize())[..16].to_string()
 }
 

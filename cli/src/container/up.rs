@@ -349,11 +349,19 @@ pub async fn create_planned(
     } = planned;
     reporter.step(&format!("Creating container from {}", spec.image));
     super::teardown::create_owned_volumes(engine, spec).await?;
+    // A fixed host port another environment holds moves to a free one
+    // (issue 15); the choice holds until the container has bound it.
+    let mut spec = spec.clone();
+    let ports =
+        crate::worktree::ports::reallocate(engine, &mut spec, "the dev container", reporter).await;
+    let spec = &spec;
     let id = in_flight
         .create(engine, spec)
         .await
         .map_err(ContainerError::from)?;
-    if let Err(err) = super::create::start(engine, &id).await {
+    let started = super::create::start(engine, &id).await;
+    drop(ports);
+    if let Err(err) = started {
         let _ = engine.remove_container(&id, true).await;
         in_flight.clear().await;
         let message = match err {

@@ -16,6 +16,7 @@ mod images;
 mod info;
 mod logs;
 mod networks;
+mod ports;
 mod ssh;
 mod start;
 
@@ -30,6 +31,7 @@ pub use exec::{EXEC_TAG_VAR, ExecChunk, ExecOutput, ExecPipe, ExecRequest};
 pub use images::BuildRequest;
 pub use info::GpuSupport;
 pub use logs::{LogStream, LogsRequest};
+pub use ports::HostPort;
 
 /// A connected engine.
 #[derive(Debug, Clone)]

@@ -43,3 +43,4 @@ mod team_flow;
 mod up;
 mod volumes;
 mod volumes_safety;
+mod worktrees;
