@@ -180,7 +180,12 @@ pub async fn up(
                     .await
                     .map_err(ContainerError::from)
             };
-            if can_overlap(config) {
+            // Volumes of an earlier devc are copied into the new editor
+            // volume and removed: not while the old container uses them.
+            let legacy = crate::attach::volumes::legacy_volumes(engine, &config.devcontainer_id)
+                .await
+                .map_err(ContainerError::from)?;
+            if can_overlap(config) && legacy.is_empty() {
                 // Removing a running container takes the engine ~0.2 s;
                 // the new one does not need to wait for it.
                 let (removed, created) = tokio::join!(
@@ -345,6 +350,9 @@ pub async fn create_planned(
     } = planned;
     reporter.step(&format!("Creating container from {}", spec.image));
     super::teardown::create_owned_volumes(engine, spec).await?;
+    crate::attach::volumes::migrate_legacy(engine, spec, reporter)
+        .await
+        .map_err(ContainerError::from)?;
     let id = in_flight
         .create(engine, spec)
         .await
@@ -376,6 +384,9 @@ pub async fn create_planned(
             super::workspace_copy::upload(engine, &id, copy, user, reporter).await?;
         }
         own_volumes_under_home(engine, &id, user, spec).await?;
+        crate::attach::volumes::link(engine, &id, user, spec, reporter)
+            .await
+            .map_err(ContainerError::from)?;
         let info = engine
             .inspect_container(&id)
             .await
@@ -441,8 +452,8 @@ pub async fn check_started(engine: &Engine, id: &str) -> Result<(), Error> {
     }
 }
 
-/// Volumes mounted under a non-root user's home (editor servers,
-/// extensions, caches) start out owned by root, and so do the folders the
+/// Volumes mounted under a non-root user's home (caches and the like a
+/// configuration mounts there) start out owned by root, and so do the folders the
 /// engine created on the way to them; they must be the user's, or the
 /// user cannot write there. One exec as root at creation.
 async fn own_volumes_under_home(
