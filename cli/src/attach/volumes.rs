@@ -7,7 +7,8 @@
 //! reference CLI's `${devcontainerId}` volumes) is mounted at [`ROOT`]; at
 //! creation one exec as root ([`link`]) makes each folder of [`FOLDERS`]
 //! under the remote user's home (read from the container's
-//! `/etc/passwd`, so any home works) a symbolic link to a subfolder of it,
+//! `/etc/passwd`, so any home works) a symbolic link to the subfolder of
+//! the same name (`~/.vscode-server` → `/var/devc/editors/.vscode-server`),
 //! owned by that user. A folder the image already has is moved into the
 //! volume the first time (later, the files the volume lacks are copied in:
 //! the volume's own win); a folder something is mounted at, or a link the
@@ -39,8 +40,9 @@ use crate::printer::Reporter;
 /// Where the editor volume is mounted in every dev container.
 pub const ROOT: &str = "/var/devc/editors";
 
-/// Folder under the home → its subfolder of the volume (and the slug of
-/// the volume it had before, `devc-<id>-<slug>`).
+/// Folder under the home → the slug of the volume it had of its own
+/// before, `devc-<id>-<slug>`. Its subfolder of the editor volume is its
+/// last component ([`subfolder`]).
 pub const FOLDERS: &[(&str, &str)] = &[
     (".vscode-server", "vscode-server"),
     (".vscode-server-insiders", "vscode-server-insiders"),
@@ -55,6 +57,28 @@ pub const FOLDERS: &[(&str, &str)] = &[
 ];
 
 const SLUG: &str = "editors";
+
+/// The subfolder of the editor volume a folder under the home links to:
+/// its last component (`.vscode-server`, `JetBrains`, `code-server`), the
+/// top folder of that folder's archive in a backup of an earlier devc's
+/// volume, so such a backup unpacks in place ([`legacy_subfolder`]).
+pub fn subfolder(folder: &str) -> &str {
+    folder.rsplit('/').next().unwrap_or(folder)
+}
+
+/// Where a backed-up volume of an earlier devc goes in a container that
+/// has the editor volume instead: the subfolder, when `name` is one of
+/// the workspace's old volumes (`devc-<id>-<slug>`) and `editor_volume`
+/// (a volume mounted at [`ROOT`]) is the same workspace's.
+pub fn legacy_subfolder(name: &str, editor_volume: &str) -> Option<&'static str> {
+    let id = editor_volume
+        .strip_prefix("devc-")?
+        .strip_suffix(&format!("-{SLUG}"))?;
+    FOLDERS
+        .iter()
+        .find(|(_, slug)| legacy_volume_name(id, slug) == name)
+        .map(|(folder, _)| subfolder(folder))
+}
 
 /// Whether the merged configuration keeps the volume on (the default).
 /// `customizations.devc` is an object in a configuration and a list of
@@ -127,7 +151,8 @@ fn editor_volume(spec: &ContainerSpec) -> Option<&str> {
 }
 
 /// Links the remote user's editor folders into the volume (see the module
-/// docs); run as root with `sh -c LINK sh USER ROOT FOLDER=SUBFOLDER…`.
+/// docs); run as root with `sh -c LINK sh USER ROOT FOLDER=SUBFOLDER…`
+/// (no folder or subfolder has a `=`).
 /// What it prints on stdout are warnings. Plain POSIX sh; `stat`, `cp`,
 /// `mv`, `chown` as busybox and coreutils have them.
 const LINK: &str = r#"u=$1; root=$2; shift 2
@@ -179,7 +204,7 @@ fn link_request(user: &str) -> ExecRequest {
     cmd.extend(
         FOLDERS
             .iter()
-            .map(|(folder, slug)| format!("{folder}={slug}")),
+            .map(|(folder, _)| format!("{folder}={}", subfolder(folder))),
     );
     ExecRequest {
         cmd,
@@ -241,9 +266,11 @@ const NEW: &str = "/.devc-new";
 
 /// Copies each old volume (at `/.devc-old/<slug>`) into its subfolder of
 /// the new one, keeping owners and modes; a file the new volume has wins.
-const MIGRATE: &str = r#"for s in "$@"; do
-  if [ -e "/.devc-new/$s" ]; then cp -an "/.devc-old/$s/." "/.devc-new/$s/" || exit 1
-  else cp -a "/.devc-old/$s" "/.devc-new/$s" || exit 1; fi
+/// Arguments: `SLUG=SUBFOLDER`.
+const MIGRATE: &str = r#"for pair in "$@"; do
+  s=${pair%%=*}; d=/.devc-new/${pair#*=}
+  if [ -e "$d" ]; then cp -an "/.devc-old/$s/." "$d/" || exit 1
+  else cp -a "/.devc-old/$s" "$d" || exit 1; fi
 done"#;
 
 /// Moves the content of the workspace's volumes from an earlier devc
@@ -285,7 +312,13 @@ pub async fn migrate_legacy(
         MIGRATE.into(),
         "sh".into(),
     ];
-    entrypoint.extend(legacy.iter().map(|(slug, _)| slug.to_string()));
+    entrypoint.extend(legacy.iter().map(|(slug, _)| {
+        let folder = FOLDERS
+            .iter()
+            .find(|(_, s)| s == slug)
+            .map_or(*slug, |(folder, _)| *folder);
+        format!("{slug}={}", subfolder(folder))
+    }));
     let helper_spec = ContainerSpec {
         image: spec.image.clone(),
         user: Some("0".into()),
@@ -387,6 +420,32 @@ mod tests {
     }
 
     #[test]
+    fn subfolders_are_distinct_and_old_backups_find_theirs() {
+        let mut names: Vec<&str> = FOLDERS.iter().map(|(f, _)| subfolder(f)).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), FOLDERS.len());
+        assert!(names.iter().all(|n| !n.contains('=') && !n.is_empty()));
+        assert_eq!(
+            legacy_subfolder("devc-abc-jetbrains", "devc-abc-editors"),
+            Some("JetBrains")
+        );
+        assert_eq!(
+            legacy_subfolder("devc-abc-vscode-server", "devc-abc-editors"),
+            Some(".vscode-server")
+        );
+        assert_eq!(
+            legacy_subfolder("devc-xyz-jetbrains", "devc-abc-editors"),
+            None
+        );
+        assert_eq!(
+            legacy_subfolder("devc-abc-editors", "devc-abc-editors"),
+            None
+        );
+        assert_eq!(legacy_subfolder("devc-abc-jetbrains", "data"), None);
+    }
+
+    #[test]
     fn the_spec_names_its_editor_volume() {
         let mut spec = ContainerSpec::default();
         assert_eq!(editor_volume(&spec), None);
@@ -401,11 +460,16 @@ mod tests {
         assert_eq!(request.user.as_deref(), Some("0"));
         assert_eq!(request.cmd[4], "dev");
         assert_eq!(request.cmd[5], ROOT);
-        assert_eq!(request.cmd[6], ".vscode-server=vscode-server");
+        assert_eq!(request.cmd[6], ".vscode-server=.vscode-server");
         assert!(
             request
                 .cmd
-                .contains(&".cache/JetBrains=jetbrains".to_string())
+                .contains(&".cache/JetBrains=JetBrains".to_string())
+        );
+        assert!(
+            request
+                .cmd
+                .contains(&".local/share/code-server=code-server".to_string())
         );
         assert_eq!(request.cmd.len(), 6 + FOLDERS.len());
     }

@@ -277,7 +277,10 @@ fn a_new_container_has_one_editor_volume_linked_from_the_users_home() {
     assert_eq!(check.code, 0, "{}", check.stderr);
     let mut expected: Vec<String> = LEGACY
         .iter()
-        .map(|(folder, slug)| format!("{folder} {ROOT}/{slug} dev dev"))
+        .map(|(folder, _)| {
+            let sub = folder.rsplit('/').next().unwrap();
+            format!("{folder} {ROOT}/{sub} dev dev")
+        })
         .collect();
     expected.extend(["dev", "dev", "dev"].map(String::from));
     assert_eq!(check.stdout.lines().collect::<Vec<_>>(), expected);
@@ -334,7 +337,7 @@ fn roots_editor_folders_are_links_too() {
     ]);
     assert_eq!(
         link.stdout,
-        format!("{ROOT}/zed-server\n{ROOT}/jetbrains\n"),
+        format!("{ROOT}/.zed_server\n{ROOT}/JetBrains\n"),
         "{}",
         link.stderr
     );
@@ -381,6 +384,13 @@ fn an_eight_volume_container_keeps_working_and_its_content_moves_on_rebuild() {
         );
     }
 
+    // A backup of the eight, taken while stopped.
+    assert_eq!(ws.devc(&["stop"]).code, 0);
+    let backups = tempfile::tempdir().unwrap();
+    let backup = backups.path().join("old");
+    let saved = crate::volumes::volumes(&ws, &["backup", "-o", backup.to_str().unwrap()]);
+    assert_eq!(saved.code, 0, "{}", saved.stderr);
+
     // Made again: one volume holding what the eight held, and they are gone.
     let rebuilt = ws.devc(&["up", "--remove-existing-container"]);
     let id = rebuilt.json()["containerId"].as_str().unwrap().to_string();
@@ -409,6 +419,42 @@ fn an_eight_volume_container_keeps_working_and_its_content_moves_on_rebuild() {
             "{slug}: the old volume is removed once its content moved"
         );
     }
+
+    // The old backup restores into the new volume, each old volume into
+    // its folder's subfolder (emptied first, the rest left alone).
+    let changed = ws.devc(&[
+        "exec",
+        "sh",
+        "-c",
+        "echo new > ~/.vscode-server/server.bin && touch ~/.vscode-server/extra ~/.zed_server/kept",
+    ]);
+    assert_eq!(changed.code, 0, "{}", changed.stderr);
+    assert_eq!(ws.devc(&["stop"]).code, 0);
+    let restored = crate::volumes::volumes(&ws, &["restore", backup.to_str().unwrap()]);
+    assert_eq!(restored.code, 0, "{}", restored.stderr);
+    let names = restored.json()["restored"].clone();
+    assert_eq!(names.as_array().unwrap().len(), LEGACY.len(), "{names}");
+    assert!(
+        names
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!(format!(
+                "devc-{dc_id}-editors/.vscode-server"
+            ))),
+        "{names}"
+    );
+    ws.devc(&["up"]).json();
+    let back = ws.devc(&[
+        "exec",
+        "sh",
+        "-c",
+        "cat ~/.vscode-server/server.bin ~/.local/share/code-server/extensions/a.b-1/package.json && stat -c %U ~/.vscode-server/server.bin && test ! -e ~/.vscode-server/extra && test ! -e ~/.zed_server/kept && echo replaced",
+    ]);
+    assert_eq!(
+        back.stdout, "old-server\next\ndev\nreplaced\n",
+        "{}",
+        back.stderr
+    );
 
     // Once: the next rebuild has nothing to move.
     let next = ws.devc(&["up", "--remove-existing-container"]);
