@@ -484,3 +484,42 @@ fn down_volumes_removes_an_earlier_devcs_eight_volumes() {
         assert!(!volume_exists(&name), "{name} removed");
     }
 }
+
+#[test]
+fn a_compose_dev_service_has_the_one_editor_volume_under_its_own_name() {
+    let name = format!("edcompose{}", std::process::id());
+    let ws = Workspace::with_config(
+        &name,
+        r#"{"dockerComposeFile": "compose.yml", "service": "dev", "workspaceFolder": "/workspace"}"#,
+    );
+    ws.write(
+        ".devcontainer/compose.yml",
+        &format!(
+            "services:\n  dev:\n    image: {BUSYBOX}\n    command: sleep 3600\n    volumes:\n      - ..:/workspace\n"
+        ),
+    );
+    let _down = crate::compose::Down(&ws);
+    let id = ws.devc(&["up"]).json()["containerId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let volumes = editor_volumes(&id);
+    assert_eq!(volumes.len(), 1, "{volumes:?}");
+    let (volume, target) = &volumes[0];
+    // Not `<project>_…`: the editor volume is the workspace's, not the project's.
+    assert!(
+        volume.starts_with("devc-") && volume.ends_with("-editors"),
+        "{volume}"
+    );
+    assert_eq!(target, ROOT);
+    let link = ws.devc(&["exec", "readlink", "/root/.vscode-server"]);
+    assert_eq!(
+        link.stdout,
+        format!("{ROOT}/.vscode-server\n"),
+        "{}",
+        link.stderr
+    );
+    let down = ws.devc(&["down", "--volumes"]);
+    assert_eq!(down.code, 0, "{}", down.stderr);
+    assert!(!volume_exists(volume));
+}
