@@ -21,7 +21,7 @@
 //! - [`engine`]: the only module that talks to the Docker Engine API
 //!   (bollard); plain types in, plain types out.
 //! - [`attach`]: connecting people and editors to the container: terminals,
-//!   the SSH agent, port forwarding, editor URIs, editor-server volumes and
+//!   the SSH agent, port forwarding, editor URIs, the editor-server volume and
 //!   the extensions `customizations.vscode.extensions` lists.
 //! - [`templates`]: dev container templates (shipped, folder or OCI): options, apply, publish.
 //! - [`collection_docs`]: README generation for feature and template collections.

@@ -12,9 +12,10 @@
 //! owned by that user. A folder the image already has is moved into the
 //! volume the first time (later, the files the volume lacks are copied in:
 //! the volume's own win); a folder something is mounted at, or a link the
-//! image made, is left alone. Editors follow the links: VS Code's server,
-//! code-server's `--user-data-dir` and extensions, JetBrains and Zed only
-//! ever open paths under them.
+//! image made, is left alone. Editors follow the links: code-server (which
+//! the end-to-end tests run) keeps its user data and extensions under
+//! `~/.local/share/code-server` through one, and a linked `~/.vscode-server`
+//! is a common setup for VS Code's server.
 //!
 //! Earlier devc builds gave each folder a volume of its own,
 //! `devc-<id>-<slug>`, mounted at the folder (eight per container). A
@@ -153,16 +154,18 @@ fn editor_volume(spec: &ContainerSpec) -> Option<&str> {
 /// Links the remote user's editor folders into the volume (see the module
 /// docs); run as root with `sh -c LINK sh USER ROOT FOLDER=SUBFOLDER…`
 /// (no folder or subfolder has a `=`).
-/// What it prints on stdout are warnings. Plain POSIX sh; `stat`, `cp`,
-/// `mv`, `chown` as busybox and coreutils have them.
+/// What it prints on stdout are warnings. Plain POSIX sh (the user is
+/// looked up by name, else by uid, with `read`, so no `grep` or `awk` is
+/// needed); `stat`, `cp`, `mv`, `chown` as busybox and coreutils have them.
 const LINK: &str = r#"u=$1; root=$2; shift 2
-line=$(grep "^$u:" /etc/passwd 2>/dev/null | head -n 1)
-[ -n "$line" ] || line=$(awk -F: -v id="$u" '$3 == id {print; exit}' /etc/passwd 2>/dev/null)
-if [ -z "$line" ]; then
+h=; o=
+while IFS=: read -r n _ id gid _ home _ || [ -n "$n" ]; do
+  if [ "$n" = "$u" ]; then h=$home; o=$id:$gid; break; fi
+  if [ -z "$o" ] && [ "$id" = "$u" ]; then h=$home; o=$id:$gid; fi
+done </etc/passwd
+if [ -z "$o" ]; then
   echo "the remote user $u has no entry in /etc/passwd, so its editor folders are not kept on the editor volume"; exit 0
 fi
-h=$(printf '%s\n' "$line" | cut -d: -f6)
-o=$(printf '%s\n' "$line" | cut -d: -f3):$(printf '%s\n' "$line" | cut -d: -f4)
 if [ -z "$h" ] || [ "$h" = / ] || [ ! -d "$h" ]; then
   echo "the home folder of $u (${h:-none}) does not exist, so its editor folders are not kept on the editor volume"; exit 0
 fi

@@ -523,3 +523,48 @@ fn a_compose_dev_service_has_the_one_editor_volume_under_its_own_name() {
     assert_eq!(down.code, 0, "{}", down.stderr);
     assert!(!volume_exists(volume));
 }
+
+#[test]
+fn folders_with_a_mount_of_their_own_are_left_alone() {
+    // The user's own volumes at an editor folder and inside another one:
+    // never moved, emptied or replaced by a link.
+    let own = format!("devc-e2e-own-server-{}", std::process::id());
+    let inner = format!("devc-e2e-own-remotedev-{}", std::process::id());
+    let ws = Workspace::with_config(
+        "editor-own-mounts",
+        &format!(
+            r#"{{"image": "{BUSYBOX}", "mounts": [
+                "source={own},target=/root/.vscode-server,type=volume",
+                "source={inner},target=/root/.cache/JetBrains/RemoteDev,type=volume"
+            ]}}"#
+        ),
+    );
+    let id = ws.devc(&["up"]).json()["containerId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(editor_volumes(&id).len(), 1);
+    let write = ws.devc(&[
+        "exec",
+        "sh",
+        "-c",
+        "echo mine > /root/.vscode-server/f && echo mine > /root/.cache/JetBrains/RemoteDev/f",
+    ]);
+    assert_eq!(write.code, 0, "{}", write.stderr);
+    let rebuilt = ws.devc(&["up", "--remove-existing-container"]);
+    rebuilt.json();
+    assert!(!rebuilt.stderr.contains("warning"), "{}", rebuilt.stderr);
+    let kept = ws.devc(&[
+        "exec",
+        "sh",
+        "-c",
+        "cat /root/.vscode-server/f /root/.cache/JetBrains/RemoteDev/f; test -L /root/.vscode-server || test -L /root/.cache/JetBrains || echo real; readlink /root/.zed_server",
+    ]);
+    assert_eq!(
+        kept.stdout,
+        format!("mine\nmine\nreal\n{ROOT}/.zed_server\n"),
+        "{}",
+        kept.stderr
+    );
+    assert_eq!(ws.devc(&["down", "--volumes"]).code, 0);
+}
