@@ -217,26 +217,26 @@ fn link_request(user: &str) -> ExecRequest {
 }
 
 /// Links the remote user's editor folders into the editor volume, when
-/// the new container `id` mounts one. What cannot be linked is a warning:
-/// the container works without it.
+/// the new container `id` mounts one; returns what could not be linked as
+/// warnings: the container works without it.
 pub async fn link(
     engine: &Engine,
     id: &str,
     user: &str,
     spec: &ContainerSpec,
-    reporter: &dyn Reporter,
-) -> Result<(), EngineError> {
+) -> Result<Vec<String>, EngineError> {
     if editor_volume(spec).is_none() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let output = engine.exec_capture(id, &link_request(user)).await?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    for line in stdout.lines().filter(|l| !l.trim().is_empty()) {
-        reporter.warn(line);
-    }
+    let mut warnings: Vec<String> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_string)
+        .collect();
     if output.exit_code != 0 {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        reporter.warn(&format!(
+        warnings.push(format!(
             "could not link the editor folders to the editor volume at {ROOT} (exit code {}): {}",
             output.exit_code,
             stderr
@@ -245,7 +245,7 @@ pub async fn link(
                 .unwrap_or("no message")
         ));
     }
-    Ok(())
+    Ok(warnings)
 }
 
 /// The volumes an earlier devc made for the workspace that still exist:

@@ -384,9 +384,6 @@ pub async fn create_planned(
             super::workspace_copy::upload(engine, &id, copy, user, reporter).await?;
         }
         own_volumes_under_home(engine, &id, user, spec).await?;
-        crate::attach::volumes::link(engine, &id, user, spec, reporter)
-            .await
-            .map_err(ContainerError::from)?;
         let info = engine
             .inspect_container(&id)
             .await
@@ -403,10 +400,22 @@ pub async fn create_planned(
         }
         Ok::<_, Error>(info)
     };
+    // The editor links (one exec) need nothing the checks do: beside them,
+    // they add no time to a creation. Their warnings count once it works.
+    let link = crate::attach::volumes::link(engine, &id, user, spec);
     let watch = crate::lifecycle::usable::exited_within(engine, &id, grace);
-    let finished = match tokio::join!(watch, checks) {
+    let (exited, checked, linked) = tokio::join!(watch, checks, link);
+    let finished = match (exited, checked) {
         (Some(exited), _) => Err(Error::from(exited)),
-        (None, Ok(info)) => Ok(info),
+        (None, Ok(info)) => match linked {
+            Ok(warnings) => {
+                for warning in &warnings {
+                    reporter.warn(warning);
+                }
+                Ok(info)
+            }
+            Err(error) => Err(ContainerError::from(error).into()),
+        },
         // An exec that failed because the container stopped meanwhile is
         // reported as the stop it is.
         (None, Err(error)) => Err(match crate::lifecycle::usable::exited(engine, &id).await {
