@@ -15,7 +15,9 @@
 //! image made, is left alone. Editors follow the links: code-server (which
 //! the end-to-end tests run) keeps its user data and extensions under
 //! `~/.local/share/code-server` through one, and a linked `~/.vscode-server`
-//! is a common setup for VS Code's server.
+//! is what VS Code's maintainers suggest for moving its server
+//! (microsoft/vscode-remote-release#472; Remote-SSH before VS Code 1.95.1
+//! mishandled one with `remote.SSH.defaultExtensions`, #10376).
 //!
 //! Earlier devc builds gave each folder a volume of its own,
 //! `devc-<id>-<slug>`, mounted at the folder (eight per container). A
