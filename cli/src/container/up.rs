@@ -405,17 +405,15 @@ pub async fn create_planned(
     let link = crate::attach::volumes::link(engine, &id, user, spec);
     let watch = crate::lifecycle::usable::exited_within(engine, &id, grace);
     let (exited, checked, linked) = tokio::join!(watch, checks, link);
+    let checked = checked.and_then(|info| {
+        for warning in linked.map_err(ContainerError::from)? {
+            reporter.warn(&warning);
+        }
+        Ok(info)
+    });
     let finished = match (exited, checked) {
         (Some(exited), _) => Err(Error::from(exited)),
-        (None, Ok(info)) => match linked {
-            Ok(warnings) => {
-                for warning in &warnings {
-                    reporter.warn(warning);
-                }
-                Ok(info)
-            }
-            Err(error) => Err(ContainerError::from(error).into()),
-        },
+        (None, Ok(info)) => Ok(info),
         // An exec that failed because the container stopped meanwhile is
         // reported as the stop it is.
         (None, Err(error)) => Err(match crate::lifecycle::usable::exited(engine, &id).await {
@@ -462,9 +460,9 @@ pub async fn check_started(engine: &Engine, id: &str) -> Result<(), Error> {
 }
 
 /// Volumes mounted under a non-root user's home (caches and the like a
-/// configuration mounts there) start out owned by root, and so do the folders the
-/// engine created on the way to them; they must be the user's, or the
-/// user cannot write there. One exec as root at creation.
+/// configuration mounts there) start out owned by root, and so do the
+/// folders the engine created on the way to them; they must be the
+/// user's, or the user cannot write there. One exec as root at creation.
 async fn own_volumes_under_home(
     engine: &Engine,
     id: &str,
