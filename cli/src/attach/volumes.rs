@@ -10,8 +10,9 @@
 //! `/etc/passwd`, so any home works) a symbolic link to the subfolder of
 //! the same name (`~/.vscode-server` → `/var/devc/editors/.vscode-server`),
 //! owned by that user. A folder the image already has is moved into the
-//! volume the first time (later, the files the volume lacks are copied in:
-//! the volume's own win); a folder something is mounted at, or a link the
+//! volume the first time (later, its files are copied in where the volume
+//! lacks them or has older ones: `cp -u`, as `cp -n` fails on skipped files
+//! in coreutils 9.2 to 9.4); a folder something is mounted at, or a link the
 //! image made, is left alone. Editors follow the links: code-server (which
 //! the end-to-end tests run) keeps its user data and extensions under
 //! `~/.local/share/code-server` through one, and a linked `~/.vscode-server`
@@ -179,7 +180,7 @@ for pair in "$@"; do
   [ -L "$link" ] && continue
   if [ -d "$link" ]; then
     if [ -d "$dir" ]; then
-      cp -an "$link/." "$dir/" 2>/dev/null || echo "some files of the image's $link were not copied to the editor volume"
+      cp -au "$link/." "$dir/" 2>/dev/null || echo "some files of the image's $link were not copied to the editor volume"
       rm -rf "$link"
     elif ! mv "$link" "$dir"; then
       echo "cannot move the image's $link to the editor volume; it stays in the container"; continue
@@ -270,11 +271,14 @@ const OLD: &str = "/.devc-old";
 const NEW: &str = "/.devc-new";
 
 /// Copies each old volume (at `/.devc-old/<slug>`) into its subfolder of
-/// the new one, keeping owners and modes; a file the new volume has wins.
+/// the new one, keeping owners and modes; where the new volume has the
+/// file already (a migration whose old volumes could not be removed), the
+/// newer copy wins (`cp -u`: `cp -n` fails on skipped files in coreutils
+/// 9.2 to 9.4).
 /// Arguments: `SLUG=SUBFOLDER`.
 const MIGRATE: &str = r#"for pair in "$@"; do
   s=${pair%%=*}; d=/.devc-new/${pair#*=}
-  if [ -e "$d" ]; then cp -an "/.devc-old/$s/." "$d/" || exit 1
+  if [ -e "$d" ]; then cp -au "/.devc-old/$s/." "$d/" || exit 1
   else cp -a "/.devc-old/$s" "$d" || exit 1; fi
 done"#;
 

@@ -568,3 +568,101 @@ fn folders_with_a_mount_of_their_own_are_left_alone() {
     );
     assert_eq!(ws.devc(&["down", "--volumes"]).code, 0);
 }
+
+/// Runs `script` with `/bin/sh` in a short-lived busybox container that
+/// mounts `volume` at /v, and waits for it.
+fn in_volume(volume: &str, script: &str) {
+    common::runtime().block_on(async {
+        let docker = common::docker();
+        let body = ContainerCreateBody {
+            image: Some(BUSYBOX.to_string()),
+            entrypoint: Some(vec!["/bin/sh".into(), "-c".into(), script.into()]),
+            host_config: Some(HostConfig {
+                mounts: Some(vec![Mount {
+                    typ: Some(MountType::VOLUME),
+                    source: Some(volume.to_string()),
+                    target: Some("/v".into()),
+                    ..Default::default()
+                }]),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let created = docker
+            .create_container(
+                None::<bollard::query_parameters::CreateContainerOptions>,
+                body,
+            )
+            .await
+            .unwrap();
+        docker
+            .start_container(
+                &created.id,
+                None::<bollard::query_parameters::StartContainerOptions>,
+            )
+            .await
+            .unwrap();
+        let mut wait = docker.wait_container(
+            &created.id,
+            None::<bollard::query_parameters::WaitContainerOptions>,
+        );
+        let mut code = 0;
+        while let Some(next) = wait.next().await {
+            code = match next {
+                Ok(r) => r.status_code,
+                Err(bollard::errors::Error::DockerContainerWaitError { code, .. }) => code,
+                Err(e) => panic!("{e}"),
+            };
+        }
+        let _ = docker
+            .remove_container(
+                &created.id,
+                Some(bollard::query_parameters::RemoveContainerOptions {
+                    force: true,
+                    ..Default::default()
+                }),
+            )
+            .await;
+        assert_eq!(code, 0, "{script}");
+    });
+}
+
+#[test]
+fn a_migration_that_meets_an_editor_volume_keeps_the_newer_files() {
+    // What an interrupted migration leaves: the old volumes still there and
+    // the new one already holding (newer) copies.
+    let mut made = Volumes::default();
+    let ws = Workspace::with_config(
+        "editor-legacy-merge",
+        &format!(r#"{{"image": "{BUSYBOX}"}}"#),
+    );
+    let legacy = make_legacy(&ws, "/root", "", &mut made);
+    let dc_id = devcontainer_id(&legacy);
+    let editors = format!("devc-{dc_id}-editors");
+    made.0.push(editors.clone());
+    let write = ws.devc(&[
+        "exec",
+        "sh",
+        "-c",
+        "echo old > ~/.vscode-server/server.bin && echo only-old > ~/.vscode-server/other",
+    ]);
+    assert_eq!(write.code, 0, "{}", write.stderr);
+    in_volume(
+        &editors,
+        "mkdir -p /v/.vscode-server && touch -d '2099-01-01 00:00' /v/.vscode-server && echo new > /v/.vscode-server/server.bin && touch -d '2099-01-01 00:00' /v/.vscode-server/server.bin",
+    );
+    let rebuilt = ws.devc(&["up", "--remove-existing-container"]);
+    let id = rebuilt.json()["containerId"].as_str().unwrap().to_string();
+    assert!(!rebuilt.stderr.contains("warning"), "{}", rebuilt.stderr);
+    assert_eq!(editor_volumes(&id), vec![(editors, ROOT.to_string())]);
+    let merged = ws.devc(&[
+        "exec",
+        "sh",
+        "-c",
+        "cat ~/.vscode-server/server.bin ~/.vscode-server/other",
+    ]);
+    assert_eq!(merged.stdout, "new\nonly-old\n", "{}", merged.stderr);
+    for (_, slug) in LEGACY {
+        assert!(!volume_exists(&format!("devc-{dc_id}-{slug}")), "{slug}");
+    }
+}
