@@ -317,8 +317,26 @@ fn a_new_container_has_one_editor_volume_linked_from_the_users_home() {
         serde_json::json!([{"name": volume, "target": ROOT}])
     );
 
+    // Backed up, gone with down --volumes, restored into a new container.
+    assert_eq!(ws.devc(&["stop"]).code, 0);
+    let backups = tempfile::tempdir().unwrap();
+    let backup = backups.path().join("b");
+    let saved = crate::volumes::volumes(&ws, &["backup", "-o", backup.to_str().unwrap()]);
+    assert_eq!(saved.code, 0, "{}", saved.stderr);
+    assert!(backup.join(format!("{volume}.tar")).is_file());
     assert_eq!(ws.devc(&["down", "--volumes"]).code, 0);
     assert!(!volume_exists(&volume), "down --volumes removes it");
+    ws.devc(&["up"]).json();
+    assert_eq!(ws.devc(&["stop"]).code, 0);
+    let restored = crate::volumes::volumes(&ws, &["restore", backup.to_str().unwrap()]);
+    assert_eq!(restored.code, 0, "{}", restored.stderr);
+    assert_eq!(restored.json()["restored"], serde_json::json!([volume]));
+    ws.devc(&["up"]).json();
+    let back = ws.devc(&["exec", "cat", "/srv/dev/.vscode-server/server.bin"]);
+    assert_eq!(back.stdout, "downloaded\n", "{}", back.stderr);
+
+    assert_eq!(ws.devc(&["down", "--volumes"]).code, 0);
+    assert!(!volume_exists(&volume));
 }
 
 #[test]
