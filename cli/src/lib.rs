@@ -21,7 +21,7 @@
 //! - [`engine`]: the only module that talks to the Docker Engine API
 //!   (bollard); plain types in, plain types out.
 //! - [`attach`]: connecting people and editors to the container: terminals,
-//!   the SSH agent, port forwarding, editor URIs, editor-server volumes and
+//!   the SSH agent, port forwarding, editor URIs, the editor-server volume and
 //!   the extensions `customizations.vscode.extensions` lists.
 //! - [`worktree`]: git worktrees: the common `.git` mount, `devc worktree`
 //!   (git, environments per worktree) and host-port reallocation.

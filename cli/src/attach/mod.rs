@@ -1,5 +1,5 @@
 //! Attaching people and editors to the container: terminals, the SSH
-//! endpoint, editor URIs, port forwarding, editor-server volumes and the
+//! endpoint, editor URIs, port forwarding, the editor-server volume and the
 //! extensions `customizations.vscode.extensions` lists ([`extensions`])
 //! (issue 5).
 //!

@@ -148,21 +148,38 @@ fn default_folder() -> PathBuf {
     PathBuf::from(format!("devc-volumes-{now}"))
 }
 
-/// The `volumes list` table: the name column as wide as the longest name.
+/// The `volumes list` table.
 fn table(mounts: &[&VolumeMount]) -> String {
-    const NAME: &str = "VOLUME";
-    let width = mounts
+    let rows: Vec<[&str; 2]> = mounts
         .iter()
-        .map(|m| m.name.chars().count())
-        .chain([NAME.len()])
-        .max()
-        .unwrap_or_default()
-        + 2;
-    let mut table = format!("{NAME:<width$}MOUNTED AT\n");
-    for m in mounts {
-        table.push_str(&format!("{:<width$}{}\n", m.name, m.target));
+        .map(|m| [m.name.as_str(), m.target.as_str()])
+        .collect();
+    aligned(["VOLUME", "MOUNTED AT"], &rows)
+}
+
+/// Rows under a header, each column as wide as its widest cell (counted
+/// in characters) plus two spaces; the last column is not padded.
+fn aligned<const N: usize>(header: [&str; N], rows: &[[&str; N]]) -> String {
+    let mut widths = [0; N];
+    for row in std::iter::once(&header).chain(rows) {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
     }
-    table
+    let mut out = String::new();
+    for row in std::iter::once(&header).chain(rows) {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            line.push_str(cell);
+            if i + 1 < N {
+                let pad = widths[i] - cell.chars().count() + 2;
+                line.extend(std::iter::repeat_n(' ', pad));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
 }
 
 #[cfg(test)]
@@ -172,18 +189,39 @@ mod tests {
     #[test]
     fn the_list_table_keeps_long_names_apart_from_the_mount_path() {
         let long = VolumeMount {
-            name: format!("devc-{}-cursor-server", "a".repeat(52)),
-            target: "/root/.cursor-server".into(),
+            name: format!("devc-{}-vscode-server-insiders", "a".repeat(52)),
+            target: "/home/dev/.vscode-server-insiders".into(),
+        };
+        let editors = VolumeMount {
+            name: format!("devc-{}-editors", "a".repeat(52)),
+            target: "/var/devc/editors".into(),
         };
         let short = VolumeMount {
             name: "data".into(),
             target: "/data".into(),
         };
-        let table = table(&[&long, &short]);
+        let table = table(&[&long, &editors, &short]);
         let lines: Vec<&str> = table.lines().collect();
-        assert_eq!(lines[1], format!("{}  /root/.cursor-server", long.name));
+        assert_eq!(lines.len(), 4);
+        assert_eq!(
+            lines[1],
+            format!("{}  /home/dev/.vscode-server-insiders", long.name)
+        );
         let column = lines[0].find("MOUNTED AT").unwrap();
-        assert_eq!(lines[2].find("/data"), Some(column));
-        assert_eq!(lines[1].find("/root"), Some(column));
+        assert_eq!(column, long.name.len() + 2);
+        for (line, target) in lines[1..].iter().zip(["/home", "/var", "/data"]) {
+            assert_eq!(line.find(target), Some(column), "{table}");
+        }
+        assert!(lines.iter().all(|l| !l.ends_with(' ')));
+    }
+
+    #[test]
+    fn columns_are_as_wide_as_their_widest_cell_in_characters() {
+        let table = aligned(["A", "BB", "C"], &[["ééé", "x", "1"], ["", "yyyy", "22"]]);
+        assert_eq!(table, "A    BB    C\nééé  x     1\n     yyyy  22\n");
+        assert_eq!(
+            aligned(["VOLUME", "MOUNTED AT"], &[]),
+            "VOLUME  MOUNTED AT\n"
+        );
     }
 }

@@ -128,18 +128,13 @@ pub fn container_spec(
             .push(parsed.map_err(|e| invalid(&property, e.to_string()))?);
     }
 
-    // Editor servers and extensions live in per-workspace volumes, so a
+    // Editor servers and extensions live on a per-workspace volume, so a
     // rebuilt container never downloads them again.
-    let user = merged.remote_user(&inputs.image.user);
-    if let Some(home) = crate::attach::volumes::conventional_home(&user) {
-        let editor = crate::attach::volumes::editor_mounts(
-            &config.devcontainer_id,
-            &home,
-            merged,
-            &spec.mounts,
-        );
-        spec.mounts.extend(editor);
-    }
+    spec.mounts.extend(crate::attach::volumes::editor_mount(
+        &config.devcontainer_id,
+        merged,
+        &spec.mounts,
+    ));
 
     spec.labels = config.id_labels.clone();
     spec.labels.insert(
@@ -362,9 +357,13 @@ mod tests {
         assert_eq!(spec.cap_add, vec!["NET_ADMIN", "SYS_PTRACE"]);
         let targets: Vec<&str> = spec.mounts.iter().map(|m| m.target.as_str()).collect();
         assert_eq!(&targets[..3], &["/workspaces/p", "/cache", "/host-tmp"]);
-        assert!(
-            targets.contains(&"/home/dev/.vscode-server"),
-            "editor servers get volumes: {targets:?}"
+        assert_eq!(
+            targets
+                .iter()
+                .filter(|t| t.contains("editors") || t.contains("-server"))
+                .collect::<Vec<_>>(),
+            vec![&crate::attach::volumes::ROOT],
+            "editor servers get one volume: {targets:?}"
         );
         assert_eq!(spec.ports.len(), 2);
         assert_eq!(spec.ports[0].host_ip, "127.0.0.1");

@@ -183,7 +183,12 @@ pub async fn up(
                     .await
                     .map_err(ContainerError::from)
             };
-            if can_overlap(config) {
+            // Volumes of an earlier devc are copied into the new editor
+            // volume and removed: not while the old container uses them.
+            let legacy = crate::attach::volumes::legacy_volumes(engine, &config.devcontainer_id)
+                .await
+                .map_err(ContainerError::from)?;
+            if can_overlap(config) && legacy.is_empty() {
                 // Removing a running container takes the engine ~0.2 s;
                 // the new one does not need to wait for it.
                 let (removed, created) = tokio::join!(
@@ -349,6 +354,9 @@ pub async fn create_planned(
     } = planned;
     reporter.step(&format!("Creating container from {}", spec.image));
     super::teardown::create_owned_volumes(engine, spec).await?;
+    crate::attach::volumes::migrate_legacy(engine, spec, reporter)
+        .await
+        .map_err(ContainerError::from)?;
     // A fixed host port another environment holds moves to a free one
     // (issue 15); the choice holds until the container has bound it.
     let mut spec = spec.clone();
@@ -404,8 +412,18 @@ pub async fn create_planned(
         }
         Ok::<_, Error>(info)
     };
+    // The editor links (one exec) need nothing the checks do: beside them,
+    // they add no time to a creation. Their warnings count once it works.
+    let link = crate::attach::volumes::link(engine, &id, user, spec);
     let watch = crate::lifecycle::usable::exited_within(engine, &id, grace);
-    let finished = match tokio::join!(watch, checks) {
+    let (exited, checked, linked) = tokio::join!(watch, checks, link);
+    let checked = checked.and_then(|info| {
+        for warning in linked.map_err(ContainerError::from)? {
+            reporter.warn(&warning);
+        }
+        Ok(info)
+    });
+    let finished = match (exited, checked) {
         (Some(exited), _) => Err(Error::from(exited)),
         (None, Ok(info)) => Ok(info),
         // An exec that failed because the container stopped meanwhile is
@@ -453,10 +471,10 @@ pub async fn check_started(engine: &Engine, id: &str) -> Result<(), Error> {
     }
 }
 
-/// Volumes mounted under a non-root user's home (editor servers,
-/// extensions, caches) start out owned by root, and so do the folders the
-/// engine created on the way to them; they must be the user's, or the
-/// user cannot write there. One exec as root at creation.
+/// Volumes mounted under a non-root user's home (caches and the like a
+/// configuration mounts there) start out owned by root, and so do the
+/// folders the engine created on the way to them; they must be the
+/// user's, or the user cannot write there. One exec as root at creation.
 async fn own_volumes_under_home(
     engine: &Engine,
     id: &str,

@@ -345,7 +345,12 @@ pub async fn restore(
     let plan = plan_restore(&manifest, mounts, wanted)?;
     let mut archives = Vec::new();
     for (entry, mounted) in &plan {
-        archives.push(open_archive(dir, entry, &mounted.mount)?);
+        // An earlier devc's editor volume is checked as it was mounted.
+        let target = match subfolder_of(entry, mounted) {
+            Some(_) => &entry.target,
+            None => &mounted.mount.target,
+        };
+        archives.push(open_archive(dir, entry, target)?);
     }
     if options.live {
         for (_, mounted) in &plan {
@@ -362,11 +367,19 @@ pub async fn restore(
     let mut restored = Vec::new();
     for ((entry, mounted), archive) in plan.into_iter().zip(archives) {
         let mount = &mounted.mount;
+        let subfolder = subfolder_of(entry, mounted);
+        let (name, target) = match subfolder {
+            Some(sub) => (
+                format!("{}/{sub}", mount.name),
+                format!("{}/{sub}", mount.target),
+            ),
+            None => (mount.name.clone(), mount.target.clone()),
+        };
         reporter.step(&format!(
-            "Restoring volume {} into {} ({})",
-            entry.name, mount.name, mount.target
+            "Restoring volume {} into {name} ({target})",
+            entry.name
         ));
-        restore_one(engine, mounted, archive, options.merge)
+        restore_one(engine, mounted, archive, options.merge, subfolder)
             .await
             .map_err(|reason| {
                 Error::failed(
@@ -378,7 +391,7 @@ pub async fn restore(
                     }),
                 )
             })?;
-        restored.push(mount.name.clone());
+        restored.push(name);
     }
     Ok(restored)
 }
@@ -431,7 +444,9 @@ fn open_regular(path: &Path) -> Result<std::fs::File, String> {
 }
 
 /// The archive of a manifest entry, opened and checked whole.
-fn open_archive(dir: &Path, entry: &Entry, mount: &VolumeMount) -> Result<std::fs::File, Error> {
+/// `target` is where the volume was mounted when it was backed up (its
+/// last component is the archive's top folder).
+fn open_archive(dir: &Path, entry: &Entry, target: &str) -> Result<std::fs::File, Error> {
     let hint = Some(
         "restore only backups that `devc volumes backup` wrote and nobody changed since; nothing was restored",
     );
@@ -450,21 +465,24 @@ fn open_archive(dir: &Path, entry: &Entry, mount: &VolumeMount) -> Result<std::f
     let mut file = open_regular(&path).map_err(|why| {
         Error::failed(format!("cannot restore volume {}: {why}", entry.name), hint)
     })?;
-    let top = Path::new(&mount.target)
+    let top = Path::new(target)
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    verify_archive(&mut file, &top, &mount.target, entry.bytes)
+    verify_archive(&mut file, &top, target, entry.bytes)
         .map_err(|Refusal(why)| Error::failed(format!("{}: {why}", path.display()), hint))?;
     Ok(file)
 }
 
-/// Writes one volume from its checked archive through a helper container.
+/// Writes one volume from its checked archive through a helper container;
+/// with `subfolder` (an earlier devc's editor volume restored into the
+/// editor volume), only that subfolder of it, the archive's top folder.
 async fn restore_one(
     engine: &Engine,
     mounted: &Mounted,
     archive: std::fs::File,
     merge: bool,
+    subfolder: Option<&str>,
 ) -> Result<(), String> {
     let owner = engine
         .inspect_container(&mounted.container)
@@ -474,12 +492,16 @@ async fn restore_one(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let target = format!("{HELPER_ROOT}/{top}");
-    let mut volume = Mount::new(
-        MountKind::Volume,
-        Some(mounted.mount.name.clone()),
-        target.clone(),
-    );
+    let (at, target) = match subfolder {
+        // The volume's root is the archive's parent; the subfolder is
+        // made if missing, so emptying it cannot fail.
+        Some(sub) => (HELPER_ROOT.to_string(), format!("{HELPER_ROOT}/{sub}")),
+        None => (
+            format!("{HELPER_ROOT}/{top}"),
+            format!("{HELPER_ROOT}/{top}"),
+        ),
+    };
+    let mut volume = Mount::new(MountKind::Volume, Some(mounted.mount.name.clone()), at);
     volume.volume_nocopy = true;
     let spec = ContainerSpec {
         image: owner.image.clone(),
@@ -489,7 +511,7 @@ async fn restore_one(
         entrypoint: Some(vec![
             "/bin/sh".into(),
             "-c".into(),
-            r#"cd "$1" && rm -rf -- ./* ./.[!.]* ./..?*"#.into(),
+            r#"mkdir -p "$1" && cd "$1" && rm -rf -- ./* ./.[!.]* ./..?*"#.into(),
             "sh".into(),
             target,
         ]),
@@ -568,6 +590,7 @@ pub fn plan_restore<'a>(
             .iter()
             .find(|m| m.mount.name == entry.name)
             .or_else(|| mounts.iter().find(|m| m.mount.target == entry.target))
+            .or_else(|| mounts.iter().find(|m| subfolder_of(entry, m).is_some()))
         else {
             return Err(Error::failed(
                 format!(
@@ -577,7 +600,9 @@ pub fn plan_restore<'a>(
                 Some("mount it (devcontainer.json \"mounts\"), run `devc up`, then restore again"),
             ));
         };
-        if base(&mounted.mount.target) != base(&entry.target) {
+        if subfolder_of(entry, mounted).is_none()
+            && base(&mounted.mount.target) != base(&entry.target)
+        {
             return Err(Error::failed(
                 format!(
                     "volume {} was backed up from {} but is mounted at {} now; the last folder names must match",
@@ -589,6 +614,21 @@ pub fn plan_restore<'a>(
         plan.push((entry, mounted));
     }
     Ok(plan)
+}
+
+/// The subfolder of the editor volume `mounted` that `entry` goes into,
+/// when `entry` is a volume an earlier devc gave one editor folder
+/// (issue 11) and `mounted` is the same workspace's editor volume; the
+/// archive's top folder (the old mount point's last component) must be
+/// that subfolder's name.
+fn subfolder_of(entry: &Entry, mounted: &Mounted) -> Option<&'static str> {
+    use crate::attach::volumes;
+    if mounted.mount.target != volumes::ROOT {
+        return None;
+    }
+    let sub = volumes::legacy_subfolder(&entry.name, &mounted.mount.name)?;
+    let top = Path::new(&entry.target).file_name()?;
+    (top == sub).then_some(sub)
 }
 
 /// What reading an archive through found wrong: one sentence naming the
@@ -860,6 +900,35 @@ mod tests {
             .map(|(e, m)| (e.name.as_str(), m.mount.name.as_str()))
             .collect();
         assert_eq!(pairs, [("data", "data"), ("old-cache", "new-cache")]);
+    }
+
+    #[test]
+    fn an_earlier_devcs_editor_volumes_go_into_the_editor_volume() {
+        let m = manifest(&[
+            ("devc-abc-vscode-server", "/home/dev/.vscode-server"),
+            ("devc-abc-jetbrains", "/home/dev/.cache/JetBrains"),
+        ]);
+        let mounts = [
+            mount("data", "/data"),
+            mount("devc-abc-editors", crate::attach::volumes::ROOT),
+        ];
+        let plan = plan_restore(&m, &mounts, &[]).unwrap();
+        let placed: Vec<(&str, Option<&str>)> = plan
+            .iter()
+            .map(|(e, m)| (m.mount.name.as_str(), subfolder_of(e, m)))
+            .collect();
+        assert_eq!(
+            placed,
+            [
+                ("devc-abc-editors", Some(".vscode-server")),
+                ("devc-abc-editors", Some("JetBrains"))
+            ]
+        );
+        // Another workspace's, or an archive whose top folder differs: no.
+        let other = manifest(&[("devc-xyz-vscode-server", "/home/dev/.vscode-server")]);
+        assert!(plan_restore(&other, &mounts, &[]).is_err());
+        let moved = manifest(&[("devc-abc-vscode-server", "/home/dev/vscode")]);
+        assert!(plan_restore(&moved, &mounts, &[]).is_err());
     }
 
     #[test]

@@ -464,3 +464,46 @@ fn a_vsix_outside_the_workspace_is_copied_in_and_marketplace_ids_only_warn_offli
     assert_eq!(copied.code, 0, "{}", copied.stderr);
     assert_eq!(ws.devc(&["down", "--volumes"]).code, 0);
 }
+
+/// A container an earlier devc made, with a volume per editor folder
+/// (code-server's among them), keeps its extensions; made again, it has
+/// one editor volume and still needs nothing installed.
+#[test]
+fn an_eight_volume_container_keeps_its_extensions_through_a_rebuild() {
+    use crate::editor_volumes::{LEGACY, Volumes, editor_volumes, make_legacy};
+    let image = code_server_image();
+    let mut made = Volumes::default();
+    let ws = Workspace::with_config(
+        "ext-legacy",
+        &format!(
+            r#"{{
+              "image": "{image}",
+              "remoteUser": "dev",
+              "customizations": {{"vscode": {{"extensions": ["./tools/hello.vsix"]}}}}
+            }}"#
+        ),
+    );
+    std::fs::create_dir_all(ws.path.join("tools")).unwrap();
+    std::fs::copy(hello_vsix(), ws.path.join("tools/hello.vsix")).unwrap();
+    let legacy = make_legacy(&ws, "/home/dev", "dev:dev", &mut made);
+
+    // The old container is used as it is: the extension goes onto its
+    // code-server volume.
+    let up = ws.devc(&["up"]);
+    assert_eq!(up.json()["containerId"], legacy.as_str());
+    assert_eq!(installs(&up).len(), 1, "{}", up.stderr);
+    assert_eq!(editor_volumes(&legacy).len(), LEGACY.len());
+    assert!(extensions(&ws).contains(HELLO));
+    let again = ws.devc(&["up"]);
+    again.json();
+    assert!(installs(&again).is_empty(), "{}", again.stderr);
+
+    // Made again: its content moved into the one volume, nothing to install.
+    let rebuilt = ws.devc(&["up", "--remove-existing-container"]);
+    let id = rebuilt.json()["containerId"].as_str().unwrap().to_string();
+    assert_ne!(id, legacy);
+    assert!(installs(&rebuilt).is_empty(), "{}", rebuilt.stderr);
+    assert_eq!(editor_volumes(&id).len(), 1);
+    assert!(extensions(&ws).contains(HELLO));
+    assert_eq!(ws.devc(&["down", "--volumes"]).code, 0);
+}

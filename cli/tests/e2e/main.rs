@@ -19,6 +19,7 @@ mod compat;
 mod compose;
 mod compose_parity;
 mod concurrency;
+mod editor_volumes;
 mod errors;
 mod exec;
 mod extensions;

@@ -315,7 +315,14 @@ fn editor_servers_survive_a_rebuild_and_belong_to_the_remote_user() {
         ".devcontainer/Dockerfile",
         "FROM devc-test/busybox:latest\nRUN echo 'dev:x:1000:1000::/home/dev:/bin/sh' >> /etc/passwd && echo 'dev:x:1000:' >> /etc/group && mkdir -p /home/dev && chown 1000:1000 /home/dev\n",
     );
-    ws.devc(&["up"]).json();
+    let id = ws.devc(&["up"]).json()["containerId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // One editor volume, whatever the number of editors (issue 11).
+    let volumes = crate::editor_volumes::editor_volumes(&id);
+    assert_eq!(volumes.len(), 1, "{volumes:?}");
+    assert_eq!(volumes[0].1, crate::editor_volumes::ROOT);
     let write = ws.devc(&[
         "exec",
         "sh",
@@ -345,6 +352,7 @@ fn editor_servers_survive_a_rebuild_and_belong_to_the_remote_user() {
     );
     // The volumes of the earlier containers go with --volumes.
     assert_eq!(ws.devc(&["down", "--volumes"]).code, 0);
+    assert!(!crate::editor_volumes::volume_exists(&volumes[0].0));
 }
 
 /// `devc rebuild` (an editor's "Rebuild Container"): a new container from

@@ -4,7 +4,7 @@
 use crate::common::{Run, Workspace, devc};
 
 /// `devc volumes <sub> --workspace-folder <ws> <rest>`.
-fn volumes(ws: &Workspace, args: &[&str]) -> Run {
+pub fn volumes(ws: &Workspace, args: &[&str]) -> Run {
     let (sub, rest) = args.split_first().unwrap();
     let output = devc()
         .args(["volumes", sub, "--workspace-folder"])
