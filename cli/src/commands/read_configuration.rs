@@ -21,6 +21,9 @@ pub struct ReadConfigurationArgs {
     /// Also print the configuration merged with image metadata (needs the engine).
     #[arg(long)]
     include_merged_configuration: bool,
+    /// Also print the features in install order with their metadata and options (fetches what is not cached).
+    #[arg(long)]
+    include_features_configuration: bool,
 }
 
 pub async fn run(ctx: &Context, args: ReadConfigurationArgs) -> Result<u8, Error> {
@@ -53,8 +56,118 @@ pub async fn run(ctx: &Context, args: ReadConfigurationArgs) -> Result<u8, Error
         };
         out["mergedConfiguration"] = Value::Object(merged);
     }
+    if args.include_features_configuration {
+        let resolved =
+            crate::features::resolve(&config, crate::features::LockMode::Ignore, &ctx.printer)
+                .await
+                .map_err(crate::image::ImageError::from)?;
+        out["featuresConfiguration"] = features_configuration(&config, &resolved);
+    }
     ctx.printer.result(&out);
     Ok(0)
+}
+
+/// `a/./b/../c` → `a/c`, as Node's `path.join` writes paths.
+fn normalise(path: &std::path::Path) -> std::path::PathBuf {
+    use std::path::Component;
+    let mut out = std::path::PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// The reference CLI's `featuresConfiguration`: one set per feature, in
+/// install order, each with where it came from and its metadata file's
+/// content plus the options it gets (`value`).
+fn features_configuration(
+    config: &ResolvedConfig,
+    resolved: &[crate::features::ResolvedFeature],
+) -> Value {
+    use crate::features::reference::{FeatureRef, OciVersion};
+    let sets: Vec<Value> = resolved
+        .iter()
+        .enumerate()
+        .map(|(index, feature)| {
+            let source = match FeatureRef::parse(&feature.user_id) {
+                Ok(FeatureRef::Local { path }) => json!({
+                    "type": "file-path",
+                    "resolvedFilePath": config
+                        .config_file
+                        .parent()
+                        .map(|dir| normalise(&dir.join(&path)))
+                        .unwrap_or_else(|| feature.folder.clone()),
+                    "userFeatureId": feature.user_id,
+                }),
+                Ok(FeatureRef::Tarball { url }) => json!({
+                    "type": "direct-tarball",
+                    "tarballUri": url,
+                    "userFeatureId": feature.user_id,
+                }),
+                Ok(FeatureRef::Oci {
+                    registry,
+                    namespace,
+                    id,
+                    version,
+                }) => {
+                    let resource = format!("{registry}/{namespace}/{id}");
+                    let mut reference = json!({
+                        "id": id,
+                        "registry": registry,
+                        "namespace": namespace,
+                        "resource": resource,
+                    });
+                    match version {
+                        OciVersion::Tag(tag) => reference["tag"] = json!(tag),
+                        OciVersion::Digest(digest) => reference["digest"] = json!(digest),
+                    }
+                    let mut source = json!({
+                        "type": "oci",
+                        "featureRef": reference,
+                        "userFeatureId": feature.user_id,
+                        "userFeatureIdWithoutVersion": resource,
+                    });
+                    if let Some(locked) = &feature.locked {
+                        source["manifestDigest"] = json!(locked.integrity);
+                    }
+                    source
+                }
+                Err(_) => json!({"type": "unknown", "userFeatureId": feature.user_id}),
+            };
+            // The metadata file as written, as the reference CLI spreads it.
+            let mut entry = crate::config::parse::read_jsonc(
+                &feature.folder.join(crate::features::metadata::FILE_NAME),
+            )
+            .unwrap_or_else(|_| {
+                let mut m = Map::new();
+                m.insert("id".into(), json!(feature.metadata.id));
+                m
+            });
+            // A feature without a name is named by its key, as the reference does.
+            if !entry.contains_key("name") {
+                entry.insert("name".into(), json!(feature.user_id));
+            }
+            entry.insert("value".into(), Value::Object(feature.user_options.clone()));
+            entry.insert("included".into(), json!(true));
+            entry.insert("cachePath".into(), json!(feature.folder));
+            entry.insert(
+                "consecutiveId".into(),
+                json!(format!("{}_{index}", feature.metadata.id)),
+            );
+            json!({
+                "sourceInformation": source,
+                "features": [entry],
+                "internalVersion": "2",
+            })
+        })
+        .collect();
+    json!({"featureSets": sets})
 }
 
 /// With a container: its metadata label plus the updatable properties;
@@ -98,5 +211,16 @@ fn base_image_name(config: &ResolvedConfig) -> Option<String> {
         }
         // The service's image is known once the Compose files are read.
         crate::config::ImageSource::Compose(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn paths_are_normalised_as_node_joins_them() {
+        assert_eq!(
+            super::normalise(std::path::Path::new("/w/.devcontainer/./a/../b")),
+            std::path::PathBuf::from("/w/.devcontainer/b")
+        );
     }
 }

@@ -457,3 +457,45 @@ fn generate_docs_writes_what_the_reference_cli_writes() {
         assert_eq!(ours, theirs, "{readme}");
     }
 }
+
+/// `read-configuration --include-features-configuration` lists the
+/// features in install order as the reference CLI does: where each came
+/// from, its metadata file and the options it gets.
+#[test]
+fn features_configuration_matches_the_reference_cli() {
+    let ws = Workspace::with_config(
+        "featcfg",
+        r#"{"image": "devc-test/busybox:latest",
+            "features": {"./second": {}, "./first": {"greeting": "hey"}}}"#,
+    );
+    ws.write(
+        ".devcontainer/first/devcontainer-feature.json",
+        r#"{"id": "first", "version": "1.0.0", "name": "First",
+            "options": {"greeting": {"type": "string", "default": "hi"}},
+            "containerEnv": {"FIRST": "1"}}"#,
+    );
+    ws.write(".devcontainer/first/install.sh", "true\n");
+    ws.write(
+        ".devcontainer/second/devcontainer-feature.json",
+        r#"{"id": "second", "version": "2.0.0", "installsAfter": ["./first"]}"#,
+    );
+    ws.write(".devcontainer/second/install.sh", "true\n");
+    let args = ["read-configuration", "--include-features-configuration"];
+    let ours = ws.devc(&args);
+    assert_eq!(ours.code, 0, "{}", ours.stderr);
+    let theirs = crate::compat::reference(&ws.path, &args);
+    assert_eq!(theirs.code, 0, "{}", theirs.stderr);
+    // Cache paths differ by design (each tool's own cache).
+    let comparable = |run: &Run| {
+        let mut sets = run.last_json()["featuresConfiguration"]["featureSets"].clone();
+        for set in sets.as_array_mut().unwrap() {
+            for feature in set["features"].as_array_mut().unwrap() {
+                feature.as_object_mut().unwrap().remove("cachePath");
+            }
+        }
+        sets
+    };
+    let sets = comparable(&ours);
+    assert_eq!(sets.as_array().unwrap().len(), 2, "{sets}");
+    assert_eq!(sets, comparable(&theirs));
+}
