@@ -544,6 +544,7 @@ fn an_agent_adds_lists_and_removes_a_worktree_with_its_environment() {
         .filter(|m| m.typ.as_ref().map(|t| t.to_string()).as_deref() == Some("volume"))
         .filter_map(|m| m.name)
         .collect();
+    assert!(!volumes.is_empty(), "the editor volume is mounted");
 
     let listed = client.ok("worktree_list", json!({"repositoryFolder": folder}));
     let rows = listed["worktrees"].as_array().unwrap();
