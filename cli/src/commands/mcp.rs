@@ -6,7 +6,7 @@ use std::sync::Arc;
 use clap::Args;
 use serde_json::{Map, Value, json};
 
-use super::{Context, WorkspaceArgs, down, exec, list, logs, stop, up};
+use super::{Context, WorkspaceArgs, down, exec, list, logs, stop, up, worktree};
 use crate::container::teardown::DownOptions;
 use crate::engine::LogsRequest;
 use crate::error::Error;
@@ -47,23 +47,7 @@ impl Devc for Tools {
                     build_no_cache,
                 );
                 let progress = ProgressLog::new(&ctx.printer);
-                match up::outcome(ctx, &args, &progress, &self.interrupt).await {
-                    Ok(mut out) => {
-                        out["progress"] = json!(progress.lines());
-                        Ok(out)
-                    }
-                    Err(failure) => {
-                        let mut details = match failure.result() {
-                            Value::Object(map) => map,
-                            _ => Map::new(),
-                        };
-                        details.insert("progress".into(), json!(progress.lines()));
-                        Err(Failure {
-                            error: failure.error,
-                            details,
-                        })
-                    }
-                }
+                self.up(&args, &progress, Map::new()).await
             }
             Call::Exec(call) => {
                 let engine = ctx.engine().await?;
@@ -124,6 +108,97 @@ impl Devc for Tools {
                 let options = DownOptions { volumes };
                 Ok(down::down(&engine, &config, options, &ctx.printer).await?)
             }
+            Call::WorktreeAdd {
+                repository,
+                branch,
+                from,
+                path,
+                up,
+            } => {
+                let progress = ProgressLog::new(&ctx.printer);
+                let request = worktree::NewWorktree { branch, from, path };
+                let added = worktree::make(&repository, &request, &progress)
+                    .await
+                    .map_err(|error| with_progress(error, Map::new(), &progress))?;
+                if !up {
+                    let mut out = added.result();
+                    out["workspaceFolder"] = json!(added.workspace_folder);
+                    out["progress"] = json!(progress.lines());
+                    return Ok(out);
+                }
+                let mut made = Map::new();
+                made.insert("worktree".into(), json!(added.path));
+                made.insert("branch".into(), json!(added.branch));
+                made.insert("workspaceFolder".into(), json!(added.workspace_folder));
+                let args = up::UpArgs::for_agent(
+                    WorkspaceArgs::for_folder(added.workspace_folder),
+                    false,
+                    false,
+                );
+                self.up(&args, &progress, made).await
+            }
+            Call::WorktreeList { repository } => {
+                let workspace = WorkspaceArgs::for_folder(repository);
+                Ok(json!({"worktrees": worktree::rows(ctx, &workspace).await?}))
+            }
+            Call::WorktreeRm {
+                repository,
+                branch,
+                force,
+            } => {
+                // No terminal to ask on: uncommitted changes need force.
+                let uncommitted = if force {
+                    worktree::Uncommitted::Lose
+                } else {
+                    worktree::Uncommitted::Keep
+                };
+                let progress = ProgressLog::new(&ctx.printer);
+                let workspace = WorkspaceArgs::for_folder(repository);
+                match worktree::remove(ctx, &workspace, &branch, uncommitted, &progress).await {
+                    Ok(mut out) => {
+                        out["progress"] = json!(progress.lines());
+                        Ok(out)
+                    }
+                    Err(error) => Err(with_progress(error, Map::new(), &progress)),
+                }
+            }
         }
     }
+}
+
+impl Tools {
+    /// `up` as the `up` tool runs it: its result (or error result) with
+    /// `extra` (a new worktree's path and branch) and the progress lines.
+    async fn up(
+        &self,
+        args: &up::UpArgs,
+        progress: &ProgressLog<'_>,
+        extra: Map<String, Value>,
+    ) -> Result<Value, Failure> {
+        match up::outcome(&self.ctx, args, progress, &self.interrupt).await {
+            Ok(mut out) => {
+                if let Value::Object(map) = &mut out {
+                    for (key, value) in extra {
+                        map.entry(key).or_insert(value);
+                    }
+                }
+                out["progress"] = json!(progress.lines());
+                Ok(out)
+            }
+            Err(failure) => {
+                let mut details = match failure.result() {
+                    Value::Object(map) => map,
+                    _ => Map::new(),
+                };
+                details.extend(extra);
+                Err(with_progress(failure.error, details, progress))
+            }
+        }
+    }
+}
+
+/// A failed tool with what it adds and its progress lines.
+fn with_progress(error: Error, mut details: Map<String, Value>, progress: &ProgressLog) -> Failure {
+    details.insert("progress".into(), json!(progress.lines()));
+    Failure { error, details }
 }

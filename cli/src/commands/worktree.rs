@@ -1,15 +1,19 @@
 //! `devc worktree add|list|rm`: a git worktree per branch, each with its
-//! own environment (issue 15); the logic is in [`crate::worktree`].
+//! own environment (issue 15); the git side is in [`crate::worktree`].
+//!
+//! [`make`], [`rows`] and [`remove`] are what the subcommands do, without
+//! clap and without writing to stdout, so MCP's `worktree_add`,
+//! `worktree_list` and `worktree_rm` (`commands/mcp.rs`) run the same code.
 
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 
-use super::Context;
+use super::{Context, WorkspaceArgs};
 use crate::container::teardown::{self, DownOptions};
 use crate::error::Error;
-use crate::printer::Reporter as _;
+use crate::printer::Reporter;
 use crate::worktree;
 
 #[derive(Debug, Args)]
@@ -84,11 +88,62 @@ async fn add(ctx: &Context, args: AddArgs) -> Result<u8, Error> {
         mut up,
     } = args;
     let folder = crate::config::workspace::absolute(&up.workspace.workspace_folder);
-    let (repo, inside) = worktree::locate(&folder)?;
-    let path = path.map_or_else(
-        || worktree::default_path(&repo.main_root, &branch),
-        |p| crate::config::workspace::absolute(&p),
-    );
+    let request = NewWorktree {
+        branch,
+        from,
+        path: path.map(|p| crate::config::workspace::absolute(&p)),
+    };
+    let added = make(&folder, &request, &ctx.printer).await?;
+    if no_up {
+        ctx.printer.result(&added.result());
+        return Ok(0);
+    }
+    up.workspace.workspace_folder = added.workspace_folder;
+    super::up::run(ctx, up).await
+}
+
+/// The worktree `devc worktree add` (and MCP's `worktree_add`) makes.
+#[derive(Debug, Clone)]
+pub struct NewWorktree {
+    pub branch: String,
+    /// Where a new branch starts (default `HEAD`).
+    pub from: Option<String>,
+    /// An absolute folder; default `<repository>.<branch>` beside the repository.
+    pub path: Option<PathBuf>,
+}
+
+/// A worktree just made.
+#[derive(Debug, Clone)]
+pub struct Added {
+    pub path: PathBuf,
+    pub branch: String,
+    /// The workspace's place in the repository, in the new worktree.
+    pub workspace_folder: PathBuf,
+}
+
+impl Added {
+    /// `add`'s result without `up`.
+    pub fn result(&self) -> serde_json::Value {
+        serde_json::json!({
+            "outcome": "success",
+            "worktree": self.path,
+            "branch": self.branch,
+        })
+    }
+}
+
+/// Makes the git worktree for `request` in the repository holding
+/// `folder` (absolute); bringing its environment up is the caller's.
+pub async fn make(
+    folder: &Path,
+    request: &NewWorktree,
+    reporter: &dyn Reporter,
+) -> Result<Added, Error> {
+    let NewWorktree { branch, from, path } = request;
+    let (repo, inside) = worktree::locate(folder)?;
+    let path = path
+        .clone()
+        .unwrap_or_else(|| worktree::default_path(&repo.main_root, branch));
     if path.exists() {
         return Err(Error::usage(
             format!(
@@ -100,7 +155,7 @@ async fn add(ctx: &Context, args: AddArgs) -> Result<u8, Error> {
             ),
         ));
     }
-    ctx.printer.step(&format!(
+    reporter.step(&format!(
         "Adding worktree {} for branch {branch}",
         path.display()
     ));
@@ -109,25 +164,19 @@ async fn add(ctx: &Context, args: AddArgs) -> Result<u8, Error> {
         // over each other's branch creation; one at a time per repository.
         let key = format!("git-{}", short_hash(&repo.common_dir.to_string_lossy()));
         let _lock = crate::container::lock::lock_workspace(&key, &crate::printer::Silent).await;
-        worktree::add(&repo, &branch, from.as_deref(), &path)?;
+        worktree::add(&repo, branch, from.as_deref(), &path)?;
     }
-    if no_up {
-        ctx.printer.result(&serde_json::json!({
-            "outcome": "success",
-            "worktree": path,
-            "branch": branch,
-        }));
-        return Ok(0);
-    }
-    // The workspace's place in the repository, in the new worktree.
-    up.workspace.workspace_folder = path.join(inside);
-    super::up::run(ctx, up).await
+    Ok(Added {
+        workspace_folder: path.join(inside),
+        path,
+        branch: branch.clone(),
+    })
 }
 
 /// One row of `devc worktree list`.
 #[derive(Debug, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Row {
+pub struct Row {
     branch: Option<String>,
     path: PathBuf,
     /// The dev container's state, `none` without one, `no-config` without a devcontainer.json.
@@ -139,8 +188,10 @@ struct Row {
     age_seconds: Option<u64>,
 }
 
-async fn list(ctx: &Context, args: ListArgs) -> Result<u8, Error> {
-    let folder = crate::config::workspace::absolute(&args.workspace.workspace_folder);
+/// Each worktree of the repository holding the workspace folder, with its
+/// environment (what `devc worktree list --json` prints).
+pub async fn rows(ctx: &Context, workspace: &WorkspaceArgs) -> Result<Vec<Row>, Error> {
+    let folder = crate::config::workspace::absolute(&workspace.workspace_folder);
     let (repo, inside) = worktree::locate(&folder)?;
     let engine = ctx.engine().await?;
     let now = std::time::SystemTime::now()
@@ -158,7 +209,7 @@ async fn list(ctx: &Context, args: ListArgs) -> Result<u8, Error> {
             ports: Vec::new(),
             age_seconds: None,
         };
-        let mut workspace = args.workspace.clone();
+        let mut workspace = workspace.clone();
         workspace.workspace_folder = tree.path.join(&inside);
         let Ok(config) = ctx.resolve_quietly(&workspace) else {
             row.state = "no-config".into();
@@ -178,6 +229,11 @@ async fn list(ctx: &Context, args: ListArgs) -> Result<u8, Error> {
         }
         rows.push(row);
     }
+    Ok(rows)
+}
+
+async fn list(ctx: &Context, args: ListArgs) -> Result<u8, Error> {
+    let rows = rows(ctx, &args.workspace).await?;
     if args.json {
         ctx.printer.result(&rows);
         return Ok(0);
@@ -230,23 +286,54 @@ async fn list(ctx: &Context, args: ListArgs) -> Result<u8, Error> {
 }
 
 async fn rm(ctx: &Context, args: RmArgs) -> Result<u8, Error> {
-    let folder = crate::config::workspace::absolute(&args.workspace.workspace_folder);
+    let RmArgs {
+        branch,
+        force,
+        workspace,
+    } = args;
+    let uncommitted = if force {
+        Uncommitted::Lose
+    } else {
+        Uncommitted::Ask
+    };
+    let out = remove(ctx, &workspace, &branch, uncommitted, &ctx.printer).await?;
+    ctx.printer.result(&out);
+    Ok(0)
+}
+
+/// What `rm` does with a worktree that has uncommitted changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Uncommitted {
+    /// Refuse (what `rm` without `--force` does off a terminal).
+    Keep,
+    /// Ask on a terminal; without one, refuse.
+    Ask,
+    /// Remove it anyway (`--force`).
+    Lose,
+}
+
+/// Takes the environment of `branch`'s worktree down (volumes too) and
+/// removes the worktree; returns `rm`'s result.
+pub async fn remove(
+    ctx: &Context,
+    workspace: &WorkspaceArgs,
+    branch: &str,
+    uncommitted: Uncommitted,
+    reporter: &dyn Reporter,
+) -> Result<serde_json::Value, Error> {
+    let folder = crate::config::workspace::absolute(&workspace.workspace_folder);
     let (repo, inside) = worktree::locate(&folder)?;
     let trees = worktree::list(&repo)?;
-    let Some(tree) = worktree::find_branch(&trees, &args.branch) else {
+    let Some(tree) = worktree::find_branch(&trees, branch) else {
         return Err(Error::usage(
-            format!(
-                "no worktree of this repository has the branch {} checked out",
-                args.branch
-            ),
+            format!("no worktree of this repository has the branch {branch} checked out"),
             Some("`devc worktree list` shows the worktrees and their branches"),
         ));
     };
     if tree.path == repo.main_root {
         return Err(Error::usage(
             format!(
-                "the branch {} is checked out in the main worktree {}, which devc worktree rm does not remove",
-                args.branch,
+                "the branch {branch} is checked out in the main worktree {}, which devc worktree rm does not remove",
                 tree.path.display()
             ),
             Some("use `devc down --volumes` to take its environment down"),
@@ -254,7 +341,13 @@ async fn rm(ctx: &Context, args: RmArgs) -> Result<u8, Error> {
     }
     let path = tree.path.clone();
     let dirty = path.exists() && worktree::has_changes(&path)?;
-    if dirty && !args.force && !confirm(&path)? {
+    let go_ahead = match uncommitted {
+        _ if !dirty => true,
+        Uncommitted::Lose => true,
+        Uncommitted::Keep => false,
+        Uncommitted::Ask => confirm(&path)?,
+    };
+    if !go_ahead {
         return Err(Error::failed(
             format!(
                 "the worktree {} has uncommitted changes; nothing was removed",
@@ -263,42 +356,35 @@ async fn rm(ctx: &Context, args: RmArgs) -> Result<u8, Error> {
             Some("commit or stash them, or pass --force to lose them"),
         ));
     }
-    let mut workspace = args.workspace.clone();
+    let mut workspace = workspace.clone();
     workspace.workspace_folder = path.join(&inside);
     let mut removed = Vec::new();
     match ctx.resolve_quietly(&workspace) {
         Ok(config) => {
             let engine = ctx.engine().await?;
             let _lock =
-                crate::container::lock::lock_workspace(&config.devcontainer_id, &ctx.printer).await;
-            ctx.printer.step(&format!(
+                crate::container::lock::lock_workspace(&config.devcontainer_id, reporter).await;
+            reporter.step(&format!(
                 "Taking down the environment of {}",
                 path.display()
             ));
-            removed = teardown::down(
-                &engine,
-                &config,
-                DownOptions { volumes: true },
-                &ctx.printer,
-            )
-            .await?
-            .containers;
+            removed = teardown::down(&engine, &config, DownOptions { volumes: true }, reporter)
+                .await?
+                .containers;
         }
-        Err(_) => ctx.printer.step(&format!(
+        Err(_) => reporter.step(&format!(
             "No dev container configuration in {}; removing the worktree only",
             path.display()
         )),
     }
-    ctx.printer
-        .step(&format!("Removing worktree {}", path.display()));
+    reporter.step(&format!("Removing worktree {}", path.display()));
     worktree::remove(&repo, &path, dirty)?;
-    ctx.printer.result(&serde_json::json!({
+    Ok(serde_json::json!({
         "outcome": "success",
         "worktree": path,
-        "branch": args.branch,
+        "branch": branch,
         "removedContainers": removed,
-    }));
-    Ok(0)
+    }))
 }
 
 /// Asks on a terminal whether to lose uncommitted changes; without one

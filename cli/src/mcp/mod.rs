@@ -129,21 +129,25 @@ impl<D: Devc> Server<D> {
         })?;
         let _running = self.in_flight.read().await;
         let cancelled = Box::pin(context.ct.cancelled_owned());
+        let folder = call.folder_argument();
         Ok(match self.devc.call(call, cancelled).await {
             Ok(value) => CallToolResult::structured(value),
-            Err(failure) => tool_error(failure),
+            Err(failure) => tool_error(failure, folder),
         })
     }
 }
 
 /// A failed tool's result: devc's error as `error:`/`hint:` text for the
-/// model, and as an object for programs.
-fn tool_error(failure: Failure) -> CallToolResult {
+/// model, and as an object for programs. `folder` names the tool's folder
+/// argument.
+fn tool_error(failure: Failure, folder: &str) -> CallToolResult {
     let Failure { error, details } = failure;
-    // Hints name the command line's flag; a tool takes the argument.
-    let hint = error
-        .hint()
-        .map(|h| h.replace("--workspace-folder", "workspaceFolder"));
+    // Hints name the command line's flags; a tool takes arguments.
+    let hint = error.hint().map(|h| {
+        h.replace("--workspace-folder", folder)
+            .replace("pass --force", "pass force: true")
+            .replace("pass --path <dir>", "pass path")
+    });
     let mut out = Map::new();
     out.insert("outcome".into(), json!("error"));
     out.insert("message".into(), json!(error.to_string()));
@@ -191,7 +195,10 @@ impl<D: Devc> ServerHandler for Server<D> {
             .with_instructions(
                 "Dev containers from devcontainer.json. Call `up` with the project's absolute \
                  workspaceFolder first, then `exec` to run commands inside it (time-limited, \
-                 output capped); `down` removes the container.",
+                 output capped); `down` removes the container. For parallel work on another \
+                 branch, `worktree_add` makes a git worktree with its own container (then use \
+                 its path as workspaceFolder), `worktree_list` shows them and `worktree_rm` \
+                 removes one with its environment.",
             )
     }
 
@@ -227,10 +234,13 @@ mod tests {
         let mut details = Map::new();
         details.insert("progress".into(), json!(["Building image"]));
         details.insert("message".into(), json!("not this one"));
-        let result = tool_error(Failure {
-            error: Error::usage("no such thing", Some("try another")),
-            details,
-        });
+        let result = tool_error(
+            Failure {
+                error: Error::usage("no such thing", Some("try another")),
+                details,
+            },
+            "workspaceFolder",
+        );
         assert_eq!(result.is_error, Some(true));
         let out = result.structured_content.unwrap();
         assert_eq!(out["message"], "no such thing");
@@ -239,13 +249,27 @@ mod tests {
         assert_eq!(out["progress"][0], "Building image");
         let text = serde_json::to_value(&result.content[0]).unwrap();
         assert_eq!(text["text"], "error: no such thing\nhint: try another");
-        let flagged = tool_error(Failure::from(Error::usage(
-            "no folder",
-            Some("pass an existing folder with --workspace-folder"),
-        )));
+        let flagged = tool_error(
+            Failure::from(Error::usage(
+                "no folder",
+                Some("pass an existing folder with --workspace-folder"),
+            )),
+            "workspaceFolder",
+        );
         assert_eq!(
             flagged.structured_content.unwrap()["hint"],
             "pass an existing folder with workspaceFolder"
+        );
+        let forced = tool_error(
+            Failure::from(Error::failed(
+                "dirty",
+                Some("commit them, or pass --force to lose them; or --workspace-folder <r>"),
+            )),
+            "repositoryFolder",
+        );
+        assert_eq!(
+            forced.structured_content.unwrap()["hint"],
+            "commit them, or pass force: true to lose them; or repositoryFolder <r>"
         );
     }
 

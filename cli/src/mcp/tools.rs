@@ -44,7 +44,10 @@ pub struct Bounds {
 enum Kind {
     /// An absolute path on the machine devc runs on.
     Folder,
-    Flag,
+    /// true or false, with its default.
+    Flag(bool),
+    /// A non-empty string (a branch name, a git ref).
+    Text,
     Count(Bounds),
     /// A program and its arguments, as a non-empty array of strings.
     Command,
@@ -77,6 +80,20 @@ const FOLDER: Field = Field {
     description: "Absolute path of the project folder (devcontainer.json is looked up from here).",
 };
 
+const REPOSITORY: Field = Field {
+    name: "repositoryFolder",
+    kind: Kind::Folder,
+    required: true,
+    description: "Absolute path of a folder in the git repository (any of its worktrees); the worktree's workspace is the same place in the new worktree.",
+};
+
+const BRANCH: Field = Field {
+    name: "branch",
+    kind: Kind::Text,
+    required: true,
+    description: "The git branch, e.g. \"feature/login\".",
+};
+
 pub const TOOLS: &[Spec] = &[
     Spec {
         name: "up",
@@ -85,13 +102,13 @@ pub const TOOLS: &[Spec] = &[
             FOLDER,
             Field {
                 name: "removeExistingContainer",
-                kind: Kind::Flag,
+                kind: Kind::Flag(false),
                 required: false,
                 description: "Replace an existing container with a new one.",
             },
             Field {
                 name: "buildNoCache",
-                kind: Kind::Flag,
+                kind: Kind::Flag(false),
                 required: false,
                 description: "Build the image without the engine's layer cache.",
             },
@@ -168,9 +185,60 @@ pub const TOOLS: &[Spec] = &[
             FOLDER,
             Field {
                 name: "volumes",
-                kind: Kind::Flag,
+                kind: Kind::Flag(false),
                 required: false,
                 description: "Also remove the container's anonymous volumes and the named volumes its configuration mounts.",
+            },
+        ],
+        read_only: false,
+        destructive: true,
+    },
+    Spec {
+        name: "worktree_add",
+        description: "Make a git worktree for a branch (checked out if it exists, else created from `from`) and, unless up is false, bring its own dev container up as the `up` tool does. Returns worktree (its path) and branch, and with up the up result (containerId, remoteUser, remoteWorkspaceFolder, ports with any host port moved off a taken one) and the progress lines.",
+        fields: &[
+            REPOSITORY,
+            BRANCH,
+            Field {
+                name: "from",
+                kind: Kind::Text,
+                required: false,
+                description: "Where a new branch starts: a commit, branch or tag (default HEAD).",
+            },
+            Field {
+                name: "path",
+                kind: Kind::Folder,
+                required: false,
+                description: "Absolute path of the worktree's folder (default: <repository>.<branch> beside the repository).",
+            },
+            Field {
+                name: "up",
+                kind: Kind::Flag(true),
+                required: false,
+                description: "Bring the worktree's dev container up (default true).",
+            },
+        ],
+        read_only: false,
+        destructive: false,
+    },
+    Spec {
+        name: "worktree_list",
+        description: "Each worktree of the repository with its branch, path, dev container state (`none` without one, `no-config` without a devcontainer.json), containerId, composeProjectName, published host ports (requestedHostPort when a taken one was moved) and ageSeconds, as `devc worktree list --json` prints them.",
+        fields: &[REPOSITORY],
+        read_only: true,
+        destructive: false,
+    },
+    Spec {
+        name: "worktree_rm",
+        description: "Take a branch's worktree environment down (container, Compose project, networks and volumes) and remove the worktree. A worktree with uncommitted changes is left alone (an error) unless force is true.",
+        fields: &[
+            REPOSITORY,
+            BRANCH,
+            Field {
+                name: "force",
+                kind: Kind::Flag(false),
+                required: false,
+                description: "Remove it even with uncommitted changes (they are lost).",
             },
         ],
         read_only: false,
@@ -185,7 +253,8 @@ impl Spec {
         for field in self.fields {
             let mut schema = match field.kind {
                 Kind::Folder => json!({"type": "string", "minLength": 1}),
-                Kind::Flag => json!({"type": "boolean", "default": false}),
+                Kind::Flag(default) => json!({"type": "boolean", "default": default}),
+                Kind::Text => json!({"type": "string", "minLength": 1}),
                 Kind::Count(bounds) => {
                     let mut schema =
                         json!({"type": "integer", "minimum": bounds.min, "maximum": bounds.max});
@@ -262,6 +331,33 @@ pub enum Call {
         folder: PathBuf,
         volumes: bool,
     },
+    WorktreeAdd {
+        repository: PathBuf,
+        branch: String,
+        from: Option<String>,
+        path: Option<PathBuf>,
+        up: bool,
+    },
+    WorktreeList {
+        repository: PathBuf,
+    },
+    WorktreeRm {
+        repository: PathBuf,
+        branch: String,
+        force: bool,
+    },
+}
+
+impl Call {
+    /// The name of the call's folder argument (hints name it).
+    pub fn folder_argument(&self) -> &'static str {
+        match self {
+            Call::WorktreeAdd { .. } | Call::WorktreeList { .. } | Call::WorktreeRm { .. } => {
+                REPOSITORY.name
+            }
+            _ => FOLDER.name,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -320,6 +416,21 @@ pub fn parse(name: &str, arguments: Option<&Map<String, Value>>) -> Result<Call,
         "down" => Call::Down {
             folder: args.folder()?,
             volumes: args.flag("volumes")?,
+        },
+        "worktree_add" => Call::WorktreeAdd {
+            repository: args.required_path(REPOSITORY.name)?,
+            branch: args.required_text(BRANCH.name)?,
+            from: args.text("from")?,
+            path: args.path("path")?,
+            up: args.flag("up")?,
+        },
+        "worktree_list" => Call::WorktreeList {
+            repository: args.required_path(REPOSITORY.name)?,
+        },
+        "worktree_rm" => Call::WorktreeRm {
+            repository: args.required_path(REPOSITORY.name)?,
+            branch: args.required_text(BRANCH.name)?,
+            force: args.flag("force")?,
         },
         other => unreachable!("every tool in TOOLS is parsed: {other}"),
     })
@@ -396,8 +507,18 @@ impl Checked<'_> {
     }
 
     fn folder(&self) -> Result<PathBuf, Invalid> {
-        let name = FOLDER.name;
-        let value = self.get(name)?.expect("workspaceFolder is required");
+        self.required_path(FOLDER.name)
+    }
+
+    fn required_path(&self, name: &str) -> Result<PathBuf, Invalid> {
+        Ok(self.path(name)?.expect("a required argument is given"))
+    }
+
+    /// An absolute path.
+    fn path(&self, name: &str) -> Result<Option<PathBuf>, Invalid> {
+        let Some(value) = self.get(name)? else {
+            return Ok(None);
+        };
         let Some(text) = value.as_str().filter(|s| !s.is_empty()) else {
             return Err(self.wrong(name, value, "a path (a non-empty string)"));
         };
@@ -407,16 +528,33 @@ impl Checked<'_> {
                 message: format!("\"{name}\" must be an absolute path, not \"{text}\""),
                 hint: format!(
                     "devc mcp's working folder need not be the agent's; {}",
-                    example(&FOLDER)
+                    example(self.field(name))
                 ),
             });
         }
-        Ok(path)
+        Ok(Some(path))
+    }
+
+    fn required_text(&self, name: &str) -> Result<String, Invalid> {
+        Ok(self.text(name)?.expect("a required argument is given"))
+    }
+
+    fn text(&self, name: &str) -> Result<Option<String>, Invalid> {
+        let Some(value) = self.get(name)? else {
+            return Ok(None);
+        };
+        match value.as_str().filter(|s| !s.is_empty()) {
+            Some(text) => Ok(Some(text.to_string())),
+            None => Err(self.wrong(name, value, "a non-empty string")),
+        }
     }
 
     fn flag(&self, name: &str) -> Result<bool, Invalid> {
+        let Kind::Flag(default) = self.field(name).kind else {
+            unreachable!("{name} is a flag")
+        };
         match self.get(name)? {
-            None => Ok(false),
+            None => Ok(default),
             Some(Value::Bool(b)) => Ok(*b),
             Some(value) => Err(self.wrong(name, value, "true or false")),
         }
@@ -467,7 +605,8 @@ fn shown(value: &Value) -> String {
 fn example(field: &Field) -> String {
     let sample = match field.kind {
         Kind::Folder => json!("/home/me/project"),
-        Kind::Flag => json!(true),
+        Kind::Flag(default) => json!(!default),
+        Kind::Text => json!("feature/login"),
         Kind::Count(bounds) if bounds.default != 0 => json!(bounds.default),
         Kind::Count(bounds) => json!(bounds.min.max(100)),
         Kind::Command => json!(["sh", "-c", "make test"]),
@@ -497,9 +636,18 @@ mod tests {
             for field in tool.fields {
                 assert!(properties[field.name]["description"].is_string());
             }
-            if tool.name != "list" {
+            if tool.name.starts_with("worktree_") {
+                assert_eq!(schema["required"][0], "repositoryFolder", "{}", tool.name);
+            } else if tool.name != "list" {
                 assert_eq!(schema["required"][0], "workspaceFolder", "{}", tool.name);
             }
+            assert!(
+                tool.name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'),
+                "MCP tool names are letters, digits, _ and -: {}",
+                tool.name
+            );
         }
         let exec = spec("exec").unwrap().input_schema();
         assert_eq!(exec["required"], json!(["workspaceFolder", "command"]));
@@ -615,5 +763,67 @@ mod tests {
             "devc has no tool \"exek\" (did you mean \"exec\"?)"
         );
         assert!(err.hint.contains("up, exec, logs, list, stop, down"));
+    }
+
+    #[test]
+    fn worktree_tools_take_a_repository_a_branch_and_absolute_paths() {
+        assert_eq!(
+            call(
+                "worktree_add",
+                json!({"repositoryFolder": "/r", "branch": "feat/x"})
+            ),
+            Ok(Call::WorktreeAdd {
+                repository: "/r".into(),
+                branch: "feat/x".into(),
+                from: None,
+                path: None,
+                up: true,
+            })
+        );
+        assert_eq!(
+            call(
+                "worktree_add",
+                json!({"repositoryFolder": "/r", "branch": "b", "from": "main", "path": "/w/b", "up": false})
+            ),
+            Ok(Call::WorktreeAdd {
+                repository: "/r".into(),
+                branch: "b".into(),
+                from: Some("main".into()),
+                path: Some("/w/b".into()),
+                up: false,
+            })
+        );
+        assert_eq!(
+            call(
+                "worktree_rm",
+                json!({"repositoryFolder": "/r", "branch": "b"})
+            ),
+            Ok(Call::WorktreeRm {
+                repository: "/r".into(),
+                branch: "b".into(),
+                force: false,
+            })
+        );
+        let schema = spec("worktree_add").unwrap().input_schema();
+        assert_eq!(schema["required"], json!(["repositoryFolder", "branch"]));
+        assert_eq!(schema["properties"]["up"]["default"], true);
+        let err = call(
+            "worktree_add",
+            json!({"repositoryFolder": "/r", "branch": "b", "path": "b"}),
+        )
+        .unwrap_err();
+        assert_eq!(err.message, "\"path\" must be an absolute path, not \"b\"");
+        let err = call(
+            "worktree_rm",
+            json!({"repositoryFolder": "/r", "branch": ""}),
+        )
+        .unwrap_err();
+        assert!(
+            err.message
+                .ends_with("must be a non-empty string, not \"\""),
+            "{err:?}"
+        );
+        let err = call("worktree_list", json!({"workspaceFolder": "/r"})).unwrap_err();
+        assert!(err.hint.contains("repositoryFolder"), "{err:?}");
     }
 }

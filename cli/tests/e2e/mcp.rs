@@ -165,7 +165,20 @@ fn an_agent_brings_a_container_up_runs_commands_within_limits_and_takes_it_down(
     let listed = client.request("tools/list", json!({}));
     let tools = listed["result"]["tools"].as_array().unwrap().clone();
     let names: Vec<&str> = tools.iter().map(|t| t["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["up", "exec", "logs", "list", "stop", "down"]);
+    assert_eq!(
+        names,
+        [
+            "up",
+            "exec",
+            "logs",
+            "list",
+            "stop",
+            "down",
+            "worktree_add",
+            "worktree_list",
+            "worktree_rm"
+        ]
+    );
     for tool in &tools {
         assert_eq!(tool["inputSchema"]["type"], "object", "{tool}");
         assert!(tool["description"].is_string());
@@ -363,5 +376,239 @@ fn the_server_ends_on_sigterm_and_answers_failures_clearly() {
     assert_eq!(pong["result"], json!({}), "{pong}");
     let pid = rustix::process::Pid::from_child(&client.child);
     rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+    assert_eq!(client.exit_code(), Some(0), "{}", client.stderr());
+}
+
+/// `git -C dir args…` with a committer, panicking with git's message.
+fn git(dir: &std::path::Path, args: &[&str]) -> String {
+    let output = std::process::Command::new("git")
+        .args([
+            "-c",
+            "user.name=Devc Test",
+            "-c",
+            "user.email=devc@example.com",
+        ])
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .output()
+        .expect("git runs");
+    assert!(
+        output.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A git repository `app` with one commit of a busybox configuration, in a
+/// temporary folder that also takes its worktrees. On drop every
+/// environment under the folder goes, volumes included.
+struct Repository {
+    root: tempfile::TempDir,
+    path: std::path::PathBuf,
+}
+
+impl Repository {
+    fn new() -> Self {
+        common::require_engine();
+        let root = tempfile::Builder::new()
+            .prefix("devc-e2e-mcp-wt-")
+            .tempdir()
+            .unwrap();
+        let path = root.path().join("app");
+        std::fs::create_dir_all(path.join(".devcontainer")).unwrap();
+        std::fs::write(
+            path.join(".devcontainer/devcontainer.json"),
+            r#"{"image": "devc-test/busybox:latest"}"#,
+        )
+        .unwrap();
+        git(&path, &["init", "-q", "-b", "main"]);
+        git(&path, &["add", "-A"]);
+        git(&path, &["commit", "-qm", "initial"]);
+        Self { root, path }
+    }
+}
+
+impl Drop for Repository {
+    fn drop(&mut self) {
+        for entry in std::fs::read_dir(self.root.path()).into_iter().flatten() {
+            let folder = entry.unwrap().path();
+            if folder.join(".devcontainer").exists() {
+                common::devc_in(&folder, &["down", "--volumes"], &[]);
+            }
+        }
+        common::remove_containers_under(self.root.path());
+    }
+}
+
+#[test]
+fn an_agent_adds_lists_and_removes_a_worktree_with_its_environment() {
+    let repo = Repository::new();
+    let folder = repo.path.to_str().unwrap().to_string();
+    let mut client = Client::start();
+    client.initialize();
+
+    let listed = client.request("tools/list", json!({}));
+    let tools = listed["result"]["tools"].as_array().unwrap().clone();
+    let tool = |name: &str| {
+        tools
+            .iter()
+            .find(|t| t["name"] == name)
+            .unwrap_or_else(|| panic!("no tool {name}: {listed}"))
+            .clone()
+    };
+    let add = tool("worktree_add");
+    assert_eq!(
+        add["inputSchema"]["required"],
+        json!(["repositoryFolder", "branch"]),
+        "{add}"
+    );
+    assert_eq!(add["inputSchema"]["properties"]["up"]["default"], true);
+    assert_eq!(add["inputSchema"]["properties"]["path"]["type"], "string");
+    assert_eq!(
+        tool("worktree_list")["inputSchema"]["required"],
+        json!(["repositoryFolder"])
+    );
+    let rm = tool("worktree_rm");
+    assert_eq!(rm["inputSchema"]["properties"]["force"]["type"], "boolean");
+    assert_eq!(rm["annotations"]["destructiveHint"], true, "{rm}");
+
+    // Arguments that do not fit: -32602 with devc's sentence and a hint.
+    for (name, arguments, says) in [
+        (
+            "worktree_add",
+            json!({"repositoryFolder": "app", "branch": "one"}),
+            "must be an absolute path",
+        ),
+        (
+            "worktree_add",
+            json!({"repositoryFolder": folder, "branch": "one", "path": "elsewhere"}),
+            "\"path\" must be an absolute path",
+        ),
+        (
+            "worktree_rm",
+            json!({"repositoryFolder": folder}),
+            "the \"worktree_rm\" tool needs \"branch\"",
+        ),
+        (
+            "worktree_rm",
+            json!({"repositoryFolder": folder, "branch": "one", "force": "yes"}),
+            "must be true or false",
+        ),
+        (
+            "worktree_list",
+            json!({"workspaceFolder": folder}),
+            "has no argument \"workspaceFolder\"",
+        ),
+    ] {
+        let refused = client.request("tools/call", json!({"name": name, "arguments": arguments}));
+        assert_eq!(refused["error"]["code"], -32602, "{refused}");
+        assert!(
+            refused["error"]["message"].as_str().unwrap().contains(says),
+            "{refused}"
+        );
+        assert!(refused["error"]["data"]["hint"].is_string(), "{refused}");
+    }
+    // A branch git refuses: the usage error `devc worktree add` gives.
+    let bad = client.call(
+        "worktree_add",
+        json!({"repositoryFolder": folder, "branch": "bad..name"}),
+    );
+    assert_eq!(bad["isError"], true, "{bad}");
+    let error = &bad["structuredContent"];
+    assert_eq!(
+        error["message"], "\"bad..name\" is not a valid git branch name",
+        "{error}"
+    );
+    assert_eq!(error["exitCode"], 2, "{error}");
+    assert!(error["hint"].is_string(), "{error}");
+
+    let added = client.ok(
+        "worktree_add",
+        json!({"repositoryFolder": folder, "branch": "feature/one"}),
+    );
+    let path = repo.root.path().join("app.feature-one");
+    assert_eq!(added["outcome"], "success", "{added}");
+    assert_eq!(added["worktree"], json!(path), "{added}");
+    assert_eq!(added["branch"], "feature/one");
+    assert!(added["remoteWorkspaceFolder"].is_string(), "{added}");
+    assert!(added["progress"].is_array(), "{added}");
+    let id = added["containerId"].as_str().unwrap().to_string();
+    let container = common::inspect(&id);
+    assert_eq!(container.state.unwrap().running, Some(true));
+    let volumes: Vec<String> = container
+        .mounts
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|m| m.typ.as_ref().map(|t| t.to_string()).as_deref() == Some("volume"))
+        .filter_map(|m| m.name)
+        .collect();
+    assert!(!volumes.is_empty(), "the editor volume is mounted");
+
+    let listed = client.ok("worktree_list", json!({"repositoryFolder": folder}));
+    let rows = listed["worktrees"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{listed}");
+    let row = rows
+        .iter()
+        .find(|r| r["branch"] == "feature/one")
+        .unwrap_or_else(|| panic!("{listed}"));
+    assert_eq!(row["state"], "running", "{row}");
+    assert_eq!(row["containerId"], json!(id));
+    assert_eq!(row["path"], json!(path));
+    assert!(row["ports"].is_array(), "{row}");
+    assert!(row["ageSeconds"].is_u64(), "{row}");
+    let main = rows.iter().find(|r| r["branch"] == "main").unwrap();
+    assert_eq!(main["state"], "none", "{main}");
+
+    // Uncommitted changes: nothing goes without force (MCP cannot ask).
+    std::fs::write(path.join("scratch.txt"), "work in progress\n").unwrap();
+    let kept = client.call(
+        "worktree_rm",
+        json!({"repositoryFolder": folder, "branch": "feature/one"}),
+    );
+    assert_eq!(kept["isError"], true, "{kept}");
+    let error = &kept["structuredContent"];
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("has uncommitted changes; nothing was removed"),
+        "{error}"
+    );
+    assert!(
+        error["hint"].as_str().unwrap().contains("force: true"),
+        "{error}"
+    );
+    assert!(path.join("scratch.txt").exists());
+    assert_eq!(
+        common::inspect(&id).state.unwrap().running,
+        Some(true),
+        "the refused rm left the container"
+    );
+
+    let removed = client.ok(
+        "worktree_rm",
+        json!({"repositoryFolder": folder, "branch": "feature/one", "force": true}),
+    );
+    assert_eq!(removed["outcome"], "success", "{removed}");
+    assert!(
+        removed["removedContainers"].to_string().contains(&id),
+        "{removed}"
+    );
+    assert!(!path.exists(), "the worktree folder is gone");
+    let docker = common::docker();
+    common::runtime().block_on(async {
+        assert!(docker.inspect_container(&id, None).await.is_err());
+        for volume in &volumes {
+            assert!(
+                docker.inspect_volume(volume).await.is_err(),
+                "volume {volume} is left"
+            );
+        }
+    });
+    assert!(!git(&repo.path, &["worktree", "list"]).contains("feature-one"));
+
+    drop(client.stdin.take());
     assert_eq!(client.exit_code(), Some(0), "{}", client.stderr());
 }
