@@ -39,7 +39,7 @@ use std::collections::{HashMap, HashSet};
 
 use bollard::moby::buildkit::v1::StatusResponse;
 use bollard::models::BuildInfoAux;
-use bollard::query_parameters::{BuildImageOptions, BuilderVersion};
+use bollard::query_parameters::BuilderVersion;
 use bollard_buildkit_proto::google::protobuf::Timestamp;
 use futures_util::StreamExt;
 
@@ -150,37 +150,15 @@ impl Engine {
         reporter: &dyn Reporter,
     ) -> Result<String, EngineError> {
         let session = session_id();
-        let mut build_args = request.build_args;
+        let mut build_args = request.build_args.clone();
         // Images devc builds can serve as another build's `cacheFrom`
         // (BuildKit reuses only images that carry their cache metadata).
         build_args
             .entry("BUILDKIT_INLINE_CACHE".into())
             .or_insert_with(|| "1".into());
-        let mut options = BuildImageOptions {
-            dockerfile: request.dockerfile,
-            t: Some(request.tag.clone()),
-            nocache: request.no_cache,
-            pull: request.pull.then(|| "true".to_string()),
-            cachefrom: (!request.cache_from.is_empty()).then_some(request.cache_from),
-            buildargs: Some(build_args),
-            labels: Some(request.labels),
-            target: request.target.unwrap_or_default(),
-            platform: request.platform.unwrap_or_default(),
-            version: BuilderVersion::BuilderBuildKit,
-            session: Some(session),
-            ..Default::default()
-        };
-        request.host.apply(&mut options);
-        let build_args: Vec<&String> = options.buildargs.iter().flat_map(|a| a.keys()).collect();
-        tracing::debug!(
-            tag = %request.tag,
-            context_bytes = request.context_tar.len(),
-            dockerfile = %options.dockerfile,
-            target = %options.target,
-            ?build_args,
-            registry_logins = ?request.registry_logins.keys().collect::<Vec<_>>(),
-            "building an image with BuildKit"
-        );
+        let mut options = super::images::shared_options(&request, build_args, "buildkit");
+        options.version = BuilderVersion::BuilderBuildKit;
+        options.session = Some(session);
         let body = bollard::body_full(request.context_tar.into());
         // BuildKit asks the session for a registry's login by the host it
         // pulls from, so the map is keyed by host, not server address.

@@ -124,6 +124,41 @@ fn human_bytes(n: u64) -> String {
     format!("{value:.1} {}", UNITS[unit])
 }
 
+/// The build options both builders take from a request: names, cache,
+/// arguments, target, platform and `build.options`. Logs the build, naming
+/// its arguments only (they may carry tokens).
+pub(super) fn shared_options(
+    request: &BuildRequest,
+    build_args: HashMap<String, String>,
+    builder: &str,
+) -> BuildImageOptions {
+    let mut options = BuildImageOptions {
+        dockerfile: request.dockerfile.clone(),
+        t: Some(request.tag.clone()),
+        nocache: request.no_cache,
+        pull: request.pull.then(|| "true".to_string()),
+        cachefrom: (!request.cache_from.is_empty()).then(|| request.cache_from.clone()),
+        buildargs: Some(build_args),
+        labels: Some(request.labels.clone()),
+        target: request.target.clone().unwrap_or_default(),
+        platform: request.platform.clone().unwrap_or_default(),
+        ..Default::default()
+    };
+    request.host.apply(&mut options);
+    let build_args: Vec<&String> = options.buildargs.iter().flat_map(|a| a.keys()).collect();
+    tracing::debug!(
+        builder,
+        tag = %request.tag,
+        context_bytes = request.context_tar.len(),
+        dockerfile = %options.dockerfile,
+        target = %options.target,
+        ?build_args,
+        registry_logins = ?request.registry_logins.keys().collect::<Vec<_>>(),
+        "building an image"
+    );
+    options
+}
+
 impl Engine {
     /// The image, or `None` when it is not present locally.
     pub async fn inspect_image(&self, name: &str) -> Result<Option<ImageInfo>, EngineError> {
@@ -224,32 +259,9 @@ impl Engine {
         if request.buildkit {
             return self.build_image_buildkit(request, reporter).await;
         }
-        let mut options = BuildImageOptions {
-            dockerfile: request.dockerfile,
-            t: Some(request.tag.clone()),
-            nocache: request.no_cache,
-            rm: true,
-            forcerm: true,
-            pull: request.pull.then(|| "true".to_string()),
-            cachefrom: (!request.cache_from.is_empty()).then_some(request.cache_from),
-            buildargs: Some(request.build_args),
-            labels: Some(request.labels),
-            target: request.target.unwrap_or_default(),
-            platform: request.platform.unwrap_or_default(),
-            ..Default::default()
-        };
-        request.host.apply(&mut options);
-        // Build arguments may carry tokens: the log names them only.
-        let build_args: Vec<&String> = options.buildargs.iter().flat_map(|a| a.keys()).collect();
-        tracing::debug!(
-            tag = %request.tag,
-            context_bytes = request.context_tar.len(),
-            dockerfile = %options.dockerfile,
-            target = %options.target,
-            ?build_args,
-            registry_logins = ?request.registry_logins.keys().collect::<Vec<_>>(),
-            "building an image"
-        );
+        let mut options = shared_options(&request, request.build_args.clone(), "classic");
+        options.rm = true;
+        options.forcerm = true;
         let logins: HashMap<String, bollard::auth::DockerCredentials> = request
             .registry_logins
             .iter()

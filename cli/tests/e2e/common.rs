@@ -351,3 +351,42 @@ impl Drop for Registry {
         self.stop();
     }
 }
+
+/// A tmux server on a private socket, for tests that need a real terminal
+/// (killed on drop).
+pub struct Tmux {
+    socket: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Tmux {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        Self {
+            socket: dir.path().join("tmux.sock"),
+            _dir: dir,
+        }
+    }
+
+    /// Runs a tmux command against this server; its stdout.
+    pub fn run(&self, args: &[&str]) -> String {
+        let out = std::process::Command::new("tmux")
+            .arg("-S")
+            .arg(&self.socket)
+            .args(["-f", "/dev/null"])
+            .args(args)
+            .output()
+            .expect("tmux runs (.ci/run installs it)");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("tmux")
+            .arg("-S")
+            .arg(&self.socket)
+            .arg("kill-server")
+            .output();
+    }
+}

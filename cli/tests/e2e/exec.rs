@@ -80,35 +80,13 @@ fn exec_without_a_container_says_what_to_do() {
 /// window resizes, as `devc shell` does (one terminal bridge).
 #[test]
 fn exec_on_a_terminal_follows_window_resizes() {
-    use std::process::Command;
     use std::time::{Duration, Instant};
 
     let ws = Workspace::with_config("exec-resize", r#"{"image": "devc-test/busybox:latest"}"#);
     let up = ws.devc(&["up"]);
     assert_eq!(up.code, 0, "{}", up.stderr);
-    let dir = tempfile::tempdir().unwrap();
-    let socket = dir.path().join("tmux.sock");
-    let tmux = |args: &[&str]| {
-        let out = Command::new("tmux")
-            .arg("-S")
-            .arg(&socket)
-            .args(["-f", "/dev/null"])
-            .args(args)
-            .output()
-            .expect("tmux runs (.ci/run installs it)");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
-    struct KillServer(std::path::PathBuf);
-    impl Drop for KillServer {
-        fn drop(&mut self) {
-            let _ = Command::new("tmux")
-                .arg("-S")
-                .arg(&self.0)
-                .arg("kill-server")
-                .output();
-        }
-    }
-    let _server = KillServer(socket.clone());
+    let server = crate::common::Tmux::new();
+    let tmux = |args: &[&str]| server.run(args);
     let line = format!(
         "{} exec --workspace-folder {} sh",
         env!("CARGO_BIN_EXE_devc"),

@@ -411,36 +411,14 @@ fn rebuild_replaces_the_container_and_no_cache_rebuilds_the_image() {
 /// absent with `--log-format json` and when stderr is piped.
 #[test]
 fn up_on_a_terminal_ends_with_a_summary_line() {
-    use std::process::Command;
     use std::time::{Duration, Instant};
 
     let ws = Workspace::with_config(
         "up-summary",
         r#"{"image": "devc-test/busybox:latest", "postCreateCommand": "true", "forwardPorts": [3000]}"#,
     );
-    let dir = tempfile::tempdir().unwrap();
-    let socket = dir.path().join("tmux.sock");
-    let tmux = |args: &[&str]| {
-        let out = Command::new("tmux")
-            .arg("-S")
-            .arg(&socket)
-            .args(["-f", "/dev/null"])
-            .args(args)
-            .output()
-            .expect("tmux runs (.ci/run installs it)");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
-    struct KillServer(std::path::PathBuf);
-    impl Drop for KillServer {
-        fn drop(&mut self) {
-            let _ = Command::new("tmux")
-                .arg("-S")
-                .arg(&self.0)
-                .arg("kill-server")
-                .output();
-        }
-    }
-    let _server = KillServer(socket.clone());
+    let server = crate::common::Tmux::new();
+    let tmux = |args: &[&str]| server.run(args);
     let devc = format!(
         "{} up --workspace-folder {}",
         env!("CARGO_BIN_EXE_devc"),
