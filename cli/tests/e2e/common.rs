@@ -390,3 +390,26 @@ impl Drop for Tmux {
             .output();
     }
 }
+
+/// `git -C dir args…` on the host with a committer set; panics with
+/// git's message on failure.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let output = std::process::Command::new("git")
+        .args([
+            "-c",
+            "user.name=Devc Test",
+            "-c",
+            "user.email=devc@example.com",
+        ])
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .output()
+        .expect("git runs");
+    assert!(
+        output.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}

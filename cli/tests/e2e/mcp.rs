@@ -1,6 +1,7 @@
 //! `devc mcp`: a small MCP client speaks newline-delimited JSON-RPC over
 //! the server's pipes, as agents' clients do on the stdio transport.
 
+use crate::common::git;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
@@ -377,28 +378,6 @@ fn the_server_ends_on_sigterm_and_answers_failures_clearly() {
     let pid = rustix::process::Pid::from_child(&client.child);
     rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
     assert_eq!(client.exit_code(), Some(0), "{}", client.stderr());
-}
-
-/// `git -C dir args…` with a committer, panicking with git's message.
-fn git(dir: &std::path::Path, args: &[&str]) -> String {
-    let output = std::process::Command::new("git")
-        .args([
-            "-c",
-            "user.name=Devc Test",
-            "-c",
-            "user.email=devc@example.com",
-        ])
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .output()
-        .expect("git runs");
-    assert!(
-        output.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 /// A git repository `app` with one commit of a busybox configuration, in a

@@ -2,6 +2,7 @@
 //! in the container, `devc worktree add/list/rm`, separate Compose
 //! projects and host ports that do not clash.
 
+use crate::common::git;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -48,22 +49,6 @@ fn git_image() -> &'static str {
         );
         tag
     })
-}
-
-/// `git -C dir args…` on the host; panics with git's message on failure.
-fn git(dir: &Path, args: &[&str]) -> String {
-    let output = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .output()
-        .expect("git runs");
-    assert!(
-        output.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 /// A git repository `app` in a temporary folder (its worktrees go beside
