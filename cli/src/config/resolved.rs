@@ -91,6 +91,8 @@ pub struct ResolvedConfig {
     /// configuration nor the image's metadata sets.
     #[serde(skip)]
     pub defaults: CommandDefaults,
+    /// `customizations.devc.network.allow` (issue 15): `None` when unset.
+    pub network_allow: Option<super::network::Allowlist>,
 }
 
 /// The reference CLI's `--default-user-env-probe` and
@@ -292,7 +294,17 @@ fn resolve_parsed_with(
         message: m,
     })?;
 
+    let network_allow = super::network::allowlist(config.customizations.as_ref())
+        .map_err(|m| at(super::network::PROPERTY, m))?;
+    if network_allow.is_some() && matches!(image, ImageSource::Compose(_)) {
+        return Err(at(
+            super::network::PROPERTY,
+            "is not supported for Docker Compose configurations yet; remove it or use an image or Dockerfile configuration".into(),
+        ));
+    }
+
     Ok(ResolvedConfig {
+        network_allow,
         warnings: unknown_properties(&raw)
             .into_iter()
             .chain(layout_warning)

@@ -183,6 +183,11 @@ pub fn container_spec(
     spec.init |= merged.init;
     spec.privileged |= merged.privileged;
     spec.cap_add.extend(merged.cap_add.iter().cloned());
+    // The outbound allowlist's rules are installed from inside (issue 15).
+    let allowlist = super::allowlist::CAPABILITY;
+    if config.network_allow.is_some() && !spec.cap_add.iter().any(|c| c == allowlist) {
+        spec.cap_add.push(allowlist.into());
+    }
     spec.security_opt
         .extend(merged.security_opt.iter().cloned());
 
