@@ -92,6 +92,7 @@ pub struct ResolvedConfig {
     #[serde(skip)]
     pub defaults: CommandDefaults,
     /// `customizations.devc.network.allow` (issue 15): `None` when unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub network_allow: Option<super::network::Allowlist>,
 }
 
@@ -583,6 +584,30 @@ mod tests {
                 "unknown property \"build.dockerfil\" is ignored (did you mean \"dockerfile\"?)"
                     .to_string()
             ]
+        );
+    }
+
+    #[test]
+    fn network_allowlist_is_validated_and_refused_for_compose() {
+        let allow = |allow: serde_json::Value| json!({"customizations": {"devc": {"network": {"allow": allow}}}});
+        let mut image = allow(json!(["db", "10.0.0.0/8"]));
+        image["image"] = json!("x");
+        let r = resolve_json(image).unwrap();
+        assert_eq!(r.network_allow.map(|a| a.len()), Some(2));
+        let mut bad = allow(json!(["10.0.0.0/33"]));
+        bad["image"] = json!("x");
+        let error = resolve_json(bad).unwrap_err().to_string();
+        assert!(
+            error.contains("devcontainer.json: customizations.devc.network.allow: \"10.0.0.0/33\""),
+            "{error}"
+        );
+        let mut compose = allow(json!(["db"]));
+        compose["dockerComposeFile"] = json!("compose.yml");
+        compose["service"] = json!("app");
+        let error = resolve_json(compose).unwrap_err().to_string();
+        assert!(
+            error.contains("not supported for Docker Compose"),
+            "{error}"
         );
     }
 
