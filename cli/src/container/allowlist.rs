@@ -69,6 +69,13 @@ pub struct Report {
     pub ipv6: bool,
 }
 
+/// The network mode, when it shares a namespace that is not the
+/// container's own (`host`, `container:…`, `service:…`): rules there would
+/// restrict the host or another container.
+pub fn shared_network(mode: Option<&str>) -> Option<&str> {
+    mode.filter(|m| *m == "host" || m.starts_with("container:") || m.starts_with("service:"))
+}
+
 /// The probe's shell script: one `key value…` line per finding.
 pub fn probe_script(allow: &Allowlist) -> String {
     let names: Vec<String> = allow
@@ -314,6 +321,16 @@ mod tests {
 
     fn lines(rules: &[Rule]) -> Vec<String> {
         rules.iter().map(|r| r.argv.join(" ")).collect()
+    }
+
+    #[test]
+    fn shared_namespaces_are_recognised() {
+        assert_eq!(shared_network(Some("host")), Some("host"));
+        assert_eq!(shared_network(Some("container:abc")), Some("container:abc"));
+        assert_eq!(shared_network(Some("service:db")), Some("service:db"));
+        assert_eq!(shared_network(Some("devnet")), None);
+        assert_eq!(shared_network(Some("bridge")), None);
+        assert_eq!(shared_network(None), None);
     }
 
     #[test]

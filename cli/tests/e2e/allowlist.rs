@@ -232,3 +232,21 @@ fn a_malformed_allowlist_is_a_configuration_error() {
         assert!(ws.containers().is_empty());
     }
 }
+
+#[test]
+fn a_shared_network_namespace_is_refused() {
+    let ws = Workspace::with_config(
+        "allow-host-net",
+        &json!({"image": BUSYBOX, "runArgs": ["--network", "host"],
+            "customizations": {"devc": {"network": {"allow": ["10.0.0.1"]}}}})
+        .to_string(),
+    );
+    let run = ws.devc(&["up"]);
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(
+        run.stderr.contains("customizations.devc.network.allow") && run.stderr.contains("host"),
+        "{}",
+        run.stderr
+    );
+    assert!(ws.containers().is_empty());
+}
