@@ -297,12 +297,6 @@ fn resolve_parsed_with(
 
     let network_allow = super::network::allowlist(config.customizations.as_ref())
         .map_err(|m| at(super::network::PROPERTY, m))?;
-    if network_allow.is_some() && matches!(image, ImageSource::Compose(_)) {
-        return Err(at(
-            super::network::PROPERTY,
-            "is not supported for Docker Compose configurations yet; remove it or use an image or Dockerfile configuration".into(),
-        ));
-    }
 
     Ok(ResolvedConfig {
         network_allow,
@@ -588,7 +582,7 @@ mod tests {
     }
 
     #[test]
-    fn network_allowlist_is_validated_and_refused_for_compose() {
+    fn network_allowlist_is_validated() {
         let allow = |allow: serde_json::Value| json!({"customizations": {"devc": {"network": {"allow": allow}}}});
         let mut image = allow(json!(["db", "10.0.0.0/8"]));
         image["image"] = json!("x");
@@ -599,14 +593,6 @@ mod tests {
         let error = resolve_json(bad).unwrap_err().to_string();
         assert!(
             error.contains("devcontainer.json: customizations.devc.network.allow: \"10.0.0.0/33\""),
-            "{error}"
-        );
-        let mut compose = allow(json!(["db"]));
-        compose["dockerComposeFile"] = json!("compose.yml");
-        compose["service"] = json!("app");
-        let error = resolve_json(compose).unwrap_err().to_string();
-        assert!(
-            error.contains("not supported for Docker Compose"),
             "{error}"
         );
     }

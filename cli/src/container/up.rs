@@ -232,7 +232,7 @@ pub async fn up(
 /// Installs the outbound allowlist in the container `up` ends with, before
 /// any hook runs. A container it cannot be enforced in does not stay
 /// running: one made by this run is removed, an existing one stopped.
-async fn enforce(
+pub async fn enforce(
     engine: &Engine,
     id: &str,
     allow: &crate::config::network::Allowlist,

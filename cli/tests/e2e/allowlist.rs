@@ -250,3 +250,43 @@ fn a_shared_network_namespace_is_refused() {
     );
     assert!(ws.containers().is_empty());
 }
+
+#[test]
+fn compose_dev_service_reaches_only_the_listed_service() {
+    let image = image();
+    let name = format!("allow-compose-{}", std::process::id());
+    let ws = Workspace::with_config(
+        &name,
+        &json!({"dockerComposeFile": "compose.yml", "service": "app",
+            "workspaceFolder": "/", "remoteUser": "dev", "updateRemoteUserUID": false,
+            "customizations": {"devc": {"network": {"allow": ["a"]}}}})
+        .to_string(),
+    );
+    let _down = crate::compose::Down(&ws);
+    let server = |text: &str| {
+        format!(
+            "    image: {BUSYBOX}\n    command: [\"sh\", \"-c\", \"mkdir -p /www && echo {text} > /www/index.html && exec busybox httpd -f -p 8080 -h /www\"]\n"
+        )
+    };
+    ws.write(
+        ".devcontainer/compose.yml",
+        &format!(
+            "services:\n  app:\n    image: {image}\n    command: sleep infinity\n  a:\n{}  b:\n{}",
+            server("server-a"),
+            server("server-b")
+        ),
+    );
+    let run = ws.devc(&["up"]);
+    let result = run.json();
+    assert_eq!(result["network"]["allow"], json!(["a"]), "{result}");
+    assert!(
+        !result["network"]["resolved"]["a"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "{result}: {}",
+        run.stderr
+    );
+    assert_eq!(fetch(&ws, "http://a:8080/").as_deref(), Some("server-a"));
+    assert_eq!(fetch(&ws, "http://b:8080/"), None);
+}
