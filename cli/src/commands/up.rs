@@ -308,6 +308,9 @@ async fn up(
         }
     }
     out["remoteWorkspaceFolder"] = json!(result.remote_workspace_folder);
+    if let Some(network) = &result.network {
+        out["network"] = json!(network);
+    }
     if args.include_configuration {
         out["configuration"] = Value::Object(config.configuration_json());
     }

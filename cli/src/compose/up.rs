@@ -117,7 +117,17 @@ pub async fn up(
             container
         }
     };
-    Ok(UpResult::new(config, container, reporter)?)
+    // After the dev container joined all its networks, so the services'
+    // names resolve (issue 15).
+    let network = match &config.network_allow {
+        Some(allow) => {
+            Some(container_up::enforce(engine, &container.id, allow, action, reporter).await?)
+        }
+        None => None,
+    };
+    let mut result = UpResult::new(config, container, reporter)?;
+    result.network = network;
+    Ok(result)
 }
 
 /// Makes the dev container, replacing `old`: its image first (if that
@@ -644,6 +654,21 @@ async fn create_dev(
     apply_service(project, service, &mut spec, image_id.as_deref())?;
     resolve_network_mode(engine, project, &mut spec).await?;
     planned.spec = overlay(spec, planned.spec);
+    if config.network_allow.is_some()
+        && let Some(mode) =
+            crate::container::allowlist::shared_network(planned.spec.network_mode.as_deref())
+    {
+        return Err(ContainerError::RunArgs {
+            property: crate::config::network::PROPERTY.into(),
+            file: config.config_file.display().to_string(),
+            message: format!(
+                "cannot be enforced on service {} with network_mode {mode}, whose network namespace is not its own",
+                service.name
+            ),
+            hint: Some("remove the allowlist, or the service's network_mode".into()),
+        }
+        .into());
+    }
     // runArgs `--gpus` and the service's GPU reservation win.
     if planned.spec.gpus.is_none() {
         planned.spec.gpus = gpus;

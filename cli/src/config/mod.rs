@@ -26,6 +26,7 @@ pub mod merged;
 pub mod metadata;
 pub mod model;
 pub mod names;
+pub mod network;
 pub mod parse;
 pub mod resolved;
 pub mod substitute;

@@ -91,6 +91,9 @@ pub struct ResolvedConfig {
     /// configuration nor the image's metadata sets.
     #[serde(skip)]
     pub defaults: CommandDefaults,
+    /// `customizations.devc.network.allow` (issue 15): `None` when unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network_allow: Option<super::network::Allowlist>,
 }
 
 /// The reference CLI's `--default-user-env-probe` and
@@ -292,7 +295,11 @@ fn resolve_parsed_with(
         message: m,
     })?;
 
+    let network_allow = super::network::allowlist(config.customizations.as_ref())
+        .map_err(|m| at(super::network::PROPERTY, m))?;
+
     Ok(ResolvedConfig {
+        network_allow,
         warnings: unknown_properties(&raw)
             .into_iter()
             .chain(layout_warning)
@@ -571,6 +578,22 @@ mod tests {
                 "unknown property \"build.dockerfil\" is ignored (did you mean \"dockerfile\"?)"
                     .to_string()
             ]
+        );
+    }
+
+    #[test]
+    fn network_allowlist_is_validated() {
+        let allow = |allow: serde_json::Value| json!({"customizations": {"devc": {"network": {"allow": allow}}}});
+        let mut image = allow(json!(["db", "10.0.0.0/8"]));
+        image["image"] = json!("x");
+        let r = resolve_json(image).unwrap();
+        assert_eq!(r.network_allow.map(|a| a.len()), Some(2));
+        let mut bad = allow(json!(["10.0.0.0/33"]));
+        bad["image"] = json!("x");
+        let error = resolve_json(bad).unwrap_err().to_string();
+        assert!(
+            error.contains("devcontainer.json: customizations.devc.network.allow: \"10.0.0.0/33\""),
+            "{error}"
         );
     }
 

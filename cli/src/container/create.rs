@@ -183,6 +183,25 @@ pub fn container_spec(
     spec.init |= merged.init;
     spec.privileged |= merged.privileged;
     spec.cap_add.extend(merged.cap_add.iter().cloned());
+    // The outbound allowlist's rules are installed from inside (issue 15).
+    let allowlist = super::allowlist::CAPABILITY;
+    if config.network_allow.is_some() {
+        // Rules in a namespace the container shares would restrict the
+        // host or another container, not this one.
+        if let Some(mode) = super::allowlist::shared_network(spec.network_mode.as_deref()) {
+            return Err(ContainerError::RunArgs {
+                property: crate::config::network::PROPERTY.into(),
+                file: config.config_file.display().to_string(),
+                message: format!(
+                    "cannot be enforced with the network mode {mode}, whose network namespace is not the container's own"
+                ),
+                hint: Some("remove the allowlist, or the --network flag from runArgs".into()),
+            });
+        }
+        if !spec.cap_add.iter().any(|c| c == allowlist) {
+            spec.cap_add.push(allowlist.into());
+        }
+    }
     spec.security_opt
         .extend(merged.security_opt.iter().cloned());
 

@@ -17,6 +17,7 @@
 //! - [`volume_backup`]: backing up and restoring its named volumes;
 //! - [`workspace_copy`]: the workspace in a volume on a remote engine.
 
+pub mod allowlist;
 pub mod create;
 pub mod find;
 pub mod gpu;
@@ -59,6 +60,9 @@ pub enum ContainerError {
     Gpu(#[from] gpu::GpuError),
     #[error("copying the workspace {folder} into the container failed: {message}")]
     WorkspaceCopy { folder: String, message: String },
+    /// `customizations.devc.network.allow` could not be enforced.
+    #[error("{message}")]
+    Allowlist { message: String, hint: String },
 }
 
 impl ContainerError {
@@ -83,6 +87,7 @@ impl ContainerError {
             Self::Engine(e) => e.hint(),
             Self::Invalid { .. } => None,
             Self::RunArgs { hint, .. } => hint.clone(),
+            Self::Allowlist { hint, .. } => Some(hint.clone()),
             Self::Gpu(e) => Some(e.hint()),
             Self::WorkspaceCopy { .. } => Some(
                 "the container was removed; check that the folder is readable and the remote engine has room, then run `devc up` again"

@@ -65,6 +65,9 @@ pub struct UpResult {
     /// inspected container also resolves `${containerEnv:…}`).
     #[serde(skip)]
     pub merged: MergedConfig,
+    /// `customizations.devc.network.allow` as enforced (issue 15).
+    #[serde(skip)]
+    pub network: Option<super::allowlist::Report>,
 }
 
 impl UpResult {
@@ -81,6 +84,7 @@ impl UpResult {
             remote_workspace_folder: config.workspace_folder.clone(),
             container,
             merged,
+            network: None,
         })
     }
 }
@@ -216,7 +220,40 @@ pub async fn up(
             create(engine, config, &image, gpus, reporter, in_flight).await?
         }
     };
-    Ok(UpResult::new(config, container, reporter)?)
+    let network = match &config.network_allow {
+        Some(allow) => Some(enforce(engine, &container.id, allow, action, reporter).await?),
+        None => None,
+    };
+    let mut result = UpResult::new(config, container, reporter)?;
+    result.network = network;
+    Ok(result)
+}
+
+/// Installs the outbound allowlist in the container `up` ends with, before
+/// any hook runs. A container it cannot be enforced in does not stay
+/// running: one made by this run is removed, an existing one stopped.
+pub async fn enforce(
+    engine: &Engine,
+    id: &str,
+    allow: &crate::config::network::Allowlist,
+    action: Action,
+    reporter: &dyn Reporter,
+) -> Result<super::allowlist::Report, Error> {
+    reporter.step(&format!(
+        "Restricting outbound traffic to {} allowed destination(s)",
+        allow.len()
+    ));
+    match super::allowlist::apply(engine, id, allow, reporter).await {
+        Ok(report) => Ok(report),
+        Err(error) => {
+            if matches!(action, Action::Create | Action::Replace) {
+                let _ = engine.remove_container(id, true).await;
+            } else {
+                let _ = engine.stop_container(id).await;
+            }
+            Err(error.into())
+        }
+    }
 }
 
 /// The GPU request for `image`'s container, settled before anything is

@@ -10,6 +10,7 @@
 
 mod common;
 
+mod allowlist;
 mod attach;
 mod authoring;
 mod bench;
