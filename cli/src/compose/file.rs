@@ -571,10 +571,10 @@ impl Converter<'_> {
                 let mut map = Map::new();
                 for (key, value) in self.entries(entries, path)? {
                     path.key(&key);
-                    if let Some(tag) = value.tag().and_then(merge_tag) {
-                        if let Some(keys) = path.keys() {
-                            self.tags.insert(keys, tag);
-                        }
+                    if let Some(tag) = value.tag().and_then(merge_tag)
+                        && let Some(keys) = path.keys()
+                    {
+                        self.tags.insert(keys, tag);
                     }
                     let converted = self.value(value, path)?;
                     path.pop();

@@ -481,11 +481,10 @@ mod tests {
             struct Signal(tokio::sync::mpsc::UnboundedSender<()>);
             impl Reporter for Signal {
                 fn report(&self, event: Event<'_>) {
-                    if let Event::Output { line, .. } = event {
-                        if line.contains("Successfully built") {
+                    if let Event::Output { line, .. } = event
+                        && line.contains("Successfully built") {
                             let _ = self.0.send(());
                         }
-                    }
                 }
             }
             let engine = Engine::connect(Endpoint {

@@ -279,17 +279,16 @@ impl CredentialSources {
                 let mut parts = entry.trim().splitn(3, '|');
                 if let (Some(host), Some(username), Some(password)) =
                     (parts.next(), parts.next(), parts.next())
+                    && host == registry
                 {
-                    if host == registry {
-                        tracing::debug!(registry, "credentials from {DEVCONTAINERS_OCI_AUTH}");
-                        return Ok(Some(Credentials {
-                            secret: Secret::Basic {
-                                username: username.to_string(),
-                                password: password.to_string(),
-                            },
-                            origin: Origin::OciAuthEnv,
-                        }));
-                    }
+                    tracing::debug!(registry, "credentials from {DEVCONTAINERS_OCI_AUTH}");
+                    return Ok(Some(Credentials {
+                        secret: Secret::Basic {
+                            username: username.to_string(),
+                            password: password.to_string(),
+                        },
+                        origin: Origin::OciAuthEnv,
+                    }));
                 }
             }
         }
@@ -304,17 +303,18 @@ impl CredentialSources {
             let h = h.trim_start_matches("https://").trim_end_matches('/');
             h == "github.com"
         });
-        if registry == "ghcr.io" && github_com {
-            if let Some(token) = &self.github_token {
-                tracing::debug!(registry, "credentials from {GITHUB_TOKEN}");
-                return Ok(Some(Credentials {
-                    secret: Secret::Basic {
-                        username: "USERNAME".into(),
-                        password: token.clone(),
-                    },
-                    origin: Origin::GithubToken,
-                }));
-            }
+        if registry == "ghcr.io"
+            && github_com
+            && let Some(token) = &self.github_token
+        {
+            tracing::debug!(registry, "credentials from {GITHUB_TOKEN}");
+            return Ok(Some(Credentials {
+                secret: Secret::Basic {
+                    username: "USERNAME".into(),
+                    password: token.clone(),
+                },
+                origin: Origin::GithubToken,
+            }));
         }
         Ok(None)
     }

@@ -210,10 +210,10 @@ impl LoginFiles {
         config: &DockerConfigFile,
         registry: &str,
     ) -> Result<Option<Credentials>, CredentialError> {
-        if let Some(helper) = config.helper_for(path, registry)? {
-            if let Some(found) = run_helper(&helper, registry, self.helper_path.as_deref()).await {
-                return Ok(Some(found));
-            }
+        if let Some(helper) = config.helper_for(path, registry)?
+            && let Some(found) = run_helper(&helper, registry, self.helper_path.as_deref()).await
+        {
+            return Ok(Some(found));
         }
         let Some((key, entry)) = config
             .auths
@@ -241,10 +241,10 @@ impl LoginFiles {
                 .chain(config.cred_helpers.keys())
                 .cloned()
                 .collect();
-            if let Some(store) = config.creds_store.as_deref().filter(|s| !s.is_empty()) {
-                if valid_helper_name(store) {
-                    servers.extend(list_helper(store, self.helper_path.as_deref()).await);
-                }
+            if let Some(store) = config.creds_store.as_deref().filter(|s| !s.is_empty())
+                && valid_helper_name(store)
+            {
+                servers.extend(list_helper(store, self.helper_path.as_deref()).await);
             }
             for server in servers {
                 let registry = registry_of_key(&server);

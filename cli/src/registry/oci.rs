@@ -393,12 +393,12 @@ impl OciRef {
                 _ => (lower.as_str(), Version::Tag("latest".into())),
             }
         };
-        if let Version::Tag(tag) = &version {
-            if !is_valid_tag(tag) {
-                return Err(invalid(format!(
-                    "the tag `{tag}` must be 1-128 letters, digits, `_`, `.` or `-`, not starting with `.` or `-`"
-                )));
-            }
+        if let Version::Tag(tag) = &version
+            && !is_valid_tag(tag)
+        {
+            return Err(invalid(format!(
+                "the tag `{tag}` must be 1-128 letters, digits, `_`, `.` or `-`, not starting with `.` or `-`"
+            )));
         }
         let segments: Vec<&str> = resource.split('/').collect();
         if segments.len() < 3 {

@@ -222,23 +222,21 @@ impl Store {
         reference: &OciRef,
         online: &OciClient,
     ) -> Result<Resolved, StoreError> {
-        if let Version::Digest(digest) = &reference.version {
-            if let Some(bytes) = self.read_blob(digest)? {
-                if let Ok(manifest) =
-                    Manifest::parse(&bytes, &format!("cached manifest of {reference}"))
-                {
-                    let resolved_at = fs::metadata(self.blob_path(digest))
-                        .and_then(|m| m.modified())
-                        .unwrap_or_else(|_| SystemTime::now());
-                    return Ok(Resolved {
-                        manifest,
-                        manifest_bytes: bytes,
-                        digest: digest.clone(),
-                        from_cache: false,
-                        resolved_at,
-                    });
-                }
-            }
+        if let Version::Digest(digest) = &reference.version
+            && let Some(bytes) = self.read_blob(digest)?
+            && let Ok(manifest) =
+                Manifest::parse(&bytes, &format!("cached manifest of {reference}"))
+        {
+            let resolved_at = fs::metadata(self.blob_path(digest))
+                .and_then(|m| m.modified())
+                .unwrap_or_else(|_| SystemTime::now());
+            return Ok(Resolved {
+                manifest,
+                manifest_bytes: bytes,
+                digest: digest.clone(),
+                from_cache: false,
+                resolved_at,
+            });
         }
         match online.resolve(reference).await {
             Ok(fetched) => {
