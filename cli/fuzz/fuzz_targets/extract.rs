@@ -9,7 +9,7 @@ fuzz_target!(|data: &[u8]| {
     let dest = root.join("out");
     let _ = std::fs::remove_dir_all(&root);
     std::fs::create_dir_all(&root).unwrap();
-    if devc::features::extract::unpack(data, &dest).is_ok() {
+    if devc::registry::extract::unpack(data, &dest).is_ok() {
         // Nothing may land outside the destination.
         for entry in std::fs::read_dir(&root).unwrap() {
             assert_eq!(entry.unwrap().path(), dest);
