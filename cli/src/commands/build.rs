@@ -70,7 +70,7 @@ fn parse_output(spec: &str) -> Result<String, String> {
 /// The reference CLI passes `--cache-to` to `docker buildx`; through the
 /// engine's API BuildKit can only embed the cache in the image, which
 /// devc's BuildKit builds always do (`BUILDKIT_INLINE_CACHE`).
-fn parse_cache_to(spec: &str) -> Result<String, String> {
+pub(super) fn parse_cache_to(spec: &str) -> Result<String, String> {
     let kind = spec
         .split(',')
         .find_map(|part| part.strip_prefix("type="))

@@ -158,6 +158,9 @@ struct ApplyArgs {
     /// An option value as NAME=VALUE (repeatable; wins over --template-args).
     #[arg(long = "option", short = 'o', value_name = "NAME=VALUE")]
     options: Vec<String>,
+    /// Features to add to the template's devcontainer.json, as JSON: [{"id": …, "options": {…}}].
+    #[arg(long, short = 'f', value_name = "JSON", default_value = "[]")]
+    features: String,
     #[command(flatten)]
     target: ApplyTarget,
 }
@@ -188,7 +191,7 @@ pub async fn run(ctx: &Context, args: TemplatesArgs) -> Result<u8, Error> {
             let source = Source::parse(&apply.template)?;
             let user = templates::apply::parse_args(apply.args.as_deref(), &apply.options)?;
             let template = templates::load(&source, &ctx.printer).await?;
-            let files = apply_template(ctx, &template, &user, &apply.target)?;
+            let files = apply_template_with(ctx, &template, &user, &apply.features, &apply.target)?;
             ctx.printer
                 .result(&json!({"outcome": "success", "files": files}));
             Ok(0)
@@ -256,8 +259,25 @@ pub fn apply_template(
     user: &serde_json::Map<String, serde_json::Value>,
     target: &ApplyTarget,
 ) -> Result<Vec<String>, Error> {
+    apply_template_with(ctx, template, user, "[]", target)
+}
+
+/// [`apply_template`] adding `features` (a JSON array) to its
+/// devcontainer.json.
+fn apply_template_with(
+    ctx: &Context,
+    template: &templates::Template,
+    user: &serde_json::Map<String, serde_json::Value>,
+    features: &str,
+    target: &ApplyTarget,
+) -> Result<Vec<String>, Error> {
     let values = templates::apply::resolve_options(template, user)?;
-    let files = templates::apply::render(template, &values);
+    let mut files = templates::apply::render(template, &values);
+    if templates::apply::add_features(&mut files, features)? {
+        ctx.printer.warn(
+            "the template's devcontainer.json was rewritten to add --features, without its comments",
+        );
+    }
     let written = templates::apply::write(&target.workspace_folder, &files, target.force)?;
     ctx.printer.step(&format!(
         "Applied template {} to {} ({} files)",

@@ -34,6 +34,9 @@ pub struct UpArgs {
     /// Image whose layers a Dockerfile build may reuse (repeatable), added to build.cacheFrom.
     #[arg(long = "cache-from", value_name = "IMAGE")]
     cache_from: Vec<String>,
+    /// Where the build cache goes: `type=inline` (in the image, which devc's BuildKit builds always do); other exporters need BuildKit's CLI.
+    #[arg(long = "cache-to", value_name = "SPEC", value_parser = super::build::parse_cache_to)]
+    cache_to: Option<String>,
     /// Whether to build with the engine's BuildKit: auto (when the engine has it) or never.
     #[arg(long, value_enum, default_value_t = BuildkitPolicy::Auto)]
     buildkit: BuildkitPolicy,
@@ -158,6 +161,7 @@ impl UpArgs {
             build_no_cache,
             pull: PullPolicy::Missing,
             cache_from: Vec::new(),
+            cache_to: None,
             buildkit: BuildkitPolicy::Auto,
             include_configuration: false,
             include_merged_configuration: false,
@@ -206,6 +210,11 @@ async fn up(
     // for the summary line.
     let reporter: &dyn Reporter = &recorder;
     args.lifecycle.validate()?;
+    if args.cache_to.is_some() && args.buildkit == BuildkitPolicy::Never {
+        reporter.warn(
+            "--cache-to type=inline has no effect with --buildkit never: the classic builder's images serve as --cache-from as they are",
+        );
+    }
     let secrets = args.lifecycle.secrets()?;
     let config = ctx.resolve_reporting(&args.workspace, &args.overrides, reporter)?;
     if let Some(command) = &config.config.initialize_command {

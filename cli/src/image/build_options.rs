@@ -52,7 +52,7 @@ pub enum BuildOptionError {
         suggestion: Option<&'static str>,
     },
     #[error(
-        "\"{flag}\" needs BuildKit, and this build uses the engine's classic builder; remove it from build.options"
+        "\"{flag}\" needs the docker buildx CLI: devc builds through the engine's build API (BuildKit included), which does not take it; remove it from build.options"
     )]
     NeedsBuildKit { flag: String },
     #[error("the flag \"{flag}\" needs a value")]
@@ -489,7 +489,10 @@ mod tests {
                 matches!(err, BuildOptionError::NeedsBuildKit { .. }),
                 "{err}"
             );
-            assert!(err.to_string().contains("needs BuildKit"), "{err}");
+            assert!(
+                err.to_string().contains("needs the docker buildx CLI"),
+                "{err}"
+            );
         }
     }
 

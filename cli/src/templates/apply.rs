@@ -229,6 +229,64 @@ fn shipped_features_needed(files: &[File]) -> Vec<File> {
 /// Writes `files` under `folder`. Refuses (writing nothing) when any
 /// exists, unless `force`; on a write error removes what it wrote.
 /// Returns the paths written, relative to `folder`.
+/// `templates apply --features '[{"id": …, "options": {…}}]'`: adds the
+/// features to the template's devcontainer.json (a feature it lists
+/// already gets the given options). Returns whether the file had comments,
+/// which the rewrite drops.
+pub fn add_features(files: &mut [File], features: &str) -> Result<bool, TemplateError> {
+    let invalid = |message: String| TemplateError::Options {
+        message: format!("--features: {message}"),
+    };
+    let list: Vec<serde_json::Value> = serde_json::from_str(features)
+        .map_err(|e| invalid(format!("not a JSON array of features ({e})")))?;
+    if list.is_empty() {
+        return Ok(false);
+    }
+    let file = files
+        .iter_mut()
+        .find(|f| f.path == ".devcontainer/devcontainer.json" || f.path == ".devcontainer.json")
+        .ok_or_else(|| {
+            invalid("the template has no devcontainer.json to add features to".into())
+        })?;
+    let text = String::from_utf8_lossy(&file.contents).into_owned();
+    let mut config =
+        crate::config::parse::parse_jsonc(Path::new(&file.path), &text).map_err(|e| {
+            invalid(format!(
+                "the template's devcontainer.json cannot be read: {e}"
+            ))
+        })?;
+    let entry = config
+        .entry("features")
+        .or_insert_with(|| serde_json::Value::Object(Default::default()));
+    let Some(target) = entry.as_object_mut() else {
+        return Err(invalid(
+            "the template's \"features\" is not an object".into(),
+        ));
+    };
+    for feature in list {
+        let id = feature
+            .get("id")
+            .and_then(serde_json::Value::as_str)
+            .filter(|id| !id.is_empty())
+            .ok_or_else(|| invalid(format!("{feature} has no \"id\" string")))?;
+        let options = match feature.get("options") {
+            None => serde_json::Value::Object(Default::default()),
+            Some(options @ serde_json::Value::Object(_)) => options.clone(),
+            Some(other) => {
+                return Err(invalid(format!(
+                    "the options of {id} are not an object: {other}"
+                )));
+            }
+        };
+        target.insert(id.to_string(), options);
+    }
+    let had_comments = text.contains("//") || text.contains("/*");
+    let mut out = serde_json::to_string_pretty(&config).expect("a JSON map serialises");
+    out.push('\n');
+    file.contents = out.into_bytes();
+    Ok(had_comments)
+}
+
 pub fn write(folder: &Path, files: &[File], force: bool) -> Result<Vec<String>, TemplateError> {
     if !force {
         let existing: Vec<String> = files
@@ -447,5 +505,51 @@ mod tests {
             std::fs::read_to_string(dir.path().join("b/c.txt")).unwrap(),
             "new"
         );
+    }
+}
+
+#[cfg(test)]
+mod add_features_tests {
+    use super::*;
+
+    fn config(text: &str) -> Vec<File> {
+        vec![File {
+            path: ".devcontainer/devcontainer.json".into(),
+            contents: text.as_bytes().to_vec(),
+            executable: false,
+        }]
+    }
+
+    #[test]
+    fn features_are_added_and_options_replaced() {
+        let mut files = config(
+            "{\n  // a comment\n  \"image\": \"x\",\n  \"features\": {\"a\": {\"v\": \"1\"}}\n}\n",
+        );
+        let commented = add_features(
+            &mut files,
+            r#"[{"id": "a", "options": {"v": "2"}}, {"id": "ghcr.io/o/b:1"}]"#,
+        )
+        .unwrap();
+        assert!(commented);
+        let written: serde_json::Value = serde_json::from_slice(&files[0].contents).unwrap();
+        assert_eq!(
+            written["features"],
+            serde_json::json!({"a": {"v": "2"}, "ghcr.io/o/b:1": {}})
+        );
+        assert_eq!(written["image"], "x");
+    }
+
+    #[test]
+    fn bad_input_is_named() {
+        let mut files = config("{}");
+        for (input, needle) in [
+            ("{}", "not a JSON array"),
+            (r#"[{"options": {}}]"#, "has no \"id\""),
+            (r#"[{"id": "a", "options": 1}]"#, "not an object"),
+        ] {
+            let error = add_features(&mut files, input).unwrap_err().to_string();
+            assert!(error.contains(needle), "{input}: {error}");
+        }
+        assert!(!add_features(&mut files, "[]").unwrap());
     }
 }

@@ -499,3 +499,131 @@ fn features_configuration_matches_the_reference_cli() {
     assert_eq!(sets.as_array().unwrap().len(), 2, "{sets}");
     assert_eq!(sets, comparable(&theirs));
 }
+
+/// Every flag the reference CLI lists for a command devc shares with it is
+/// one devc takes too (read from both tools' `--help`).
+#[test]
+fn devc_takes_every_flag_of_the_reference_cli() {
+    let flags = |out: &str| -> std::collections::BTreeSet<String> {
+        out.lines()
+            .filter_map(|line| {
+                let line = line.trim_start();
+                let line = line.strip_prefix("-").map_or(line, |rest| {
+                    // clap's `-q, --quiet`
+                    rest.split_once(", ").map_or(line, |(_, long)| long)
+                });
+                let word = line.split_whitespace().next()?;
+                let word = word.split('=').next()?.trim_end_matches(',');
+                (word.starts_with("--") && word.len() > 2).then(|| word.to_string())
+            })
+            .collect()
+    };
+    let subcommands = |out: &str, prefix: &str| -> Vec<String> {
+        // The indented lines of the "Commands:" list.
+        out.lines()
+            .filter(|line| line.starts_with("  "))
+            .filter_map(|line| line.trim().strip_prefix(prefix))
+            .filter_map(|rest| rest.split_whitespace().next().map(str::to_string))
+            .collect()
+    };
+    let reference = |args: &[&str]| {
+        let out = Command::new(crate::compat::reference_cli())
+            .args(args)
+            .arg("--help")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let ours = |args: &[&str]| {
+        let out = crate::common::devc()
+            .args(args)
+            .arg("--help")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let mut commands: Vec<Vec<String>> = Vec::new();
+    for top in subcommands(&reference(&[]), "devcontainer ") {
+        let group = reference(&[&top]);
+        let nested = subcommands(&group, &format!("devcontainer {top} "));
+        if nested.is_empty() {
+            commands.push(vec![top]);
+        } else {
+            commands.extend(nested.into_iter().map(|sub| vec![top.clone(), sub]));
+        }
+    }
+    assert!(commands.len() >= 15, "{commands:?}");
+    let mut missing = Vec::new();
+    for command in &commands {
+        let args: Vec<&str> = command.iter().map(String::as_str).collect();
+        let theirs = flags(&reference(&args));
+        let mine = flags(&ours(&args));
+        assert!(!mine.is_empty(), "devc {args:?} --help printed no flags");
+        for flag in theirs.difference(&mine) {
+            missing.push(format!("{} {flag}", command.join(" ")));
+        }
+    }
+    assert!(missing.is_empty(), "flags devc does not take: {missing:#?}");
+}
+
+/// `templates apply --features` adds features to the applied
+/// devcontainer.json; `features package --force-clean-output-folder`
+/// empties the output first.
+#[test]
+fn templates_apply_features_and_package_clean_output() {
+    let out = tempfile::tempdir().unwrap();
+    let applied = crate::common::devc()
+        .args(["templates", "apply", "-t", "rust", "--workspace-folder"])
+        .arg(out.path())
+        .args([
+            "--features",
+            r#"[{"id": "ghcr.io/devcontainers/features/node:1", "options": {"version": "20"}}]"#,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        applied.status.success(),
+        "{}",
+        String::from_utf8_lossy(&applied.stderr)
+    );
+    let text = std::fs::read_to_string(out.path().join(".devcontainer/devcontainer.json")).unwrap();
+    let config: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        config["features"]["ghcr.io/devcontainers/features/node:1"]["version"], "20",
+        "{text}"
+    );
+    let bad = crate::common::devc()
+        .args([
+            "templates",
+            "apply",
+            "-t",
+            "rust",
+            "--force",
+            "--features",
+            "{}",
+        ])
+        .arg("--workspace-folder")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert_ne!(bad.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--features: not a JSON array"));
+
+    let output = tempfile::tempdir().unwrap();
+    std::fs::write(output.path().join("stale.tgz"), "old").unwrap();
+    let packaged = crate::common::devc()
+        .args(["features", "package"])
+        .arg(crate::common::repo_root().join("features"))
+        .arg("--output-folder")
+        .arg(output.path())
+        .arg("--force-clean-output-folder")
+        .output()
+        .unwrap();
+    assert!(
+        packaged.status.success(),
+        "{}",
+        String::from_utf8_lossy(&packaged.stderr)
+    );
+    assert!(!output.path().join("stale.tgz").exists());
+    assert!(std::fs::read_dir(output.path()).unwrap().count() > 0);
+}
