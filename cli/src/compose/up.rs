@@ -484,7 +484,12 @@ fn health_wait_limit(check: Option<&crate::container::spec::Healthcheck>) -> std
     let interval = check.interval.unwrap_or(30 * SECOND);
     let timeout = check.timeout.unwrap_or(30 * SECOND);
     let retries = check.retries.unwrap_or(3);
-    let total = check.start_period.unwrap_or(0) + (interval + timeout) * (retries + 1);
+    // Saturating: a Compose file may give absurd durations (reliability #20).
+    let total = check.start_period.unwrap_or(0).saturating_add(
+        interval
+            .saturating_add(timeout)
+            .saturating_mul(retries.saturating_add(1)),
+    );
     std::time::Duration::from_nanos(total.max(0) as u64).max(WAIT_FLOOR)
 }
 
@@ -1052,6 +1057,18 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(health_wait_limit(Some(&slow)).as_secs(), 120 + 70 * 6);
+        // Huge durations saturate instead of overflowing (a panic in debug).
+        let huge = Healthcheck {
+            interval: Some(i64::MAX),
+            timeout: Some(i64::MAX),
+            retries: Some(i64::MAX),
+            start_period: Some(i64::MAX),
+            ..Default::default()
+        };
+        assert_eq!(
+            health_wait_limit(Some(&huge)),
+            std::time::Duration::from_nanos(i64::MAX as u64)
+        );
     }
 
     #[test]

@@ -156,9 +156,17 @@ pub fn default_layout_with(
 }
 
 /// `type=bind,source=…,target=…` with the quoting the reference CLI uses
-/// for paths that contain commas.
+/// for paths that contain commas, and CSV's doubled quote for paths that
+/// contain `"` (reliability #17).
 pub fn bind_mount_string(source: &str, target: &str) -> String {
-    let quote = |s: &str| if s.contains(',') { "\"" } else { "" };
+    let field = |key: &str, value: &str| {
+        let text = format!("{key}={value}");
+        if text.contains([',', '"']) {
+            format!("\"{}\"", text.replace('"', "\"\""))
+        } else {
+            text
+        }
+    };
     // Podman rejects `consistency=`; it only means something on macOS/Windows.
     let consistency = if cfg!(target_os = "linux") {
         ""
@@ -166,9 +174,9 @@ pub fn bind_mount_string(source: &str, target: &str) -> String {
         ",consistency=consistent"
     };
     format!(
-        "type=bind,{q1}source={source}{q1},{q2}target={target}{q2}{consistency}",
-        q1 = quote(source),
-        q2 = quote(target)
+        "type=bind,{},{}{consistency}",
+        field("source", source),
+        field("target", target)
     )
 }
 
@@ -243,6 +251,21 @@ pub fn absolute(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bind_mount_strings_survive_commas_and_quotes() {
+        for source in ["/w/plain", "/w/a,b", "/w/say \"hi\"", "/w/\"x\",y"] {
+            let text = bind_mount_string(source, "/workspaces/p");
+            let mount = crate::container::mount::parse_mount_string(&text)
+                .unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(mount.source.as_deref(), Some(source), "{text}");
+            assert_eq!(mount.target, "/workspaces/p", "{text}");
+        }
+        assert_eq!(
+            bind_mount_string("/w/a,b", "/t"),
+            "type=bind,\"source=/w/a,b\",target=/t"
+        );
+    }
     use crate::testutil::TempDir;
     use serde_json::json;
 
