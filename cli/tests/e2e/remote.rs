@@ -443,10 +443,20 @@ fn a_remote_engine_gets_the_workspace_copied_into_a_volume() {
                 "workspaceFolder": "/src/sub",
                 "remoteUser": "nobody",
                 "workspaceMount": "source=${{localWorkspaceFolder}},target=/src,type=bind",
+                "features": {{"./marker": {{}}}},
                 "postCreateCommand": "cat /src/sub/hello.txt > /tmp/seen-by-hook && ls -l /src/run.sh > /tmp/mode"
             }}"#,
             image = crate::common::BUSYBOX
         ),
+    );
+    // A local feature: its build context goes to the remote engine too.
+    ws.write(
+        ".devcontainer/marker/devcontainer-feature.json",
+        r#"{"id": "marker", "version": "1.0.0"}"#,
+    );
+    ws.write(
+        ".devcontainer/marker/install.sh",
+        "#!/bin/sh\necho feature-on-remote > /etc/marker\n",
     );
     ws.write("sub/hello.txt", "from the client\n");
     ws.write("run.sh", "#!/bin/sh\necho ran\n");
@@ -459,7 +469,14 @@ fn a_remote_engine_gets_the_workspace_copied_into_a_volume() {
     let env = [("DOCKER_HOST", docker_host.as_str())];
     let guard = RemoteCleanup(ws.path.clone());
 
-    let up = output(devc_with(Some(&ws.path), &["up"], &env));
+    // The test's remote dockerd runs with `--bridge=none`, where BuildKit's
+    // RUN steps find no network; the classic builder's build containers
+    // take the engine's default like any container.
+    let up = output(devc_with(
+        Some(&ws.path),
+        &["up", "--buildkit", "never"],
+        &env,
+    ));
     let json = up.json();
     let id = json["containerId"].as_str().unwrap().to_string();
     assert_eq!(
@@ -492,6 +509,41 @@ fn a_remote_engine_gets_the_workspace_copied_into_a_volume() {
         "workspaceFolder honoured"
     );
     assert_eq!(exec(&["/src/run.sh"]).trim(), "ran");
+    assert_eq!(exec(&["cat", "/etc/marker"]), "feature-on-remote\n");
+
+    // A real OpenSSH client through `devc ssh --stdio`, whose exec stream
+    // reaches the remote container over the same SSH engine connection.
+    let known = tempfile::tempdir().unwrap();
+    let ssh = Command::new("ssh")
+        .args(["-F", "/dev/null", "-o", "BatchMode=yes"])
+        .arg("-o")
+        .arg(format!(
+            "ProxyCommand {} ssh --stdio --workspace-folder {}",
+            env!("CARGO_BIN_EXE_devc"),
+            ws.path.display()
+        ))
+        .arg("-o")
+        .arg(format!(
+            "UserKnownHostsFile={}",
+            known.path().join("known_hosts").display()
+        ))
+        .args(["-o", "StrictHostKeyChecking=accept-new"])
+        .args(["-l", "nobody", "copied.devc", "cat /src/sub/hello.txt; pwd"])
+        .env_remove("DOCKER_CONTEXT")
+        .env_remove("SSH_AUTH_SOCK")
+        .env("DOCKER_HOST", &docker_host)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("ssh runs");
+    assert!(
+        ssh.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ssh.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&ssh.stdout),
+        "from the client\n/src/sub\n"
+    );
     assert_eq!(
         exec(&["stat", "-c", "%U", "/src/sub/hello.txt", "/src"]),
         "nobody\nnobody\n",
