@@ -60,7 +60,7 @@ struct Cli {
 
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// Engine endpoint (unix://, tcp://, npipe://); default: DOCKER_HOST, then the Docker socket, then Podman's.
+    /// Engine endpoint (unix://, tcp://, ssh://, npipe://); default: DOCKER_HOST, then the Docker context, then the local sockets (Docker, rootless Docker, Podman).
     #[arg(long, global = true, value_name = "URL")]
     docker_host: Option<String>,
     /// Format of progress and log output on stderr.

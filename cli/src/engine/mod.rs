@@ -128,7 +128,7 @@ impl EngineError {
                     .into(),
             ),
             Self::BadEndpoint { .. } => Some(
-                "set DOCKER_HOST (or --docker-host) to unix:///path/to/engine.sock, tcp://host:port or http(s)://host:port"
+                "set DOCKER_HOST (or --docker-host) to unix:///path/to/engine.sock, tcp://host:port, http(s)://host:port or ssh://[user@]host[:port]"
                     .into(),
             ),
             Self::Timeout { .. } => Some(format!(
