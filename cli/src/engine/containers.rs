@@ -59,25 +59,7 @@ impl Engine {
             .list_containers(Some(options))
             .await
             .map_err(|e| EngineError::api("listing containers", e))?;
-        Ok(found
-            .into_iter()
-            .map(|c| ContainerInfo {
-                id: c.id.unwrap_or_default(),
-                name: c
-                    .names
-                    .and_then(|n| n.into_iter().next())
-                    .unwrap_or_default()
-                    .trim_start_matches('/')
-                    .to_string(),
-                state: c.state.map(|s| s.to_string()).unwrap_or_default(),
-                image: c.image.unwrap_or_default(),
-                labels: labels_map(c.labels),
-                env: Vec::new(),
-                user: String::new(),
-                created: c.created.map(|t| t.to_string()).unwrap_or_default(),
-                started_at: String::new(),
-            })
-            .collect())
+        Ok(found.into_iter().map(listed).collect())
     }
 
     pub async fn inspect_container(&self, id: &str) -> Result<ContainerInfo, EngineError> {
@@ -563,6 +545,27 @@ fn go_time(time: &bollard::models::BollardDate) -> String {
         format!(".{nanos:09}").trim_end_matches('0').to_string()
     };
     format!("{}{fraction}Z", time.format("%Y-%m-%dT%H:%M:%S"))
+}
+
+/// A container as the list endpoint describes it (no env, user or start
+/// time: those need an inspect).
+pub(super) fn listed(c: bollard::models::ContainerSummary) -> ContainerInfo {
+    ContainerInfo {
+        id: c.id.unwrap_or_default(),
+        name: c
+            .names
+            .and_then(|n| n.into_iter().next())
+            .unwrap_or_default()
+            .trim_start_matches('/')
+            .to_string(),
+        state: c.state.map(|s| s.to_string()).unwrap_or_default(),
+        image: c.image.unwrap_or_default(),
+        labels: labels_map(c.labels),
+        env: Vec::new(),
+        user: String::new(),
+        created: c.created.map(|t| t.to_string()).unwrap_or_default(),
+        started_at: String::new(),
+    }
 }
 
 #[cfg(test)]

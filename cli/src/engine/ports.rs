@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use bollard::query_parameters::ListContainersOptions;
 
-use super::{ContainerInfo, Engine, EngineError, labels_map};
+use super::{ContainerInfo, Engine, EngineError};
 
 /// A container port published on the host.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -45,9 +45,10 @@ impl Engine {
             .map_err(|e| EngineError::api("listing containers", e))?;
         Ok(found
             .into_iter()
-            .map(|c| {
+            .map(|mut c| {
                 let mut ports: Vec<HostPort> = c
                     .ports
+                    .take()
                     .unwrap_or_default()
                     .into_iter()
                     .filter_map(|p| {
@@ -65,22 +66,7 @@ impl Engine {
                     (a.container_port, &a.protocol, a.host_port)
                         == (b.container_port, &b.protocol, b.host_port)
                 });
-                let info = ContainerInfo {
-                    id: c.id.unwrap_or_default(),
-                    name: c
-                        .names
-                        .and_then(|n| n.into_iter().next())
-                        .unwrap_or_default()
-                        .trim_start_matches('/')
-                        .to_string(),
-                    state: c.state.map(|s| s.to_string()).unwrap_or_default(),
-                    image: c.image.unwrap_or_default(),
-                    labels: labels_map(c.labels),
-                    env: Vec::new(),
-                    user: String::new(),
-                    created: c.created.map(|t| t.to_string()).unwrap_or_default(),
-                    started_at: String::new(),
-                };
+                let info = super::containers::listed(c);
                 (info, ports)
             })
             .collect())
