@@ -69,18 +69,7 @@ pub async fn run(ctx: &Context, args: ReadConfigurationArgs) -> Result<u8, Error
 
 /// `a/./b/../c` → `a/c`, as Node's `path.join` writes paths.
 fn normalise(path: &std::path::Path) -> std::path::PathBuf {
-    use std::path::Component;
-    let mut out = std::path::PathBuf::new();
-    for part in path.components() {
-        match part {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
+    crate::config::workspace::absolute(path)
 }
 
 /// The reference CLI's `featuresConfiguration`: one set per feature, in

@@ -149,20 +149,10 @@ fn base_name(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// Removes `.` and `..` lexically (git writes the paths it resolves
-/// itself; symlinks are kept as the host names them).
+/// Removes `.` and `..` lexically from an absolute path (git writes the
+/// paths it resolves itself; symlinks are kept as the host names them).
 fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for part in path.components() {
-        match part {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other.as_os_str()),
-        }
-    }
-    out
+    crate::config::workspace::absolute(path)
 }
 
 #[cfg(test)]
