@@ -2,14 +2,10 @@
 //! configuration, its project); see [`crate::container::teardown`].
 
 use clap::Args;
-use serde_json::{Value, json};
 
 use super::{Context, WorkspaceArgs};
-use crate::config::ResolvedConfig;
 use crate::container::teardown::{self, DownOptions};
-use crate::engine::Engine;
 use crate::error::Error;
-use crate::printer::Reporter;
 
 #[derive(Debug, Args)]
 pub struct DownArgs {
@@ -26,19 +22,7 @@ pub async fn run(ctx: &Context, args: DownArgs) -> Result<u8, Error> {
     let options = DownOptions {
         volumes: args.volumes,
     };
-    let out = down(&engine, &config, options, &ctx.printer).await?;
-    ctx.printer.result(&out);
+    let removed = teardown::down_locked(&engine, &config, options, &ctx.printer).await?;
+    ctx.printer.result(&removed.result());
     Ok(0)
-}
-
-/// Removes the workspace's container (holding the workspace lock); the result line.
-pub async fn down(
-    engine: &Engine,
-    config: &ResolvedConfig,
-    options: DownOptions,
-    reporter: &dyn Reporter,
-) -> Result<Value, Error> {
-    let _lock = crate::container::lock::lock_workspace(&config.devcontainer_id, reporter).await;
-    let removed = teardown::down(engine, config, options, reporter).await?;
-    Ok(json!({"outcome": "success", "removedContainers": removed.containers}))
 }

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use clap::Args;
 use serde_json::{Map, Value, json};
 
-use super::{Context, WorkspaceArgs, down, exec, list, logs, stop, up, worktree};
-use crate::container::teardown::DownOptions;
+use super::{Context, WorkspaceArgs, exec, list, logs, up, worktree};
+use crate::container::teardown::{self, DownOptions};
 use crate::engine::LogsRequest;
 use crate::error::Error;
 use crate::interrupt::Interrupt;
@@ -100,13 +100,19 @@ impl Devc for Tools {
             Call::Stop { folder } => {
                 let config = ctx.resolve(&WorkspaceArgs::for_folder(folder))?;
                 let engine = ctx.engine().await?;
-                Ok(stop::stop(&engine, &config, &ctx.printer).await?)
+                Ok(teardown::stop(&engine, &config, &ctx.printer)
+                    .await?
+                    .result())
             }
             Call::Down { folder, volumes } => {
                 let config = ctx.resolve(&WorkspaceArgs::for_folder(folder))?;
                 let engine = ctx.engine().await?;
                 let options = DownOptions { volumes };
-                Ok(down::down(&engine, &config, options, &ctx.printer).await?)
+                Ok(
+                    teardown::down_locked(&engine, &config, options, &ctx.printer)
+                        .await?
+                        .result(),
+                )
             }
             Call::WorktreeAdd {
                 repository,

@@ -9,9 +9,16 @@
 //! purpose, say a package cache, or made by someone else) is kept and named.
 //! A Compose project whose name another workspace's containers share is
 //! not taken down beyond this workspace's containers.
+//!
+//! Stopping (`devc stop`) lives here too: it is the same walk over the
+//! container and its Compose siblings, keeping their state. `devc down`,
+//! `devc stop` and the MCP tools of those names all call these functions,
+//! so the result lines they return are built here, once.
 
 use std::collections::BTreeMap;
 use std::path::Path;
+
+use serde_json::{Value, json};
 
 use crate::config::ResolvedConfig;
 use crate::config::id::{CONFIG_FILE_LABEL, LOCAL_FOLDER_LABEL};
@@ -32,6 +39,86 @@ pub struct DownOptions {
 #[derive(Debug, Default)]
 pub struct Removed {
     pub containers: Vec<String>,
+}
+
+impl Removed {
+    /// The result line (the reference CLI has no `down`; devc's shape).
+    pub fn result(&self) -> Value {
+        json!({"outcome": "success", "removedContainers": self.containers})
+    }
+}
+
+/// What `stop` did: the dev container it found (and stopped if it ran).
+#[derive(Debug, Default)]
+pub struct Stopped {
+    pub container: Option<String>,
+}
+
+impl Stopped {
+    /// The result line; without a dev container it has no `containerId`.
+    pub fn result(&self) -> Value {
+        match &self.container {
+            Some(id) => json!({"outcome": "success", "containerId": id}),
+            None => json!({"outcome": "success"}),
+        }
+    }
+}
+
+/// [`down`] holding the workspace lock ([`crate::container::lock`]), so a
+/// concurrent `up` of the same workspace does not recreate what is being
+/// removed; what `devc down` and the MCP `down` tool run.
+pub async fn down_locked(
+    engine: &Engine,
+    config: &ResolvedConfig,
+    options: DownOptions,
+    reporter: &dyn Reporter,
+) -> Result<Removed, Error> {
+    let _lock = crate::container::lock::lock_workspace(&config.devcontainer_id, reporter).await;
+    down(engine, config, options, reporter).await
+}
+
+/// Stops the workspace's container and, for a Compose configuration, the
+/// project's other containers (shutdownAction stopCompose: a project stops
+/// as a whole). A missing dev container is a warning, not an error.
+pub async fn stop(
+    engine: &Engine,
+    config: &ResolvedConfig,
+    reporter: &dyn Reporter,
+) -> Result<Stopped, Error> {
+    let found = crate::container::up::find(engine, config).await?;
+    for other in crate::compose::siblings(engine, config, found.as_ref()).await? {
+        if other.is_running() {
+            reporter.step(&format!(
+                "Stopping container {} ({})",
+                other.name,
+                crate::engine::short(&other.id)
+            ));
+            engine
+                .stop_container(&other.id)
+                .await
+                .map_err(ContainerError::from)?;
+        }
+    }
+    let Some(container) = found else {
+        reporter.warn(&format!(
+            "no dev container exists for {}",
+            config.local_workspace_folder.display()
+        ));
+        return Ok(Stopped { container: None });
+    };
+    if container.is_running() {
+        reporter.step(&format!(
+            "Stopping container {}",
+            crate::engine::short(&container.id)
+        ));
+        engine
+            .stop_container(&container.id)
+            .await
+            .map_err(ContainerError::from)?;
+    }
+    Ok(Stopped {
+        container: Some(container.id),
+    })
 }
 
 /// Removes the workspace's dev container and, for a Compose configuration,
