@@ -34,8 +34,13 @@
 use std::path::{Path, PathBuf};
 
 use super::AttachError;
-use super::hostkey::{self, HOST_SUFFIX};
+use super::hostkey::{self, HOST_SUFFIX, HostKey};
+use super::target;
+use crate::config::ResolvedConfig;
 use crate::config::names::{self, InvalidName};
+use crate::engine::Engine;
+use crate::error::Error;
+use crate::printer::Reporter;
 
 /// What a host block says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +62,94 @@ pub struct ProxyArgs<'a> {
     pub config: Option<&'a Path>,
     pub id_labels: &'a [String],
     pub docker_host: Option<&'a str>,
+}
+
+/// What a workspace's host block is made from: the flags `devc ssh`,
+/// `devc ssh-config` and `devc open` share, as plain values.
+#[derive(Debug, Clone, Copy)]
+pub struct BlockRequest<'a> {
+    pub config: &'a ResolvedConfig,
+    /// `--config` as given (made absolute for the ProxyCommand).
+    pub config_file: Option<&'a Path>,
+    /// `--id-label`s, passed on to `devc ssh --stdio`.
+    pub id_labels: &'a [String],
+    /// `--docker-host`, passed on likewise.
+    pub docker_host: Option<&'a str>,
+    /// `--host` (default: [`alias_for`] the workspace folder).
+    pub host: Option<&'a str>,
+}
+
+/// The block for a workspace. The user comes from the running container
+/// when `engine` reaches one, else from the configuration, else `root`;
+/// the pinned host key is created if need be and its `known_hosts` written.
+pub async fn host_block(
+    engine: Option<&Engine>,
+    request: &BlockRequest<'_>,
+    reporter: &dyn Reporter,
+) -> Result<HostBlock, Error> {
+    let config = request.config;
+    let key = HostKey::load_or_create()?;
+    let known_hosts = key.write_known_hosts()?;
+    let running = match engine {
+        Some(engine) => target::running(engine, config, reporter).await.ok().map(|a| {
+            (
+                a.user,
+                format!(
+                    "of container {}, from remoteUser/containerUser of {} and its image's devcontainer.metadata label",
+                    a.container.id.get(..12).unwrap_or(&a.container.id),
+                    config.config_file.display()
+                ),
+            )
+        }),
+        None => None,
+    };
+    let (user, user_source) = running
+        .or_else(|| {
+            target::configured_user(config).map(|user| {
+                (
+                    user,
+                    format!(
+                        "remoteUser/containerUser in {}",
+                        config.config_file.display()
+                    ),
+                )
+            })
+        })
+        .unwrap_or_else(|| ("root".into(), "the default".into()));
+    let devc = devc_path()?;
+    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let config_file = request.config_file.map(absolute);
+    let alias = match request.host {
+        Some(name) if name.ends_with(".devc") => name.to_string(),
+        Some(name) => {
+            return Err(Error::usage(
+                format!("the host name \"{name}\" must end in .devc"),
+                Some("the pinned host key in devc's known_hosts covers *.devc"),
+            ));
+        }
+        None => alias_for(&config.local_workspace_folder),
+    };
+    let block = HostBlock {
+        alias,
+        user,
+        user_source,
+        proxy_command: proxy_command(&ProxyArgs {
+            devc: &devc,
+            workspace_folder: &config.local_workspace_folder,
+            config: config_file.as_deref(),
+            id_labels: request.id_labels,
+            docker_host: request.docker_host,
+        })?,
+        known_hosts,
+    };
+    block.check()?;
+    Ok(block)
+}
+
+/// This devc, as an absolute path for the ProxyCommand.
+pub fn devc_path() -> Result<PathBuf, Error> {
+    std::env::current_exe()
+        .map_err(|e| Error::failed(format!("cannot find the devc binary: {e}"), None))
 }
 
 /// `<name>.devc` from a workspace folder: lower case, letters, digits,

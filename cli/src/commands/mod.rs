@@ -37,6 +37,7 @@ use std::sync::Arc;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
+use crate::attach::ssh_config::{BlockRequest, HostBlock};
 use crate::config::ResolvedConfig;
 use crate::config::resolved::{ConfigInput, Overrides, resolve_with};
 use crate::engine::{Engine, endpoint};
@@ -278,6 +279,26 @@ pub struct Context {
 impl Context {
     pub async fn engine(&self) -> Result<Engine, Error> {
         Ok(Engine::connect(endpoint(self.docker_host.as_deref())?).await?)
+    }
+
+    /// The workspace's SSH host block (`devc ssh`, `ssh-config`, `open`):
+    /// the shared flags as a [`BlockRequest`]; without an engine the user
+    /// comes from the configuration.
+    pub async fn host_block(
+        &self,
+        workspace: &WorkspaceArgs,
+        config: &ResolvedConfig,
+        host: Option<&str>,
+    ) -> Result<HostBlock, Error> {
+        let engine = self.engine().await.ok();
+        let request = BlockRequest {
+            config,
+            config_file: workspace.config.as_deref(),
+            id_labels: &workspace.id_labels,
+            docker_host: self.docker_host.as_deref(),
+            host,
+        };
+        crate::attach::ssh_config::host_block(engine.as_ref(), &request, &self.printer).await
     }
 
     /// Reads the workspace's configuration and reports its warnings.

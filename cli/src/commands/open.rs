@@ -73,7 +73,7 @@ pub async fn run(ctx: &Context, args: OpenArgs) -> Result<u8, Error> {
             )
         }
         Editor::Ssh | Editor::Zed | Editor::Jetbrains => {
-            let block = super::ssh_config::host_block(ctx, &args.workspace, &config, None).await?;
+            let block = ctx.host_block(&args.workspace, &config, None).await?;
             if !args.print {
                 let paths = InstallPaths::default_paths()?;
                 if ssh_config::install(&paths, &block)? {

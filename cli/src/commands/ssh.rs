@@ -41,7 +41,7 @@ pub async fn run(ctx: &Context, args: SshArgs) -> Result<u8, Error> {
         return stdio(ctx, &args).await;
     }
     let config = ctx.resolve(&args.workspace)?;
-    let block = super::ssh_config::host_block(ctx, &args.workspace, &config, None).await?;
+    let block = ctx.host_block(&args.workspace, &config, None).await?;
     let mut ssh = std::process::Command::new("ssh");
     ssh.arg("-o")
         .arg(format!("ProxyCommand={}", block.proxy_command))
@@ -148,12 +148,6 @@ impl Drop for InstallTurn {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
     }
-}
-
-/// This devc, as an absolute path for the ProxyCommand.
-pub fn devc_path() -> Result<PathBuf, Error> {
-    std::env::current_exe()
-        .map_err(|e| Error::failed(format!("cannot find the devc binary: {e}"), None))
 }
 
 /// `devc __agent`: the in-container SSH server (hidden).

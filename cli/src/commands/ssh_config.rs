@@ -5,9 +5,7 @@
 use clap::Args;
 
 use super::{Context, WorkspaceArgs};
-use crate::attach::hostkey::HostKey;
-use crate::attach::ssh_config::{self, HostBlock, InstallPaths, ProxyArgs};
-use crate::attach::target;
+use crate::attach::ssh_config::{self, InstallPaths};
 use crate::error::Error;
 use crate::printer::Reporter;
 
@@ -25,7 +23,9 @@ pub struct SshConfigArgs {
 
 pub async fn run(ctx: &Context, args: SshConfigArgs) -> Result<u8, Error> {
     let config = ctx.resolve(&args.workspace)?;
-    let block = host_block(ctx, &args.workspace, &config, args.host.as_deref()).await?;
+    let block = ctx
+        .host_block(&args.workspace, &config, args.host.as_deref())
+        .await?;
     if !args.install {
         ctx.printer.stdout_text(&block.render()?);
         return Ok(0);
@@ -44,70 +44,4 @@ pub async fn run(ctx: &Context, args: SshConfigArgs) -> Result<u8, Error> {
         block.alias,
     ));
     Ok(0)
-}
-
-/// The block for a workspace; the user comes from the running container
-/// when there is one, else from the configuration.
-pub async fn host_block(
-    ctx: &Context,
-    workspace: &WorkspaceArgs,
-    config: &crate::config::ResolvedConfig,
-    host: Option<&str>,
-) -> Result<HostBlock, Error> {
-    let key = HostKey::load_or_create()?;
-    let known_hosts = key.write_known_hosts()?;
-    let running = match ctx.engine().await {
-        Ok(engine) => target::running(&engine, config, &ctx.printer).await.ok().map(|a| {
-            (
-                a.user,
-                format!(
-                    "of container {}, from remoteUser/containerUser of {} and its image's devcontainer.metadata label",
-                    a.container.id.get(..12).unwrap_or(&a.container.id),
-                    config.config_file.display()
-                ),
-            )
-        }),
-        Err(_) => None,
-    };
-    let (user, user_source) = running
-        .or_else(|| {
-            target::configured_user(config).map(|user| {
-                (
-                    user,
-                    format!(
-                        "remoteUser/containerUser in {}",
-                        config.config_file.display()
-                    ),
-                )
-            })
-        })
-        .unwrap_or_else(|| ("root".into(), "the default".into()));
-    let devc = super::ssh::devc_path()?;
-    let absolute = |p: &std::path::Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
-    let config_file = workspace.config.as_deref().map(absolute);
-    let alias = match host {
-        Some(name) if name.ends_with(".devc") => name.to_string(),
-        Some(name) => {
-            return Err(Error::usage(
-                format!("the host name \"{name}\" must end in .devc"),
-                Some("the pinned host key in devc's known_hosts covers *.devc"),
-            ));
-        }
-        None => ssh_config::alias_for(&config.local_workspace_folder),
-    };
-    let block = HostBlock {
-        alias,
-        user,
-        user_source,
-        proxy_command: ssh_config::proxy_command(&ProxyArgs {
-            devc: &devc,
-            workspace_folder: &config.local_workspace_folder,
-            config: config_file.as_deref(),
-            id_labels: &workspace.id_labels,
-            docker_host: ctx.docker_host.as_deref(),
-        })?,
-        known_hosts,
-    };
-    block.check()?;
-    Ok(block)
 }
