@@ -12,9 +12,14 @@ use futures_util::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::AttachError;
+use super::extensions::{self, InstallTurn};
 use super::hostkey::HostKey;
 use super::inject::{self, AgentBinary};
+use super::target;
+use crate::config::ResolvedConfig;
 use crate::engine::{ContainerInfo, Engine, ExecChunk, ExecPipe, ExecRequest};
+use crate::error::Error;
+use crate::printer::{Reporter, Silent};
 
 /// Who and where the agent runs as.
 #[derive(Debug, Clone)]
@@ -25,6 +30,48 @@ pub struct AgentTarget<'a> {
     /// `KEY=VALUE` entries.
     pub env: &'a [String],
     pub unset: &'a [String],
+}
+
+/// One SSH session on devc's stdin/stdout (`devc ssh --stdio`, the
+/// ProxyCommand): the workspace's running container, the agent started in
+/// it, the bytes relayed until it ends; the agent's exit code.
+///
+/// Editors that connect over SSH (VS Code Remote-SSH) install their
+/// server during the first session; on later ones the configuration's
+/// extensions go into it, quietly, while the session runs. VS Code opens
+/// several sessions at once: the one holding the [`InstallTurn`] installs.
+pub async fn stdio_session(
+    engine: &Engine,
+    config: &ResolvedConfig,
+    reporter: &dyn Reporter,
+) -> Result<i64, Error> {
+    let attached = target::running(engine, config, reporter).await?;
+    let key = HostKey::load_or_create()?;
+    let (env, unset) = attached.environment(engine, &[], reporter).await;
+    let pipe = start_agent(engine, &attached.agent_target(&env, &unset), &key).await?;
+    let relay = relay_stdio(engine, pipe);
+    let turn = if extensions::listed(config, &attached.merged).is_empty() {
+        None
+    } else {
+        InstallTurn::take(&attached.container.id)
+    };
+    let code = match turn {
+        None => relay.await?,
+        Some(turn) => {
+            // The turn goes when the install is done, not when the session is.
+            let install = async {
+                extensions::install(engine, config, &attached.container, &Silent).await;
+                drop(turn);
+            };
+            tokio::pin!(relay);
+            tokio::pin!(install);
+            tokio::select! {
+                code = &mut relay => code?,
+                _ = &mut install => relay.await?,
+            }
+        }
+    };
+    Ok(code)
 }
 
 /// Starts the agent and hands back the exec, the host key already sent.

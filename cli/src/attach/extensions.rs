@@ -669,6 +669,41 @@ fn vsix_tar(folder: &str, name: &str, bytes: &[u8]) -> std::io::Result<Vec<u8>> 
     builder.into_inner()
 }
 
+/// The right of one SSH session per container to install extensions
+/// ([`super::endpoint::stdio_session`]): a file created exclusively in the
+/// cache folder, removed when the session ends. One older than ten minutes
+/// is from a session that was killed.
+pub struct InstallTurn(PathBuf);
+
+impl InstallTurn {
+    /// The turn, unless another session holds it (or there is no cache folder).
+    pub fn take(container: &str) -> Option<Self> {
+        let dir = crate::cache::dir()?.join("extension-installs");
+        std::fs::create_dir_all(&dir).ok()?;
+        let path = dir.join(container);
+        let stale = std::fs::metadata(&path)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > Duration::from_secs(600));
+        if stale {
+            let _ = std::fs::remove_file(&path);
+        }
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .ok()
+            .map(|_| Self(path))
+    }
+}
+
+impl Drop for InstallTurn {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

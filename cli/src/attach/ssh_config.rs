@@ -268,6 +268,34 @@ pub fn check_alias(alias: &str) -> Result<(), AttachError> {
 }
 
 impl HostBlock {
+    /// The system `ssh` reaching this host without reading or changing any
+    /// ssh_config file: the block's ProxyCommand, pinned `known_hosts` and
+    /// user as options; `command` (after an optional leading `--`) instead
+    /// of a login shell (`devc ssh [-- CMD]`).
+    pub fn ssh_command(&self, command: &[String]) -> std::process::Command {
+        let mut ssh = std::process::Command::new("ssh");
+        ssh.arg("-o")
+            .arg(format!("ProxyCommand={}", self.proxy_command))
+            .arg("-o")
+            .arg(format!(
+                "UserKnownHostsFile=\"{}\"",
+                self.known_hosts.display()
+            ))
+            .arg("-o")
+            .arg("StrictHostKeyChecking=yes")
+            .arg("-l")
+            .arg(&self.user);
+        ssh.arg(&self.alias);
+        let command = match command.split_first() {
+            Some((first, rest)) if first == "--" => rest,
+            _ => command,
+        };
+        if !command.is_empty() {
+            ssh.arg("--").args(command);
+        }
+        ssh
+    }
+
     /// Refuses a block any value of which could end its line or add a
     /// directive (see the module docs).
     pub fn check(&self) -> Result<(), AttachError> {
@@ -400,6 +428,36 @@ mod tests {
             .unwrap(),
             known_hosts: PathBuf::from("/home/me/.local/share/devc/ssh/known_hosts"),
         }
+    }
+
+    #[test]
+    fn the_ssh_command_pins_the_block_and_passes_the_command_after_dashes() {
+        let args = |command: &[&str]| -> Vec<String> {
+            let command: Vec<String> = command.iter().map(|s| s.to_string()).collect();
+            let ssh = block().ssh_command(&command);
+            assert_eq!(ssh.get_program(), "ssh");
+            ssh.get_args()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect()
+        };
+        let login = args(&[]);
+        assert_eq!(
+            login,
+            [
+                "-o",
+                "ProxyCommand=/usr/bin/devc ssh --stdio --workspace-folder '/home/me/my app%%1'",
+                "-o",
+                "UserKnownHostsFile=\"/home/me/.local/share/devc/ssh/known_hosts\"",
+                "-o",
+                "StrictHostKeyChecking=yes",
+                "-l",
+                "vscode",
+                "app.devc",
+            ]
+        );
+        assert_eq!(args(&["--", "ls", "-l"])[9..], ["--", "ls", "-l"]);
+        assert_eq!(args(&["ls", "--", "x"])[9..], ["--", "ls", "--", "x"]);
+        assert_eq!(args(&["--"]), login);
     }
 
     #[test]

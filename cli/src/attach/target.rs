@@ -1,6 +1,7 @@
 //! The running container a person attaches to, with the user, folder and
 //! environment `devc exec` would use.
 
+use super::endpoint::AgentTarget;
 use crate::config::{MergedConfig, ResolvedConfig};
 use crate::container::find;
 use crate::engine::{ContainerInfo, Engine};
@@ -41,6 +42,18 @@ impl Attached {
         reporter: &dyn Reporter,
     ) -> (Vec<String>, Vec<String>) {
         lifecycle::environment(engine, &self.container, &self.merged, flags, reporter).await
+    }
+
+    /// Who and where the SSH agent runs as: this container's user and
+    /// folder, with the entries and removals of [`Attached::environment`].
+    pub fn agent_target<'a>(&'a self, env: &'a [String], unset: &'a [String]) -> AgentTarget<'a> {
+        AgentTarget {
+            container: &self.container,
+            user: &self.user,
+            workspace_folder: &self.workspace_folder,
+            env,
+            unset,
+        }
     }
 }
 

@@ -11,7 +11,6 @@ use clap::Args;
 use serde_json::json;
 
 use super::{Context, WorkspaceArgs};
-use crate::attach::endpoint::AgentTarget;
 use crate::attach::forward::{self, Tunnel};
 use crate::attach::hostkey::HostKey;
 use crate::attach::target;
@@ -67,20 +66,7 @@ pub async fn serve_with(
     }
     let key = HostKey::load_or_create()?;
     let (env, unset) = attached.environment(engine, &[], &ctx.printer).await;
-    let tunnel = Arc::new(
-        Tunnel::open(
-            engine,
-            &AgentTarget {
-                container: &attached.container,
-                user: &attached.user,
-                workspace_folder: &attached.workspace_folder,
-                env: &env,
-                unset: &unset,
-            },
-            &key,
-        )
-        .await?,
-    );
+    let tunnel = Arc::new(Tunnel::open(engine, &attached.agent_target(&env, &unset), &key).await?);
     for spec in ports {
         let listener = forward::bind(&spec).await?;
         let local = listener
