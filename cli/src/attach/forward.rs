@@ -9,21 +9,27 @@
 //! `portsAttributes` (keyed by the port, or `host:port`): `label` names the
 //! forward; `requireLocalPort: true` makes a busy host port an error,
 //! otherwise another free port is used and reported.
+//!
+//! [`serve_ports`] is the whole of `devc forward` and of `devc up
+//! --forward`: both commands only render each [`Forwarded`] line.
 
 use std::sync::Arc;
 
 use futures_util::StreamExt;
 use russh::client;
 use russh::keys::PublicKey;
-use serde_json::Value;
+use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 use super::AttachError;
 use super::endpoint::{self, AgentTarget};
 use super::hostkey::HostKey;
-use crate::config::MergedConfig;
+use super::target;
+use crate::config::{MergedConfig, ResolvedConfig};
 use crate::engine::{Engine, ExecChunk};
+use crate::error::Error;
+use crate::printer::Reporter;
 
 /// One port to forward.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -35,6 +41,88 @@ pub struct PortSpec {
     pub port: u16,
     pub label: Option<String>,
     pub require_local_port: bool,
+}
+
+/// One forward, once its host port listens.
+#[derive(Debug, Clone)]
+pub struct Forwarded {
+    pub local_port: u16,
+    pub spec: PortSpec,
+}
+
+impl Forwarded {
+    /// The JSON line on stdout: `{"forward":{"localPort":…,"host":…,"port":…,"label":…}}`.
+    pub fn result(&self) -> Value {
+        json!({"forward": {
+            "localPort": self.local_port,
+            "host": self.spec.host,
+            "port": self.spec.port,
+            "label": self.spec.label,
+        }})
+    }
+}
+
+/// Forwards `ports` (default: the running container's `forwardPorts`)
+/// through one agent exec until Ctrl-C; `opened` hears of each forward as
+/// it listens. Fails when the connection to the container ends first.
+pub async fn serve_ports(
+    engine: &Engine,
+    config: &ResolvedConfig,
+    ports: &[String],
+    reporter: &dyn Reporter,
+    opened: &mut dyn FnMut(&Forwarded),
+) -> Result<(), Error> {
+    let attached = target::running(engine, config, reporter).await?;
+    let ports = if ports.is_empty() {
+        configured_ports(&attached.merged)
+    } else {
+        ports.iter().map(|p| parse_port(p)).collect()
+    }
+    .map_err(|e| Error::usage(e, None))?;
+    if ports.is_empty() {
+        return Err(Error::usage(
+            "nothing to forward",
+            Some("list ports in forwardPorts, or pass them: `devc forward 3000`"),
+        ));
+    }
+    let key = HostKey::load_or_create()?;
+    let (env, unset) = attached.environment(engine, &[], reporter).await;
+    let tunnel = Arc::new(Tunnel::open(engine, &attached.agent_target(&env, &unset), &key).await?);
+    for spec in ports {
+        let listener = bind(&spec).await?;
+        let local = listener
+            .local_addr()
+            .map_err(|e| Error::failed(format!("binding a local port: {e}"), None))?;
+        let label = spec
+            .label
+            .as_deref()
+            .map(|l| format!(" ({l})"))
+            .unwrap_or_default();
+        if local.port() != spec.port {
+            // Whoever holds the wanted port (maybe another local user)
+            // would get the traffic meant for the container: say so.
+            reporter.warn(&format!(
+                "local port {} is busy, so container port {} is forwarded on {} instead; set portsAttributes.\"{}\".requireLocalPort to fail instead",
+                spec.port, spec.port, local.port(), spec.port
+            ));
+        }
+        reporter.step(&format!(
+            "Forwarding {local} -> {}:{} in the container{label}",
+            spec.host, spec.port
+        ));
+        opened(&Forwarded {
+            local_port: local.port(),
+            spec: spec.clone(),
+        });
+        tokio::spawn(tunnel.clone().serve(listener, spec));
+    }
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => Ok(()),
+        _ = tunnel.closed() => Err(Error::failed(
+            "the connection to the container ended",
+            Some("is the container still running? `devc up` starts it again"),
+        )),
+    }
 }
 
 /// `3000` or `db:5432`.

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::lifecycle_args::LifecycleArgs;
 use super::{Context, WorkspaceArgs};
-use crate::attach::extensions;
+use crate::attach::{extensions, forward};
 use crate::config::MergedConfig;
 use crate::container::gpu::GpuAvailability;
 use crate::container::up::{self, InFlight, UpOptions};
@@ -133,8 +133,9 @@ pub async fn run(ctx: &Context, args: UpArgs) -> Result<u8, Error> {
             ctx.printer.summary(&summary);
             if args.forward {
                 // A signal ends forwarding, the normal way to stop it.
-                let serve = super::forward::serve_with(ctx, &engine, &config, &[]);
-                return interrupt.guard(serve).await.unwrap_or(Ok(0));
+                let mut opened = |f: &forward::Forwarded| ctx.printer.result(&f.result());
+                let serve = forward::serve_ports(&engine, &config, &[], &ctx.printer, &mut opened);
+                return interrupt.guard(serve).await.unwrap_or(Ok(())).map(|()| 0);
             }
             Ok(0)
         }
