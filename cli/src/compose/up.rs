@@ -277,6 +277,8 @@ async fn bring_up(
                 let image_id = compose_image_id(engine, project, service, &image).await?;
                 apply_service(project, service, &mut spec, image_id.as_deref())?;
                 resolve_network_mode(engine, project, &mut spec).await?;
+                // Filled when the dev container is created, after this one.
+                remote_workspace(engine, config, project, service, &mut spec, reporter).await?;
                 inherit_volumes(&mut spec, &inherited);
                 if let Some(entrypoint) = &service.entrypoint {
                     spec.entrypoint = Some(entrypoint.clone());
@@ -658,6 +660,15 @@ async fn create_dev(
     let image_id = compose_image_id(engine, project, service, &image).await?;
     apply_service(project, service, &mut spec, image_id.as_deref())?;
     resolve_network_mode(engine, project, &mut spec).await?;
+    if let Some(copy) =
+        remote_workspace(engine, config, project, service, &mut spec, reporter).await?
+    {
+        reporter.warn(&crate::container::workspace_copy::notice(
+            engine.endpoint(),
+            &copy,
+        ));
+        planned.copy = Some(copy);
+    }
     planned.spec = overlay(spec, planned.spec);
     if config.network_allow.is_some()
         && let Some(mode) =
@@ -749,6 +760,66 @@ async fn compose_image_id(
         .map(|i| i.id))
 }
 
+/// On a remote engine (issue 12 part 4): a service's binds of the client's
+/// workspace folder (or a folder above it, `..:/workspaces/x` as the usual
+/// templates write them) become the project's workspace volume, which
+/// every such service shares and the dev container's creation fills before
+/// any hook runs; other client paths are named in a warning. Returns what
+/// to copy there.
+async fn remote_workspace(
+    engine: &Engine,
+    config: &ResolvedConfig,
+    project: &Project,
+    service: &Service,
+    spec: &mut ContainerSpec,
+    reporter: &dyn Reporter,
+) -> Result<Option<crate::container::workspace_copy::WorkspaceCopy>, Error> {
+    use crate::container::workspace_copy;
+    if !engine.endpoint().is_remote() {
+        return Ok(None);
+    }
+    // The project's, so `down --volumes` removes it with the project.
+    let name = workspace_copy::volume_name(&config.devcontainer_id);
+    let volume = format!("{}_{name}", project.name);
+    let local = &config.local_workspace_folder;
+    // Other services share the volume where they mount the folder as the
+    // dev service does; the dev service's binds decide its layout.
+    let layout = if service.name == project.service {
+        None
+    } else {
+        let mut dev = ContainerSpec::default();
+        apply_service(project, &project.services[&project.service], &mut dev, None)?;
+        workspace_copy::replace_folder_binds(local, &volume, None, &mut dev).map(|c| c.within)
+    };
+    let shared = service.name == project.service || layout.is_some();
+    let copy = shared
+        .then(|| workspace_copy::replace_folder_binds(local, &volume, layout.as_deref(), spec))
+        .flatten();
+    if copy.is_some() {
+        engine
+            .ensure_volume(&volume, &project_volume_labels(project, &name))
+            .await
+            .map_err(ContainerError::from)?;
+    }
+    if let Some(warning) = workspace_copy::other_binds_warning(spec) {
+        reporter.warn(&warning);
+    }
+    Ok(copy)
+}
+
+/// The labels of the project's volume `name` (Compose's own, so `docker
+/// compose down -v` and devc's `down --volumes` both remove it).
+fn project_volume_labels(project: &Project, name: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (PROJECT_LABEL.to_string(), project.name.clone()),
+        ("com.docker.compose.volume".to_string(), name.to_string()),
+        (
+            super::VERSION_LABEL.to_string(),
+            super::hash::COMPOSE_VERSION.to_string(),
+        ),
+    ])
+}
+
 /// Named volumes of `mounts` (devcontainer.json, features, image metadata)
 /// belong to the Compose project, as with the reference CLI (which declares
 /// them in its override file): `<project>_<name>`, labelled as the
@@ -774,17 +845,7 @@ fn project_mount_volumes(
             continue;
         }
         let name = format!("{}_{source}", project.name);
-        created.push((
-            name.clone(),
-            BTreeMap::from([
-                (PROJECT_LABEL.to_string(), project.name.clone()),
-                ("com.docker.compose.volume".to_string(), source.clone()),
-                (
-                    super::VERSION_LABEL.to_string(),
-                    super::hash::COMPOSE_VERSION.to_string(),
-                ),
-            ]),
-        ));
+        created.push((name.clone(), project_volume_labels(project, source)));
         *source = name;
     }
     created

@@ -415,7 +415,7 @@ pub fn volume_flag_target(s: &str) -> Option<&str> {
 
 /// Splits `-v` at colons, except the one in a leading Windows drive letter
 /// (`C:\src:/src`), which Docker Desktop accepts as a host path.
-fn split_volume(s: &str) -> Vec<&str> {
+pub(crate) fn split_volume(s: &str) -> Vec<&str> {
     if !starts_with_drive(s) {
         return s.split(':').collect();
     }

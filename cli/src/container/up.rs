@@ -354,13 +354,7 @@ pub async fn plan(
         let (planned, other_binds) =
             super::workspace_copy::replace_workspace_bind(config, &mut spec);
         if let Some(planned) = &planned {
-            reporter.warn(&format!(
-                "the engine at {} runs on another machine and cannot see {}: devc copies the folder into the volume {} at {} instead of bind-mounting it (later edits here do not reach the container)",
-                engine.endpoint(),
-                planned.source.display(),
-                planned.volume,
-                planned.target
-            ));
+            reporter.warn(&super::workspace_copy::notice(engine.endpoint(), planned));
         }
         if let Some(warning) = other_binds {
             reporter.warn(&warning);

@@ -28,15 +28,30 @@ use crate::printer::Reporter;
 pub struct WorkspaceCopy {
     /// The client's folder (the bind mount's source).
     pub source: PathBuf,
-    /// Where it is in the container (the `workspaceMount` target).
+    /// Where the volume is mounted in the container (the `workspaceMount`
+    /// target, or a Compose service's bind target).
     pub target: String,
     /// The named volume that holds it there.
     pub volume: String,
+    /// Where the folder goes below `target`: empty, or for a Compose bind
+    /// of a folder above the workspace (`../..:/workspaces`) the path from
+    /// that folder down to the workspace, so the layout stays the same.
+    pub within: PathBuf,
 }
 
 /// The workspace volume's name for a dev container.
 pub fn volume_name(devcontainer_id: &str) -> String {
     format!("devc-workspace-{devcontainer_id}")
+}
+
+/// What `up` says once when it puts the workspace in a volume.
+pub fn notice(endpoint: &crate::engine::Endpoint, copy: &WorkspaceCopy) -> String {
+    format!(
+        "the engine at {endpoint} runs on another machine and cannot see {}: devc copies the folder into the volume {} at {} instead of bind-mounting it (later edits here do not reach the container)",
+        copy.source.display(),
+        copy.volume,
+        Path::new(&copy.target).join(&copy.within).display()
+    )
 }
 
 /// For a remote engine: turns the workspace bind mount of `spec` into the
@@ -65,21 +80,95 @@ pub fn replace_workspace_bind(
             source: PathBuf::from(source),
             target: workspace.target,
             volume,
+            within: PathBuf::new(),
         });
     }
+    (copy, other_binds_warning(spec))
+}
+
+/// For a Compose service on a remote engine: its binds of the client's
+/// workspace folder `local`, or of a folder above it, as the usual
+/// templates write them (`..:/workspaces/x`, `../..:/workspaces`), become
+/// `volume` at the same target. Returns what to copy there. One volume has
+/// one layout: binds of a folder at another depth above `local` than
+/// `layout` (the dev service's), or without it than the first, are left
+/// alone.
+pub fn replace_folder_binds(
+    local: &Path,
+    volume: &str,
+    layout: Option<&Path>,
+    spec: &mut ContainerSpec,
+) -> Option<WorkspaceCopy> {
+    let mut copy: Option<WorkspaceCopy> = None;
+    let mut replace = |source: &str, target: &str| -> bool {
+        let Ok(within) = local.strip_prefix(source) else {
+            return false;
+        };
+        match (&copy, layout) {
+            (_, Some(layout)) if layout != within => false,
+            (Some(first), _) if first.within != within => false,
+            (Some(_), _) => true,
+            (None, _) => {
+                copy = Some(WorkspaceCopy {
+                    source: local.to_path_buf(),
+                    target: target.to_string(),
+                    volume: volume.to_string(),
+                    within: within.to_path_buf(),
+                });
+                true
+            }
+        }
+    };
+    let mut replaced = Vec::new();
+    spec.binds.retain(|bind| {
+        let parts = crate::container::mount::split_volume(bind);
+        let (source, target, options) = match parts.as_slice() {
+            [source, target] => (*source, *target, ""),
+            [source, target, options] => (*source, *target, *options),
+            _ => return true,
+        };
+        if !source.starts_with('/') || !replace(source, target) {
+            return true;
+        }
+        let mut mount = Mount::new(MountKind::Volume, Some(volume.to_string()), target);
+        mount.read_only = options.split(',').any(|o| o == "ro");
+        replaced.push(mount);
+        false
+    });
+    for mount in spec.mounts.iter_mut().filter(|m| m.kind == MountKind::Bind) {
+        if let Some(source) = mount.source.clone()
+            && replace(&source, &mount.target)
+        {
+            let mut volume = Mount::new(MountKind::Volume, Some(volume.to_string()), &mount.target);
+            volume.read_only = mount.read_only;
+            *mount = volume;
+        }
+    }
+    spec.mounts.extend(replaced);
+    copy
+}
+
+/// A warning naming the client paths `spec` still bind-mounts, which on a
+/// remote engine mean paths of that engine's machine.
+pub fn other_binds_warning(spec: &ContainerSpec) -> Option<String> {
     let others: Vec<String> = spec
         .mounts
         .iter()
         .filter(|m| m.kind == MountKind::Bind)
         .filter_map(|m| m.source.clone())
+        .chain(spec.binds.iter().filter_map(|b| {
+            match crate::container::mount::split_volume(b).as_slice() {
+                [source, _, ..] if source.starts_with('/') => Some(source.to_string()),
+                _ => None,
+            }
+        }))
         .collect();
-    let warning = (!others.is_empty()).then(|| {
+    (!others.is_empty()).then(|| {
         format!(
             "the engine runs on another machine: these bind mounts name paths on that machine, not on this one: {}",
             others.join(", ")
         )
-    });
-    (copy, warning)
+    })
 }
 
 /// Fills the workspace volume of the started container `id` with the
@@ -96,8 +185,8 @@ pub async fn upload(
         message,
     };
     let started = std::time::Instant::now();
-    let source = copy.source.clone();
-    let (file, stats) = tokio::task::spawn_blocking(move || archive(&source))
+    let (source, within) = (copy.source.clone(), copy.within.clone());
+    let (file, stats) = tokio::task::spawn_blocking(move || archive_within(&source, &within))
         .await
         .map_err(|e| failed(e.to_string()))?
         .map_err(|e| failed(e.to_string()))?;
@@ -140,21 +229,36 @@ pub struct ArchiveStats {
 /// temporary file. Symlinks are stored as links, never followed, so
 /// nothing outside the folder is read.
 pub fn archive(source: &Path) -> std::io::Result<(std::fs::File, ArchiveStats)> {
+    archive_within(source, Path::new(""))
+}
+
+/// [`archive`] with every path below `within` (a relative path; its
+/// folders are in the archive too, with `source`'s mode).
+pub fn archive_within(
+    source: &Path,
+    within: &Path,
+) -> std::io::Result<(std::fs::File, ArchiveStats)> {
     let file = tempfile::tempfile()?;
     let mut builder = tar::Builder::new(std::io::BufWriter::new(file));
     builder.follow_symlinks(false);
     let mut stats = ArchiveStats::default();
-    let mut pending = vec![PathBuf::new()];
-    while let Some(relative) = pending.pop() {
+    let mut above = PathBuf::new();
+    for part in within.components() {
+        above.push(part);
+        builder.append_dir(&above, source)?;
+    }
+    // (archive path, path below `source`)
+    let mut pending = vec![(within.to_path_buf(), PathBuf::new())];
+    while let Some((named, relative)) = pending.pop() {
         let dir = source.join(&relative);
         let mut entries: Vec<_> = std::fs::read_dir(&dir)?.collect::<Result<_, _>>()?;
         entries.sort_by_key(|e| e.file_name());
         for entry in entries {
-            let path = relative.join(entry.file_name());
+            let path = named.join(entry.file_name());
             let kind = entry.file_type()?;
             if kind.is_dir() {
                 builder.append_dir(&path, entry.path())?;
-                pending.push(path);
+                pending.push((path, relative.join(entry.file_name())));
             } else if kind.is_file() || kind.is_symlink() {
                 builder.append_path_with_name(entry.path(), &path)?;
                 stats.files += 1;
@@ -250,6 +354,100 @@ mod tests {
         let (copy, warning) = replace_workspace_bind(&config, &mut spec);
         assert_eq!((copy, warning), (None, None));
         assert_eq!(spec, before);
+    }
+
+    #[test]
+    fn compose_binds_of_the_folder_or_above_become_the_volume() {
+        let local = Path::new("/w/proj");
+        let mut spec = ContainerSpec {
+            binds: vec![
+                "/w/proj:/workspaces/proj:cached".into(),
+                "/w/proj:/mirror:ro".into(),
+                "/w/proj/data:/data".into(),
+                "/w:/above".into(),
+                "named:/named".into(),
+            ],
+            mounts: vec![Mount::new(MountKind::Bind, Some("/w/proj".into()), "/long")],
+            ..Default::default()
+        };
+        let copy = replace_folder_binds(local, "p_ws", None, &mut spec).unwrap();
+        assert_eq!(copy.source, local);
+        assert_eq!(copy.target, "/workspaces/proj");
+        assert_eq!(copy.volume, "p_ws");
+        assert_eq!(copy.within, PathBuf::new());
+        // A subfolder, a folder at another depth and a named volume stay.
+        assert_eq!(
+            spec.binds,
+            ["/w/proj/data:/data", "/w:/above", "named:/named"]
+        );
+        let volumes: Vec<(&str, &str, bool)> = spec
+            .mounts
+            .iter()
+            .map(|m| {
+                assert_eq!(m.kind, MountKind::Volume);
+                (m.source.as_deref().unwrap(), m.target.as_str(), m.read_only)
+            })
+            .collect();
+        assert_eq!(
+            volumes,
+            [
+                ("p_ws", "/long", false),
+                ("p_ws", "/workspaces/proj", false),
+                ("p_ws", "/mirror", true)
+            ]
+        );
+        assert!(
+            other_binds_warning(&spec)
+                .unwrap()
+                .ends_with("/w/proj/data, /w")
+        );
+    }
+
+    #[test]
+    fn a_bind_above_the_folder_keeps_its_layout_and_another_service_follows_it() {
+        let local = Path::new("/w/proj");
+        let mut dev = ContainerSpec {
+            binds: vec!["/w:/workspaces:cached".into()],
+            ..Default::default()
+        };
+        let copy = replace_folder_binds(local, "v", None, &mut dev).unwrap();
+        assert_eq!(copy.target, "/workspaces");
+        assert_eq!(copy.within, PathBuf::from("proj"));
+        assert_eq!(
+            notice(
+                &crate::engine::Endpoint {
+                    url: "ssh://box".into(),
+                    tls: false
+                },
+                &copy
+            ),
+            "the engine at ssh://box runs on another machine and cannot see /w/proj: devc copies the folder into the volume v at /workspaces/proj instead of bind-mounting it (later edits here do not reach the container)"
+        );
+        // Another service's bind at another depth would see another layout.
+        let mut other = ContainerSpec {
+            binds: vec!["/w/proj:/src".into(), "/w:/all".into()],
+            ..Default::default()
+        };
+        let shared = replace_folder_binds(local, "v", Some(&copy.within), &mut other).unwrap();
+        assert_eq!(shared.target, "/all");
+        assert_eq!(other.binds, ["/w/proj:/src"]);
+    }
+
+    #[test]
+    fn an_archive_within_puts_the_folder_below_its_path() {
+        let dir = crate::testutil::TempDir::new();
+        let root = dir.path().join("ws");
+        std::fs::create_dir_all(root.join("src")).unwrap();
+        std::fs::write(root.join("src/a.txt"), "hello").unwrap();
+        let (file, stats) = archive_within(&root, Path::new("a/ws")).unwrap();
+        assert_eq!(stats, ArchiveStats { files: 1, bytes: 5 });
+        let mut seen: Vec<String> = tar::Archive::new(file)
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().display().to_string())
+            .collect();
+        seen.sort();
+        assert_eq!(seen, ["a", "a/ws", "a/ws/src", "a/ws/src/a.txt"]);
     }
 
     #[test]

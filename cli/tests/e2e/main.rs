@@ -39,6 +39,7 @@ mod reference_flags;
 mod registry;
 mod remote;
 mod remote_host;
+mod remote_more;
 mod run_args;
 mod shipped;
 mod team_flow;

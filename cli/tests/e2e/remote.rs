@@ -72,7 +72,7 @@ fn unique() -> u64 {
     NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
-fn ids(output: &std::process::Output) -> Vec<String> {
+pub(crate) fn ids(output: &std::process::Output) -> Vec<String> {
     assert!(
         output.status.success(),
         "docker failed: {}",
@@ -85,7 +85,7 @@ fn ids(output: &std::process::Output) -> Vec<String> {
 }
 
 /// devc with exactly this engine environment (none inherited).
-fn devc_with(folder: Option<&Path>, args: &[&str], env: &[(&str, &str)]) -> Command {
+pub(crate) fn devc_with(folder: Option<&Path>, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut command = match folder {
         Some(folder) => crate::common::command_in(folder, args),
         None => {
@@ -109,7 +109,7 @@ fn devc_with(folder: Option<&Path>, args: &[&str], env: &[(&str, &str)]) -> Comm
     command
 }
 
-fn output(mut command: Command) -> Run {
+pub(crate) fn output(mut command: Command) -> Run {
     Run::from(command.output().expect("devc runs"))
 }
 
@@ -589,7 +589,7 @@ fn a_remote_engine_gets_the_workspace_copied_into_a_volume() {
 
 /// Removes what a workspace left on the remote engine (containers and the
 /// volumes they mount), pass or fail.
-struct RemoteCleanup(PathBuf);
+pub(crate) struct RemoteCleanup(pub(crate) PathBuf);
 
 impl Drop for RemoteCleanup {
     fn drop(&mut self) {
