@@ -8,10 +8,9 @@
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
-use crate::common::{Run, Workspace};
+use crate::common::{Background, Run, Workspace, wait_for};
 
 /// A running workspace with its generated SSH config.
 struct Host {
@@ -76,28 +75,6 @@ impl Host {
 
 fn path_str(path: &Path) -> &str {
     path.to_str().unwrap()
-}
-
-/// Polls `check` every 50 ms until it returns `Some`, or panics after `secs`.
-fn wait_for<T>(secs: u64, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(value) = check() {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// Kills a background child when the test ends, pass or fail.
-struct Background(Child);
-
-impl Drop for Background {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 #[test]

@@ -5,11 +5,11 @@
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::common::{BUSYBOX, Run, Workspace};
+use crate::common::{BUSYBOX, Background, Run, Workspace, wait_for};
 use crate::remote::{RemoteCleanup, devc_with, ids, output};
 use crate::remote_host::{RemoteHost, remote};
 
@@ -32,28 +32,6 @@ fn volumes_remote(ws: &Workspace, sub: &str, rest: &[&str]) -> Run {
 fn ok(run: Run) -> Run {
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     run
-}
-
-/// Calls `check` until it gives a value, failing after `secs` seconds.
-fn wait_for<T>(secs: u64, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(value) = check() {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// Kills a background child when the test ends, pass or fail.
-struct Background(Child);
-
-impl Drop for Background {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// Removes a Compose project's containers, networks and volumes from the
