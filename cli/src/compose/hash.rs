@@ -250,7 +250,7 @@ fn environment(
         };
         let Some(path) = path else { continue };
         if let Ok(text) = std::fs::read_to_string(paths.absolute(&path)) {
-            for (k, v) in super::file::parse_dotenv(&text) {
+            for (k, v) in super::file::dotenv::parse_dotenv(&text) {
                 out.insert(k, Value::String(v));
             }
         }

@@ -168,7 +168,7 @@ pub fn parse(name: &str, value: &Value, naming: &Naming<'_>) -> Result<Service, 
                     let path = naming.absolute(&path);
                     match std::fs::read_to_string(&path) {
                         Ok(content) => {
-                            for (k, v) in super::file::parse_dotenv(&content) {
+                            for (k, v) in super::file::dotenv::parse_dotenv(&content) {
                                 push(&mut args, "-e", format!("{k}={v}"));
                             }
                         }
