@@ -25,6 +25,8 @@ pub enum Error {
     Lifecycle(#[from] crate::lifecycle::LifecycleError),
     #[error(transparent)]
     Attach(#[from] crate::attach::AttachError),
+    #[error(transparent)]
+    Sync(#[from] crate::sync::SyncError),
     /// The command line asks for something devc cannot do (exit 2, as
     /// clap's own parse errors).
     #[error("{message}")]
@@ -69,6 +71,7 @@ impl Error {
             Self::Compose(e) => e.hint(),
             Self::Lifecycle(e) => e.hint(),
             Self::Attach(e) => e.hint(),
+            Self::Sync(e) => e.hint(),
             Self::Usage { hint, .. } | Self::Failed { hint, .. } => hint.clone(),
             Self::Interrupted(_) => None,
         }

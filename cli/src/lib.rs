@@ -23,6 +23,8 @@
 //! - [`attach`]: connecting people and editors to the container: terminals,
 //!   the SSH agent, port forwarding, editor URIs, the editor-server volume and
 //!   the extensions `customizations.vscode.extensions` lists.
+//! - [`sync`]: two-way sync of the workspace with a container on a remote
+//!   engine: the daemon on the client, the peer in the container.
 //! - [`worktree`]: git worktrees: the common `.git` mount, `devc worktree`
 //!   (git, environments per worktree) and host-port reallocation.
 //! - [`templates`]: dev container templates (shipped, folder or OCI): options, apply, publish.
@@ -54,6 +56,7 @@ pub mod mcp;
 pub mod printer;
 pub mod registry;
 pub mod suggest;
+pub mod sync;
 pub mod templates;
 pub mod worktree;
 

@@ -107,7 +107,10 @@ impl Devc for Tools {
             Call::Down { folder, volumes } => {
                 let config = ctx.resolve(&WorkspaceArgs::for_folder(folder))?;
                 let engine = ctx.engine().await?;
-                let options = DownOptions { volumes };
+                let options = DownOptions {
+                    volumes,
+                    ..Default::default()
+                };
                 Ok(
                     teardown::down_locked(&engine, &config, options, &ctx.printer)
                         .await?

@@ -24,6 +24,7 @@ mod shell;
 mod ssh;
 mod ssh_config;
 mod stop;
+mod sync;
 mod templates;
 mod up;
 mod volumes;
@@ -128,6 +129,8 @@ enum Command {
     Open(open::OpenArgs),
     /// Forward forwardPorts from 127.0.0.1 on the host into the dev container.
     Forward(forward::ForwardArgs),
+    /// The two-way sync with a container on a remote engine: status, pause, resume, stop, start.
+    Sync(sync::SyncArgs),
     /// Git worktrees with their own environments: add (and bring up), list, rm (and take down).
     Worktree(worktree::WorktreeArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
@@ -137,6 +140,9 @@ enum Command {
     /// The SSH server devc runs inside containers.
     #[command(name = "__agent", hide = true)]
     Agent(ssh::AgentArgs),
+    /// The container's side of the two-way sync.
+    #[command(name = "__sync-peer", hide = true)]
+    SyncPeer(sync::PeerArgs),
 }
 
 /// Flags every command that acts on a workspace takes.
@@ -471,6 +477,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             Command::Completions(args) => completions::run(&ctx, args).await,
             Command::Man(args) => completions::run_man(&ctx, args).await,
             Command::Agent(args) => ssh::run_agent(&ctx, args).await,
+            Command::Sync(args) => sync::run(&ctx, args).await,
+            Command::SyncPeer(args) => sync::run_peer(&ctx, args).await,
         }
     });
     // Pending stdin reads (exec) must not keep the process alive.

@@ -299,6 +299,22 @@ async fn up(
             container_id: Some(result.container_id.clone()),
         })?;
     }
+    // A workspace copied into a volume on a remote engine: synced both ways.
+    if engine.endpoint().is_remote() {
+        let sync = crate::sync::ensure(
+            &engine,
+            ctx.docker_host.as_deref(),
+            &config,
+            &listed,
+            reporter,
+        );
+        if let Err(e) = sync.await {
+            reporter.warn(&format!(
+                "the two-way sync did not start: {e}; edits do not flow between {} and the container until `devc sync start` succeeds",
+                config.local_workspace_folder.display()
+            ));
+        }
+    }
     let mut out = json!({
         "outcome": "success",
         "containerId": result.container_id,

@@ -368,9 +368,17 @@ pub async fn remove(
                 "Taking down the environment of {}",
                 path.display()
             ));
-            removed = teardown::down(&engine, &config, DownOptions { volumes: true }, reporter)
-                .await?
-                .containers;
+            removed = teardown::down(
+                &engine,
+                &config,
+                DownOptions {
+                    volumes: true,
+                    ..Default::default()
+                },
+                reporter,
+            )
+            .await?
+            .containers;
         }
         Err(_) => reporter.step(&format!(
             "No dev container configuration in {}; removing the worktree only",

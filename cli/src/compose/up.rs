@@ -660,9 +660,11 @@ async fn create_dev(
     let image_id = compose_image_id(engine, project, service, &image).await?;
     apply_service(project, service, &mut spec, image_id.as_deref())?;
     resolve_network_mode(engine, project, &mut spec).await?;
-    if let Some(copy) =
+    if let Some(mut copy) =
         remote_workspace(engine, config, project, service, &mut spec, reporter).await?
     {
+        copy.ignore = config.sync_ignore.clone();
+        copy.devcontainer_id = config.devcontainer_id.clone();
         reporter.warn(&crate::container::workspace_copy::notice(
             engine.endpoint(),
             &copy,

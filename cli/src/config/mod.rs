@@ -30,6 +30,7 @@ pub mod network;
 pub mod parse;
 pub mod resolved;
 pub mod substitute;
+pub mod sync;
 pub mod workspace;
 
 use std::path::PathBuf;

@@ -94,6 +94,9 @@ pub struct ResolvedConfig {
     /// `customizations.devc.network.allow` (issue 15): `None` when unset.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub network_allow: Option<super::network::Allowlist>,
+    /// `customizations.devc.sync.ignore` (issue 12): empty when unset.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sync_ignore: Vec<String>,
 }
 
 /// The reference CLI's `--default-user-env-probe` and
@@ -297,9 +300,12 @@ fn resolve_parsed_with(
 
     let network_allow = super::network::allowlist(config.customizations.as_ref())
         .map_err(|m| at(super::network::PROPERTY, m))?;
+    let sync_ignore = super::sync::ignore(config.customizations.as_ref())
+        .map_err(|m| at(super::sync::PROPERTY, m))?;
 
     Ok(ResolvedConfig {
         network_allow,
+        sync_ignore,
         warnings: unknown_properties(&raw)
             .into_iter()
             .chain(layout_warning)

@@ -33,6 +33,10 @@ pub struct DownOptions {
     /// Also remove anonymous volumes and the named volumes the
     /// configuration mounts.
     pub volumes: bool,
+    /// With `volumes`: asked (with the reason) whether to remove a
+    /// workspace volume on a remote engine whose latest changes may not
+    /// have reached the client; without it such a volume is kept.
+    pub confirm_unsynced: Option<fn(&str) -> bool>,
 }
 
 /// What `down` did.
@@ -85,6 +89,7 @@ pub async fn stop(
     config: &ResolvedConfig,
     reporter: &dyn Reporter,
 ) -> Result<Stopped, Error> {
+    stop_sync(engine, config, reporter).await;
     let found = crate::container::up::find(engine, config).await?;
     for other in crate::compose::siblings(engine, config, found.as_ref()).await? {
         if other.is_running() {
@@ -129,6 +134,31 @@ pub async fn down(
     options: DownOptions,
     reporter: &dyn Reporter,
 ) -> Result<Removed, Error> {
+    let settled = stop_sync(engine, config, reporter).await;
+    // A workspace volume whose latest changes may not be on the client
+    // yet is kept unless the user says otherwise.
+    let keep_workspace = match (&settled, options.volumes) {
+        (Some(Err(why)), true) => {
+            let question = format!(
+                "the workspace volume on {} may hold changes that have not reached {} ({why})",
+                engine.endpoint(),
+                config.local_workspace_folder.display()
+            );
+            !options.confirm_unsynced.is_some_and(|ask| ask(&question))
+        }
+        _ => false,
+    };
+    let workspace_volume = super::workspace_copy::volume_name(&config.devcontainer_id);
+    let kept = |name: &str| {
+        let keep = keep_workspace && name.ends_with(&workspace_volume);
+        if keep {
+            reporter.warn(&format!(
+                "kept the volume {name}: it may hold changes that have not reached {}; `devc up` and `devc sync stop` bring them over, then `devc down --volumes` removes it (or `docker volume rm {name}` drops them)",
+                config.local_workspace_folder.display()
+            ));
+        }
+        keep
+    };
     let mut containers = engine
         .find_containers(&config.id_labels)
         .await
@@ -206,6 +236,9 @@ pub async fn down(
                 .await
                 .map_err(ContainerError::from)?
             {
+                if kept(&volume) {
+                    continue;
+                }
                 reporter.step(&format!("Removing volume {volume}"));
                 engine
                     .remove_volume(&volume)
@@ -228,6 +261,9 @@ pub async fn down(
             names
         };
         for name in mounted {
+            if kept(&name) {
+                continue;
+            }
             remove_if_owned(engine, config, &name, reporter).await?;
         }
         // Named after this workspace's id: its own.
@@ -241,6 +277,32 @@ pub async fn down(
     }
     Ok(Removed {
         containers: containers.into_iter().map(|c| c.id).collect(),
+    })
+}
+
+/// Stops the workspace's two-way sync (remote engines) after a last full
+/// sync. `None`: the workspace has no sync; else `Ok` when every change
+/// reached both sides, or why that is not known.
+async fn stop_sync(
+    engine: &Engine,
+    config: &ResolvedConfig,
+    reporter: &dyn Reporter,
+) -> Option<Result<(), String>> {
+    let (dir, status) = crate::sync::stop(engine, config).await?;
+    if let Some(status) = &status {
+        reporter.step(&format!(
+            "Stopped the two-way sync: {}",
+            crate::sync::describe(status)
+        ));
+    }
+    let last = status.or_else(|| dir.read_status());
+    Some(match last {
+        Some(s) if s.state == "stopped" && s.settled() => Ok(()),
+        Some(s) => Err(format!(
+            "the sync's last state: {}",
+            crate::sync::describe(&s)
+        )),
+        None => Err("the sync never ran".into()),
     })
 }
 

@@ -12,7 +12,9 @@
 //! client paths are left alone and named in a warning: on a remote engine
 //! they mean that engine's host. A volume `workspaceMount` is left as is.
 //!
-//! The copy is one way and made at creation; two-way sync is issue 12 part 3.
+//! The copy is made at creation and recorded as the base of the two-way
+//! sync that `up` then starts ([`crate::sync`]); paths that
+//! `customizations.devc.sync.ignore` names are left out of both.
 
 use std::path::{Path, PathBuf};
 
@@ -37,6 +39,10 @@ pub struct WorkspaceCopy {
     /// of a folder above the workspace (`../..:/workspaces`) the path from
     /// that folder down to the workspace, so the layout stays the same.
     pub within: PathBuf,
+    /// `customizations.devc.sync.ignore`: left out of the copy.
+    pub ignore: Vec<String>,
+    /// The dev container's id (where the sync keeps its state).
+    pub devcontainer_id: String,
 }
 
 /// The workspace volume's name for a dev container.
@@ -47,7 +53,7 @@ pub fn volume_name(devcontainer_id: &str) -> String {
 /// What `up` says once when it puts the workspace in a volume.
 pub fn notice(endpoint: &crate::engine::Endpoint, copy: &WorkspaceCopy) -> String {
     format!(
-        "the engine at {endpoint} runs on another machine and cannot see {}: devc copies the folder into the volume {} at {} instead of bind-mounting it (later edits here do not reach the container)",
+        "the engine at {endpoint} runs on another machine and cannot see {}: devc copies the folder into the volume {} at {} instead of bind-mounting it, and syncs both ways while the container runs",
         copy.source.display(),
         copy.volume,
         Path::new(&copy.target).join(&copy.within).display()
@@ -81,6 +87,8 @@ pub fn replace_workspace_bind(
             target: workspace.target,
             volume,
             within: PathBuf::new(),
+            ignore: config.sync_ignore.clone(),
+            devcontainer_id: config.devcontainer_id.clone(),
         });
     }
     (copy, other_binds_warning(spec))
@@ -114,6 +122,8 @@ pub fn replace_folder_binds(
                     target: target.to_string(),
                     volume: volume.to_string(),
                     within: within.to_path_buf(),
+                    ignore: Vec::new(),
+                    devcontainer_id: String::new(),
                 });
                 true
             }
@@ -186,10 +196,12 @@ pub async fn upload(
     };
     let started = std::time::Instant::now();
     let (source, within) = (copy.source.clone(), copy.within.clone());
-    let (file, stats) = tokio::task::spawn_blocking(move || archive_within(&source, &within))
-        .await
-        .map_err(|e| failed(e.to_string()))?
-        .map_err(|e| failed(e.to_string()))?;
+    let ignore = crate::sync::tree::Ignore::new(&copy.source, &copy.ignore).map_err(failed)?;
+    let (file, stats, base) =
+        tokio::task::spawn_blocking(move || archive_within(&source, &within, &ignore))
+            .await
+            .map_err(|e| failed(e.to_string()))?
+            .map_err(|e| failed(e.to_string()))?;
     engine
         .upload_open_file(id, &copy.target, file)
         .await
@@ -206,6 +218,25 @@ pub async fn upload(
             ..Default::default()
         };
         engine.exec_capture(id, &request).await?;
+    }
+    let info = crate::sync::SyncInfo {
+        folder: copy.source.clone(),
+        container: id.to_string(),
+        remote_root: if copy.within.as_os_str().is_empty() {
+            copy.target.clone()
+        } else {
+            Path::new(&copy.target)
+                .join(&copy.within)
+                .display()
+                .to_string()
+        },
+        user: user.to_string(),
+        ignore: copy.ignore.clone(),
+        volume: copy.volume.clone(),
+        engine: engine.endpoint().to_string(),
+    };
+    if let Err(e) = crate::sync::record_upload(engine, &copy.devcontainer_id, &info, &base) {
+        reporter.warn(&format!("the two-way sync cannot start: {e}"));
     }
     reporter.step(&format!(
         "Copied {} files ({:.1} MB) of {} into the volume {} in {:.1} s",
@@ -225,23 +256,27 @@ pub struct ArchiveStats {
     pub bytes: u64,
 }
 
-/// A tar of `source`'s content (paths relative to it) in an unnamed
-/// temporary file. Symlinks are stored as links, never followed, so
-/// nothing outside the folder is read.
-pub fn archive(source: &Path) -> std::io::Result<(std::fs::File, ArchiveStats)> {
-    archive_within(source, Path::new(""))
-}
+/// What the archive holds, path by path (relative to `source`): the base
+/// of the two-way sync.
+pub type Manifest = std::collections::BTreeMap<String, crate::sync::Entry>;
 
-/// [`archive`] with every path below `within` (a relative path; its
-/// folders are in the archive too, with `source`'s mode).
+/// A tar of `source`'s content (paths relative to it, every path below
+/// `within`, whose folders are in the archive too with `source`'s mode) in
+/// an unnamed temporary file, leaving out what `ignore` names. Symlinks
+/// are stored as links, never followed, so nothing outside the folder is
+/// read. Each file's hash is taken from the bytes that went into the tar.
 pub fn archive_within(
     source: &Path,
     within: &Path,
-) -> std::io::Result<(std::fs::File, ArchiveStats)> {
+    ignore: &crate::sync::tree::Ignore,
+) -> std::io::Result<(std::fs::File, ArchiveStats, Manifest)> {
+    use crate::sync::tree::{Entry, Kind};
+    use std::os::unix::fs::PermissionsExt;
     let file = tempfile::tempfile()?;
     let mut builder = tar::Builder::new(std::io::BufWriter::new(file));
     builder.follow_symlinks(false);
     let mut stats = ArchiveStats::default();
+    let mut manifest = Manifest::new();
     let mut above = PathBuf::new();
     for part in within.components() {
         above.push(part);
@@ -255,16 +290,56 @@ pub fn archive_within(
         entries.sort_by_key(|e| e.file_name());
         for entry in entries {
             let path = named.join(entry.file_name());
+            let below = relative.join(entry.file_name());
+            let Some(key) = below.to_str().map(str::to_string) else {
+                continue;
+            };
             let kind = entry.file_type()?;
+            if ignore.ignored(&key, kind.is_dir()) {
+                continue;
+            }
             if kind.is_dir() {
                 builder.append_dir(&path, entry.path())?;
-                pending.push((path, relative.join(entry.file_name())));
-            } else if kind.is_file() || kind.is_symlink() {
+                pending.push((path, below));
+                manifest.insert(
+                    key,
+                    Entry {
+                        kind: Kind::Dir,
+                        mode: 0,
+                        hash: String::new(),
+                    },
+                );
+            } else if kind.is_symlink() {
                 builder.append_path_with_name(entry.path(), &path)?;
                 stats.files += 1;
-                if kind.is_file() {
-                    stats.bytes += entry.metadata()?.len();
+                if let Some(target) = std::fs::read_link(entry.path())?.to_str() {
+                    let hash = target.to_string();
+                    manifest.insert(
+                        key,
+                        Entry {
+                            kind: Kind::Symlink,
+                            mode: 0,
+                            hash,
+                        },
+                    );
                 }
+            } else if kind.is_file() {
+                let meta = entry.metadata()?;
+                let mut header = tar::Header::new_gnu();
+                header.set_metadata_in_mode(&meta, tar::HeaderMode::Complete);
+                let file = std::fs::File::open(entry.path())?;
+                let mut reader = HashingReader::new(std::io::Read::take(file, meta.len()));
+                builder.append_data(&mut header, &path, &mut reader)?;
+                stats.files += 1;
+                stats.bytes += meta.len();
+                manifest.insert(
+                    key,
+                    Entry {
+                        kind: Kind::File,
+                        mode: meta.permissions().mode() & 0o777,
+                        hash: reader.finish(),
+                    },
+                );
             }
             // Sockets and fifos have no content to copy.
         }
@@ -274,7 +349,35 @@ pub fn archive_within(
         .into_inner()
         .map_err(|e| e.into_error())?;
     std::io::Seek::rewind(&mut file)?;
-    Ok((file, stats))
+    Ok((file, stats, manifest))
+}
+
+/// Hashes what passes through it.
+struct HashingReader<R> {
+    inner: R,
+    hasher: sha2::Sha256,
+}
+
+impl<R> HashingReader<R> {
+    fn new(inner: R) -> Self {
+        Self {
+            inner,
+            hasher: <sha2::Sha256 as sha2::Digest>::new(),
+        }
+    }
+
+    fn finish(self) -> String {
+        let digest = sha2::Digest::finalize(self.hasher);
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        sha2::Digest::update(&mut self.hasher, &buf[..n]);
+        Ok(n)
+    }
 }
 
 #[cfg(test)]
@@ -421,7 +524,7 @@ mod tests {
                 },
                 &copy
             ),
-            "the engine at ssh://box runs on another machine and cannot see /w/proj: devc copies the folder into the volume v at /workspaces/proj instead of bind-mounting it (later edits here do not reach the container)"
+            "the engine at ssh://box runs on another machine and cannot see /w/proj: devc copies the folder into the volume v at /workspaces/proj instead of bind-mounting it, and syncs both ways while the container runs"
         );
         // Another service's bind at another depth would see another layout.
         let mut other = ContainerSpec {
@@ -439,7 +542,8 @@ mod tests {
         let root = dir.path().join("ws");
         std::fs::create_dir_all(root.join("src")).unwrap();
         std::fs::write(root.join("src/a.txt"), "hello").unwrap();
-        let (file, stats) = archive_within(&root, Path::new("a/ws")).unwrap();
+        let none = crate::sync::tree::Ignore::new(&root, &[]).unwrap();
+        let (file, stats, _) = archive_within(&root, Path::new("a/ws"), &none).unwrap();
         assert_eq!(stats, ArchiveStats { files: 1, bytes: 5 });
         let mut seen: Vec<String> = tar::Archive::new(file)
             .entries()
@@ -462,7 +566,19 @@ mod tests {
             .unwrap();
         std::fs::write(dir.path().join("secret"), "outside").unwrap();
         std::os::unix::fs::symlink("../secret", root.join("link")).unwrap();
-        let (file, stats) = archive(&root).unwrap();
+        let ignore = crate::sync::tree::Ignore::new(&root, &["*.log".to_string()]).unwrap();
+        std::fs::write(root.join("build.log"), "left out").unwrap();
+        let (file, stats, manifest) = archive_within(&root, Path::new(""), &ignore).unwrap();
+        assert_eq!(
+            manifest.keys().collect::<Vec<_>>(),
+            ["link", "run.sh", "src", "src/deep", "src/deep/a.txt"]
+        );
+        assert_eq!(manifest["run.sh"].mode, 0o755);
+        assert_eq!(
+            manifest["src/deep/a.txt"].hash,
+            crate::sync::tree::hash_bytes(b"hello")
+        );
+        assert_eq!(manifest["link"].hash, "../secret");
         assert_eq!(
             stats,
             ArchiveStats {

@@ -42,6 +42,7 @@ mod remote_host;
 mod remote_more;
 mod run_args;
 mod shipped;
+mod sync;
 mod team_flow;
 mod up;
 mod volumes;
