@@ -99,7 +99,7 @@ pub async fn run(ctx: &Context, args: SyncArgs) -> Result<u8, Error> {
         )
         .await?
         .ok_or_else(no_sync)?;
-        print_status(ctx, &dir, Some(&status));
+        print_status(ctx, &dir, Some(&status), true);
         return Ok(0);
     }
     let answered = control::ask(&dir, command).await?;
@@ -116,15 +116,20 @@ pub async fn run(ctx: &Context, args: SyncArgs) -> Result<u8, Error> {
         }
         _ => {}
     }
-    let last = dir.read_status();
-    print_status(ctx, &dir, answered.as_ref().or(last.as_ref()));
+    let running = answered.is_some() && command != "stop";
+    let last = dir.read_status().map(|mut last| {
+        // The daemon is gone: its last state stands, unless that was a live one.
+        if answered.is_none() && matches!(last.state.as_str(), "watching" | "paused" | "starting") {
+            last.state = "not running".into();
+        }
+        last
+    });
+    print_status(ctx, &dir, answered.as_ref().or(last.as_ref()), running);
     Ok(0)
 }
 
 /// The result line and a sentence for people.
-fn print_status(ctx: &Context, dir: &StateDir, status: Option<&sync::Status>) {
-    let running =
-        status.is_some_and(|s| matches!(s.state.as_str(), "watching" | "paused" | "starting"));
+fn print_status(ctx: &Context, dir: &StateDir, status: Option<&sync::Status>, running: bool) {
     ctx.printer.result(&json!({
         "outcome": "success",
         "running": running,

@@ -151,6 +151,7 @@ async fn replace_dev(
     bring_up(engine, config, project, before, options, reporter).await?;
     wait_for_dependencies(engine, project, dev, reporter).await?;
     if let Some(old) = old {
+        crate::sync::settle_before_replace(engine, config, reporter).await;
         reporter.step(&format!("Removing container {}", short(&old.id)));
         engine
             .remove_container(&old.id, false)

@@ -179,6 +179,7 @@ pub async fn up(
             // The image first: if the build fails, the old container stays.
             let image = image::prepare(engine, config, &options.prepare, reporter).await?;
             let gpus = gpus_for(engine, config, &image, options, reporter).await?;
+            crate::sync::settle_before_replace(engine, config, reporter).await;
             reporter.step(&format!("Removing container {}", short(&old.id)));
             reporter.outcome(Outcome::ContainerReplaced);
             let remove = async {

@@ -193,6 +193,10 @@ struct Daemon {
     status: Status,
     paused: bool,
     base_changed: bool,
+    /// A mass delete was held back ([`reconcile::looks_wiped`]) …
+    held_mass_delete: bool,
+    /// … and `resume` said to apply it.
+    allow_mass_delete: bool,
 }
 
 /// Runs the daemon for the state folder `dir` until it is stopped or the
@@ -278,6 +282,8 @@ async fn start(
         status: status.clone(),
         paused: false,
         base_changed: true,
+        held_mass_delete: false,
+        allow_mass_delete: false,
     })
 }
 
@@ -375,6 +381,9 @@ impl Daemon {
                 log("paused");
             }
             Control::Resume => {
+                // Resuming after a held mass delete is the go-ahead for it.
+                self.allow_mass_delete = self.held_mass_delete;
+                self.held_mass_delete = false;
                 self.paused = false;
                 self.status.state = "watching".into();
                 log("resumed");
@@ -436,6 +445,37 @@ impl Daemon {
             };
             let (mut removals, others): (Vec<String>, Vec<String>) =
                 paths.into_iter().partition(removes);
+            let client_deletes = removals
+                .iter()
+                .filter(|p| {
+                    self.remote.get(*p).is_none()
+                        && self
+                            .local
+                            .entries
+                            .get(*p)
+                            .is_some_and(|e| e.kind != Kind::Dir)
+                })
+                .count();
+            let client_files = self
+                .local
+                .entries
+                .values()
+                .filter(|e| e.kind != Kind::Dir)
+                .count();
+            if !self.allow_mass_delete && reconcile::looks_wiped(client_deletes, client_files) {
+                let message = format!(
+                    "the container's workspace lost {client_deletes} of the client's {client_files} files at once; the sync paused instead of deleting them here: look at the container (`devc exec ls`), then `devc sync resume` applies the deletes"
+                );
+                log(&message);
+                self.status.error = Some(message);
+                self.status.state = "paused".into();
+                self.paused = true;
+                self.held_mass_delete = true;
+                self.dirty.extend(removals.into_iter().chain(others));
+                self.status.pending = self.dirty.len();
+                self.save();
+                return Ok(());
+            }
             removals.reverse();
             for path in removals.into_iter().chain(others) {
                 if let Err(e) = self.settle(&path).await {
@@ -457,6 +497,7 @@ impl Daemon {
                 self.dirty.remove(path);
             }
         }
+        self.allow_mass_delete = false;
         self.status.pending = self.dirty.len() + failed.len();
         if self.status.pending == 0 {
             self.status.in_sync_at = Some(now());

@@ -145,6 +145,22 @@ pub async fn stop(engine: &Engine, config: &ResolvedConfig) -> Option<(StateDir,
     Some((dir, status))
 }
 
+/// Before the workspace's container is replaced (`rebuild`, a changed
+/// configuration): a last full sync and a stop, so the new container's
+/// copy starts from both sides being the same.
+pub async fn settle_before_replace(
+    engine: &Engine,
+    config: &ResolvedConfig,
+    reporter: &dyn Reporter,
+) {
+    if let Some((_, Some(status))) = stop(engine, config).await {
+        reporter.step(&format!(
+            "Stopped the two-way sync before replacing the container: {}",
+            describe(&status)
+        ));
+    }
+}
+
 /// One line about a status: its state, what it copied, its conflicts.
 pub fn describe(status: &Status) -> String {
     let mut text = format!(

@@ -63,6 +63,13 @@ pub fn keep(local: &Entry, remote: &Entry) -> Keep {
     }
 }
 
+/// Whether deleting `deletes` of the client's `files` at once looks like
+/// a container workspace that was emptied (a volume wiped outside devc)
+/// rather than work: then the sync pauses and asks instead of deleting.
+pub fn looks_wiped(deletes: usize, files: usize) -> bool {
+    deletes > 100 && deletes * 2 > files
+}
+
 /// The suffix of the container's version saved beside a conflicting path.
 pub const CONTAINER_SUFFIX: &str = ".devc-conflict-container";
 /// The suffix of the client's version moved aside.
@@ -138,5 +145,15 @@ mod tests {
         assert_eq!(keep(&mine, &theirs), Keep::ContainerAside);
         assert_eq!(keep(&mine, &dir()), Keep::ClientAside);
         assert_eq!(keep(&dir(), &theirs), Keep::ContainerAside);
+    }
+
+    #[test]
+    fn only_a_mass_delete_of_most_files_looks_wiped() {
+        assert!(!looks_wiped(3, 4), "a small project's cleanup is work");
+        assert!(
+            !looks_wiped(150, 1000),
+            "a folder removed in a big tree is work"
+        );
+        assert!(looks_wiped(900, 1000));
     }
 }

@@ -233,3 +233,96 @@ fn edits_flow_both_ways_while_the_remote_container_runs() {
     let down = ok(run_remote(&ws, &["down", "--volumes"]));
     assert!(!down.stderr.contains("kept the volume"), "{}", down.stderr);
 }
+
+/// The pid of the running daemon, from `devc sync status`.
+fn daemon_pid(ws: &Workspace) -> u32 {
+    let status = status(ws);
+    assert_eq!(status["running"], true, "{status}");
+    status["sync"]["pid"].as_u64().unwrap() as u32
+}
+
+/// Kills the daemon as a crash would, and waits until it is gone.
+fn kill_daemon(pid: u32) {
+    let killed = std::process::Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    wait_for(30, "the daemon to be gone", || {
+        (!Path::new(&format!("/proc/{pid}")).exists()
+            || std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .is_ok_and(|s| s.contains(") Z ")))
+        .then_some(())
+    });
+}
+
+/// The daemon lives in a session of its own (closing the terminal that
+/// ran `up` does not end it); after it dies, `up` starts a new one that
+/// brings over what changed meanwhile; with no daemon to settle it, `down
+/// --volumes` (no terminal to ask on) keeps the workspace volume and says
+/// so, and the container's change is still in it.
+#[test]
+fn a_dead_sync_restarts_with_up_and_down_keeps_an_unsynced_volume() {
+    let host = remote();
+    let ws = Workspace::with_config("sync-keep", &format!(r#"{{"image": "{BUSYBOX}"}}"#));
+    let _cleanup = RemoteCleanup(ws.path.clone());
+    ws.write("a.txt", "a\n");
+    let up = ok(run_remote(&ws, &["up"])).json();
+    let id = up["containerId"].as_str().unwrap().to_string();
+
+    let pid = daemon_pid(&ws);
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat.rsplit(") ").next().unwrap().split(' ').collect();
+    assert_eq!(
+        fields[3],
+        pid.to_string(),
+        "the daemon leads its own session: {stat}"
+    );
+
+    kill_daemon(pid);
+    let dead = status(&ws);
+    assert_eq!(dead["running"], false, "{dead}");
+    ok(in_container(&ws, "echo while no sync ran > b.txt"));
+    let again = ok(run_remote(&ws, &["up"]));
+    assert_eq!(again.json()["containerId"], id.as_str());
+    assert_eq!(
+        read(&ws.path.join("b.txt")).as_deref(),
+        Some("while no sync ran\n"),
+        "up waits for the new daemon's first full sync: {}",
+        again.stderr
+    );
+
+    kill_daemon(daemon_pid(&ws));
+    ok(in_container(&ws, "echo never reached the client > c.txt"));
+    let down = ok(run_remote(&ws, &["down", "--volumes"]));
+    assert!(
+        down.stderr.contains("kept the volume devc-workspace-"),
+        "{}",
+        down.stderr
+    );
+    let volume = format!(
+        "devc-workspace-{}",
+        down.stderr
+            .split("kept the volume devc-workspace-")
+            .nth(1)
+            .unwrap()
+            .split(':')
+            .next()
+            .unwrap()
+    );
+    let read_back = host.docker(&[
+        "run",
+        "--rm",
+        "-v",
+        &format!("{volume}:/w"),
+        BUSYBOX,
+        "cat",
+        "/w/c.txt",
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&read_back.stdout),
+        "never reached the client\n"
+    );
+    host.docker(&["volume", "rm", "-f", &volume]);
+    assert!(!ws.path.join("c.txt").exists());
+}
