@@ -448,7 +448,7 @@ impl Daemon {
             let client_deletes = removals
                 .iter()
                 .filter(|p| {
-                    self.remote.get(*p).is_none()
+                    !self.remote.contains_key(*p)
                         && self
                             .local
                             .entries
