@@ -43,6 +43,7 @@ mod remote_more;
 mod run_args;
 mod shipped;
 mod sync;
+mod sync_bench;
 mod team_flow;
 mod up;
 mod volumes;
