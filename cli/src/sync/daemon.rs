@@ -222,30 +222,119 @@ pub async fn run(engine: &Engine, dir: StateDir) -> Result<(), SyncError> {
         info.remote_root,
         info.engine
     ));
-    let started = start(engine, &dir, &info, &mut status).await;
-    let mut daemon = match started {
-        Ok(daemon) => daemon,
+    let outcome = run_with_reconnects(engine, &dir, &info, &mut status, &listener).await;
+    match &outcome {
+        Ok(()) => status.state = "stopped".into(),
         Err(e) => {
             status.state = "failed".into();
             status.error = Some(e.to_string());
-            let _ = dir.write_status(&status);
             log(&format!("failed: {e}"));
-            let _ = std::fs::remove_file(dir.socket());
-            return Err(e);
         }
-    };
-    let outcome = daemon.serve(listener).await;
-    daemon.status.state = match &outcome {
-        Ok(()) => "stopped".into(),
-        Err(e) => {
-            daemon.status.error = Some(e.to_string());
-            log(&format!("failed: {e}"));
-            "failed".into()
-        }
-    };
-    daemon.save();
+    }
+    let _ = dir.write_status(&status);
     let _ = std::fs::remove_file(dir.socket());
     outcome
+}
+
+/// How long a sync that ran keeps trying to get the container's side
+/// back after the connection broke (a flaky network, a restarted sshd).
+const RECONNECT_FOR: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Serves until stopped. Once it has run, a broken connection to the
+/// container's side is retried (1 s, 2 s, 4 s … 30 s apart, for
+/// [`RECONNECT_FOR`]) while the container still runs; a first start that
+/// fails, fails (`up` is waiting for it).
+async fn run_with_reconnects(
+    engine: &Engine,
+    dir: &StateDir,
+    info: &SyncInfo,
+    status: &mut Status,
+    listener: &tokio::net::UnixListener,
+) -> Result<(), SyncError> {
+    let mut ran = false;
+    let mut broken_since: Option<std::time::Instant> = None;
+    let mut pause = std::time::Duration::from_secs(1);
+    loop {
+        let outcome = match start(engine, dir, info, status).await {
+            Ok(mut daemon) => {
+                ran = true;
+                broken_since = None;
+                pause = std::time::Duration::from_secs(1);
+                let outcome = daemon.serve(listener).await;
+                daemon.save();
+                *status = daemon.status.clone();
+                outcome
+            }
+            Err(e) => Err(e),
+        };
+        let error = match outcome {
+            Ok(()) => return Ok(()),
+            Err(e) => e,
+        };
+        let transient = matches!(error, SyncError::PeerEnded(_) | SyncError::Engine(_));
+        let since = *broken_since.get_or_insert_with(std::time::Instant::now);
+        if !ran
+            || !transient
+            || since.elapsed() > RECONNECT_FOR
+            || !container_runs(engine, info).await
+        {
+            return Err(error);
+        }
+        log(&format!("{error}; trying again in {} s", pause.as_secs()));
+        status.state = "reconnecting".into();
+        status.error = Some(error.to_string());
+        let _ = dir.write_status(status);
+        if wait_or_stop(listener, status, pause).await {
+            return Ok(());
+        }
+        pause = (pause * 2).min(std::time::Duration::from_secs(30));
+    }
+}
+
+/// Whether the container is (still, or as far as can be told) running:
+/// an engine that cannot be reached right now counts as yes.
+async fn container_runs(engine: &Engine, info: &SyncInfo) -> bool {
+    match engine.inspect_container(&info.container).await {
+        Ok(container) => container.is_running(),
+        Err(e) => !e.is_not_found(),
+    }
+}
+
+/// Waits `pause`, answering control requests meanwhile; true when asked
+/// to stop.
+async fn wait_or_stop(
+    listener: &tokio::net::UnixListener,
+    status: &Status,
+    pause: std::time::Duration,
+) -> bool {
+    let deadline = tokio::time::Instant::now() + pause;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep_until(deadline) => return false,
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let (read, mut write) = stream.into_split();
+                let mut line = String::new();
+                let mut reader = tokio::io::BufReader::new(read);
+                let _ = tokio::time::timeout(
+                    std::time::Duration::from_secs(5),
+                    reader.read_line(&mut line),
+                )
+                .await;
+                let mut answer = status.clone();
+                let stop = line.trim() == "stop";
+                if stop {
+                    answer.state = "stopped".into();
+                }
+                let mut bytes = serde_json::to_vec(&answer).unwrap_or_default();
+                bytes.push(b'\n');
+                let _ = write.write_all(&bytes).await;
+                if stop {
+                    return true;
+                }
+            }
+        }
+    }
 }
 
 async fn start(
@@ -288,7 +377,7 @@ async fn start(
 }
 
 impl Daemon {
-    async fn serve(&mut self, listener: tokio::net::UnixListener) -> Result<(), SyncError> {
+    async fn serve(&mut self, listener: &tokio::net::UnixListener) -> Result<(), SyncError> {
         let (batches, mut local_events) = mpsc::unbounded_channel();
         let _watcher = watch::spawn(&self.local.root.clone(), move |batch| {
             batches.send(batch).is_ok()

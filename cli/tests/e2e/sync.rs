@@ -292,7 +292,24 @@ fn a_dead_sync_restarts_with_up_and_down_keeps_an_unsynced_volume() {
         again.stderr
     );
 
-    kill_daemon(daemon_pid(&ws));
+    // The container's side dies (as when the connection breaks): the
+    // daemon starts it again and goes on.
+    let pid = daemon_pid(&ws);
+    // (The pattern is split so the shell does not match itself.)
+    ok(in_container(
+        &ws,
+        "for p in /proc/[0-9]*; do grep -q '__sync''-peer' $p/cmdline 2>/dev/null && kill ${p#/proc/}; done; true",
+    ));
+    ok(in_container(&ws, "echo after the break > d.txt"));
+    wait_on_client("the change made after the break", || {
+        read(&ws.path.join("d.txt")).as_deref() == Some("after the break\n")
+    });
+    assert_eq!(daemon_pid(&ws), pid, "the same daemon reconnected");
+    let log_file = status(&ws)["log"].as_str().unwrap().to_string();
+    let log = read(Path::new(&log_file)).unwrap();
+    assert!(log.contains("trying again in 1 s"), "{log}");
+
+    kill_daemon(pid);
     ok(in_container(&ws, "echo never reached the client > c.txt"));
     let down = ok(run_remote(&ws, &["down", "--volumes"]));
     assert!(

@@ -88,7 +88,11 @@ fn floor_upload_seconds(ws: &Workspace, id: &str, dir: &str) -> f64 {
         .output()
         .unwrap();
     assert!(tar.wait().unwrap().success());
-    assert!(load.status.success(), "{}", String::from_utf8_lossy(&load.stderr));
+    assert!(
+        load.status.success(),
+        "{}",
+        String::from_utf8_lossy(&load.stderr)
+    );
     let seconds = started.elapsed().as_secs_f64();
     host.docker(&["exec", id, "rm", "-rf", dir]);
     seconds
@@ -96,9 +100,16 @@ fn floor_upload_seconds(ws: &Workspace, id: &str, dir: &str) -> f64 {
 
 /// `sh -c script` in the container through devc, running in the background
 /// with its stdout as lines.
-fn background_exec(ws: &Workspace, script: &str) -> (std::process::Child, impl Iterator<Item = String>) {
+fn background_exec(
+    ws: &Workspace,
+    script: &str,
+) -> (std::process::Child, impl Iterator<Item = String>) {
     let host = remote().docker_host();
-    let mut command = devc_with(Some(&ws.path), &["exec", "sh", "-c", script], &[("DOCKER_HOST", &host)]);
+    let mut command = devc_with(
+        Some(&ws.path),
+        &["exec", "sh", "-c", script],
+        &[("DOCKER_HOST", &host)],
+    );
     command.stdout(Stdio::piped()).stderr(Stdio::null());
     let mut child = command.spawn().unwrap();
     let lines = BufReader::new(child.stdout.take().unwrap())
@@ -150,7 +161,12 @@ fn sync_benchmark_reports_upload_and_edit_latency() {
         assert_eq!(lines.next().as_deref(), Some("ready"));
         let written = uptime();
         ws.write(&name, "edited on the client\n");
-        let seen: f64 = lines.next().expect("the container saw the edit").trim().parse().unwrap();
+        let seen: f64 = lines
+            .next()
+            .expect("the container saw the edit")
+            .trim()
+            .parse()
+            .unwrap();
         let _ = child.wait();
         to_container.push(seen - written);
     }
@@ -160,10 +176,16 @@ fn sync_benchmark_reports_upload_and_edit_latency() {
     let mut to_client = Vec::new();
     for i in 0..edits {
         let name = format!("edit-out-{i}.txt");
-        let script =
-            format!("cd {folder} && cut -d' ' -f1 /proc/uptime && echo edited in the container > {name}");
+        let script = format!(
+            "cd {folder} && cut -d' ' -f1 /proc/uptime && echo edited in the container > {name}"
+        );
         let (mut child, mut lines) = background_exec(&ws, &script);
-        let written: f64 = lines.next().expect("the write time").trim().parse().unwrap();
+        let written: f64 = lines
+            .next()
+            .expect("the write time")
+            .trim()
+            .parse()
+            .unwrap();
         let _ = child.wait();
         let path = ws.path.join(&name);
         let seen = wait_for(60, "the container's edit on the client", || {
@@ -196,7 +218,11 @@ fn sync_benchmark_reports_upload_and_edit_latency() {
     });
     let out = repo_root().join("target/bench");
     std::fs::create_dir_all(&out).unwrap();
-    std::fs::write(out.join("sync.json"), serde_json::to_vec_pretty(&report).unwrap()).unwrap();
+    std::fs::write(
+        out.join("sync.json"),
+        serde_json::to_vec_pretty(&report).unwrap(),
+    )
+    .unwrap();
     let table = format!(
         "| {files} files over SSH | median |\n|---|---|\n| devc upload (up's copy) | {:.2} s |\n| floor: tar c \\| docker exec -i tar x | {:.2} s |\n| ratio devc ÷ floor | {:.2} |\n| edit → container | {:.2} s |\n| edit → client | {:.2} s |",
         report["upload_devc_s"].as_f64().unwrap(),
