@@ -11,7 +11,7 @@
 //!   `/proc/uptime`: the remote host is on this machine, in its own
 //!   namespaces, so the clock is the same), median of the edits.
 //!
-//! It prints a table and writes `target/bench/sync.json`. Timings are
+//! It prints a table and writes `target/bench/sync.json` and `sync.md`. Timings are
 //! never asserted (machines are noisy): the test checks that every figure
 //! is there. Run the full size with
 //! `DEVC_SYNC_BENCH_FILES=20000 cargo test --test e2e sync_bench -- --nocapture`.
@@ -231,7 +231,8 @@ fn sync_benchmark_reports_upload_and_edit_latency() {
         report["edit_to_container_median_s"].as_f64().unwrap(),
         report["edit_to_client_median_s"].as_f64().unwrap(),
     );
-    eprintln!("{table}");
+    std::fs::write(out.join("sync.md"), format!("{table}\n")).unwrap();
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), format!("{table}\n").as_bytes());
     for key in [
         "upload_devc_s",
         "upload_floor_s",
