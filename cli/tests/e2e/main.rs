@@ -38,6 +38,7 @@ mod read_configuration;
 mod reference_flags;
 mod registry;
 mod remote;
+mod remote_bench;
 mod remote_host;
 mod remote_more;
 mod run_args;
