@@ -35,7 +35,7 @@ pub struct UpArgs {
     #[arg(long = "cache-from", value_name = "IMAGE")]
     cache_from: Vec<String>,
     /// Where the build cache goes: `type=inline` (in the image, which devc's BuildKit builds always do); other exporters need BuildKit's CLI.
-    #[arg(long = "cache-to", value_name = "SPEC", value_parser = super::build::parse_cache_to)]
+    #[arg(long = "cache-to", value_name = "SPEC", value_parser = crate::image::builder::parse_cache_to)]
     cache_to: Option<String>,
     /// Whether to build with the engine's BuildKit: auto (when the engine has it) or never.
     #[arg(long, value_enum, default_value_t = BuildkitPolicy::Auto)]
