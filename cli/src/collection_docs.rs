@@ -63,6 +63,48 @@ pub enum Outcome {
     Skipped(String),
 }
 
+/// [`generate`], reporting each README written and each folder skipped;
+/// an error when nothing was written. Returns the files written.
+pub fn write(
+    folder: &Path,
+    kind: &Kind,
+    github: &GitHub,
+    reporter: &dyn crate::printer::Reporter,
+) -> Result<Vec<PathBuf>, crate::error::Error> {
+    use crate::error::Error;
+    let outcomes = generate(folder, kind, github).map_err(|e| {
+        Error::failed(
+            format!(
+                "{e}: {}",
+                std::error::Error::source(&e)
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
+            ),
+            Some("pass the collection folder with -p/--project-folder"),
+        )
+    })?;
+    let mut written = Vec::new();
+    for outcome in outcomes {
+        match outcome {
+            Outcome::Written(path) => {
+                reporter.step(&format!("Wrote {}", path.display()));
+                written.push(path);
+            }
+            Outcome::Skipped(why) => reporter.warn(&format!("skipped {why}")),
+        }
+    }
+    if written.is_empty() {
+        return Err(Error::failed(
+            format!(
+                "no feature or template folder found in {}",
+                folder.display()
+            ),
+            Some("pass the folder that holds them (often src/) with -p/--project-folder"),
+        ));
+    }
+    Ok(written)
+}
+
 /// Writes `README.md` into every folder of `folder` that holds the
 /// metadata file; a folder whose own children hold none but which has
 /// `src/` is read from `src/` (the layout of collection repositories).

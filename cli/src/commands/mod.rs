@@ -268,6 +268,38 @@ impl LockArgs {
     }
 }
 
+/// Where the READMEs' "auto-generated from" links point (`features
+/// generate-docs`, `templates generate-docs`).
+#[derive(Debug, Clone, Args)]
+pub struct GitHubArgs {
+    /// The GitHub owner, for links to the metadata files.
+    #[arg(long, default_value = "")]
+    github_owner: String,
+    /// The GitHub repository, for links to the metadata files.
+    #[arg(long, default_value = "")]
+    github_repo: String,
+}
+
+impl GitHubArgs {
+    pub fn links(&self) -> crate::collection_docs::GitHub {
+        crate::collection_docs::GitHub {
+            owner: self.github_owner.clone(),
+            repo: self.github_repo.clone(),
+        }
+    }
+}
+
+/// Where a template is written (`templates apply`, `init`).
+#[derive(Debug, Clone, Args)]
+pub struct ApplyTarget {
+    /// The folder to write into.
+    #[arg(long, value_name = "PATH", default_value = ".")]
+    pub workspace_folder: PathBuf,
+    /// Overwrite files that already exist.
+    #[arg(long)]
+    pub force: bool,
+}
+
 /// What every command gets: the printer and how to reach the engine.
 pub struct Context {
     pub printer: Printer,
