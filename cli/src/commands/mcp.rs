@@ -6,7 +6,9 @@ use std::sync::Arc;
 use clap::Args;
 use serde_json::{Map, Value, json};
 
-use super::{Context, WorkspaceArgs, exec, list, logs, up, worktree};
+use super::{Context, WorkspaceArgs, up, worktree};
+use crate::attach::target::Attached;
+use crate::container::find;
 use crate::container::teardown::{self, DownOptions};
 use crate::engine::LogsRequest;
 use crate::error::Error;
@@ -52,13 +54,12 @@ impl Devc for Tools {
             Call::Exec(call) => {
                 let engine = ctx.engine().await?;
                 let workspace = WorkspaceArgs::for_folder(call.folder);
-                let target = exec::Target {
-                    workspace: &workspace,
-                    container_id: None,
-                    remote_env: &[],
-                };
-                let (container, request) =
-                    exec::prepare(ctx, &engine, &target, call.command, &ctx.printer).await?;
+                let (config, container) = ctx.running_target(&engine, &workspace, None).await?;
+                let attached = Attached::new(&config, container, &ctx.printer)?;
+                let request = attached
+                    .exec_request(&engine, call.command, &[], &ctx.printer)
+                    .await;
+                let container = attached.container;
                 let limits = mcp::exec::Limits {
                     timeout: call.timeout,
                     max_output_bytes: call.max_output_bytes,
@@ -86,7 +87,7 @@ impl Devc for Tools {
                     timestamps: false,
                 };
                 let mut output = Capped::new(max_output_bytes, Keep::Tail);
-                logs::output(&engine, &config, &request, |_, bytes| output.push(bytes)).await?;
+                find::logs(&engine, &config, &request, |_, bytes| output.push(bytes)).await?;
                 Ok(json!({
                     "output": output.text(),
                     "truncated": output.truncated(),
@@ -95,7 +96,7 @@ impl Devc for Tools {
             }
             Call::List => {
                 let engine = ctx.engine().await?;
-                Ok(json!({"containers": list::rows(&engine).await?}))
+                Ok(json!({"containers": find::listed(&engine).await?}))
             }
             Call::Stop { folder } => {
                 let config = ctx.resolve(&WorkspaceArgs::for_folder(folder))?;
