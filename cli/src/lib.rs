@@ -55,6 +55,7 @@ pub mod printer;
 pub mod registry;
 pub mod suggest;
 pub mod templates;
+pub mod up;
 pub mod worktree;
 
 #[cfg(test)]

@@ -1,12 +1,13 @@
 //! `devc mcp`: devc's tools for coding agents over MCP (stdio); the server
 //! is [`crate::mcp`], the tools call the same library code as the commands.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::Args;
 use serde_json::{Map, Value, json};
 
-use super::{Context, WorkspaceArgs, up, worktree};
+use super::{ConfigOverrideArgs, Context, WorkspaceArgs};
 use crate::attach::target::Attached;
 use crate::container::find;
 use crate::container::teardown::{self, DownOptions};
@@ -15,6 +16,8 @@ use crate::error::Error;
 use crate::interrupt::Interrupt;
 use crate::mcp::capped::{Capped, Keep, ProgressLog};
 use crate::mcp::{self, Call, Cancelled, Devc, Failure};
+use crate::up::UpRequest;
+use crate::worktree::manage;
 
 #[derive(Debug, Args)]
 pub struct McpArgs {}
@@ -43,13 +46,13 @@ impl Devc for Tools {
                 remove_existing_container,
                 build_no_cache,
             } => {
-                let args = up::UpArgs::for_agent(
-                    WorkspaceArgs::for_folder(folder),
-                    remove_existing_container,
+                let request = UpRequest {
+                    remove_existing: remove_existing_container,
                     build_no_cache,
-                );
+                    ..UpRequest::default()
+                };
                 let progress = ProgressLog::new(&ctx.printer);
-                self.up(&args, &progress, Map::new()).await
+                self.up(folder, &request, &progress, Map::new()).await
             }
             Call::Exec(call) => {
                 let engine = ctx.engine().await?;
@@ -123,8 +126,8 @@ impl Devc for Tools {
                 up,
             } => {
                 let progress = ProgressLog::new(&ctx.printer);
-                let request = worktree::NewWorktree { branch, from, path };
-                let added = worktree::make(&repository, &request, &progress)
+                let request = manage::NewWorktree { branch, from, path };
+                let added = manage::make(&repository, &request, &progress)
                     .await
                     .map_err(|error| with_progress(error, Map::new(), &progress))?;
                 if !up {
@@ -137,16 +140,15 @@ impl Devc for Tools {
                 made.insert("worktree".into(), json!(added.path));
                 made.insert("branch".into(), json!(added.branch));
                 made.insert("workspaceFolder".into(), json!(added.workspace_folder));
-                let args = up::UpArgs::for_agent(
-                    WorkspaceArgs::for_folder(added.workspace_folder),
-                    false,
-                    false,
-                );
-                self.up(&args, &progress, made).await
+                let folder = added.workspace_folder;
+                self.up(folder, &UpRequest::default(), &progress, made)
+                    .await
             }
             Call::WorktreeList { repository } => {
                 let workspace = WorkspaceArgs::for_folder(repository);
-                Ok(json!({"worktrees": worktree::rows(ctx, &workspace).await?}))
+                let folder = crate::config::workspace::absolute(&workspace.workspace_folder);
+                let rows = manage::rows(&folder, &ctx.environments(&workspace)).await?;
+                Ok(json!({"worktrees": rows}))
             }
             Call::WorktreeRm {
                 repository,
@@ -155,13 +157,16 @@ impl Devc for Tools {
             } => {
                 // No terminal to ask on: uncommitted changes need force.
                 let uncommitted = if force {
-                    worktree::Uncommitted::Lose
+                    manage::Uncommitted::Lose
                 } else {
-                    worktree::Uncommitted::Keep
+                    manage::Uncommitted::Keep
                 };
                 let progress = ProgressLog::new(&ctx.printer);
                 let workspace = WorkspaceArgs::for_folder(repository);
-                match worktree::remove(ctx, &workspace, &branch, uncommitted, &progress).await {
+                let folder = crate::config::workspace::absolute(&workspace.workspace_folder);
+                let environments = ctx.environments(&workspace);
+                match manage::remove(&folder, &branch, uncommitted, &environments, &progress).await
+                {
                     Ok(mut out) => {
                         out["progress"] = json!(progress.lines());
                         Ok(out)
@@ -178,11 +183,16 @@ impl Tools {
     /// `extra` (a new worktree's path and branch) and the progress lines.
     async fn up(
         &self,
-        args: &up::UpArgs,
+        folder: PathBuf,
+        request: &UpRequest,
         progress: &ProgressLog<'_>,
         extra: Map<String, Value>,
     ) -> Result<Value, Failure> {
-        match up::outcome(&self.ctx, args, progress, &self.interrupt).await {
+        let workspace = WorkspaceArgs::for_folder(folder);
+        let overrides = ConfigOverrideArgs::default();
+        let inputs = self.ctx.up_inputs(&workspace, &overrides);
+        let done = crate::up::up(request, &inputs, progress, &self.interrupt).await;
+        match done.map(|done| done.out) {
             Ok(mut out) => {
                 if let Value::Object(map) = &mut out {
                     for (key, value) in extra {

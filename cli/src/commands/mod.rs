@@ -26,6 +26,7 @@ mod ssh_config;
 mod stop;
 mod templates;
 mod up;
+mod up_args;
 mod volumes;
 mod worktree;
 
@@ -83,7 +84,7 @@ pub struct GlobalArgs {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Create or start the workspace's dev container and print its id as JSON.
-    Up(up::UpArgs),
+    Up(up_args::UpArgs),
     /// Replace the dev container with a new one (`up --remove-existing-container`; --no-cache rebuilds images).
     Rebuild(up::RebuildArgs),
     /// Build the workspace's image with its configuration in a label; name and push it.
@@ -399,6 +400,70 @@ impl Context {
         )?;
         config.defaults = self.defaults;
         Ok(config)
+    }
+}
+
+impl Context {
+    /// [`crate::up`]'s inputs: the workspace flags with
+    /// `--additional-features` and `--mount`, and `--docker-host`.
+    pub fn up_inputs<'a>(
+        &'a self,
+        workspace: &'a WorkspaceArgs,
+        overrides: &'a ConfigOverrideArgs,
+    ) -> UpInputs<'a> {
+        UpInputs {
+            ctx: self,
+            workspace,
+            overrides,
+        }
+    }
+}
+
+impl Context {
+    /// The worktree operations' view of the flags: each worktree's
+    /// configuration read with `workspace`'s flags (its folder replaced),
+    /// and `--docker-host`.
+    pub fn environments<'a>(&'a self, workspace: &'a WorkspaceArgs) -> WorktreeFlags<'a> {
+        WorktreeFlags {
+            ctx: self,
+            workspace,
+        }
+    }
+}
+
+/// See [`Context::environments`].
+pub struct WorktreeFlags<'a> {
+    ctx: &'a Context,
+    workspace: &'a WorkspaceArgs,
+}
+
+impl crate::worktree::manage::Environments for WorktreeFlags<'_> {
+    fn config(&self, folder: &std::path::Path) -> Result<ResolvedConfig, Error> {
+        let mut workspace = self.workspace.clone();
+        workspace.workspace_folder = folder.to_path_buf();
+        self.ctx.resolve_quietly(&workspace)
+    }
+
+    async fn engine(&self) -> Result<Engine, Error> {
+        self.ctx.engine().await
+    }
+}
+
+/// See [`Context::up_inputs`].
+pub struct UpInputs<'a> {
+    ctx: &'a Context,
+    workspace: &'a WorkspaceArgs,
+    overrides: &'a ConfigOverrideArgs,
+}
+
+impl crate::up::Inputs for UpInputs<'_> {
+    fn config(&self, reporter: &dyn Reporter) -> Result<ResolvedConfig, Error> {
+        self.ctx
+            .resolve_reporting(self.workspace, self.overrides, reporter)
+    }
+
+    async fn engine(&self) -> Result<Engine, Error> {
+        self.ctx.engine().await
     }
 }
 
