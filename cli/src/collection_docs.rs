@@ -4,6 +4,9 @@
 //! optional `NOTES.md`, in the layout the reference CLI writes (so a
 //! collection's docs do not change when its CI switches to devc).
 //!
+//! [`write()`] is what both commands run: [`generate`] with each README and
+//! each skipped folder reported.
+//!
 //! One difference, on purpose: an option without a `default` shows `-`
 //! where the reference CLI prints `undefined`.
 
