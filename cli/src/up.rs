@@ -56,7 +56,7 @@ pub struct UpRequest {
 }
 
 /// How `up` reads the workspace's configuration and reaches the engine:
-/// the caller's flags (`commands::Context` implements it).
+/// the caller's flags (`commands::Context::up_inputs` on the command line).
 pub trait Inputs {
     /// The workspace's configuration, its warnings to `reporter`.
     fn config(&self, reporter: &dyn Reporter) -> Result<ResolvedConfig, Error>;
