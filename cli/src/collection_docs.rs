@@ -4,6 +4,9 @@
 //! optional `NOTES.md`, in the layout the reference CLI writes (so a
 //! collection's docs do not change when its CI switches to devc).
 //!
+//! [`write()`] is what both commands run: [`generate`] with each README and
+//! each skipped folder reported.
+//!
 //! One difference, on purpose: an option without a `default` shows `-`
 //! where the reference CLI prints `undefined`.
 
@@ -61,6 +64,48 @@ pub enum Outcome {
     Written(PathBuf),
     /// The folder was skipped, with the reason (no metadata file, bad JSON, no id).
     Skipped(String),
+}
+
+/// [`generate`], reporting each README written and each folder skipped;
+/// an error when nothing was written. Returns the files written.
+pub fn write(
+    folder: &Path,
+    kind: &Kind,
+    github: &GitHub,
+    reporter: &dyn crate::printer::Reporter,
+) -> Result<Vec<PathBuf>, crate::error::Error> {
+    use crate::error::Error;
+    let outcomes = generate(folder, kind, github).map_err(|e| {
+        Error::failed(
+            format!(
+                "{e}: {}",
+                std::error::Error::source(&e)
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
+            ),
+            Some("pass the collection folder with -p/--project-folder"),
+        )
+    })?;
+    let mut written = Vec::new();
+    for outcome in outcomes {
+        match outcome {
+            Outcome::Written(path) => {
+                reporter.step(&format!("Wrote {}", path.display()));
+                written.push(path);
+            }
+            Outcome::Skipped(why) => reporter.warn(&format!("skipped {why}")),
+        }
+    }
+    if written.is_empty() {
+        return Err(Error::failed(
+            format!(
+                "no feature or template folder found in {}",
+                folder.display()
+            ),
+            Some("pass the folder that holds them (often src/) with -p/--project-folder"),
+        ));
+    }
+    Ok(written)
 }
 
 /// Writes `README.md` into every folder of `folder` that holds the

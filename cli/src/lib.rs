@@ -25,14 +25,19 @@
 //!   the extensions `customizations.vscode.extensions` lists.
 //! - [`sync`]: two-way sync of the workspace with a container on a remote
 //!   engine: the daemon on the client, the peer in the container.
+//! - [`up`]: the whole of `devc up` as one call on a plain request
+//!   (configuration, `initializeCommand`, container or Compose, hooks,
+//!   extensions, the result), for `up`, `rebuild`, `worktree add` and MCP.
 //! - [`worktree`]: git worktrees: the common `.git` mount, `devc worktree`
-//!   (git, environments per worktree) and host-port reallocation.
+//!   (git, environments per worktree: [`worktree::manage`]) and host-port
+//!   reallocation.
 //! - [`templates`]: dev container templates (shipped, folder or OCI): options, apply, publish.
 //! - [`collection_docs`]: README generation for feature and template collections.
 //! - [`mcp`]: `devc mcp`, the tools for coding agents over the Model
 //!   Context Protocol: argument checks, capped output, time-limited exec.
 //! - [`commands`]: one file per subcommand; each parses its flags, calls the
-//!   pipeline and renders the result.
+//!   pipeline and renders the result. No command file imports another:
+//!   what they share lives in the modules above (a unit test checks it).
 //! - [`interrupt`]: Ctrl-C, SIGTERM and SIGHUP for a whole command.
 //! - [`printer`]: all user-facing output; [`error`]: error kinds, hints and
 //!   exit codes; [`env`]: every environment variable devc reads;
@@ -58,6 +63,7 @@ pub mod registry;
 pub mod suggest;
 pub mod sync;
 pub mod templates;
+pub mod up;
 pub mod worktree;
 
 #[cfg(test)]

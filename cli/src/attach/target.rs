@@ -4,7 +4,7 @@
 use super::endpoint::AgentTarget;
 use crate::config::{MergedConfig, ResolvedConfig};
 use crate::container::find;
-use crate::engine::{ContainerInfo, Engine};
+use crate::engine::{ContainerInfo, Engine, ExecRequest};
 use crate::error::Error;
 use crate::lifecycle;
 use crate::printer::Reporter;
@@ -23,17 +23,49 @@ pub async fn running(
     reporter: &dyn Reporter,
 ) -> Result<Attached, Error> {
     let container = find::find_running(engine, config).await?;
-    let merged = find::merged_for(config, &container, reporter)?;
-    let user = merged.remote_user(&container.user);
-    Ok(Attached {
-        container,
-        merged,
-        user,
-        workspace_folder: config.workspace_folder.clone(),
-    })
+    Attached::new(config, container, reporter)
 }
 
 impl Attached {
+    /// `container` (running, inspected) as the workspace's: its merged
+    /// configuration and remote user.
+    pub fn new(
+        config: &ResolvedConfig,
+        container: ContainerInfo,
+        reporter: &dyn Reporter,
+    ) -> Result<Self, Error> {
+        let merged = find::merged_for(config, &container, reporter)?;
+        let user = merged.remote_user(&container.user);
+        Ok(Attached {
+            container,
+            merged,
+            user,
+            workspace_folder: config.workspace_folder.clone(),
+        })
+    }
+
+    /// The request that runs `command` as the remote user, in the
+    /// workspace folder, with the remote environment and `remote_env`
+    /// (`NAME=VALUE`) over it (`devc exec`, MCP's `exec`). No TTY, no
+    /// stdin: the caller sets those.
+    pub async fn exec_request(
+        &self,
+        engine: &Engine,
+        command: Vec<String>,
+        remote_env: &[String],
+        reporter: &dyn Reporter,
+    ) -> ExecRequest {
+        let (env, unset) = self.environment(engine, remote_env, reporter).await;
+        ExecRequest {
+            cmd: lifecycle::run::with_unset(&unset, command),
+            user: Some(self.user.clone()),
+            env,
+            working_dir: Some(self.workspace_folder.clone()),
+            tty: false,
+            stdin: false,
+        }
+    }
+
     /// `KEY=VALUE` entries and the variables to remove, as for `devc exec`.
     pub async fn environment(
         &self,

@@ -40,7 +40,7 @@ pub struct BuildArgs {
     #[arg(long = "cache-from", value_name = "IMAGE")]
     cache_from: Vec<String>,
     /// Where the build cache goes: `type=inline` (in the image, which devc's BuildKit builds always do); other exporters need BuildKit's CLI.
-    #[arg(long = "cache-to", value_name = "SPEC", value_parser = parse_cache_to)]
+    #[arg(long = "cache-to", value_name = "SPEC", value_parser = image::builder::parse_cache_to)]
     cache_to: Option<String>,
     /// Whether to build with the engine's BuildKit: auto (when the engine has it) or never.
     #[arg(long, value_enum, default_value_t = image::BuildkitPolicy::Auto)]
@@ -63,22 +63,6 @@ fn parse_output(spec: &str) -> Result<String, String> {
         "docker" | "image" => Ok(spec.to_string()),
         other => Err(format!(
             "the \"{other}\" exporter is not available: devc builds into the engine's image store (type=docker); export the image afterwards with `docker save`"
-        )),
-    }
-}
-
-/// The reference CLI passes `--cache-to` to `docker buildx`; through the
-/// engine's API BuildKit can only embed the cache in the image, which
-/// devc's BuildKit builds always do (`BUILDKIT_INLINE_CACHE`).
-pub(super) fn parse_cache_to(spec: &str) -> Result<String, String> {
-    let kind = spec
-        .split(',')
-        .find_map(|part| part.strip_prefix("type="))
-        .unwrap_or(spec);
-    match kind {
-        "inline" => Ok(spec.to_string()),
-        other => Err(format!(
-            "the \"{other}\" cache exporter is not available: devc builds through the engine's API, where BuildKit keeps the cache in the image (type=inline); push the image with `devc build --push` and pass it to --cache-from"
         )),
     }
 }

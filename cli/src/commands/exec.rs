@@ -14,13 +14,10 @@ use std::io::IsTerminal;
 use clap::Args;
 
 use super::{Context, WorkspaceArgs};
+use crate::attach::target::Attached;
 use crate::attach::terminal;
-use crate::container::up;
-use crate::engine::{ContainerInfo, Engine, ExecRequest};
 use crate::error::Error;
 use crate::interrupt::Interrupt;
-use crate::lifecycle;
-use crate::printer::Reporter;
 
 #[derive(Debug, Args)]
 pub struct ExecArgs {
@@ -57,12 +54,14 @@ pub async fn run(ctx: &Context, args: ExecArgs) -> Result<u8, Error> {
     if command.first().map(String::as_str) == Some("--") {
         command.remove(0);
     }
-    let target = Target {
-        workspace: &args.workspace,
-        container_id: args.container_id.as_deref(),
-        remote_env: &args.remote_env,
-    };
-    let (container, mut request) = prepare(ctx, &engine, &target, command, &ctx.printer).await?;
+    let (config, container) = ctx
+        .running_target(&engine, &args.workspace, args.container_id.as_deref())
+        .await?;
+    let attached = Attached::new(&config, container, &ctx.printer)?;
+    let mut request = attached
+        .exec_request(&engine, command, &args.remote_env, &ctx.printer)
+        .await;
+    let container = attached.container;
     let tty = terminal::interactive();
     request.tty = tty;
     request.stdin = tty || !std::io::stdin().is_terminal();
@@ -101,39 +100,4 @@ pub async fn run(ctx: &Context, args: ExecArgs) -> Result<u8, Error> {
         }
     };
     Ok(u8::try_from(code).unwrap_or(1))
-}
-
-/// Where a command runs: the workspace's container, or the one named.
-pub struct Target<'a> {
-    pub workspace: &'a WorkspaceArgs,
-    pub container_id: Option<&'a str>,
-    /// `NAME=VALUE` entries over remoteEnv.
-    pub remote_env: &'a [String],
-}
-
-/// The running container and the request that runs `command` in it as the
-/// remote user, in the workspace folder, with the remote environment (no
-/// TTY, no stdin: the caller sets those).
-pub async fn prepare(
-    ctx: &Context,
-    engine: &Engine,
-    target: &Target<'_>,
-    command: Vec<String>,
-    reporter: &dyn Reporter,
-) -> Result<(ContainerInfo, ExecRequest), Error> {
-    let (config, container) = ctx
-        .running_target(engine, target.workspace, target.container_id)
-        .await?;
-    let merged = up::merged_for(&config, &container, reporter)?;
-    let (env, unset) =
-        lifecycle::environment(engine, &container, &merged, target.remote_env, reporter).await;
-    let request = ExecRequest {
-        cmd: lifecycle::run::with_unset(&unset, command),
-        user: Some(merged.remote_user(&container.user)),
-        env,
-        working_dir: Some(config.workspace_folder.clone()),
-        tty: false,
-        stdin: false,
-    };
-    Ok((container, request))
 }

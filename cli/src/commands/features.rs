@@ -43,7 +43,7 @@ struct GenerateDocsArgs {
     #[arg(long, short = 'n')]
     namespace: String,
     #[command(flatten)]
-    github: super::templates::GitHubArgs,
+    github: super::GitHubArgs,
 }
 
 #[derive(Debug, Args)]
@@ -178,7 +178,15 @@ pub async fn run(ctx: &Context, args: FeaturesArgs) -> Result<u8, Error> {
                 registry: args.registry,
                 namespace: args.namespace,
             };
-            super::templates::write_docs(ctx, &args.project_folder, &kind, &args.github)
+            let written = crate::collection_docs::write(
+                &args.project_folder,
+                &kind,
+                &args.github.links(),
+                &ctx.printer,
+            )?;
+            ctx.printer
+                .result(&json!({"outcome": "success", "files": written}));
+            Ok(0)
         }
         FeaturesCommand::ResolveDependencies(args) => {
             let config = ctx.resolve(&args.workspace)?;

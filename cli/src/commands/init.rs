@@ -10,8 +10,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use clap::Args;
 use serde_json::{Map, Value, json};
 
-use super::Context;
-use super::templates::{ApplyTarget, apply_template, shipped_summaries};
+use super::{ApplyTarget, Context};
 use crate::error::Error;
 use crate::features::metadata::OptionType;
 use crate::templates::{self, Source, Template, apply::default_text};
@@ -51,7 +50,15 @@ pub async fn run(ctx: &Context, args: InitArgs) -> Result<u8, Error> {
     if interactive && args.options.is_empty() {
         ask_options(&mut prompt, &template, &mut user)?;
     }
-    let files = apply_template(ctx, &template, &user, &args.target)?;
+    let target = &args.target;
+    let files = templates::apply::apply(
+        &template,
+        &user,
+        "[]",
+        &target.workspace_folder,
+        target.force,
+        &ctx.printer,
+    )?;
     ctx.printer
         .result(&json!({"outcome": "success", "template": template.metadata.id, "files": files}));
     Ok(0)
@@ -95,7 +102,7 @@ impl<R: BufRead, W: Write> Prompt<R, W> {
 }
 
 fn choose_template<R: BufRead, W: Write>(prompt: &mut Prompt<R, W>) -> Result<String, Error> {
-    let rows = shipped_summaries()?;
+    let rows = templates::shipped::summaries()?;
     let mut text = String::from("Templates:\n");
     for (i, row) in rows.iter().enumerate() {
         text.push_str(&format!("  {}) {:14} {}\n", i + 1, row.id, row.description));

@@ -10,7 +10,7 @@ use crate::config::MergedConfig;
 use crate::engine::{ContainerInfo, Engine};
 use crate::error::Error;
 use crate::interrupt::Interrupt;
-use crate::lifecycle::{self, Dotfiles, RunOptions, Session};
+use crate::lifecycle::{self, Dotfiles, HookRequest, RunOptions, Session};
 use crate::printer::Reporter;
 
 #[derive(Debug, Clone, Default, Args)]
@@ -83,27 +83,25 @@ impl LifecycleArgs {
         Ok(())
     }
 
-    pub fn secrets(&self) -> Result<BTreeMap<String, String>, Error> {
-        match &self.secrets_file {
-            Some(path) => Ok(lifecycle::secrets::load(path)?),
-            None => Ok(BTreeMap::new()),
+    /// The flags as the library's plain request.
+    pub fn request(&self) -> HookRequest {
+        HookRequest {
+            options: self.options(),
+            secrets_file: self.secrets_file.clone(),
+            remote_env: self.remote_env.clone(),
+            dotfiles: self
+                .dotfiles_repository
+                .as_ref()
+                .map(|repository| Dotfiles {
+                    repository: repository.clone(),
+                    install_command: self.dotfiles_install_command.clone(),
+                    target_path: Some(self.dotfiles_target_path.clone()),
+                }),
         }
     }
 
-    pub fn wants_dotfiles(&self) -> bool {
-        self.dotfiles_repository
-            .as_deref()
-            .is_some_and(|r| !r.is_empty())
-    }
-
-    fn dotfiles(&self) -> Option<Dotfiles> {
-        self.dotfiles_repository
-            .as_ref()
-            .map(|repository| Dotfiles {
-                repository: repository.clone(),
-                install_command: self.dotfiles_install_command.clone(),
-                target_path: Some(self.dotfiles_target_path.clone()),
-            })
+    pub fn secrets(&self) -> Result<BTreeMap<String, String>, Error> {
+        Ok(self.request().secrets()?)
     }
 
     /// Runs the in-container hooks for an inspected container; a signal
@@ -119,7 +117,7 @@ impl LifecycleArgs {
         secrets: &BTreeMap<String, String>,
         interrupt: &Interrupt,
     ) -> Result<(), Error> {
-        let dotfiles = self.dotfiles();
+        let request = self.request();
         let session = Session {
             engine,
             container,
@@ -127,7 +125,7 @@ impl LifecycleArgs {
             workspace_folder,
             remote_env: &self.remote_env,
             secrets,
-            dotfiles: dotfiles.as_ref(),
+            dotfiles: request.dotfiles.as_ref(),
             reporter,
             interrupt,
         };

@@ -5,9 +5,8 @@
 use clap::Args;
 
 use super::{Context, WorkspaceArgs};
-use crate::config::ResolvedConfig;
-use crate::container::{ContainerError, up};
-use crate::engine::{Engine, LogStream, LogsRequest};
+use crate::container::find;
+use crate::engine::{LogStream, LogsRequest};
 use crate::error::Error;
 
 #[derive(Debug, Args)]
@@ -34,7 +33,7 @@ pub async fn run(ctx: &Context, args: LogsArgs) -> Result<u8, Error> {
         timestamps: args.timestamps,
     };
     let printer = &ctx.printer;
-    let streaming = output(&engine, &config, &request, |stream, bytes| {
+    let streaming = find::logs(&engine, &config, &request, |stream, bytes| {
         printer.passthrough(stream == LogStream::Stderr, bytes)
     });
     tokio::select! {
@@ -43,23 +42,4 @@ pub async fn run(ctx: &Context, args: LogsArgs) -> Result<u8, Error> {
         _ = tokio::signal::ctrl_c() => {}
     }
     Ok(0)
-}
-
-/// Hands the workspace container's output to `sink` as `request` asks.
-pub async fn output(
-    engine: &Engine,
-    config: &ResolvedConfig,
-    request: &LogsRequest,
-    sink: impl FnMut(LogStream, &[u8]),
-) -> Result<(), Error> {
-    let container = up::find(engine, config)
-        .await?
-        .ok_or_else(|| ContainerError::Missing {
-            workspace: config.local_workspace_folder.display().to_string(),
-        })?;
-    engine
-        .logs(&container.id, request, sink)
-        .await
-        .map_err(ContainerError::from)?;
-    Ok(())
 }

@@ -1,18 +1,23 @@
 //! `devc mcp`: devc's tools for coding agents over MCP (stdio); the server
 //! is [`crate::mcp`], the tools call the same library code as the commands.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::Args;
 use serde_json::{Map, Value, json};
 
-use super::{Context, WorkspaceArgs, exec, list, logs, up, worktree};
+use super::{ConfigOverrideArgs, Context, WorkspaceArgs};
+use crate::attach::target::Attached;
+use crate::container::find;
 use crate::container::teardown::{self, DownOptions};
 use crate::engine::LogsRequest;
 use crate::error::Error;
 use crate::interrupt::Interrupt;
 use crate::mcp::capped::{Capped, Keep, ProgressLog};
 use crate::mcp::{self, Call, Cancelled, Devc, Failure};
+use crate::up::UpRequest;
+use crate::worktree::manage;
 
 #[derive(Debug, Args)]
 pub struct McpArgs {}
@@ -41,24 +46,23 @@ impl Devc for Tools {
                 remove_existing_container,
                 build_no_cache,
             } => {
-                let args = up::UpArgs::for_agent(
-                    WorkspaceArgs::for_folder(folder),
-                    remove_existing_container,
+                let request = UpRequest {
+                    remove_existing: remove_existing_container,
                     build_no_cache,
-                );
+                    ..UpRequest::default()
+                };
                 let progress = ProgressLog::new(&ctx.printer);
-                self.up(&args, &progress, Map::new()).await
+                self.up(folder, &request, &progress, Map::new()).await
             }
             Call::Exec(call) => {
                 let engine = ctx.engine().await?;
                 let workspace = WorkspaceArgs::for_folder(call.folder);
-                let target = exec::Target {
-                    workspace: &workspace,
-                    container_id: None,
-                    remote_env: &[],
-                };
-                let (container, request) =
-                    exec::prepare(ctx, &engine, &target, call.command, &ctx.printer).await?;
+                let (config, container) = ctx.running_target(&engine, &workspace, None).await?;
+                let attached = Attached::new(&config, container, &ctx.printer)?;
+                let request = attached
+                    .exec_request(&engine, call.command, &[], &ctx.printer)
+                    .await;
+                let container = attached.container;
                 let limits = mcp::exec::Limits {
                     timeout: call.timeout,
                     max_output_bytes: call.max_output_bytes,
@@ -86,7 +90,7 @@ impl Devc for Tools {
                     timestamps: false,
                 };
                 let mut output = Capped::new(max_output_bytes, Keep::Tail);
-                logs::output(&engine, &config, &request, |_, bytes| output.push(bytes)).await?;
+                find::logs(&engine, &config, &request, |_, bytes| output.push(bytes)).await?;
                 Ok(json!({
                     "output": output.text(),
                     "truncated": output.truncated(),
@@ -95,7 +99,7 @@ impl Devc for Tools {
             }
             Call::List => {
                 let engine = ctx.engine().await?;
-                Ok(json!({"containers": list::rows(&engine).await?}))
+                Ok(json!({"containers": find::listed(&engine).await?}))
             }
             Call::Stop { folder } => {
                 let config = ctx.resolve(&WorkspaceArgs::for_folder(folder))?;
@@ -125,8 +129,8 @@ impl Devc for Tools {
                 up,
             } => {
                 let progress = ProgressLog::new(&ctx.printer);
-                let request = worktree::NewWorktree { branch, from, path };
-                let added = worktree::make(&repository, &request, &progress)
+                let request = manage::NewWorktree { branch, from, path };
+                let added = manage::make(&repository, &request, &progress)
                     .await
                     .map_err(|error| with_progress(error, Map::new(), &progress))?;
                 if !up {
@@ -139,16 +143,15 @@ impl Devc for Tools {
                 made.insert("worktree".into(), json!(added.path));
                 made.insert("branch".into(), json!(added.branch));
                 made.insert("workspaceFolder".into(), json!(added.workspace_folder));
-                let args = up::UpArgs::for_agent(
-                    WorkspaceArgs::for_folder(added.workspace_folder),
-                    false,
-                    false,
-                );
-                self.up(&args, &progress, made).await
+                let folder = added.workspace_folder;
+                self.up(folder, &UpRequest::default(), &progress, made)
+                    .await
             }
             Call::WorktreeList { repository } => {
                 let workspace = WorkspaceArgs::for_folder(repository);
-                Ok(json!({"worktrees": worktree::rows(ctx, &workspace).await?}))
+                let folder = crate::config::workspace::absolute(&workspace.workspace_folder);
+                let rows = manage::rows(&folder, &ctx.environments(&workspace)).await?;
+                Ok(json!({"worktrees": rows}))
             }
             Call::WorktreeRm {
                 repository,
@@ -157,13 +160,16 @@ impl Devc for Tools {
             } => {
                 // No terminal to ask on: uncommitted changes need force.
                 let uncommitted = if force {
-                    worktree::Uncommitted::Lose
+                    manage::Uncommitted::Lose
                 } else {
-                    worktree::Uncommitted::Keep
+                    manage::Uncommitted::Keep
                 };
                 let progress = ProgressLog::new(&ctx.printer);
                 let workspace = WorkspaceArgs::for_folder(repository);
-                match worktree::remove(ctx, &workspace, &branch, uncommitted, &progress).await {
+                let folder = crate::config::workspace::absolute(&workspace.workspace_folder);
+                let environments = ctx.environments(&workspace);
+                match manage::remove(&folder, &branch, uncommitted, &environments, &progress).await
+                {
                     Ok(mut out) => {
                         out["progress"] = json!(progress.lines());
                         Ok(out)
@@ -180,11 +186,16 @@ impl Tools {
     /// `extra` (a new worktree's path and branch) and the progress lines.
     async fn up(
         &self,
-        args: &up::UpArgs,
+        folder: PathBuf,
+        request: &UpRequest,
         progress: &ProgressLog<'_>,
         extra: Map<String, Value>,
     ) -> Result<Value, Failure> {
-        match up::outcome(&self.ctx, args, progress, &self.interrupt).await {
+        let workspace = WorkspaceArgs::for_folder(folder);
+        let overrides = ConfigOverrideArgs::default();
+        let inputs = self.ctx.up_inputs(&workspace, &overrides);
+        let done = crate::up::up(request, &inputs, progress, &self.interrupt).await;
+        match done.map(|done| done.out) {
             Ok(mut out) => {
                 if let Value::Object(map) = &mut out {
                     for (key, value) in extra {

@@ -2,6 +2,32 @@
 //!
 //! A command parses its flags, calls the pipeline and renders the result;
 //! the logic lives in the pipeline modules.
+//!
+//! # No command file imports another
+//!
+//! A command file never uses another command file (`super::up::…`,
+//! `use super::{exec, list}`, `crate::commands::logs::…`): what two
+//! commands, or a command and MCP's tools (`mcp.rs`), share is library
+//! logic, and it goes into the pipeline module its data flows through,
+//! taking plain values (`crate::up` for the whole of `up`,
+//! `container::find` for listing and logs, `attach::target` for the exec
+//! request, `worktree::manage`, `templates::apply`,
+//! `image::builder::parse_cache_to`; architecture review 2026-12, problem 2).
+//! A command file may use:
+//!
+//! - the items of this file: [`Context`] (the printer, the engine, the
+//!   workspace's configuration read from the flags, and the inputs the
+//!   library's [`crate::up`] and [`crate::worktree::manage`] read through)
+//!   and the flags several commands flatten ([`WorkspaceArgs`],
+//!   [`ConfigOverrideArgs`], [`LockArgs`], [`GitHubArgs`], [`ApplyTarget`]);
+//! - the flag modules, which are not commands ([`FLAG_MODULES`]):
+//!   `lifecycle_args` (the hook flags of `up`, `run-user-commands` and
+//!   `set-up`), `reference_flags` (the reference CLI's global flags) and
+//!   `up_args` (`devc up`'s flags and how `up` prints, shared by `up`,
+//!   `rebuild` and `worktree add`). A flag module imports no command either.
+//!
+//! The test `no_command_file_imports_another` reads every file here and
+//! names the file and line that breaks the rule.
 
 mod build;
 mod completions;
@@ -27,6 +53,7 @@ mod stop;
 mod sync;
 mod templates;
 mod up;
+mod up_args;
 mod volumes;
 mod worktree;
 
@@ -84,7 +111,7 @@ pub struct GlobalArgs {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Create or start the workspace's dev container and print its id as JSON.
-    Up(up::UpArgs),
+    Up(up_args::UpArgs),
     /// Replace the dev container with a new one (`up --remove-existing-container`; --no-cache rebuilds images).
     Rebuild(up::RebuildArgs),
     /// Build the workspace's image with its configuration in a label; name and push it.
@@ -144,6 +171,11 @@ enum Command {
     #[command(name = "__sync-peer", hide = true)]
     SyncPeer(sync::PeerArgs),
 }
+
+/// The modules of this folder that are not commands: flags (and what is
+/// done with them) that several commands share. Command files may import
+/// them; see the module doc.
+pub const FLAG_MODULES: [&str; 3] = ["lifecycle_args", "reference_flags", "up_args"];
 
 /// Flags every command that acts on a workspace takes.
 #[derive(Debug, Clone, Args)]
@@ -274,6 +306,38 @@ impl LockArgs {
     }
 }
 
+/// Where the READMEs' "auto-generated from" links point (`features
+/// generate-docs`, `templates generate-docs`).
+#[derive(Debug, Clone, Args)]
+pub struct GitHubArgs {
+    /// The GitHub owner, for links to the metadata files.
+    #[arg(long, default_value = "")]
+    github_owner: String,
+    /// The GitHub repository, for links to the metadata files.
+    #[arg(long, default_value = "")]
+    github_repo: String,
+}
+
+impl GitHubArgs {
+    pub fn links(&self) -> crate::collection_docs::GitHub {
+        crate::collection_docs::GitHub {
+            owner: self.github_owner.clone(),
+            repo: self.github_repo.clone(),
+        }
+    }
+}
+
+/// Where a template is written (`templates apply`, `init`).
+#[derive(Debug, Clone, Args)]
+pub struct ApplyTarget {
+    /// The folder to write into.
+    #[arg(long, value_name = "PATH", default_value = ".")]
+    pub workspace_folder: PathBuf,
+    /// Overwrite files that already exist.
+    #[arg(long)]
+    pub force: bool,
+}
+
 /// What every command gets: the printer and how to reach the engine.
 pub struct Context {
     pub printer: Printer,
@@ -373,6 +437,74 @@ impl Context {
         )?;
         config.defaults = self.defaults;
         Ok(config)
+    }
+}
+
+impl Context {
+    /// [`crate::up`]'s inputs: the workspace flags with
+    /// `--additional-features` and `--mount`, and `--docker-host`.
+    pub fn up_inputs<'a>(
+        &'a self,
+        workspace: &'a WorkspaceArgs,
+        overrides: &'a ConfigOverrideArgs,
+    ) -> UpInputs<'a> {
+        UpInputs {
+            ctx: self,
+            workspace,
+            overrides,
+        }
+    }
+}
+
+impl Context {
+    /// The worktree operations' view of the flags: each worktree's
+    /// configuration read with `workspace`'s flags (its folder replaced),
+    /// and `--docker-host`.
+    pub fn environments<'a>(&'a self, workspace: &'a WorkspaceArgs) -> WorktreeFlags<'a> {
+        WorktreeFlags {
+            ctx: self,
+            workspace,
+        }
+    }
+}
+
+/// See [`Context::environments`].
+pub struct WorktreeFlags<'a> {
+    ctx: &'a Context,
+    workspace: &'a WorkspaceArgs,
+}
+
+impl crate::worktree::manage::Environments for WorktreeFlags<'_> {
+    fn config(&self, folder: &std::path::Path) -> Result<ResolvedConfig, Error> {
+        let mut workspace = self.workspace.clone();
+        workspace.workspace_folder = folder.to_path_buf();
+        self.ctx.resolve_quietly(&workspace)
+    }
+
+    async fn engine(&self) -> Result<Engine, Error> {
+        self.ctx.engine().await
+    }
+}
+
+/// See [`Context::up_inputs`].
+pub struct UpInputs<'a> {
+    ctx: &'a Context,
+    workspace: &'a WorkspaceArgs,
+    overrides: &'a ConfigOverrideArgs,
+}
+
+impl crate::up::Inputs for UpInputs<'_> {
+    fn config(&self, reporter: &dyn Reporter) -> Result<ResolvedConfig, Error> {
+        self.ctx
+            .resolve_reporting(self.workspace, self.overrides, reporter)
+    }
+
+    async fn engine(&self) -> Result<Engine, Error> {
+        self.ctx.engine().await
+    }
+
+    fn docker_host(&self) -> Option<&str> {
+        self.ctx.docker_host.as_deref()
     }
 }
 
@@ -583,5 +715,143 @@ mod tests {
         let filter = tracing_filter(Some("debug,bollard::docker=debug".into()), false).unwrap();
         assert!(!filter.contains("bollard=info"), "{filter}");
         assert!(filter.contains("hyper=info"), "{filter}");
+    }
+
+    /// The first identifier of `text` (`up` of `up::UpArgs`).
+    fn leading_name(text: &str) -> &str {
+        let text = text.trim_start();
+        let end = text
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(text.len());
+        &text[..end]
+    }
+
+    /// The modules named right after `super::` or `crate::commands::` in
+    /// `source` (code only, comments skipped), with their line numbers:
+    /// `use super::{Context, up};` gives `Context` and `up`. A glob
+    /// `use super::*;` at the top level (not a test module's) counts as `*`.
+    fn named_modules(source: &str) -> Vec<(usize, String)> {
+        let code: Vec<&str> = source
+            .lines()
+            .map(|line| line.find("//").map_or(line, |at| &line[..at]))
+            .collect();
+        let code = code.join("\n");
+        let line_of = |at: usize| code[..at].matches('\n').count() + 1;
+        let mut found: Vec<(usize, String)> = Vec::new();
+        for prefix in ["super::", "crate::commands::"] {
+            for (at, _) in code.match_indices(prefix) {
+                let rest = &code[at + prefix.len()..];
+                if let Some(group) = rest.strip_prefix('{') {
+                    // Split the group at its own commas, not nested ones.
+                    let mut depth = 0;
+                    let mut start = 0;
+                    for (i, c) in group.char_indices() {
+                        match c {
+                            '{' => depth += 1,
+                            '}' if depth == 0 => {
+                                found.push((line_of(at), leading_name(&group[start..i]).into()));
+                                break;
+                            }
+                            '}' => depth -= 1,
+                            ',' if depth == 0 => {
+                                found.push((line_of(at), leading_name(&group[start..i]).into()));
+                                start = i + 1;
+                            }
+                            _ => {}
+                        }
+                    }
+                } else if rest.starts_with('*') {
+                    let line_start = code[..at].rfind('\n').map_or(0, |i| i + 1);
+                    if code[line_start..].starts_with("use super::*") {
+                        found.push((line_of(at), "*".into()));
+                    }
+                } else {
+                    found.push((line_of(at), leading_name(rest).into()));
+                }
+            }
+        }
+        found.retain(|(_, name)| !name.is_empty());
+        found
+    }
+
+    #[test]
+    fn the_import_scan_sees_groups_paths_and_globs() {
+        let source = "use super::{\n    Context, WorkspaceArgs,\n    up::{self, UpArgs},\n};\n\
+                      use crate::commands::list;\n\
+                      // super::exec in a comment is not an import\n\
+                      fn f() { super::logs::output(); }\n\
+                      use super::*;\n\
+                      mod tests {\n    use super::*;\n}\n";
+        let names: Vec<(usize, String)> = named_modules(source);
+        let names: Vec<(usize, &str)> = names.iter().map(|(l, n)| (*l, n.as_str())).collect();
+        assert_eq!(
+            names,
+            [
+                (1, "Context"),
+                (1, "WorkspaceArgs"),
+                (1, "up"),
+                (7, "logs"),
+                (8, "*"),
+                (5, "list"),
+            ]
+        );
+    }
+
+    /// The rule in the module doc: no file of `cli/src/commands/` imports a
+    /// command module (one declared here that is not in [`FLAG_MODULES`]).
+    #[test]
+    fn no_command_file_imports_another() {
+        let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/commands");
+        let read = |path: &std::path::Path| {
+            std::fs::read_to_string(path)
+                .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+        };
+        let declared: Vec<String> = read(&folder.join("mod.rs"))
+            .lines()
+            .filter_map(|line| line.strip_prefix("mod ")?.strip_suffix(';'))
+            .map(str::to_string)
+            .collect();
+        for flags in FLAG_MODULES {
+            assert!(
+                declared.iter().any(|m| m == flags),
+                "FLAG_MODULES names {flags}, which commands/mod.rs does not declare"
+            );
+        }
+        let commands: Vec<&String> = declared
+            .iter()
+            .filter(|m| !FLAG_MODULES.contains(&m.as_str()))
+            .collect();
+        assert!(commands.len() > 20, "commands found: {commands:?}");
+        let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&folder)
+            .expect("cli/src/commands is readable")
+            .map(|entry| entry.expect("a directory entry").path())
+            .filter(|path| path.extension().is_some_and(|e| e == "rs"))
+            .filter(|path| !path.ends_with("mod.rs"))
+            .collect();
+        files.sort();
+        assert!(files.len() == declared.len(), "files: {files:?}");
+        let mut broken = Vec::new();
+        for path in &files {
+            let own = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default();
+            for (line, name) in named_modules(&read(path)) {
+                // `super::x` in a file's own test module names the file's item.
+                let command = commands.iter().any(|c| **c == name) && name != own;
+                if command || name == "*" {
+                    broken.push(format!(
+                        "cli/src/commands/{own}.rs:{line} imports `{name}` from another command file"
+                    ));
+                }
+            }
+        }
+        assert!(
+            broken.is_empty(),
+            "a command file may use commands/mod.rs and the flag modules {FLAG_MODULES:?}, \
+             never another command; move what they share into the library (see \
+             commands/mod.rs's doc):\n{}",
+            broken.join("\n")
+        );
     }
 }

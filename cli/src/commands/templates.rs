@@ -5,9 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 use serde_json::json;
 
-use super::Context;
+use super::{ApplyTarget, Context, GitHubArgs};
 use crate::error::Error;
-use crate::printer::Reporter;
 use crate::templates::{self, Source, shipped};
 
 #[derive(Debug, Args)]
@@ -46,17 +45,6 @@ struct TemplateDocsArgs {
     github: GitHubArgs,
 }
 
-/// Where the READMEs' "auto-generated from" links point.
-#[derive(Debug, Clone, Args)]
-pub struct GitHubArgs {
-    /// The GitHub owner, for links to the metadata files.
-    #[arg(long, default_value = "")]
-    github_owner: String,
-    /// The GitHub repository, for links to the metadata files.
-    #[arg(long, default_value = "")]
-    github_repo: String,
-}
-
 /// The `dev.containers.metadata` annotation of a published template.
 async fn template_metadata(reference: &str) -> Result<serde_json::Value, Error> {
     use crate::registry::oci;
@@ -87,64 +75,6 @@ async fn template_metadata(reference: &str) -> Result<serde_json::Value, Error> 
             None,
         )
     })
-}
-
-/// Writes the READMEs and reports each file and each skipped folder.
-pub fn write_docs(
-    ctx: &Context,
-    folder: &std::path::Path,
-    kind: &crate::collection_docs::Kind,
-    github: &GitHubArgs,
-) -> Result<u8, Error> {
-    use crate::collection_docs::{self, Outcome};
-    let github = collection_docs::GitHub {
-        owner: github.github_owner.clone(),
-        repo: github.github_repo.clone(),
-    };
-    let outcomes = collection_docs::generate(folder, kind, &github).map_err(|e| {
-        Error::failed(
-            format!(
-                "{e}: {}",
-                std::error::Error::source(&e)
-                    .map(ToString::to_string)
-                    .unwrap_or_default()
-            ),
-            Some("pass the collection folder with -p/--project-folder"),
-        )
-    })?;
-    let mut written = Vec::new();
-    for outcome in outcomes {
-        match outcome {
-            Outcome::Written(path) => {
-                ctx.printer.step(&format!("Wrote {}", path.display()));
-                written.push(path);
-            }
-            Outcome::Skipped(why) => ctx.printer.warn(&format!("skipped {why}")),
-        }
-    }
-    if written.is_empty() {
-        return Err(Error::failed(
-            format!(
-                "no feature or template folder found in {}",
-                folder.display()
-            ),
-            Some("pass the folder that holds them (often src/) with -p/--project-folder"),
-        ));
-    }
-    ctx.printer
-        .result(&serde_json::json!({"outcome": "success", "files": written}));
-    Ok(0)
-}
-
-/// What `apply` and `init` share.
-#[derive(Debug, Clone, Args)]
-pub struct ApplyTarget {
-    /// The folder to write into.
-    #[arg(long, value_name = "PATH", default_value = ".")]
-    pub workspace_folder: PathBuf,
-    /// Overwrite files that already exist.
-    #[arg(long)]
-    pub force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -191,13 +121,21 @@ pub async fn run(ctx: &Context, args: TemplatesArgs) -> Result<u8, Error> {
             let source = Source::parse(&apply.template)?;
             let user = templates::apply::parse_args(apply.args.as_deref(), &apply.options)?;
             let template = templates::load(&source, &ctx.printer).await?;
-            let files = apply_template_with(ctx, &template, &user, &apply.features, &apply.target)?;
+            let target = &apply.target;
+            let files = templates::apply::apply(
+                &template,
+                &user,
+                &apply.features,
+                &target.workspace_folder,
+                target.force,
+                &ctx.printer,
+            )?;
             ctx.printer
                 .result(&json!({"outcome": "success", "files": files}));
             Ok(0)
         }
         TemplatesCommand::List(list) => {
-            let rows = shipped_summaries()?;
+            let rows = shipped::summaries()?;
             if list.json {
                 ctx.printer.result(&rows);
             } else {
@@ -243,74 +181,16 @@ pub async fn run(ctx: &Context, args: TemplatesArgs) -> Result<u8, Error> {
                 }
             }
         }
-        TemplatesCommand::GenerateDocs(args) => write_docs(
-            ctx,
-            &args.project_folder,
-            &crate::collection_docs::Kind::Templates,
-            &args.github,
-        ),
-    }
-}
-
-/// Resolves options, renders and writes; returns the files written.
-pub fn apply_template(
-    ctx: &Context,
-    template: &templates::Template,
-    user: &serde_json::Map<String, serde_json::Value>,
-    target: &ApplyTarget,
-) -> Result<Vec<String>, Error> {
-    apply_template_with(ctx, template, user, "[]", target)
-}
-
-/// [`apply_template`] adding `features` (a JSON array) to its
-/// devcontainer.json.
-fn apply_template_with(
-    ctx: &Context,
-    template: &templates::Template,
-    user: &serde_json::Map<String, serde_json::Value>,
-    features: &str,
-    target: &ApplyTarget,
-) -> Result<Vec<String>, Error> {
-    let values = templates::apply::resolve_options(template, user)?;
-    let mut files = templates::apply::render(template, &values);
-    if templates::apply::add_features(&mut files, features)? {
-        ctx.printer.warn(
-            "the template's devcontainer.json was rewritten to add --features, without its comments",
-        );
-    }
-    let written = templates::apply::write(&target.workspace_folder, &files, target.force)?;
-    ctx.printer.step(&format!(
-        "Applied template {} to {} ({} files)",
-        template.metadata.id,
-        target.workspace_folder.display(),
-        written.len()
-    ));
-    Ok(written)
-}
-
-/// One line of `devc templates list`.
-#[derive(Debug, serde::Serialize)]
-pub struct Summary {
-    pub id: String,
-    pub description: String,
-    pub options: Vec<String>,
-}
-
-/// Every shipped template, by id.
-pub fn shipped_summaries() -> Result<Vec<Summary>, Error> {
-    shipped::template_ids()
-        .into_iter()
-        .map(|id| {
-            let template = templates::from_files(
-                format!("shipped template {id}"),
-                shipped::template(id).unwrap_or_default(),
+        TemplatesCommand::GenerateDocs(args) => {
+            let written = crate::collection_docs::write(
+                &args.project_folder,
+                &crate::collection_docs::Kind::Templates,
+                &args.github.links(),
+                &ctx.printer,
             )?;
-            let meta = template.metadata;
-            Ok(Summary {
-                id: id.to_string(),
-                description: meta.description.or(meta.name).unwrap_or_default(),
-                options: meta.options.keys().map(str::to_string).collect(),
-            })
-        })
-        .collect()
+            ctx.printer
+                .result(&json!({"outcome": "success", "files": written}));
+            Ok(0)
+        }
+    }
 }

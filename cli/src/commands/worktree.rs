@@ -1,20 +1,19 @@
 //! `devc worktree add|list|rm`: a git worktree per branch, each with its
 //! own environment (issue 15); the git side is in [`crate::worktree`].
 //!
-//! [`make`], [`rows`] and [`remove`] are what the subcommands do, without
-//! clap and without writing to stdout, so MCP's `worktree_add`,
-//! `worktree_list` and `worktree_rm` (`commands/mcp.rs`) run the same code.
+//! What the subcommands do is [`crate::worktree::manage`]'s (MCP's
+//! worktree tools run the same code); this file parses, asks on a terminal
+//! and prints.
 
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 
-use super::{Context, WorkspaceArgs};
-use crate::container::teardown::{self, DownOptions};
+use super::Context;
 use crate::error::Error;
-use crate::printer::Reporter;
 use crate::worktree;
+use crate::worktree::manage::{self, NewWorktree, Uncommitted};
 
 #[derive(Debug, Args)]
 pub struct WorktreeArgs {
@@ -48,7 +47,7 @@ struct AddArgs {
     /// Every `devc up` flag applies to the new worktree's environment;
     /// --workspace-folder names the repository (or a folder in it).
     #[command(flatten)]
-    up: super::up::UpArgs,
+    up: super::up_args::UpArgs,
 }
 
 #[derive(Debug, Args)]
@@ -93,147 +92,18 @@ async fn add(ctx: &Context, args: AddArgs) -> Result<u8, Error> {
         from,
         path: path.map(|p| crate::config::workspace::absolute(&p)),
     };
-    let added = make(&folder, &request, &ctx.printer).await?;
+    let added = manage::make(&folder, &request, &ctx.printer).await?;
     if no_up {
         ctx.printer.result(&added.result());
         return Ok(0);
     }
     up.workspace.workspace_folder = added.workspace_folder;
-    super::up::run(ctx, up).await
-}
-
-/// The worktree `devc worktree add` (and MCP's `worktree_add`) makes.
-#[derive(Debug, Clone)]
-pub struct NewWorktree {
-    pub branch: String,
-    /// Where a new branch starts (default `HEAD`).
-    pub from: Option<String>,
-    /// An absolute folder; default `<repository>.<branch>` beside the repository.
-    pub path: Option<PathBuf>,
-}
-
-/// A worktree just made.
-#[derive(Debug, Clone)]
-pub struct Added {
-    pub path: PathBuf,
-    pub branch: String,
-    /// The workspace's place in the repository, in the new worktree.
-    pub workspace_folder: PathBuf,
-}
-
-impl Added {
-    /// `add`'s result without `up`.
-    pub fn result(&self) -> serde_json::Value {
-        serde_json::json!({
-            "outcome": "success",
-            "worktree": self.path,
-            "branch": self.branch,
-        })
-    }
-}
-
-/// Makes the git worktree for `request` in the repository holding
-/// `folder` (absolute); bringing its environment up is the caller's.
-pub async fn make(
-    folder: &Path,
-    request: &NewWorktree,
-    reporter: &dyn Reporter,
-) -> Result<Added, Error> {
-    let NewWorktree { branch, from, path } = request;
-    let (repo, inside) = worktree::locate(folder)?;
-    let path = path
-        .clone()
-        .unwrap_or_else(|| worktree::default_path(&repo.main_root, branch));
-    if path.exists() {
-        return Err(Error::usage(
-            format!(
-                "{} exists already, so the worktree for {branch} cannot go there",
-                path.display()
-            ),
-            Some(
-                "pass --path <dir> to put it elsewhere, or `devc worktree list` to see the worktrees",
-            ),
-        ));
-    }
-    reporter.step(&format!(
-        "Adding worktree {} for branch {branch}",
-        path.display()
-    ));
-    {
-        // git takes its own locks, but two `add`s at once can still trip
-        // over each other's branch creation; one at a time per repository.
-        let key = format!("git-{}", short_hash(&repo.common_dir.to_string_lossy()));
-        let _lock = crate::container::lock::lock_workspace(&key, &crate::printer::Silent).await;
-        worktree::add(&repo, branch, from.as_deref(), &path)?;
-    }
-    Ok(Added {
-        workspace_folder: path.join(inside),
-        path,
-        branch: branch.clone(),
-    })
-}
-
-/// One row of `devc worktree list`.
-#[derive(Debug, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Row {
-    branch: Option<String>,
-    path: PathBuf,
-    /// The dev container's state, `none` without one, `no-config` without a devcontainer.json.
-    state: String,
-    container_id: Option<String>,
-    compose_project_name: Option<String>,
-    ports: Vec<worktree::ports::PublishedPort>,
-    /// Seconds since the dev container was created.
-    age_seconds: Option<u64>,
-}
-
-/// Each worktree of the repository holding the workspace folder, with its
-/// environment (what `devc worktree list --json` prints).
-pub async fn rows(ctx: &Context, workspace: &WorkspaceArgs) -> Result<Vec<Row>, Error> {
-    let folder = crate::config::workspace::absolute(&workspace.workspace_folder);
-    let (repo, inside) = worktree::locate(&folder)?;
-    let engine = ctx.engine().await?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default();
-    let mut rows = Vec::new();
-    for tree in worktree::list(&repo)?.into_iter().filter(|w| !w.bare) {
-        let mut row = Row {
-            branch: tree.branch.clone(),
-            path: tree.path.clone(),
-            state: "none".into(),
-            container_id: None,
-            compose_project_name: None,
-            ports: Vec::new(),
-            age_seconds: None,
-        };
-        let mut workspace = workspace.clone();
-        workspace.workspace_folder = tree.path.join(&inside);
-        let Ok(config) = ctx.resolve_quietly(&workspace) else {
-            row.state = "no-config".into();
-            rows.push(row);
-            continue;
-        };
-        if let Some(dev) = crate::container::find::find(&engine, &config).await? {
-            row.state = dev.state.clone();
-            row.container_id = Some(dev.id.clone());
-            row.compose_project_name = dev.labels.get(crate::compose::PROJECT_LABEL).cloned();
-            row.age_seconds = dev
-                .created
-                .parse::<u64>()
-                .ok()
-                .map(|t| now.saturating_sub(t));
-            row.ports = worktree::environment_ports(&engine, &config, &dev).await?;
-        }
-        rows.push(row);
-    }
-    Ok(rows)
+    up.run(ctx).await
 }
 
 async fn list(ctx: &Context, args: ListArgs) -> Result<u8, Error> {
-    let rows = rows(ctx, &args.workspace).await?;
+    let folder = crate::config::workspace::absolute(&args.workspace.workspace_folder);
+    let rows = manage::rows(&folder, &ctx.environments(&args.workspace)).await?;
     if args.json {
         ctx.printer.result(&rows);
         return Ok(0);
@@ -294,105 +164,13 @@ async fn rm(ctx: &Context, args: RmArgs) -> Result<u8, Error> {
     let uncommitted = if force {
         Uncommitted::Lose
     } else {
-        Uncommitted::Ask
+        Uncommitted::Ask(&confirm)
     };
-    let out = remove(ctx, &workspace, &branch, uncommitted, &ctx.printer).await?;
+    let folder = crate::config::workspace::absolute(&workspace.workspace_folder);
+    let environments = ctx.environments(&workspace);
+    let out = manage::remove(&folder, &branch, uncommitted, &environments, &ctx.printer).await?;
     ctx.printer.result(&out);
     Ok(0)
-}
-
-/// What `rm` does with a worktree that has uncommitted changes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Uncommitted {
-    /// Refuse (what `rm` without `--force` does off a terminal).
-    Keep,
-    /// Ask on a terminal; without one, refuse.
-    Ask,
-    /// Remove it anyway (`--force`).
-    Lose,
-}
-
-/// Takes the environment of `branch`'s worktree down (volumes too) and
-/// removes the worktree; returns `rm`'s result.
-pub async fn remove(
-    ctx: &Context,
-    workspace: &WorkspaceArgs,
-    branch: &str,
-    uncommitted: Uncommitted,
-    reporter: &dyn Reporter,
-) -> Result<serde_json::Value, Error> {
-    let folder = crate::config::workspace::absolute(&workspace.workspace_folder);
-    let (repo, inside) = worktree::locate(&folder)?;
-    let trees = worktree::list(&repo)?;
-    let Some(tree) = worktree::find_branch(&trees, branch) else {
-        return Err(Error::usage(
-            format!("no worktree of this repository has the branch {branch} checked out"),
-            Some("`devc worktree list` shows the worktrees and their branches"),
-        ));
-    };
-    if tree.path == repo.main_root {
-        return Err(Error::usage(
-            format!(
-                "the branch {branch} is checked out in the main worktree {}, which devc worktree rm does not remove",
-                tree.path.display()
-            ),
-            Some("use `devc down --volumes` to take its environment down"),
-        ));
-    }
-    let path = tree.path.clone();
-    let dirty = path.exists() && worktree::has_changes(&path)?;
-    let go_ahead = match uncommitted {
-        _ if !dirty => true,
-        Uncommitted::Lose => true,
-        Uncommitted::Keep => false,
-        Uncommitted::Ask => confirm(&path)?,
-    };
-    if !go_ahead {
-        return Err(Error::failed(
-            format!(
-                "the worktree {} has uncommitted changes; nothing was removed",
-                path.display()
-            ),
-            Some("commit or stash them, or pass --force to lose them"),
-        ));
-    }
-    let mut workspace = workspace.clone();
-    workspace.workspace_folder = path.join(&inside);
-    let mut removed = Vec::new();
-    match ctx.resolve_quietly(&workspace) {
-        Ok(config) => {
-            let engine = ctx.engine().await?;
-            let _lock =
-                crate::container::lock::lock_workspace(&config.devcontainer_id, reporter).await;
-            reporter.step(&format!(
-                "Taking down the environment of {}",
-                path.display()
-            ));
-            removed = teardown::down(
-                &engine,
-                &config,
-                DownOptions {
-                    volumes: true,
-                    ..Default::default()
-                },
-                reporter,
-            )
-            .await?
-            .containers;
-        }
-        Err(_) => reporter.step(&format!(
-            "No dev container configuration in {}; removing the worktree only",
-            path.display()
-        )),
-    }
-    reporter.step(&format!("Removing worktree {}", path.display()));
-    worktree::remove(&repo, &path, dirty)?;
-    Ok(serde_json::json!({
-        "outcome": "success",
-        "worktree": path,
-        "branch": branch,
-        "removedContainers": removed,
-    }))
 }
 
 /// Asks on a terminal whether to lose uncommitted changes; without one
@@ -416,9 +194,4 @@ fn confirm(path: &Path) -> Result<bool, Error> {
         .read_line(&mut answer)
         .map_err(|e| Error::failed(format!("cannot read the answer: {e}"), None))?;
     Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
-}
-
-fn short_hash(text: &str) -> String {
-    use sha2::Digest as _;
-    format!("{:x}", sha2::Sha256::digest(text.as_bytes()))[..16].to_string()
 }

@@ -1,13 +1,16 @@
 //! Finding the workspace's container by its identity labels, and the
 //! merged configuration in force for it. Used by `up` and by every
-//! command that attaches to or acts on an existing container.
+//! command that attaches to or acts on an existing container. Also every
+//! dev container the engine knows ([`listed`], `devc list` and MCP's
+//! `list`) and the workspace container's own output ([`logs`], `devc logs`
+//! and MCP's `logs`).
 
 use std::collections::BTreeMap;
 
 use super::ContainerError;
 use crate::config::id::{CONFIG_FILE_LABEL, LOCAL_FOLDER_LABEL};
 use crate::config::{ConfigError, MergedConfig, ResolvedConfig};
-use crate::engine::{ContainerInfo, Engine};
+use crate::engine::{ContainerInfo, Engine, LogStream, LogsRequest};
 use crate::printer::Reporter;
 
 /// The workspace's container, preferring a running one.
@@ -52,6 +55,58 @@ pub async fn find_running(
         return Err(not_running());
     }
     Ok(engine.inspect_container(&found.id).await?)
+}
+
+/// One dev container, as `devc list --json` shows it.
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Listed {
+    pub container_id: String,
+    pub name: String,
+    pub state: String,
+    pub image: String,
+    pub workspace_folder: String,
+    pub config_file: String,
+}
+
+/// Every dev container the engine knows, whichever tool made it, by
+/// workspace folder.
+pub async fn listed(engine: &Engine) -> Result<Vec<Listed>, ContainerError> {
+    let containers = engine.containers_with_label(LOCAL_FOLDER_LABEL).await?;
+    let mut rows: Vec<Listed> = containers
+        .into_iter()
+        .map(|c| Listed {
+            workspace_folder: c
+                .labels
+                .get(LOCAL_FOLDER_LABEL)
+                .cloned()
+                .unwrap_or_default(),
+            config_file: c.labels.get(CONFIG_FILE_LABEL).cloned().unwrap_or_default(),
+            container_id: c.id,
+            name: c.name,
+            state: c.state,
+            image: c.image,
+        })
+        .collect();
+    rows.sort_by(|a, b| a.workspace_folder.cmp(&b.workspace_folder));
+    Ok(rows)
+}
+
+/// Hands the workspace container's output (running or stopped) to `sink`
+/// as `request` asks.
+pub async fn logs(
+    engine: &Engine,
+    config: &ResolvedConfig,
+    request: &LogsRequest,
+    sink: impl FnMut(LogStream, &[u8]),
+) -> Result<(), ContainerError> {
+    let container = find(engine, config)
+        .await?
+        .ok_or_else(|| ContainerError::Missing {
+            workspace: config.local_workspace_folder.display().to_string(),
+        })?;
+    engine.logs(&container.id, request, sink).await?;
+    Ok(())
 }
 
 /// The merged configuration in force for an existing container (as

@@ -31,6 +31,22 @@ pub enum BuildkitPolicy {
     Never,
 }
 
+/// The reference CLI passes `--cache-to` to `docker buildx`; through the
+/// engine's API BuildKit can only embed the cache in the image, which
+/// devc's BuildKit builds always do (`BUILDKIT_INLINE_CACHE`).
+pub fn parse_cache_to(spec: &str) -> Result<String, String> {
+    let kind = spec
+        .split(',')
+        .find_map(|part| part.strip_prefix("type="))
+        .unwrap_or(spec);
+    match kind {
+        "inline" => Ok(spec.to_string()),
+        other => Err(format!(
+            "the \"{other}\" cache exporter is not available: devc builds through the engine's API, where BuildKit keeps the cache in the image (type=inline); push the image with `devc build --push` and pass it to --cache-from"
+        )),
+    }
+}
+
 /// The builder chosen for one build.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Chosen {

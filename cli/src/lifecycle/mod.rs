@@ -214,6 +214,35 @@ pub fn display(argv: &[String]) -> String {
     argv.join(" ")
 }
 
+/// What a caller asks of the in-container hooks (`up`, `run-user-commands`
+/// and `set-up` flags) as a plain value.
+#[derive(Debug, Clone, Default)]
+pub struct HookRequest {
+    pub options: RunOptions,
+    /// `--secrets-file`: a JSON object passed to hooks, masked in output.
+    pub secrets_file: Option<std::path::PathBuf>,
+    /// `--remote-env NAME=VALUE` entries over remoteEnv.
+    pub remote_env: Vec<String>,
+    pub dotfiles: Option<Dotfiles>,
+}
+
+impl HookRequest {
+    /// The secrets file's variables (none without one).
+    pub fn secrets(&self) -> Result<BTreeMap<String, String>, LifecycleError> {
+        match &self.secrets_file {
+            Some(path) => secrets::load(path),
+            None => Ok(BTreeMap::new()),
+        }
+    }
+
+    /// Whether a dotfiles repository is named.
+    pub fn wants_dotfiles(&self) -> bool {
+        self.dotfiles
+            .as_ref()
+            .is_some_and(|d| !d.repository.is_empty())
+    }
+}
+
 /// Everything the in-container hooks need.
 pub struct Session<'a> {
     pub engine: &'a Engine,

@@ -15,9 +15,39 @@ use serde_json::{Map, Value};
 use super::{File, Template, TemplateError, shipped};
 use crate::config::parse::parse_jsonc;
 use crate::features::metadata::{FeatureOption, OptionType, OptionValue};
+use crate::printer::Reporter;
 
 /// Files of a template that describe it and are not applied.
 pub const NOT_APPLIED: &[&str] = &[super::metadata::FILE_NAME, "README.md", "NOTES.md"];
+
+/// Applies `template` to `folder`: resolves the options from `user`,
+/// renders, adds `features` (a JSON array) to its devcontainer.json and
+/// writes the files (`devc templates apply`, `devc init`). Returns the
+/// files written.
+pub fn apply(
+    template: &Template,
+    user: &Map<String, Value>,
+    features: &str,
+    folder: &Path,
+    force: bool,
+    reporter: &dyn Reporter,
+) -> Result<Vec<String>, TemplateError> {
+    let values = resolve_options(template, user)?;
+    let mut files = render(template, &values);
+    if add_features(&mut files, features)? {
+        reporter.warn(
+            "the template's devcontainer.json was rewritten to add --features, without its comments",
+        );
+    }
+    let written = write(folder, &files, force)?;
+    reporter.step(&format!(
+        "Applied template {} to {} ({} files)",
+        template.metadata.id,
+        folder.display(),
+        written.len()
+    ));
+    Ok(written)
+}
 
 /// The option values to substitute: the user's, checked against the
 /// declarations, then the defaults. Values may be strings or booleans.

@@ -13,6 +13,33 @@ use super::File;
 static TEMPLATES: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../templates");
 static FEATURES: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../features/src");
 
+/// One line of `devc templates list` (and of `devc init`'s menu).
+#[derive(Debug, serde::Serialize)]
+pub struct Summary {
+    pub id: String,
+    pub description: String,
+    pub options: Vec<String>,
+}
+
+/// Every shipped template, by id.
+pub fn summaries() -> Result<Vec<Summary>, super::TemplateError> {
+    template_ids()
+        .into_iter()
+        .map(|id| {
+            let template = super::from_files(
+                format!("shipped template {id}"),
+                template(id).unwrap_or_default(),
+            )?;
+            let meta = template.metadata;
+            Ok(Summary {
+                id: id.to_string(),
+                description: meta.description.or(meta.name).unwrap_or_default(),
+                options: meta.options.keys().map(str::to_string).collect(),
+            })
+        })
+        .collect()
+}
+
 /// The ids of the shipped templates, sorted.
 pub fn template_ids() -> Vec<&'static str> {
     ids(&TEMPLATES, super::metadata::FILE_NAME)

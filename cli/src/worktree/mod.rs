@@ -4,6 +4,8 @@
 //!   `.git` folder is mounted so git works in the container;
 //! - [`ports`]: fixed host ports that are taken move to free ones, so two
 //!   worktrees of one project run side by side;
+//! - [`manage`]: what `devc worktree add|list|rm` and MCP's worktree tools
+//!   do (make, list with environments, take down and remove);
 //! - this module: the git side of `devc worktree` (add, list, remove,
 //!   uncommitted changes) and the published ports of an environment.
 //!
@@ -16,6 +18,7 @@
 //! (`<folder>_devcontainer`) and with it the project's networks and volumes.
 
 pub mod gitdir;
+pub mod manage;
 pub mod ports;
 
 use std::path::{Path, PathBuf};
