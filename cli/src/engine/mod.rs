@@ -18,6 +18,7 @@ mod logs;
 mod networks;
 mod ports;
 mod ssh;
+mod ssh_master;
 mod start;
 
 use std::collections::BTreeMap;
