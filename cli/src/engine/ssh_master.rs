@@ -166,14 +166,17 @@ pub(super) async fn probe(socket: &Path) -> Master {
     }
 }
 
-/// Until the master's socket appears, `ended` says the ssh process opening
-/// it has exited, or [`MASTER_WAIT`] has passed.
+/// Until a master greets at `socket` (a stale socket file left by a killed
+/// master does not count), `ended` says the ssh process opening it has
+/// exited, or [`MASTER_WAIT`] has passed.
 pub(super) async fn wait_for_master(socket: &Path, ended: &std::sync::atomic::AtomicBool) {
     let deadline = tokio::time::Instant::now() + MASTER_WAIT;
-    while !socket.exists()
-        && !ended.load(std::sync::atomic::Ordering::Acquire)
+    while !ended.load(std::sync::atomic::Ordering::Acquire)
         && tokio::time::Instant::now() < deadline
     {
+        if socket.exists() && probe(socket).await != Master::Absent {
+            return;
+        }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
