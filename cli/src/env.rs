@@ -9,7 +9,7 @@ pub const DOCKER_HOST: &str = "DOCKER_HOST";
 pub const DOCKER_TLS_VERIFY: &str = "DOCKER_TLS_VERIFY";
 /// Folder holding `ca.pem`, `cert.pem`, `key.pem` for TLS endpoints.
 pub const DOCKER_CERT_PATH: &str = "DOCKER_CERT_PATH";
-/// Where rootless Podman keeps its socket.
+/// Where rootless Podman keeps its socket, and devc its ssh master sockets.
 pub const XDG_RUNTIME_DIR: &str = "XDG_RUNTIME_DIR";
 /// Tracing filter for devc's own diagnostics (`debug`, `devc=trace`, ...).
 pub const DEVC_LOG: &str = "DEVC_LOG";

@@ -95,6 +95,7 @@ impl Error {
             E::Unreachable { .. }
             | E::Denied { .. }
             | E::BadEndpoint { .. }
+            | E::SkipTlsVerify { .. }
             | E::Timeout { .. }
             | E::Remote { .. } => ErrorKind::Engine,
             _ => ErrorKind::Failed,

@@ -257,13 +257,18 @@ pub async fn legacy_volumes(
     engine: &Engine,
     devcontainer_id: &str,
 ) -> Result<Vec<(&'static str, String)>, EngineError> {
-    let checks = FOLDERS.iter().map(|(_, slug)| async move {
-        let name = legacy_volume_name(devcontainer_id, slug);
-        let labels = engine.volume_labels(&name).await?;
-        Ok::<_, EngineError>(labels.map(|_| (*slug, name)))
-    });
-    let found = futures_util::future::join_all(checks).await;
-    found.into_iter().filter_map(Result::transpose).collect()
+    let names: Vec<String> = FOLDERS
+        .iter()
+        .map(|(_, slug)| legacy_volume_name(devcontainer_id, slug))
+        .collect();
+    let prefix = legacy_volume_name(devcontainer_id, "");
+    let found = engine.existing_volumes(&prefix, &names).await?;
+    Ok(FOLDERS
+        .iter()
+        .zip(names)
+        .filter(|(_, name)| found.contains(name))
+        .map(|((_, slug), name)| (*slug, name))
+        .collect())
 }
 
 /// Where the migration helper mounts the volumes.

@@ -48,6 +48,8 @@ pub async fn up(
             super::ensure_project_is_ours(engine, config, &project).await?;
             warn_ignored(config, &project, reporter);
             let (before, after) = split_order(&project)?;
+            let workspace = SharedWorkspace::plan(engine, config, &project)?;
+            let workspace = workspace.as_ref();
             // The dev service's container made by another tool (`docker
             // compose up`, or a dependency of another configuration) has
             // Compose's labels but not the dev container's: replace it.
@@ -68,7 +70,10 @@ pub async fn up(
             let container = match (action, existing) {
                 (Action::Start, Some(container)) => {
                     container_up::warn_if_changed(config, &container, reporter);
-                    bring_up(engine, config, &project, &before, options, reporter).await?;
+                    bring_up(
+                        engine, config, &project, workspace, &before, options, reporter,
+                    )
+                    .await?;
                     // On the network stack of a service container replaced
                     // since, the stopped dev container cannot start.
                     if shares_a_replaced_network(engine, &project, dev, &container).await? {
@@ -81,6 +86,7 @@ pub async fn up(
                             engine,
                             config,
                             &project,
+                            workspace,
                             &[],
                             Some(container),
                             options,
@@ -107,13 +113,17 @@ pub async fn up(
                         Outcome::ContainerCreated
                     });
                     replace_dev(
-                        engine, config, &project, &before, old, options, reporter, in_flight,
+                        engine, config, &project, workspace, &before, old, options, reporter,
+                        in_flight,
                     )
                     .await?
                 }
             };
             // Services that depend on the dev container come after it.
-            bring_up(engine, config, &project, &after, options, reporter).await?;
+            bring_up(
+                engine, config, &project, workspace, &after, options, reporter,
+            )
+            .await?;
             container
         }
     };
@@ -138,6 +148,7 @@ async fn replace_dev(
     engine: &Engine,
     config: &ResolvedConfig,
     project: &Project,
+    workspace: Option<&SharedWorkspace>,
     before: &[String],
     old: Option<ContainerInfo>,
     options: &UpOptions,
@@ -148,7 +159,10 @@ async fn replace_dev(
     let image = dev_image(engine, config, dev, &options.prepare, reporter).await?;
     // hostRequirements.gpu, settled before any service is touched (issue 10).
     let gpus = container_up::gpus_for(engine, config, &image, options, reporter).await?;
-    bring_up(engine, config, project, before, options, reporter).await?;
+    bring_up(
+        engine, config, project, workspace, before, options, reporter,
+    )
+    .await?;
     wait_for_dependencies(engine, project, dev, reporter).await?;
     if let Some(old) = old {
         crate::sync::settle_before_replace(engine, config, reporter).await;
@@ -159,7 +173,7 @@ async fn replace_dev(
             .map_err(ContainerError::from)?;
     }
     create_dev(
-        engine, config, project, dev, &image, gpus, reporter, in_flight,
+        engine, config, project, workspace, &image, gpus, reporter, in_flight,
     )
     .await
 }
@@ -204,6 +218,7 @@ async fn bring_up(
     engine: &Engine,
     config: &ResolvedConfig,
     project: &Project,
+    workspace: Option<&SharedWorkspace>,
     order: &[String],
     options: &UpOptions,
     reporter: &dyn Reporter,
@@ -279,7 +294,7 @@ async fn bring_up(
                 apply_service(project, service, &mut spec, image_id.as_deref())?;
                 resolve_network_mode(engine, project, &mut spec).await?;
                 // Filled when the dev container is created, after this one.
-                remote_workspace(engine, config, project, service, &mut spec, reporter).await?;
+                remote_workspace(engine, config, workspace, false, &mut spec, reporter).await?;
                 inherit_volumes(&mut spec, &inherited);
                 if let Some(entrypoint) = &service.entrypoint {
                     spec.entrypoint = Some(entrypoint.clone());
@@ -620,12 +635,13 @@ async fn create_dev(
     engine: &Engine,
     config: &ResolvedConfig,
     project: &Project,
-    service: &Service,
+    workspace: Option<&SharedWorkspace>,
     image: &PreparedImage,
     gpus: Option<crate::container::spec::GpuRequest>,
     reporter: &dyn Reporter,
     in_flight: &InFlight,
 ) -> Result<ContainerInfo, Error> {
+    let service = &project.services[&project.service];
     let derived = dev_config(config, service);
     let command = service_command(service, &image.info);
     let override_command = derived
@@ -662,7 +678,7 @@ async fn create_dev(
     apply_service(project, service, &mut spec, image_id.as_deref())?;
     resolve_network_mode(engine, project, &mut spec).await?;
     if let Some(mut copy) =
-        remote_workspace(engine, config, project, service, &mut spec, reporter).await?
+        remote_workspace(engine, config, workspace, true, &mut spec, reporter).await?
     {
         copy.ignore = config.sync_ignore.clone();
         copy.devcontainer_id = config.devcontainer_id.clone();
@@ -763,44 +779,83 @@ async fn compose_image_id(
         .map(|i| i.id))
 }
 
-/// On a remote engine (issue 12 part 4): a service's binds of the client's
-/// workspace folder (or a folder above it, `..:/workspaces/x` as the usual
-/// templates write them) become the project's workspace volume, which
-/// every such service shares and the dev container's creation fills before
-/// any hook runs; other client paths are named in a warning. Returns what
-/// to copy there.
+/// The project's workspace volume on a remote engine (issue 12 part 4),
+/// worked out once per `up`: a service's binds of the client's workspace
+/// folder (or a folder above it, `..:/workspaces/x` as the usual templates
+/// write them) become this volume, which every such service shares and the
+/// dev container's creation fills before any hook runs.
+#[derive(Debug)]
+struct SharedWorkspace {
+    /// `<project>_devc-workspace-<id>`: the project's, so `down --volumes`
+    /// removes it with the project.
+    volume: String,
+    labels: BTreeMap<String, String>,
+    /// Where the dev service's binds put the folder in the volume; other
+    /// services share the volume only where they mount the folder alike,
+    /// and none does when the dev service binds no such folder.
+    layout: Option<std::path::PathBuf>,
+    /// Set once the volume exists, by the first service that mounts it.
+    ensured: tokio::sync::OnceCell<()>,
+}
+
+impl SharedWorkspace {
+    /// `None` on a local engine, which sees the folder itself.
+    fn plan(
+        engine: &Engine,
+        config: &ResolvedConfig,
+        project: &Project,
+    ) -> Result<Option<Self>, Error> {
+        use crate::container::workspace_copy;
+        if !engine.endpoint().is_remote() {
+            return Ok(None);
+        }
+        let name = workspace_copy::volume_name(&config.devcontainer_id);
+        let volume = format!("{}_{name}", project.name);
+        let mut dev = ContainerSpec::default();
+        apply_service(project, &project.services[&project.service], &mut dev, None)?;
+        let layout = workspace_copy::replace_folder_binds(
+            &config.local_workspace_folder,
+            &volume,
+            None,
+            &mut dev,
+        )
+        .map(|copy| copy.within);
+        Ok(Some(Self {
+            labels: project_volume_labels(project, &name),
+            volume,
+            layout,
+            ensured: tokio::sync::OnceCell::new(),
+        }))
+    }
+}
+
+/// On a remote engine: the service's binds of the workspace folder become
+/// the shared workspace volume (created on first use); other client paths
+/// are named in a warning. Returns what to copy there.
 async fn remote_workspace(
     engine: &Engine,
     config: &ResolvedConfig,
-    project: &Project,
-    service: &Service,
+    workspace: Option<&SharedWorkspace>,
+    dev_service: bool,
     spec: &mut ContainerSpec,
     reporter: &dyn Reporter,
 ) -> Result<Option<crate::container::workspace_copy::WorkspaceCopy>, Error> {
     use crate::container::workspace_copy;
-    if !engine.endpoint().is_remote() {
+    let Some(workspace) = workspace else {
         return Ok(None);
-    }
-    // The project's, so `down --volumes` removes it with the project.
-    let name = workspace_copy::volume_name(&config.devcontainer_id);
-    let volume = format!("{}_{name}", project.name);
-    let local = &config.local_workspace_folder;
-    // Other services share the volume where they mount the folder as the
-    // dev service does; the dev service's binds decide its layout.
-    let layout = if service.name == project.service {
-        None
-    } else {
-        let mut dev = ContainerSpec::default();
-        apply_service(project, &project.services[&project.service], &mut dev, None)?;
-        workspace_copy::replace_folder_binds(local, &volume, None, &mut dev).map(|c| c.within)
     };
-    let shared = service.name == project.service || layout.is_some();
-    let copy = shared
-        .then(|| workspace_copy::replace_folder_binds(local, &volume, layout.as_deref(), spec))
-        .flatten();
+    let local = &config.local_workspace_folder;
+    let copy = if dev_service {
+        workspace_copy::replace_folder_binds(local, &workspace.volume, None, spec)
+    } else {
+        workspace.layout.as_deref().and_then(|layout| {
+            workspace_copy::replace_folder_binds(local, &workspace.volume, Some(layout), spec)
+        })
+    };
     if copy.is_some() {
-        engine
-            .ensure_volume(&volume, &project_volume_labels(project, &name))
+        workspace
+            .ensured
+            .get_or_try_init(|| engine.ensure_volume(&workspace.volume, &workspace.labels))
             .await
             .map_err(ContainerError::from)?;
     }

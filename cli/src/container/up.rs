@@ -331,14 +331,27 @@ pub async fn plan(
     }
     let user = merged.remote_user(&image.info.user);
     let enabled = merged.update_remote_user_uid != Some(false);
-    let host = image::uid::HostUser::current();
+    let update = image::uid::decide(
+        enabled,
+        &user,
+        image::uid::HostUser::current(),
+        engine.endpoint().is_remote(),
+    );
     let derived;
-    let image = match host.filter(|_| image::uid::needed(enabled, &user, host)) {
-        Some(host) => {
+    let image = match update {
+        image::uid::UidUpdate::Update(host) => {
             derived = image::uid::update(engine, image.clone(), &user, host, reporter).await?;
             &derived
         }
-        None => image,
+        image::uid::UidUpdate::RemoteEngine => {
+            tracing::debug!(
+                user = %user,
+                endpoint = %engine.endpoint(),
+                "updateRemoteUserUID skipped: the engine is remote, where this machine's UID/GID mean nothing and the workspace is a volume"
+            );
+            image
+        }
+        image::uid::UidUpdate::Unneeded => image,
     };
     let (mut spec, warnings) = container_spec(&CreateInputs {
         config,

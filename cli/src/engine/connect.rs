@@ -100,20 +100,9 @@ pub fn endpoint(flag: Option<&str>) -> Result<Endpoint, EngineError> {
     match context::current() {
         Err(err) => return Err(bad(err.name.clone(), err.to_string())),
         Ok(Some(ctx)) => {
-            if ctx.skip_tls_verify && ctx.host.starts_with("tcp://") {
-                return Err(bad(
-                    ctx.host,
-                    format!(
-                        "the Docker context \"{}\" sets SkipTLSVerify, and devc always verifies the engine's certificate (give the context its CA with `docker context update --docker ca=...`)",
-                        ctx.name
-                    ),
-                ));
-            }
-            let tls = ctx.host.starts_with("tcp://")
-                && (ctx.tls_dir.is_some()
-                    || env::var(env::DOCKER_TLS_VERIFY).is_some_and(|v| v != "0"));
             tracing::debug!(context = %ctx.name, source = %ctx.source, host = %ctx.host, "using a Docker context");
-            return Ok(Endpoint { url: ctx.host, tls });
+            let tls_verify = env::var(env::DOCKER_TLS_VERIFY).is_some_and(|v| v != "0");
+            return context_endpoint(ctx, tls_verify);
         }
         Ok(None) => {}
     }
@@ -125,6 +114,26 @@ pub fn endpoint(flag: Option<&str>) -> Result<Endpoint, EngineError> {
         url: format!("unix://{}", socket.display()),
         tls: false,
     })
+}
+
+/// The endpoint a Docker context names; `tls_verify` is whether
+/// `DOCKER_TLS_VERIFY` is set. A context that asks to skip TLS verification
+/// of a TCP endpoint is refused: devc verifies or does not connect.
+fn context_endpoint(
+    ctx: context::DockerContext,
+    tls_verify: bool,
+) -> Result<Endpoint, EngineError> {
+    let tcp = ["tcp://", "http://", "https://"]
+        .iter()
+        .any(|scheme| ctx.host.starts_with(scheme));
+    if ctx.skip_tls_verify && tcp {
+        return Err(EngineError::SkipTlsVerify {
+            context: ctx.name,
+            endpoint: ctx.host,
+        });
+    }
+    let tls = ctx.host.starts_with("tcp://") && (ctx.tls_dir.is_some() || tls_verify);
+    Ok(Endpoint { url: ctx.host, tls })
 }
 
 /// Where local engines listen, in the order they are tried.
@@ -445,6 +454,33 @@ mod tests {
         assert!(!remote("tcp://localhost:2375"));
         assert!(!remote("http://[::1]:2375"));
         assert!(!remote("unix:///var/run/docker.sock"));
+    }
+
+    #[test]
+    fn a_context_that_skips_tls_verification_is_refused_in_one_sentence() {
+        let ctx = |host: &str, skip: bool| context::DockerContext {
+            name: "build".into(),
+            source: "DOCKER_CONTEXT".into(),
+            host: host.into(),
+            skip_tls_verify: skip,
+            tls_dir: Some(PathBuf::from("/home/me/.docker/contexts/tls/x/docker")),
+        };
+        let err = context_endpoint(ctx("tcp://10.0.0.5:2376", true), false).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the Docker context \"build\" sets SkipTLSVerify for tcp://10.0.0.5:2376, and devc always verifies the engine's TLS certificate"
+        );
+        assert!(err.hint().unwrap().contains("docker context update build"));
+        assert_eq!(
+            crate::error::Error::Engine(err).kind(),
+            crate::error::ErrorKind::Engine
+        );
+        assert!(context_endpoint(ctx("https://box:2376", true), false).is_err());
+        // Verified TLS with the context's material; ssh has no TLS to skip.
+        let verified = context_endpoint(ctx("tcp://10.0.0.5:2376", false), false).unwrap();
+        assert!(verified.tls);
+        let ssh = context_endpoint(ctx("ssh://box", true), false).unwrap();
+        assert_eq!((ssh.url.as_str(), ssh.tls), ("ssh://box", false));
     }
 
     #[test]

@@ -18,6 +18,7 @@ mod logs;
 mod networks;
 mod ports;
 mod ssh;
+mod ssh_master;
 mod start;
 
 use std::collections::BTreeMap;
@@ -96,6 +97,12 @@ pub enum EngineError {
     Denied { endpoint: String },
     #[error("the engine endpoint \"{endpoint}\" is not one devc can use: {reason}")]
     BadEndpoint { endpoint: String, reason: String },
+    /// A Docker context asks to skip TLS verification, which devc never
+    /// does (issue 12): refused rather than silently verified or skipped.
+    #[error(
+        "the Docker context \"{context}\" sets SkipTLSVerify for {endpoint}, and devc always verifies the engine's TLS certificate"
+    )]
+    SkipTlsVerify { context: String, endpoint: String },
     #[error("{context}: {message}")]
     Api {
         context: String,
@@ -136,6 +143,9 @@ impl EngineError {
                 crate::env::DEVC_ENGINE_TIMEOUT
             )),
             Self::Remote { hint, .. } => Some(hint.clone()),
+            Self::SkipTlsVerify { context, endpoint } => Some(format!(
+                "give the context the engine's CA instead: `docker context update {context} --docker \"host={endpoint},ca=ca.pem,cert=cert.pem,key=key.pem\"` (skip-tls-verify off)"
+            )),
             _ => None,
         }
     }

@@ -135,6 +135,34 @@ impl Engine {
             .map(|v| v.name)
             .collect())
     }
+
+    /// Which of `names` are volumes: one listing filtered by their common
+    /// prefix (the engine's `name` filter matches part of a name), not an
+    /// inspect each, so a remote engine sees one request, not a burst.
+    pub async fn existing_volumes(
+        &self,
+        prefix: &str,
+        names: &[String],
+    ) -> Result<std::collections::BTreeSet<String>, EngineError> {
+        let options = ListVolumesOptions {
+            filters: Some(HashMap::from([(
+                "name".to_string(),
+                vec![prefix.to_string()],
+            )])),
+        };
+        let found = self
+            .docker
+            .list_volumes(Some(options))
+            .await
+            .map_err(|e| EngineError::api("listing volumes", e))?;
+        Ok(found
+            .volumes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| v.name)
+            .filter(|name| names.contains(name))
+            .collect())
+    }
 }
 
 fn label_filters(labels: &BTreeMap<String, String>) -> HashMap<String, Vec<String>> {

@@ -10,7 +10,9 @@
 //! that text into one sentence naming the cause ([`SshFailure`]).
 //! Connections are pooled by hyper, so a run of requests shares one process;
 //! each process is killed when its connection is dropped, and exits on its
-//! own (stdin closed) when devc does.
+//! own (stdin closed) when devc does. The processes share one SSH login per
+//! host through OpenSSH's multiplexing ([`ssh_master`]), so a new
+//! connection costs a session, not a login.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -27,12 +29,23 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::process::{ChildStdin, ChildStdout, Command};
 use tokio::sync::watch;
 
+use super::ssh_master::{self, Master, Sharing};
+
 /// Seconds ssh may take to open the TCP connection and exchange banners.
 pub(super) const SSH_CONNECT_TIMEOUT_SECS: u64 = 5;
 /// How long a failed request waits for its ssh process's last words.
 const STDERR_GRACE: Duration = Duration::from_secs(2);
 /// At most this much of an ssh process's stderr is kept.
 const STDERR_LIMIT: u64 = 16 * 1024;
+/// How many ssh processes (HTTP connections) one devc run keeps open to a
+/// host: a burst of requests (the editor volumes' eight inspects) waits for
+/// a pooled connection instead of opening a session each, which would pass
+/// sshd's `MaxSessions 10` per login, and then its `MaxStartups 10` as ssh
+/// falls back to logins of their own.
+const MAX_PROCESSES: usize = 4;
+/// How long a new connection waits for a free slot; then it opens anyway,
+/// so connections held for good (exec streams) never starve the rest.
+const SLOT_WAIT: Duration = Duration::from_secs(2);
 
 /// Where an `ssh://` endpoint points.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,15 +119,9 @@ impl SshTarget {
         })
     }
 
-    /// The ssh arguments that open `docker system dial-stdio` on the host.
-    pub fn ssh_args(&self) -> Vec<String> {
-        let mut args = vec![
-            "-o".to_string(),
-            format!("ConnectTimeout={SSH_CONNECT_TIMEOUT_SECS}"),
-            "-o".into(),
-            "BatchMode=yes".into(),
-            "-T".into(),
-        ];
+    /// `[-l user] [-p port] -- host`: whom ssh logs in as, and where.
+    pub(super) fn login_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
         if let Some(user) = &self.user {
             args.extend(["-l".into(), user.clone()]);
         }
@@ -122,6 +129,21 @@ impl SshTarget {
             args.extend(["-p".into(), port.to_string()]);
         }
         args.extend(["--".into(), self.host.clone()]);
+        args
+    }
+
+    /// The ssh arguments that open `docker system dial-stdio` on the host,
+    /// sharing a login as `sharing` says.
+    pub(super) fn ssh_args(&self, sharing: &Sharing) -> Vec<String> {
+        let mut args = vec![
+            "-o".to_string(),
+            format!("ConnectTimeout={SSH_CONNECT_TIMEOUT_SECS}"),
+            "-o".into(),
+            "BatchMode=yes".into(),
+        ];
+        args.extend(sharing.options());
+        args.push("-T".into());
+        args.extend(self.login_args());
         args.extend(["docker", "system", "dial-stdio"].map(String::from));
         args
     }
@@ -255,13 +277,20 @@ type Failures = watch::Sender<(u64, Option<SshFailure>)>;
 
 /// Opens one ssh process per HTTP connection, and keeps one more started
 /// ahead: an exec's attach takes its connection for good, so the request
-/// after it needs a new one, and an SSH login costs about a second; the
-/// spare has logged in by then.
+/// after it needs a new one; the spare has its session open by then. The
+/// processes share one login as [`ssh_master`] decides on the first
+/// connection.
 #[derive(Clone)]
 struct SshConnector {
     target: Arc<SshTarget>,
     failures: Arc<Failures>,
     spare: Arc<std::sync::Mutex<Option<SshStream>>>,
+    /// Undecided until the first connection; held while it opens devc's
+    /// master, so that a burst of connections waits for that login instead
+    /// of each logging in (sshd drops logins beyond `MaxStartups`).
+    sharing: Arc<tokio::sync::Mutex<Option<(Sharing, Master)>>>,
+    /// [`MAX_PROCESSES`] slots, one held by each running ssh process.
+    slots: Arc<tokio::sync::Semaphore>,
 }
 
 /// One ssh process's stdio as a byte stream.
@@ -272,14 +301,20 @@ pub(super) struct SshStream {
     _alive: tokio::sync::oneshot::Sender<()>,
     /// Set by the watcher when the process has ended.
     ended: Arc<std::sync::atomic::AtomicBool>,
+    /// The connector's slot, freed with the stream.
+    _slot: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 impl SshConnector {
     /// Starts `ssh … docker system dial-stdio` and its watcher.
-    fn spawn(&self) -> std::io::Result<SshStream> {
+    fn spawn(
+        &self,
+        sharing: &Sharing,
+        slot: Option<tokio::sync::OwnedSemaphorePermit>,
+    ) -> std::io::Result<SshStream> {
         let target = &self.target;
         let mut child = Command::new("ssh")
-            .args(target.ssh_args())
+            .args(target.ssh_args(sharing))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -312,22 +347,82 @@ impl SshConnector {
             stdout,
             _alive: alive,
             ended,
+            _slot: slot,
         })
     }
 
-    /// The spare process if it is still running, else a new one; starts
-    /// the next spare either way.
-    fn connect(&self) -> std::io::Result<SshStream> {
-        let mut spare = self.spare.lock().unwrap_or_else(|e| e.into_inner());
-        let ready = spare
+    /// A slot for a new process, waiting up to [`SLOT_WAIT`] for one.
+    async fn slot(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        let slots = Arc::clone(&self.slots);
+        match tokio::time::timeout(SLOT_WAIT, slots.acquire_owned()).await {
+            Ok(Ok(slot)) => Some(slot),
+            _ => {
+                tracing::debug!(host = %self.target.host, "all ssh slots held; opening one more");
+                None
+            }
+        }
+    }
+
+    /// Starts the next spare if a slot is free.
+    fn start_spare(&self, sharing: &Sharing) {
+        let slot = Arc::clone(&self.slots).try_acquire_owned().ok();
+        let spare = slot.and_then(|slot| self.spawn(sharing, Some(slot)).ok());
+        *self.spare.lock().unwrap_or_else(|e| e.into_inner()) = spare;
+    }
+
+    /// A new connection: the spare process if it is still running, else a
+    /// new one once a slot is free; then the next spare.
+    async fn connection(self) -> std::io::Result<SshStream> {
+        let sharing = self.sharing().await;
+        let spare = self
+            .spare
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
             .take()
             .filter(|s| !s.ended.load(std::sync::atomic::Ordering::Acquire));
-        let stream = match ready {
+        let stream = match spare {
             Some(stream) => stream,
-            None => self.spawn()?,
+            None => {
+                let slot = self.slot().await;
+                self.opened(&sharing, slot).await?
+            }
         };
-        *spare = self.spawn().ok();
+        self.start_spare(&sharing);
         Ok(stream)
+    }
+
+    /// How connections share a login, decided on the first one.
+    async fn sharing(&self) -> Sharing {
+        let mut state = self.sharing.lock().await;
+        if state.is_none() {
+            *state = Some(ssh_master::sharing(&self.target).await);
+        }
+        state
+            .as_ref()
+            .map(|(sharing, _)| sharing.clone())
+            .unwrap_or(Sharing::Off(String::new()))
+    }
+
+    /// Spawns a process; the first that finds devc's master absent opens it
+    /// while later ones wait for its socket.
+    async fn opened(
+        &self,
+        sharing: &Sharing,
+        slot: Option<tokio::sync::OwnedSemaphorePermit>,
+    ) -> std::io::Result<SshStream> {
+        let mut state = self.sharing.lock().await;
+        let Some((Sharing::Ours(socket), Master::Absent)) = state.as_ref() else {
+            drop(state);
+            return self.spawn(sharing, slot);
+        };
+        let socket = socket.clone();
+        let opener = self.spawn(sharing, slot);
+        if let Ok(stream) = &opener {
+            ssh_master::wait_for_master(&socket, &stream.ended).await;
+        }
+        // Whether or not it opened, later connections go their way.
+        *state = Some((sharing.clone(), Master::Running));
+        opener
     }
 }
 
@@ -341,8 +436,8 @@ impl tower_service::Service<hyper::Uri> for SshConnector {
     }
 
     fn call(&mut self, _: hyper::Uri) -> Self::Future {
-        let connected = self.connect().map(TokioIo::new);
-        Box::pin(async move { connected })
+        let connector = self.clone();
+        Box::pin(async move { connector.connection().await.map(TokioIo::new) })
     }
 }
 
@@ -449,6 +544,8 @@ pub(super) fn client(
         target: Arc::new(target),
         failures: Arc::new(failures),
         spare: Arc::default(),
+        sharing: Arc::default(),
+        slots: Arc::new(tokio::sync::Semaphore::new(MAX_PROCESSES)),
     };
     let failures = Arc::clone(&connector.failures);
     let http = Client::builder(TokioExecutor::new()).build(connector);
@@ -547,14 +644,16 @@ mod tests {
 
     #[test]
     fn ssh_arguments_never_prompt_and_end_with_dial_stdio() {
-        let args = target(Some("me"), "box", Some(2222)).ssh_args();
+        let off = Sharing::Off("test".into());
+        let args = target(Some("me"), "box", Some(2222)).ssh_args(&off);
         assert_eq!(
             args.join(" "),
             "-o ConnectTimeout=5 -o BatchMode=yes -T -l me -p 2222 -- box docker system dial-stdio"
         );
+        let shared = Sharing::Ours("/run/user/1000/devc-ssh/0123".into());
         assert_eq!(
-            target(None, "alias", None).ssh_args().join(" "),
-            "-o ConnectTimeout=5 -o BatchMode=yes -T -- alias docker system dial-stdio"
+            target(None, "alias", None).ssh_args(&shared).join(" "),
+            "-o ConnectTimeout=5 -o BatchMode=yes -o ControlMaster=auto -o ControlPath=/run/user/1000/devc-ssh/0123 -o ControlPersist=60 -T -- alias docker system dial-stdio"
         );
     }
 

@@ -7,6 +7,10 @@
 //! Rules, as the reference CLI applies them: never for root (in the
 //! container or on the host); when the target UID is taken by another user
 //! nothing changes; when only the GID is taken, the user keeps its GID.
+//!
+//! Not on a remote engine (issue 12): the client's UID and GID mean nothing
+//! on that host, and the workspace there is a volume filled with files the
+//! remote user owns, not a bind of the client's files.
 
 use std::collections::HashMap;
 
@@ -43,6 +47,32 @@ pub fn is_root(user: &str) -> bool {
 /// Whether a derived image is needed for `remote_user`.
 pub fn needed(enabled: bool, remote_user: &str, host: Option<HostUser>) -> bool {
     enabled && !is_root(remote_user) && host.is_some_and(|h| h.uid != 0)
+}
+
+/// What `updateRemoteUserUID` does for one container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UidUpdate {
+    /// Derive an image in which the remote user has the host user's IDs.
+    Update(HostUser),
+    /// Nothing to do: off, root on either side, or no host user.
+    Unneeded,
+    /// It would apply, but the engine runs on another machine.
+    RemoteEngine,
+}
+
+/// Decides [`UidUpdate`] from the setting, the remote user, the host user
+/// and whether the engine is remote ([`crate::engine::Endpoint::is_remote`]).
+pub fn decide(
+    enabled: bool,
+    remote_user: &str,
+    host: Option<HostUser>,
+    remote_engine: bool,
+) -> UidUpdate {
+    match host.filter(|_| needed(enabled, remote_user, host)) {
+        Some(_) if remote_engine => UidUpdate::RemoteEngine,
+        Some(host) => UidUpdate::Update(host),
+        None => UidUpdate::Unneeded,
+    }
 }
 
 /// The Dockerfile of the derived image. The user may be a name or a UID;
@@ -133,6 +163,22 @@ mod tests {
         assert!(!needed(true, "", Some(HOST)));
         assert!(!needed(true, "dev", Some(HostUser { uid: 0, gid: 0 })));
         assert!(!needed(true, "dev", None));
+    }
+
+    #[test]
+    fn never_on_a_remote_engine() {
+        assert_eq!(
+            decide(true, "dev", Some(HOST), false),
+            UidUpdate::Update(HOST)
+        );
+        assert_eq!(
+            decide(true, "dev", Some(HOST), true),
+            UidUpdate::RemoteEngine,
+            "the client's IDs mean nothing on the remote host"
+        );
+        assert_eq!(decide(false, "dev", Some(HOST), true), UidUpdate::Unneeded);
+        assert_eq!(decide(true, "root", Some(HOST), true), UidUpdate::Unneeded);
+        assert_eq!(decide(true, "dev", None, false), UidUpdate::Unneeded);
     }
 
     #[test]

@@ -155,9 +155,9 @@ impl RemoteHost {
             .map_err(|e| e.to_string())?;
         make_certificates(&dir.join("certs"))?;
         let [port, no_engine_port, no_docker_port] = [free_port(), free_port(), free_port()];
-        // devc opens one `ssh … dial-stdio` per engine connection and one per
-        // exec stream; parallel tests exceed sshd's default MaxStartups
-        // (10 unauthenticated connections), which drops some at random.
+        // sshd's defaults (MaxStartups 10, MaxSessions 10), as on a real
+        // host: devc's connections share one login per alias, so parallel
+        // tests stay within them.
         let sshd_config = format!(
             "ListenAddress 127.0.0.1:{port}\n\
              ListenAddress 127.0.0.1:{no_engine_port}\n\
@@ -167,7 +167,6 @@ impl RemoteHost {
              PermitRootLogin prohibit-password\nPasswordAuthentication no\n\
              KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n\
              AllowStreamLocalForwarding yes\n\
-             MaxStartups 200:30:400\n\
              SetEnv DOCKER_HOST=unix://{d}/docker.sock\n\
              Match LocalPort {no_engine_port}\n\
              \tSetEnv DOCKER_HOST=unix://{d}/nowhere.sock\n\

@@ -1,6 +1,7 @@
 //! Issue 12 part 4: the rest of devc on a remote engine (the run's second
 //! Docker host, reached over SSH; see [`crate::remote_host`]): Compose with
-//! a dependent service, `forward`, and `volumes backup`/`restore`.
+//! a dependent service, the templates' `../..:/workspaces` layout,
+//! `forward`, and `volumes backup`/`restore`.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -203,6 +204,128 @@ fn compose_with_a_dependent_service_runs_on_the_remote_engine() {
             .status
             .success(),
         "down --volumes removed the workspace volume {volume_name}"
+    );
+}
+
+/// The Compose layout of the usual templates: the dev service binds the
+/// folder above the workspace (`../..:/workspaces`, workspace folder
+/// `/workspaces/<folder>`). On the remote engine the project's workspace
+/// volume takes that place, with the client's folder below it at
+/// `/workspaces/<folder>` (and nothing else of the parent folder) before the
+/// hook runs; a second service binding `../..` elsewhere shares the volume in
+/// the same layout; `down --volumes` removes it.
+#[test]
+fn compose_parent_folder_bind_becomes_the_workspace_volume_remotely() {
+    let host = remote();
+    let folder = "remote-compose-parent";
+    let ws = Workspace::with_config(
+        folder,
+        &format!(
+            r#"{{
+            "dockerComposeFile": "docker-compose.yml",
+            "service": "dev",
+            "workspaceFolder": "/workspaces/{folder}",
+            "postCreateCommand": "cat /workspaces/{folder}/src/hello.txt > /tmp/seen-by-hook"
+        }}"#
+        ),
+    );
+    ws.write(
+        ".devcontainer/docker-compose.yml",
+        &format!(
+            r#"services:
+  dev:
+    image: {BUSYBOX}
+    command: sleep infinity
+    volumes:
+      - ../..:/workspaces:cached
+  side:
+    image: {BUSYBOX}
+    command: sleep infinity
+    volumes:
+      - ../..:/data:ro
+"#
+        ),
+    );
+    ws.write("src/hello.txt", "from the client, one level down\n");
+    // A sibling of the workspace in the bound parent folder stays on the client.
+    let parent = ws.path.parent().unwrap();
+    std::fs::write(parent.join("sibling.txt"), "not the workspace\n").unwrap();
+    let _containers = RemoteCleanup(ws.path.clone());
+    let project = ProjectCleanup(Mutex::new(None));
+
+    let up = ok(run_remote(&ws, &["up"]));
+    let id = up.json()["containerId"].as_str().unwrap().to_string();
+    let name = inspect(
+        host,
+        "{{index .Config.Labels \"com.docker.compose.project\"}}",
+        &id,
+    );
+    *project.0.lock().unwrap() = Some(name.clone());
+
+    let mounts = inspect(
+        host,
+        "{{range .Mounts}}{{.Type}} {{.Name}} {{.Destination}};{{end}}",
+        &id,
+    );
+    assert!(
+        mounts.contains(&format!("volume {name}_devc-workspace-"))
+            && mounts.contains(" /workspaces;"),
+        "the volume at the bind's target /workspaces: {mounts}"
+    );
+    assert!(!mounts.contains("bind"), "{mounts}");
+    let exec = |cmd: &[&str]| {
+        let mut args = vec!["exec"];
+        args.extend_from_slice(cmd);
+        ok(run_remote(&ws, &args)).stdout
+    };
+    assert_eq!(
+        exec(&["cat", "/tmp/seen-by-hook"]),
+        "from the client, one level down\n",
+        "the hook saw the client's file at /workspaces/{folder}/src"
+    );
+    assert_eq!(exec(&["pwd"]).trim(), format!("/workspaces/{folder}"));
+    assert_eq!(
+        exec(&["ls", "-A", "/workspaces"]).trim(),
+        folder,
+        "only the workspace folder of the parent is copied"
+    );
+
+    // The other service shares the volume in the same layout.
+    let side = ids(&host.docker(&[
+        "ps",
+        "-q",
+        "--filter",
+        &format!("label=com.docker.compose.project={name}"),
+        "--filter",
+        "label=com.docker.compose.service=side",
+    ]));
+    assert_eq!(side.len(), 1, "the second service runs");
+    let seen = host.docker(&[
+        "exec",
+        &side[0],
+        "cat",
+        &format!("/data/{folder}/src/hello.txt"),
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&seen.stdout),
+        "from the client, one level down\n",
+        "{}",
+        String::from_utf8_lossy(&seen.stderr)
+    );
+
+    let volume = mounts
+        .split(';')
+        .find_map(|m| m.strip_prefix("volume "))
+        .and_then(|m| m.split(' ').next())
+        .unwrap()
+        .to_string();
+    ok(run_remote(&ws, &["down", "--volumes"]));
+    assert!(
+        !host
+            .docker(&["volume", "inspect", &volume])
+            .status
+            .success(),
+        "down --volumes removed the workspace volume {volume}"
     );
 }
 
