@@ -28,7 +28,7 @@ pub use buildkit::{BuilderInfo, BuilderKind};
 pub use connect::{Endpoint, endpoint};
 pub use containers::{ContainerStatus, short};
 pub use exec::{EXEC_TAG_VAR, ExecChunk, ExecOutput, ExecPipe, ExecRequest};
-pub use images::BuildRequest;
+pub use images::{BuildContext, BuildRequest};
 pub use info::GpuSupport;
 pub use logs::{LogStream, LogsRequest};
 pub use ports::HostPort;

@@ -318,7 +318,7 @@ pub async fn build(
         }
     ));
     let request = BuildRequest {
-        context_tar,
+        context_tar: context_tar.into(),
         buildkit: builder.buildkit,
         dockerfile: "Dockerfile".into(),
         tag: tag.clone(),
