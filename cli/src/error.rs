@@ -93,6 +93,7 @@ impl Error {
             | E::Denied { .. }
             | E::BadEndpoint { .. }
             | E::Timeout { .. }
+            | E::TooLarge { .. }
             | E::Remote { .. } => ErrorKind::Engine,
             _ => ErrorKind::Failed,
         };

@@ -6,6 +6,7 @@
 //! turned into an [`EngineError`] that says what devc was doing.
 
 mod archive;
+mod bounded;
 mod build_host;
 mod buildkit;
 mod connect;
@@ -107,6 +108,9 @@ pub enum EngineError {
     Interrupted { context: String },
     #[error("{context}: the container engine did not answer within {seconds} seconds")]
     Timeout { context: String, seconds: u64 },
+    /// A prompt answer passed [`bounded::MAX_ANSWER`].
+    #[error("{context}: {}", bounded::AnswerTooLarge)]
+    TooLarge { context: String },
     /// A remote engine (`ssh://`) could not be reached; `hint` says what to check.
     #[error("cannot reach the container engine at {endpoint}: {reason}")]
     Remote {
@@ -136,6 +140,10 @@ impl EngineError {
                 crate::env::DEVC_ENGINE_TIMEOUT
             )),
             Self::Remote { hint, .. } => Some(hint.clone()),
+            Self::TooLarge { .. } => Some(
+                "the endpoint does not answer as a container engine does: check that DOCKER_HOST / --docker-host names the engine's socket, and restart the engine if it misbehaves"
+                    .into(),
+            ),
             _ => None,
         }
     }
@@ -153,6 +161,11 @@ impl EngineError {
     /// Wraps a bollard error with what devc was doing.
     fn api(context: impl Into<String>, err: bollard::errors::Error) -> Self {
         use bollard::errors::Error as B;
+        if bounded::too_large(&err) {
+            return Self::TooLarge {
+                context: context.into(),
+            };
+        }
         let (message, status) = match err {
             B::DockerResponseServerError {
                 status_code,

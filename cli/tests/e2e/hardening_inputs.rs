@@ -1,5 +1,5 @@
 //! Hostile or broken inputs (issue 13): secrets under `-v`, deeply nested
-//! JSONC, an engine that stalls after `/_ping`.
+//! JSONC, an engine that stalls after `/_ping` or sends an endless answer.
 
 use std::io::{Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -63,21 +63,29 @@ fn deeply_nested_configuration_is_an_error_not_an_abort() {
     }
 }
 
-/// A fake engine that answers `/_ping` like Docker and never answers
-/// anything else (a wedged dockerd does this).
-struct StallingEngine {
+/// A fake engine that answers `/_ping` like Docker; what it does with
+/// every other request is its [`Fault`].
+struct FakeEngine {
     _dir: tempfile::TempDir,
     host: String,
 }
 
-impl StallingEngine {
-    fn start() -> Self {
+#[derive(Clone, Copy)]
+enum Fault {
+    /// Never answers (a wedged dockerd does this).
+    Stall,
+    /// Answers 200 with a chunked body that never ends.
+    EndlessBody,
+}
+
+impl FakeEngine {
+    fn start(fault: Fault) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let socket = dir.path().join("engine.sock");
         let listener = UnixListener::bind(&socket).unwrap();
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                std::thread::spawn(move || serve(stream));
+                std::thread::spawn(move || serve(stream, fault));
             }
         });
         Self {
@@ -87,7 +95,7 @@ impl StallingEngine {
     }
 }
 
-fn serve(mut stream: UnixStream) {
+fn serve(mut stream: UnixStream, fault: Fault) {
     let mut request = Vec::new();
     let mut buffer = [0u8; 4096];
     loop {
@@ -103,18 +111,38 @@ fn serve(mut stream: UnixStream) {
         };
         let head = String::from_utf8_lossy(&request[..end]).into_owned();
         request.drain(..end + 4);
-        if !head.contains("/_ping") {
-            // Keep the connection open and never answer.
-            let _ = stream.read_to_end(&mut Vec::new());
-            return;
+        if head.contains("/_ping") {
+            let _ = stream.write_all(
+                b"HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nOK",
+            );
+            continue;
         }
-        let _ = stream.write_all(
-            b"HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nOK",
-        );
+        match fault {
+            Fault::Stall => {
+                // Keep the connection open and never answer.
+                let _ = stream.read_to_end(&mut Vec::new());
+            }
+            Fault::EndlessBody => {
+                let _ = stream.write_all(
+                    b"HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
+                );
+                let mut chunk = format!("{:x}\r\n", 1 << 20).into_bytes();
+                chunk.extend(std::iter::repeat_n(b'[', 1 << 20));
+                chunk.extend_from_slice(b"\r\n");
+                // Until devc hangs up.
+                while stream.write_all(&chunk).is_ok() {}
+            }
+        }
+        return;
     }
 }
 
-/// Runs devc and gives up (failing the test) after `limit`.
+/// The most memory devc may use against a fake engine: far above what it
+/// needs, far below what an unbounded read reaches in a second.
+const MEMORY_LIMIT_KIB: u64 = 512 * 1024;
+
+/// Runs devc and gives up (failing the test) after `limit` or above
+/// [`MEMORY_LIMIT_KIB`].
 fn run_bounded(folder: &Path, args: &[&str], env: &[(&str, &str)], limit: Duration) -> Run {
     let mut command = if args[0] == "list" {
         let mut list = crate::common::devc();
@@ -128,7 +156,19 @@ fn run_bounded(folder: &Path, args: &[&str], env: &[(&str, &str)], limit: Durati
     command.stderr(std::process::Stdio::piped());
     let mut child = command.spawn().unwrap();
     let started = Instant::now();
+    let status = format!("/proc/{}/status", child.id());
     loop {
+        // The peak resident memory so far, while the process is there.
+        if let Some(kib) = std::fs::read_to_string(&status).ok().and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        }) {
+            assert!(
+                kib < MEMORY_LIMIT_KIB,
+                "devc {args:?} used {kib} KiB of memory"
+            );
+        }
         if child.try_wait().unwrap().is_some() {
             return Run::from(child.wait_with_output().unwrap());
         }
@@ -147,7 +187,7 @@ fn run_bounded(folder: &Path, args: &[&str], env: &[(&str, &str)], limit: Durati
 #[test]
 fn an_engine_that_stalls_after_ping_is_one_clear_error() {
     let ws = Workspace::with_config("stalled-engine", &format!(r#"{{"image": "{BUSYBOX}"}}"#));
-    let engine = StallingEngine::start();
+    let engine = FakeEngine::start(Fault::Stall);
     let cache = tempfile::tempdir().unwrap();
     let env = [
         ("DOCKER_HOST", engine.host.as_str()),
@@ -167,6 +207,36 @@ fn an_engine_that_stalls_after_ping_is_one_clear_error() {
         assert!(
             run.stderr
                 .contains("hint: the engine accepts connections but does not answer"),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+}
+
+/// Reliability review #14: an endless answer was read until the
+/// allocator aborted (4 GiB in 2-3 s).
+#[test]
+fn an_engine_that_sends_an_endless_answer_is_one_clear_error() {
+    let ws = Workspace::with_config("endless-engine", &format!(r#"{{"image": "{BUSYBOX}"}}"#));
+    let engine = FakeEngine::start(Fault::EndlessBody);
+    let cache = tempfile::tempdir().unwrap();
+    let env = [
+        ("DOCKER_HOST", engine.host.as_str()),
+        ("DEVC_CACHE_DIR", cache.path().to_str().unwrap()),
+    ];
+    for args in [&["list"][..], &["exec", "true"], &["up"]] {
+        let run = run_bounded(&ws.path, args, &env, Duration::from_secs(60));
+        assert_eq!(run.code, 4, "{args:?}: {run:?}");
+        let first = run.stderr.lines().next().unwrap_or_default();
+        assert!(
+            first.starts_with("error: ")
+                && first.ends_with("the engine's answer is larger than 64 MiB"),
+            "{args:?}: {}",
+            run.stderr
+        );
+        assert!(
+            run.stderr
+                .contains("hint: the endpoint does not answer as a container engine does"),
             "{args:?}: {}",
             run.stderr
         );
