@@ -270,3 +270,42 @@ fn an_unreadable_configuration_folder_is_named_not_missing() {
         run.stderr
     );
 }
+
+/// Reliability review #15: a socket the user may not open is named as such,
+/// with the docker group in the hint, not "start the engine".
+#[test]
+fn a_socket_the_user_may_not_open_is_permission_denied() {
+    use std::os::unix::fs::PermissionsExt as _;
+    use std::os::unix::process::CommandExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let socket = dir.path().join("engine.sock");
+    let _listener = UnixListener::bind(&socket).unwrap();
+    std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(cache.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let host = format!("unix://{}", socket.display());
+    let mut command = crate::common::devc();
+    command
+        .arg("list")
+        .env("DOCKER_HOST", &host)
+        .env("DEVC_CACHE_DIR", cache.path())
+        .current_dir(dir.path())
+        .uid(65534)
+        .gid(65534);
+    let run = Run::from(command.output().unwrap());
+    assert_eq!(run.code, 4, "{run:?}");
+    assert!(
+        run.stderr.starts_with(&format!(
+            "error: permission denied opening the container engine's socket {host}"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("sudo usermod -aG docker $USER")
+            && !run.stderr.contains("start the engine"),
+        "{}",
+        run.stderr
+    );
+}
