@@ -309,3 +309,38 @@ fn a_socket_the_user_may_not_open_is_permission_denied() {
         run.stderr
     );
 }
+
+/// Security review M7: hook output that never ends a line (a `\r`-only
+/// progress bar, one endless line), on the host and in the container, is
+/// shown bounded: the bar's last redraw, the long line cut once with a note.
+#[test]
+fn hook_output_without_line_ends_is_bounded() {
+    let script = "head -c 20000000 /dev/zero | tr '\\\\0' '\\\\r'; printf 'bar-end'; echo; head -c 10000000 /dev/zero | tr '\\\\0' x; echo; echo HOOK-done";
+    let ws = Workspace::with_config(
+        "unending-lines",
+        &format!(
+            r#"{{"image": "{BUSYBOX}", "initializeCommand": "{script}", "postCreateCommand": "{script}"}}"#
+        ),
+    );
+    let run = ws.devc(&["up"]);
+    assert_eq!(run.code, 0, "{}", &run.stderr[..run.stderr.len().min(4000)]);
+    assert_eq!(
+        run.stderr.matches("HOOK-done").count(),
+        2,
+        "{}",
+        run.stderr.len()
+    );
+    assert_eq!(
+        run.stderr.matches("[line cut: longer than 64 KiB]").count(),
+        2,
+        "{}",
+        run.stderr.len()
+    );
+    assert!(
+        run.stderr.lines().any(|l| l.ends_with("bar-end")),
+        "{}",
+        run.stderr.len()
+    );
+    // Two cut lines of 64 KiB and little else.
+    assert!(run.stderr.len() < 200_000, "{}", run.stderr.len());
+}
