@@ -97,6 +97,7 @@ impl Error {
             | E::BadEndpoint { .. }
             | E::SkipTlsVerify { .. }
             | E::Timeout { .. }
+            | E::TooLarge { .. }
             | E::Remote { .. } => ErrorKind::Engine,
             _ => ErrorKind::Failed,
         };

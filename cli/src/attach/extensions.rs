@@ -56,6 +56,10 @@ const UPLOAD_DIR: &str = "/tmp/.devc/vsix";
 /// An install that takes longer (a marketplace that never answers) is
 /// reported and left to finish on its own.
 const INSTALL_LIMIT: Duration = Duration::from_secs(300);
+/// The largest `.vsix` devc reads from the container (it is held in memory
+/// to read its manifest); the largest published extensions are a few
+/// hundred MB.
+const VSIX_LIMIT: usize = 512 * 1024 * 1024;
 
 /// One entry of `customizations.vscode.extensions`, negations applied.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -588,7 +592,7 @@ async fn resolve(session: &Session<'_>, entry: &Listed) -> Result<Item, String> 
     let request = session.request(vec!["cat".into(), "--".into(), path.clone()]);
     let output = session
         .engine
-        .exec_capture(&session.container.id, &request)
+        .exec_capture_up_to(&session.container.id, &request, VSIX_LIMIT)
         .await
         .map_err(|e| format!("cannot read the extension {path} in the container: {e}"))?;
     if output.exit_code != 0 {

@@ -162,7 +162,7 @@ pub fn resolve_with(
     input: &ConfigInput<'_>,
     overrides: &Overrides<'_>,
 ) -> Result<ResolvedConfig, ConfigError> {
-    let local_workspace = workspace::absolute(input.workspace_folder);
+    let local_workspace = workspace::canonical(input.workspace_folder);
     let config_file = match discover::discover(&local_workspace, input.config_file) {
         Ok(found) => found,
         Err(ConfigError::NotFound { .. } | ConfigError::Missing { .. })

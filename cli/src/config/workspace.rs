@@ -226,6 +226,23 @@ fn file_name(path: &Path) -> String {
         .unwrap_or_default()
 }
 
+/// The workspace folder as labels, ids and mounts name it: absolute, with
+/// symbolic links resolved, so a folder reached through a link and through
+/// its real path is one workspace with one container (reliability review
+/// #18; `cd link` already gives the real path as the working folder). The
+/// reference CLI resolves the path only lexically, so its containers made
+/// from the real path are found either way. A folder that cannot be
+/// resolved (it does not exist) keeps its lexical form, and the error
+/// names it as given.
+pub fn canonical(path: &Path) -> PathBuf {
+    let lexical = absolute(path);
+    if cfg!(windows) {
+        // canonicalize gives `\\?\` paths there, which no label matches.
+        return lexical;
+    }
+    std::fs::canonicalize(&lexical).unwrap_or(lexical)
+}
+
 /// Makes `path` absolute against the current directory and removes `.` and
 /// `..` lexically, like Node's `path.resolve` (symlinks are kept, so labels
 /// match the reference CLI's).
@@ -522,5 +539,21 @@ mod tests {
     #[test]
     fn absolute_is_lexical() {
         assert_eq!(absolute(Path::new("/a/./b/../c/")), PathBuf::from("/a/c"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn canonical_resolves_links_and_keeps_missing_folders() {
+        let dir = crate::testutil::TempDir::new();
+        let real = std::fs::canonicalize(dir.path()).unwrap().join("real");
+        std::fs::create_dir(&real).unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        assert_eq!(canonical(&link), real);
+        assert_eq!(canonical(&real), real);
+        assert_eq!(
+            canonical(Path::new("/no/such/./folder")),
+            PathBuf::from("/no/such/folder")
+        );
     }
 }

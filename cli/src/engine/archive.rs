@@ -119,20 +119,7 @@ impl Engine {
             message: e.to_string(),
             status: 0,
         })?;
-        let reader = tokio::fs::File::from_std(file);
-        // A read error ends the upload with an error, not a short archive.
-        let chunks = futures_util::stream::unfold(Some(reader), |reader| async move {
-            let mut reader = reader?;
-            let mut buffer = vec![0u8; 256 * 1024];
-            match reader.read(&mut buffer).await {
-                Ok(0) => None,
-                Ok(n) => {
-                    buffer.truncate(n);
-                    Some((Ok(bytes::Bytes::from(buffer)), Some(reader)))
-                }
-                Err(e) => Some((Err(e), None)),
-            }
-        });
+        let chunks = file_chunks(file);
         let options = bollard::query_parameters::UploadToContainerOptions {
             path: path.to_string(),
             ..Default::default()
@@ -218,3 +205,29 @@ impl Engine {
         Ok(code)
     }
 }
+
+/// The content of `file` from where it stands, as a stream of chunks for a
+/// request body: uploads and build contexts are sent without being held in
+/// memory. A read error ends the request with an error, not a short archive.
+pub(super) fn file_chunks(file: std::fs::File) -> FileChunks {
+    let reader = tokio::fs::File::from_std(file);
+    Box::pin(futures_util::stream::unfold(
+        Some(reader),
+        |reader| async move {
+            let mut reader = reader?;
+            let mut buffer = vec![0u8; 256 * 1024];
+            match reader.read(&mut buffer).await {
+                Ok(0) => None,
+                Ok(n) => {
+                    buffer.truncate(n);
+                    Some((Ok(bytes::Bytes::from(buffer)), Some(reader)))
+                }
+                Err(e) => Some((Err(e), None)),
+            }
+        },
+    ))
+}
+
+/// A file's content as chunks of a request body.
+pub(super) type FileChunks =
+    std::pin::Pin<Box<dyn futures_util::Stream<Item = std::io::Result<bytes::Bytes>> + Send>>;

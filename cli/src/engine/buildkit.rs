@@ -159,7 +159,9 @@ impl Engine {
         let mut options = super::images::shared_options(&request, build_args, "buildkit");
         options.version = BuilderVersion::BuilderBuildKit;
         options.session = Some(session);
-        let body = bollard::body_full(request.context_tar.into());
+        let body = request.context_tar.body(bollard::body_full, |chunks| {
+            bollard::body_try_stream(chunks)
+        })?;
         // BuildKit asks the session for a registry's login by the host it
         // pulls from, so the map is keyed by host, not server address.
         let logins: HashMap<String, bollard::auth::DockerCredentials> = request

@@ -12,7 +12,8 @@
 //! that answers `/_ping` and then stalls (a wedged dockerd does) is one clear
 //! error naming the request, not a silent hang (issue 13, reliability #8).
 //! Builds, pulls, pushes and archive copies go through a second handle on the
-//! same connection whose answer may take as long as the work does.
+//! same connection whose answer may take as long as the work does. A local
+//! engine's prompt answers are bounded in size too ([`super::bounded`]).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -243,9 +244,20 @@ impl Engine {
             }
         };
         tracing::debug!(endpoint = %endpoint, api = %docker.client_version(), "connected to the engine");
+        // A local engine's prompt answers are bounded in size as well as
+        // time (reliability review #14).
+        let prompt = match endpoint.url.strip_prefix("unix://") {
+            Some(path) => super::bounded::client(
+                PathBuf::from(path),
+                request_timeout().as_secs(),
+                &docker.client_version(),
+            )
+            .map_err(failed)?,
+            None => docker.clone().with_timeout(request_timeout()),
+        };
         Ok(Self {
-            streaming: docker.clone().with_timeout(STREAM_TIMEOUT),
-            docker: docker.with_timeout(request_timeout()),
+            streaming: docker.with_timeout(STREAM_TIMEOUT),
+            docker: prompt,
             endpoint,
         })
     }

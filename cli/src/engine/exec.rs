@@ -67,6 +67,22 @@ fn signal_script(tag: &str, signal: &str) -> String {
     )
 }
 
+/// How much output [`Engine::exec_capture`] keeps: its commands are devc's
+/// own probes and scripts, which print little.
+pub const CAPTURE_LIMIT: usize = 16 * 1024 * 1024;
+
+/// The error for a captured command that printed more than `limit` bytes.
+fn too_much_output(req: &ExecRequest, limit: usize) -> EngineError {
+    EngineError::Api {
+        context: format!("running {:?} in the container", req.cmd.join(" ")),
+        message: format!(
+            "it printed more than {} MiB, more than devc reads from it; devc stopped reading",
+            limit / (1024 * 1024)
+        ),
+        status: 0,
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct ExecOutput {
     pub exit_code: i64,
@@ -140,22 +156,41 @@ impl Engine {
         self.exec_exit_code(exec_id).await
     }
 
-    /// Runs a command and collects its output (no stdin).
+    /// Runs a command and collects its output (no stdin), at most
+    /// [`CAPTURE_LIMIT`] bytes of it.
     pub async fn exec_capture(
         &self,
         container: &str,
         req: &ExecRequest,
     ) -> Result<ExecOutput, EngineError> {
+        self.exec_capture_up_to(container, req, CAPTURE_LIMIT).await
+    }
+
+    /// Runs a command and collects its output (no stdin); more than
+    /// `limit` bytes (stdout and stderr together) is an error, so a command
+    /// that prints without end cannot exhaust devc's memory (security
+    /// review M7).
+    pub async fn exec_capture_up_to(
+        &self,
+        container: &str,
+        req: &ExecRequest,
+        limit: usize,
+    ) -> Result<ExecOutput, EngineError> {
         let (id, started) = self.start(container, req).await?;
         let mut out = ExecOutput::default();
         if let StartExecResults::Attached { mut output, .. } = started {
             while let Some(chunk) = output.next().await {
-                match chunk.map_err(|e| EngineError::api("reading command output", e))? {
-                    LogOutput::StdErr { message } => out.stderr.extend_from_slice(&message),
-                    LogOutput::StdOut { message } | LogOutput::Console { message } => {
-                        out.stdout.extend_from_slice(&message)
-                    }
-                    LogOutput::StdIn { .. } => {}
+                let (buffer, message) =
+                    match chunk.map_err(|e| EngineError::api("reading command output", e))? {
+                        LogOutput::StdErr { message } => (&mut out.stderr, message),
+                        LogOutput::StdOut { message } | LogOutput::Console { message } => {
+                            (&mut out.stdout, message)
+                        }
+                        LogOutput::StdIn { .. } => continue,
+                    };
+                buffer.extend_from_slice(&message);
+                if out.stdout.len() + out.stderr.len() > limit {
+                    return Err(too_much_output(req, limit));
                 }
             }
         }
@@ -353,5 +388,74 @@ impl Engine {
             image.os.unwrap_or_default(),
             image.architecture.unwrap_or_default(),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Endpoint;
+    use crate::testutil::read_request;
+    use tokio::io::BufReader;
+    use tokio::net::UnixListener;
+
+    /// A command that prints without end: the capture stops at its limit
+    /// with one sentence saying so (security review M7).
+    #[tokio::test]
+    async fn captured_output_is_bounded() {
+        let dir = crate::testutil::TempDir::new();
+        let socket = dir.path().join("engine.sock");
+        let listener = UnixListener::bind(&socket).unwrap();
+        tokio::spawn(async move {
+            loop {
+                let (stream, _) = listener.accept().await.unwrap();
+                tokio::spawn(async move {
+                    let mut reader = BufReader::new(stream);
+                    while let Some(head) = read_request(&mut reader).await {
+                        let out = reader.get_mut();
+                        if head.contains("/exec/e1/start") {
+                            out.write_all(
+                                b"HTTP/1.1 101 UPGRADED\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n",
+                            )
+                            .await
+                            .unwrap();
+                            // stdout frames of 64 KiB, until devc hangs up.
+                            let mut frame = vec![1u8, 0, 0, 0, 0, 1, 0, 0];
+                            frame.resize(8 + 65536, b'y');
+                            while out.write_all(&frame).await.is_ok() {}
+                            return;
+                        }
+                        let (status, body) = if head.contains("/exec") {
+                            ("201 Created", "{\"Id\":\"e1\"}")
+                        } else {
+                            ("200 OK", "OK")
+                        };
+                        let answer = format!(
+                            "HTTP/1.1 {status}\r\nApi-Version: 1.41\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                            body.len()
+                        );
+                        out.write_all(answer.as_bytes()).await.unwrap();
+                    }
+                });
+            }
+        });
+        let engine = Engine::connect(Endpoint {
+            url: format!("unix://{}", socket.display()),
+            tls: false,
+        })
+        .await
+        .unwrap();
+        let request = ExecRequest {
+            cmd: vec!["yes".into()],
+            ..Default::default()
+        };
+        let err = engine
+            .exec_capture_up_to("c", &request, 1024 * 1024)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "running \"yes\" in the container: it printed more than 1 MiB, more than devc reads from it; devc stopped reading"
+        );
     }
 }

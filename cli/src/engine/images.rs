@@ -9,10 +9,65 @@ use super::{Engine, EngineError, ImageInfo, labels_map};
 use crate::printer::{Event, Reporter};
 use crate::registry::credentials::{BuildLogins, Credentials, Login, Secret};
 
-/// A build request. The context is already a tar archive.
-#[derive(Debug, Clone, Default)]
+/// A build context, already a tar archive: small generated ones in memory,
+/// a scanned folder's in a file (see [`BuildContext::File`]).
+#[derive(Debug)]
+pub enum BuildContext {
+    Bytes(Vec<u8>),
+    /// An archive in an open (unnamed temporary) file, sent from its start
+    /// as a streamed body, so devc's memory does not grow with the context
+    /// (security review M7).
+    File(std::fs::File),
+}
+
+impl Default for BuildContext {
+    fn default() -> Self {
+        Self::Bytes(Vec::new())
+    }
+}
+
+impl From<Vec<u8>> for BuildContext {
+    fn from(bytes: Vec<u8>) -> Self {
+        Self::Bytes(bytes)
+    }
+}
+
+impl BuildContext {
+    /// The archive's size in bytes (for the log).
+    fn len(&self) -> u64 {
+        match self {
+            Self::Bytes(bytes) => bytes.len() as u64,
+            Self::File(file) => file.metadata().map_or(0, |m| m.len()),
+        }
+    }
+
+    /// The request body, made by bollard's `body_full` for bytes (sent
+    /// with their length) or `body_try_stream` for a file (its content
+    /// streamed from its start); taking both makes the body's type, which
+    /// bollard does not name, the caller's.
+    pub(super) fn body<Body>(
+        self,
+        full: impl FnOnce(bytes::Bytes) -> Body,
+        stream: impl FnOnce(super::archive::FileChunks) -> Body,
+    ) -> Result<Body, EngineError> {
+        match self {
+            Self::Bytes(bytes) => Ok(full(bytes.into())),
+            Self::File(mut file) => {
+                std::io::Seek::rewind(&mut file).map_err(|e| EngineError::Api {
+                    context: "reading the build context".into(),
+                    message: e.to_string(),
+                    status: 0,
+                })?;
+                Ok(stream(super::archive::file_chunks(file)))
+            }
+        }
+    }
+}
+
+/// A build request.
+#[derive(Debug, Default)]
 pub struct BuildRequest {
-    pub context_tar: Vec<u8>,
+    pub context_tar: BuildContext,
     /// Path of the Dockerfile inside the context archive.
     pub dockerfile: String,
     pub tag: String,
@@ -267,7 +322,9 @@ impl Engine {
             .iter()
             .map(|(server, c)| (server.clone(), docker_credentials(server, c)))
             .collect();
-        let body = bollard::body_full(request.context_tar.into());
+        let body = request.context_tar.body(bollard::body_full, |chunks| {
+            bollard::body_try_stream(chunks)
+        })?;
         let mut stream = self
             .streaming
             .build_image(options, Some(logins), Some(body));
@@ -411,30 +468,9 @@ fn split_tag(name: &str) -> (&str, &str) {
 mod tests {
     use super::*;
     use crate::engine::Endpoint;
-    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+    use crate::testutil::read_request;
+    use tokio::io::{AsyncWriteExt, BufReader};
     use tokio::net::UnixListener;
-
-    /// Reads one HTTP request (headers and a Content-Length body).
-    async fn read_request(reader: &mut BufReader<tokio::net::UnixStream>) -> Option<String> {
-        let mut head = String::new();
-        let mut length = 0usize;
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line).await.ok()? == 0 {
-                return None;
-            }
-            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                length = v.trim().parse().unwrap_or(0);
-            }
-            if line == "\r\n" {
-                break;
-            }
-            head.push_str(&line);
-        }
-        let mut body = vec![0; length];
-        reader.read_exact(&mut body).await.ok()?;
-        Some(head)
-    }
 
     fn chunk(data: &str) -> String {
         format!("{:x}\r\n{data}\r\n", data.len())

@@ -6,6 +6,7 @@
 //! turned into an [`EngineError`] that says what devc was doing.
 
 mod archive;
+mod bounded;
 mod build_host;
 mod buildkit;
 mod connect;
@@ -29,7 +30,7 @@ pub use buildkit::{BuilderInfo, BuilderKind};
 pub use connect::{Endpoint, endpoint};
 pub use containers::{ContainerStatus, short};
 pub use exec::{EXEC_TAG_VAR, ExecChunk, ExecOutput, ExecPipe, ExecRequest};
-pub use images::BuildRequest;
+pub use images::{BuildContext, BuildRequest};
 pub use info::GpuSupport;
 pub use logs::{LogStream, LogsRequest};
 pub use ports::HostPort;
@@ -114,6 +115,9 @@ pub enum EngineError {
     Interrupted { context: String },
     #[error("{context}: the container engine did not answer within {seconds} seconds")]
     Timeout { context: String, seconds: u64 },
+    /// A prompt answer passed [`bounded::MAX_ANSWER`].
+    #[error("{context}: {}", bounded::AnswerTooLarge)]
+    TooLarge { context: String },
     /// A remote engine (`ssh://`) could not be reached; `hint` says what to check.
     #[error("cannot reach the container engine at {endpoint}: {reason}")]
     Remote {
@@ -146,6 +150,10 @@ impl EngineError {
             Self::SkipTlsVerify { context, endpoint } => Some(format!(
                 "give the context the engine's CA instead: `docker context update {context} --docker \"host={endpoint},ca=ca.pem,cert=cert.pem,key=key.pem\"` (skip-tls-verify off)"
             )),
+            Self::TooLarge { .. } => Some(
+                "the endpoint does not answer as a container engine does: check that DOCKER_HOST / --docker-host names the engine's socket, and restart the engine if it misbehaves"
+                    .into(),
+            ),
             _ => None,
         }
     }
@@ -163,6 +171,11 @@ impl EngineError {
     /// Wraps a bollard error with what devc was doing.
     fn api(context: impl Into<String>, err: bollard::errors::Error) -> Self {
         use bollard::errors::Error as B;
+        if bounded::too_large(&err) {
+            return Self::TooLarge {
+                context: context.into(),
+            };
+        }
         let (message, status) = match err {
             B::DockerResponseServerError {
                 status_code,

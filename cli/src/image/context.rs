@@ -167,12 +167,33 @@ impl ContextScan {
         self.files.iter().map(|f| f.size).sum()
     }
 
-    /// Builds the uncompressed tar archive of the context from the scanned
-    /// entries, re-reading file contents. Fails with
-    /// [`ContextError::Changed`] when a file no longer has the content that
-    /// went into [`ContextScan::digest`], so the tag never lies.
+    /// The uncompressed tar archive of the context, in memory (see
+    /// [`ContextScan::write_tar`]).
     pub fn to_tar(&self) -> Result<Vec<u8>, ContextError> {
-        let mut builder = tar::Builder::new(Vec::new());
+        self.write_tar(Vec::new())
+    }
+
+    /// The archive of the context in an unnamed temporary file, so a large
+    /// context is streamed to the engine rather than held in memory
+    /// (security review M7).
+    pub fn to_temp_file(&self) -> Result<File, ContextError> {
+        let file = tempfile::tempfile().map_err(|source| ContextError::Archive {
+            path: String::from("(temporary file)"),
+            source,
+        })?;
+        let file = self.write_tar(io::BufWriter::new(file))?;
+        file.into_inner().map_err(|err| ContextError::Archive {
+            path: String::from("(end of archive)"),
+            source: err.into_error(),
+        })
+    }
+
+    /// Writes the uncompressed tar archive of the context from the scanned
+    /// entries to `out`, re-reading file contents, and returns `out`. Fails
+    /// with [`ContextError::Changed`] when a file no longer has the content
+    /// that went into [`ContextScan::digest`], so the tag never lies.
+    pub fn write_tar<W: io::Write>(&self, out: W) -> Result<W, ContextError> {
+        let mut builder = tar::Builder::new(out);
         for entry in &self.files {
             let mut header = tar::Header::new_gnu();
             header.set_mode(entry.mode);
@@ -1117,6 +1138,12 @@ mod tests {
         }
         let scan = scan_default(&dir);
         let bytes = scan.to_tar().unwrap();
+        // The streamed form (a temporary file) holds the same archive.
+        let mut streamed = Vec::new();
+        let mut file = scan.to_temp_file().unwrap();
+        io::Seek::rewind(&mut file).unwrap();
+        file.read_to_end(&mut streamed).unwrap();
+        assert_eq!(streamed, bytes);
 
         let mut archive = tar::Archive::new(bytes.as_slice());
         let mut seen = Vec::new();

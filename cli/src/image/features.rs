@@ -18,6 +18,7 @@
 //! with `\` and `"` escaped.
 
 use std::collections::HashMap;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
@@ -26,7 +27,7 @@ use sha2::{Digest, Sha256};
 use super::{ImageError, PreparedImage};
 use crate::config::id::METADATA_LABEL;
 use crate::config::names;
-use crate::engine::{BuildRequest, Engine};
+use crate::engine::{BuildContext, BuildRequest, Engine};
 use crate::printer::Reporter;
 
 /// Where feature folders go during the build.
@@ -144,12 +145,18 @@ fn folder_name(index: usize, id: &str) -> String {
 /// The wrapper that loads the built-ins and options, then runs install.sh.
 const WRAPPER: &str = "#!/bin/sh\nset -e\ncd \"$(dirname \"$0\")\"\nset -a\n. ../devcontainer-features.builtin.env\n. ./devcontainer-features.env\nset +a\nchmod +x ./install.sh\n./install.sh\n";
 
-/// The build context: one folder per feature plus the Dockerfile.
-/// Returns the tar and a digest of everything in it.
-pub fn context(dockerfile: &str, plan: &FeaturePlan) -> std::io::Result<(Vec<u8>, String)> {
-    let mut tar = tar::Builder::new(Vec::new());
+/// The build context: one folder per feature plus the Dockerfile, as a tar
+/// written to `out` (a temporary file for a build, so a large local
+/// feature is streamed rather than held in memory; security review M7).
+/// Returns `out` and a digest of everything in the context.
+pub fn context<W: Write>(
+    dockerfile: &str,
+    plan: &FeaturePlan,
+    out: W,
+) -> std::io::Result<(W, String)> {
+    let mut tar = tar::Builder::new(out);
     let mut hasher = Sha256::new();
-    let mut add = |tar: &mut tar::Builder<Vec<u8>>, path: &str, mode: u32, entry: Entry<'_>| {
+    let mut add = |tar: &mut tar::Builder<W>, path: &str, mode: u32, entry: Entry<'_>| {
         hasher.update(path.as_bytes());
         let mut header = tar::Header::new_gnu();
         header.set_mode(mode);
@@ -160,6 +167,24 @@ pub fn context(dockerfile: &str, plan: &FeaturePlan) -> std::io::Result<(Vec<u8>
                 hasher.update(data);
                 header.set_size(data.len() as u64);
                 tar.append_data(&mut header, path, data)
+            }
+            Entry::Disk(file) => {
+                let len = file.metadata()?.len();
+                hasher.update(mode.to_le_bytes());
+                hasher.update(len.to_le_bytes());
+                header.set_size(len);
+                let mut reader = Hashing {
+                    inner: file.take(len),
+                    hasher: &mut hasher,
+                    count: 0,
+                };
+                tar.append_data(&mut header, path, &mut reader)?;
+                if reader.count != len {
+                    return Err(std::io::Error::other(format!(
+                        "{path} changed while the build context was written"
+                    )));
+                }
+                Ok(())
             }
             Entry::HardLink(target) => {
                 hasher.update(b"\0link\0");
@@ -178,7 +203,7 @@ pub fn context(dockerfile: &str, plan: &FeaturePlan) -> std::io::Result<(Vec<u8>
     )?;
     // A file with several names (hard links) goes in once; its other names
     // are link entries, so a small archive of many links to one big file
-    // cannot multiply into a huge in-memory context (security review M7).
+    // cannot multiply into a huge context (security review M7).
     let mut first_names: HashMap<(u64, u64), String> = HashMap::new();
     for (index, layer) in plan.layers.iter().enumerate() {
         let dir = folder_name(index, &layer.id);
@@ -194,8 +219,12 @@ pub fn context(dockerfile: &str, plan: &FeaturePlan) -> std::io::Result<(Vec<u8>
                 }
                 first_names.insert(id, path.clone());
             }
-            let data = std::fs::read(&file)?;
-            add(&mut tar, &path, mode, Entry::File(&data))?;
+            add(
+                &mut tar,
+                &path,
+                mode,
+                Entry::Disk(std::fs::File::open(&file)?),
+            )?;
         }
         add(
             &mut tar,
@@ -214,9 +243,27 @@ pub fn context(dockerfile: &str, plan: &FeaturePlan) -> std::io::Result<(Vec<u8>
     Ok((tar.into_inner()?, digest))
 }
 
+/// Reads a file into the archive, hashing what passes.
+struct Hashing<'h, R> {
+    inner: R,
+    hasher: &'h mut Sha256,
+    count: u64,
+}
+
+impl<R: Read> Read for Hashing<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.count += n as u64;
+        Ok(n)
+    }
+}
+
 /// What goes into the build context under a name.
 enum Entry<'a> {
     File(&'a [u8]),
+    /// A feature's file, read as it is archived.
+    Disk(std::fs::File),
     /// Another name of the file first added under this one.
     HardLink(&'a str),
 }
@@ -275,7 +322,8 @@ pub async fn build(
         message: format!("cannot read a feature: {e}"),
         last_lines: Vec::new(),
     };
-    let (context_tar, digest) = context(&text, plan).map_err(io)?;
+    let temp = || tempfile::tempfile().map_err(io);
+    let (context_tar, digest) = context(&text, plan, temp()?).map_err(io)?;
     let tag = format!("devc/features:{}", &digest[..20]);
     if !no_cache && let Some(info) = engine.inspect_image(&tag).await? {
         reporter.step(&format!("Reusing image {tag} (features unchanged)"));
@@ -302,7 +350,7 @@ pub async fn build(
     // the id form, so it does not depend on the builder.
     let context_tar = if builder.buildkit {
         let pinned = engine.pin_image(&base.info.id).await?;
-        context(&dockerfile(&pinned, &base.info.user, plan)?, plan)
+        context(&dockerfile(&pinned, &base.info.user, plan)?, plan, temp()?)
             .map_err(io)?
             .0
     } else {
@@ -318,7 +366,7 @@ pub async fn build(
         }
     ));
     let request = BuildRequest {
-        context_tar,
+        context_tar: BuildContext::File(context_tar),
         buildkit: builder.buildkit,
         dockerfile: "Dockerfile".into(),
         tag: tag.clone(),
@@ -388,8 +436,8 @@ mod tests {
         let b = dockerfile("base", "", &second).unwrap();
         // The Dockerfile text is the same; only feature b's folder differs.
         assert_eq!(a, b);
-        let (_, digest_a) = context(&a, &first).unwrap();
-        let (_, digest_b) = context(&b, &second).unwrap();
+        let (_, digest_a) = context(&a, &first, Vec::new()).unwrap();
+        let (_, digest_b) = context(&b, &second, Vec::new()).unwrap();
         assert_ne!(digest_a, digest_b);
     }
 
@@ -397,7 +445,7 @@ mod tests {
     fn context_holds_features_env_and_wrapper() {
         let dir = TempDir::new();
         let p = plan(&dir);
-        let (tar_bytes, _) = context(&dockerfile("base", "", &p).unwrap(), &p).unwrap();
+        let (tar_bytes, _) = context(&dockerfile("base", "", &p).unwrap(), &p, Vec::new()).unwrap();
         let mut archive = tar::Archive::new(tar_bytes.as_slice());
         let names: Vec<String> = archive
             .entries()

@@ -11,7 +11,7 @@ use super::{ImageError, context};
 use crate::config::MergedConfig;
 use crate::config::resolved::DockerfileBuild;
 use crate::config::{ImageSource, ResolvedConfig};
-use crate::engine::{BuildRequest, Engine, EngineError, ImageInfo};
+use crate::engine::{BuildContext, BuildRequest, Engine, EngineError, ImageInfo};
 use crate::printer::{Event, Outcome, Reporter};
 use crate::registry::credentials::{self, Access, LoginFiles, LoginRefused, Origin};
 
@@ -250,7 +250,7 @@ async fn build_image(
         }
     ));
     let request = BuildRequest {
-        context_tar: scan.to_tar()?,
+        context_tar: BuildContext::File(scan.to_temp_file()?),
         dockerfile: scan.dockerfile_name().to_string(),
         tag: tag.clone(),
         build_args: args.into_iter().chain(platform_args).collect(),

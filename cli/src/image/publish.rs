@@ -28,7 +28,7 @@ pub async fn label(
 ) -> Result<PreparedImage, ImageError> {
     let label = Value::Array(entries.iter().cloned().map(Value::Object).collect()).to_string();
     let request = BuildRequest {
-        context_tar: super::prepare::dockerfile_only(&format!("FROM {}\n", base.info.id))?,
+        context_tar: super::prepare::dockerfile_only(&format!("FROM {}\n", base.info.id))?.into(),
         dockerfile: "Dockerfile".into(),
         tag: name.to_string(),
         labels: extra_labels

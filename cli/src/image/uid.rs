@@ -136,7 +136,7 @@ pub async fn update(
         host.uid
     ));
     let request = BuildRequest {
-        context_tar: super::prepare::dockerfile_only(&text)?,
+        context_tar: super::prepare::dockerfile_only(&text)?.into(),
         dockerfile: "Dockerfile".into(),
         tag,
         labels: HashMap::new(),

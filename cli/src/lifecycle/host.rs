@@ -3,14 +3,16 @@
 //!
 //! Its output is read as bytes and shown line by line (invalid UTF-8 is
 //! replaced, not a reason to stop reading, which would leave the command
-//! blocked on a full pipe), keeping only the last lines for an error.
+//! blocked on a full pipe; lines are bounded, see [`super::lines`]),
+//! keeping only the last lines for an error.
 
 use std::collections::VecDeque;
 use std::process::Stdio;
 
 use futures_util::future::join_all;
-use tokio::io::{AsyncBufRead, AsyncBufReadExt, BufReader};
+use tokio::io::AsyncReadExt;
 
+use super::lines::Lines;
 use super::run::argv;
 use super::{Hook, LifecycleError, display};
 use crate::config::model::{LifecycleCommand, StringOrList};
@@ -80,27 +82,34 @@ async fn run_one(
         })?;
     let prefix = name.map(|n| format!("[{n}] ")).unwrap_or_default();
     let mut tail = VecDeque::new();
-    let mut out = BufReader::new(child.stdout.take().expect("piped"));
-    let mut err = BufReader::new(child.stderr.take().expect("piped"));
+    let mut out = child.stdout.take().expect("piped");
+    let mut err = child.stderr.take().expect("piped");
+    let mut lines = [Lines::default(), Lines::default()];
     let mut open = [true, true];
+    let (mut out_buf, mut err_buf) = (vec![0u8; 8192], vec![0u8; 8192]);
     while open.iter().any(|o| *o) {
-        let (index, line) = tokio::select! {
-            line = next_line(&mut out), if open[0] => (0, line),
-            line = next_line(&mut err), if open[1] => (1, line),
+        let (index, read) = tokio::select! {
+            read = out.read(&mut out_buf), if open[0] => (0, read.map(|n| &out_buf[..n])),
+            read = err.read(&mut err_buf), if open[1] => (1, read.map(|n| &err_buf[..n])),
         };
-        match line {
-            Some(line) => {
-                let line = format!("{prefix}{line}");
-                reporter.report(Event::Output {
-                    source: hook,
-                    line: &line,
-                });
-                if tail.len() == TAIL {
-                    tail.pop_front();
-                }
-                tail.push_back(line);
+        let done = match read {
+            // The end of the stream, or one that cannot be read.
+            Ok([]) | Err(_) => {
+                open[index] = false;
+                lines[index].finish().into_iter().collect()
             }
-            None => open[index] = false,
+            Ok(chunk) => lines[index].push(chunk),
+        };
+        for line in done {
+            let line = format!("{prefix}{line}");
+            reporter.report(Event::Output {
+                source: hook,
+                line: &line,
+            });
+            if tail.len() == TAIL {
+                tail.pop_front();
+            }
+            tail.push_back(line);
         }
     }
     let status = child
@@ -126,33 +135,3 @@ async fn run_one(
 
 /// How many of the last output lines a failure shows.
 const TAIL: usize = 15;
-
-/// The next line without its line ending, invalid UTF-8 replaced; `None` at
-/// the end of the stream (or when it cannot be read).
-async fn next_line(reader: &mut (impl AsyncBufRead + Unpin)) -> Option<String> {
-    let mut bytes = Vec::new();
-    match reader.read_until(b'\n', &mut bytes).await {
-        Ok(0) | Err(_) => None,
-        Ok(_) => {
-            let text = String::from_utf8_lossy(&bytes);
-            Some(text.trim_end_matches(['\n', '\r']).to_string())
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn lines_survive_invalid_utf8() {
-        let mut reader: &[u8] = b"ok\r\nbad \xff\xfe byte\nlast";
-        assert_eq!(next_line(&mut reader).await.as_deref(), Some("ok"));
-        assert_eq!(
-            next_line(&mut reader).await.as_deref(),
-            Some("bad \u{fffd}\u{fffd} byte")
-        );
-        assert_eq!(next_line(&mut reader).await.as_deref(), Some("last"));
-        assert_eq!(next_line(&mut reader).await, None);
-    }
-}

@@ -25,6 +25,7 @@
 
 pub mod dotfiles;
 pub mod host;
+pub mod lines;
 pub mod markers;
 pub mod plan;
 pub mod probe;

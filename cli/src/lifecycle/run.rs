@@ -11,6 +11,7 @@ use std::collections::VecDeque;
 
 use futures_util::future::join_all;
 
+use super::lines::Lines;
 use super::secrets::Masker;
 use super::{Hook, HookCommand, LifecycleError, display};
 use crate::config::model::{LifecycleCommand, StringOrList};
@@ -177,7 +178,8 @@ struct LineSplitter<'t, 'a> {
     target: &'t Target<'a>,
     hook: &'static str,
     prefix: String,
-    pending: [Vec<u8>; 2],
+    /// stdout's and stderr's unfinished lines, bounded (see [`Lines`]).
+    pending: [Lines; 2],
     tail: VecDeque<String>,
 }
 
@@ -187,32 +189,26 @@ impl<'t, 'a> LineSplitter<'t, 'a> {
             target,
             hook,
             prefix,
-            pending: [Vec::new(), Vec::new()],
+            pending: [Lines::default(), Lines::default()],
             tail: VecDeque::new(),
         }
     }
 
     fn push(&mut self, stderr: bool, chunk: &[u8]) {
-        let index = usize::from(stderr);
-        self.pending[index].extend_from_slice(chunk);
-        while let Some(end) = self.pending[index].iter().position(|&b| b == b'\n') {
-            let line: Vec<u8> = self.pending[index].drain(..=end).collect();
+        for line in self.pending[usize::from(stderr)].push(chunk) {
             self.emit(&line);
         }
     }
 
     fn flush(&mut self) {
         for index in 0..2 {
-            let rest = std::mem::take(&mut self.pending[index]);
-            if !rest.is_empty() {
+            if let Some(rest) = self.pending[index].finish() {
                 self.emit(&rest);
             }
         }
     }
 
-    fn emit(&mut self, raw: &[u8]) {
-        let text = String::from_utf8_lossy(raw);
-        let text = text.trim_end_matches(['\n', '\r']);
+    fn emit(&mut self, text: &str) {
         let line = format!("{}{}", self.prefix, self.target.masker.mask(text));
         self.target.reporter.report(Event::Output {
             source: self.hook,

@@ -984,7 +984,7 @@ mod tests {
             container_user: "root".into(),
             remote_user: "root".into(),
         };
-        let (context, _) = crate::image::features::context("FROM x\n", &plan).unwrap();
+        let (context, _) = crate::image::features::context("FROM x\n", &plan, Vec::new()).unwrap();
         assert!(
             context.len() < data.len() + 64 * 1024,
             "the context is {} bytes for {} bytes of files",

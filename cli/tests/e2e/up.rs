@@ -480,3 +480,30 @@ fn up_on_a_terminal_ends_with_a_summary_line() {
         piped.stderr
     );
 }
+
+/// Reliability review #18: `up` through a symbolic link and `exec` through
+/// the real path reach one container, labelled with the real path (the
+/// label the reference CLI gives a container made from the real path).
+#[test]
+fn a_workspace_reached_through_a_symlink_is_one_workspace() {
+    let ws = Workspace::with_config(
+        "linked",
+        &format!(r#"{{"image": "{}"}}"#, crate::common::BUSYBOX),
+    );
+    let real = std::fs::canonicalize(&ws.path).unwrap();
+    let links = tempfile::tempdir().unwrap();
+    let link = links.path().join("link");
+    std::os::unix::fs::symlink(&ws.path, &link).unwrap();
+
+    let up = crate::common::devc_in(&link, &["up"], &[]).json();
+    assert_eq!(up["outcome"], "success", "{up}");
+    let id = up["containerId"].as_str().unwrap().to_string();
+    let labels = inspect(&id).config.unwrap().labels.unwrap();
+    assert_eq!(labels["devcontainer.local_folder"], real.to_string_lossy());
+
+    let exec = ws.devc(&["exec", "hostname"]);
+    assert_eq!(exec.code, 0, "{exec:?}");
+    assert_eq!(exec.stdout.trim(), &id[..12]);
+    let again = ws.devc(&["up"]).json();
+    assert_eq!(again["containerId"], id.as_str());
+}
