@@ -534,27 +534,9 @@ impl Daemon {
             };
             let (mut removals, others): (Vec<String>, Vec<String>) =
                 paths.into_iter().partition(removes);
-            let client_deletes = removals
-                .iter()
-                .filter(|p| {
-                    !self.remote.contains_key(*p)
-                        && self
-                            .local
-                            .entries
-                            .get(*p)
-                            .is_some_and(|e| e.kind != Kind::Dir)
-                })
-                .count();
-            let client_files = self
-                .local
-                .entries
-                .values()
-                .filter(|e| e.kind != Kind::Dir)
-                .count();
-            if !self.allow_mass_delete && reconcile::looks_wiped(client_deletes, client_files) {
-                let message = format!(
-                    "the container's workspace lost {client_deletes} of the client's {client_files} files at once; the sync paused instead of deleting them here: look at the container (`devc exec ls`), then `devc sync resume` applies the deletes"
-                );
+            if !self.allow_mass_delete
+                && let Some(message) = self.wiped(&removals)
+            {
                 log(&message);
                 self.status.error = Some(message);
                 self.status.state = "paused".into();
@@ -594,6 +576,37 @@ impl Daemon {
         }
         self.save();
         Ok(())
+    }
+
+    /// Whether `removals` would delete most of one side's files at once
+    /// ([`reconcile::looks_wiped`]): what to say instead of doing it.
+    fn wiped(&self, removals: &[String]) -> Option<String> {
+        let files =
+            |map: &BTreeMap<String, Entry>| map.values().filter(|e| e.kind != Kind::Dir).count();
+        let deleted = |gone: &BTreeMap<String, Entry>, there: &BTreeMap<String, Entry>| {
+            removals
+                .iter()
+                .filter(|p| {
+                    !gone.contains_key(*p) && there.get(*p).is_some_and(|e| e.kind != Kind::Dir)
+                })
+                .count()
+        };
+        let on_client = deleted(&self.remote, &self.local.entries);
+        let on_container = deleted(&self.local.entries, &self.remote);
+        let (client_files, container_files) = (files(&self.local.entries), files(&self.remote));
+        let resume = "then `devc sync resume` applies the deletes (`devc sync stop` leaves both sides as they are)";
+        if reconcile::looks_wiped(on_client, client_files) {
+            Some(format!(
+                "the container's workspace lost {on_client} of the {client_files} files at once; the sync paused instead of deleting them on the client: look at the container (`devc exec ls`), {resume}"
+            ))
+        } else if reconcile::looks_wiped(on_container, container_files) {
+            Some(format!(
+                "the client's folder lost {on_container} of the {container_files} files at once; the sync paused instead of deleting them in the container: look at {}, {resume}",
+                self.local.root.display()
+            ))
+        } else {
+            None
+        }
     }
 
     /// Carries out the decision for one path.

@@ -343,3 +343,40 @@ fn a_dead_sync_restarts_with_up_and_down_keeps_an_unsynced_volume() {
     host.docker(&["volume", "rm", "-f", &volume]);
     assert!(!ws.path.join("c.txt").exists());
 }
+
+/// A container workspace emptied at once (a volume wiped outside devc, a
+/// stray `rm -rf`) is not mirrored onto the client: the sync pauses and
+/// says why; `devc sync resume` is the go-ahead.
+#[test]
+fn a_wiped_container_workspace_pauses_instead_of_deleting_the_clients_files() {
+    let ws = Workspace::with_config("sync-wiped", &format!(r#"{{"image": "{BUSYBOX}"}}"#));
+    let _cleanup = RemoteCleanup(ws.path.clone());
+    for i in 0..150 {
+        ws.write(&format!("src/f{i}.txt"), "kept\n");
+    }
+    ok(run_remote(&ws, &["up"]));
+    ok(in_container(&ws, "rm -rf src"));
+    wait_for(60, "the sync to pause", || {
+        let status = status(&ws);
+        (status["sync"]["state"] == "paused").then_some(status)
+    });
+    let paused = status(&ws);
+    let error = paused["sync"]["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        error.contains("lost 150 of the 151 files at once"),
+        "{paused}"
+    );
+    assert_eq!(
+        std::fs::read_dir(ws.path.join("src")).unwrap().count(),
+        150,
+        "nothing deleted on the client"
+    );
+    ok(sync(&ws, "resume"));
+    wait_on_client("the deletes applied after resume", || {
+        !ws.path.join("src").exists()
+    });
+    ok(run_remote(&ws, &["down", "--volumes"]));
+}
