@@ -55,6 +55,8 @@ pub async fn ask(dir: &StateDir, command: &str) -> Result<Option<Status>, SyncEr
             .map_err(|e| SyncError::Failed(format!("the sync answered something unreadable: {e}"))),
         // It went away while answering (a stop racing with another).
         Ok(_) => Ok(None),
+        // Busy (a long first pass): what it last wrote is its status.
+        Err(_) if command == "status" && dir.read_status().is_some() => Ok(dir.read_status()),
         Err(_) => Err(SyncError::Failed(format!(
             "the sync did not answer `{command}` within {} s; its log is {}",
             wait.as_secs(),
@@ -94,11 +96,22 @@ pub async fn spawn(dir: &StateDir, docker_host: Option<&str>) -> Result<Status, 
         .spawn()
         .map_err(|e| SyncError::io("starting the sync", e))?;
     let deadline = tokio::time::Instant::now() + START_WAIT;
+    let pid = child.id();
     loop {
-        if let Some(status) = ask(dir, "status").await?
+        // The status file, not the socket: the daemon writes it at each
+        // step, also while it is too busy to answer.
+        if let Some(status) = dir.read_status()
+            && status.pid == pid
             && status.state != "starting"
         {
-            return Ok(status);
+            return match status.state.as_str() {
+                "failed" => Err(SyncError::Failed(format!(
+                    "the sync did not start: {} (log: {})",
+                    status.error.as_deref().unwrap_or("see its log"),
+                    dir.log().display()
+                ))),
+                _ => Ok(status),
+            };
         }
         if let Ok(Some(exit)) = child.try_wait() {
             let why = dir

@@ -45,6 +45,8 @@ struct Peer {
     next_id: u64,
     /// Changes that arrived while waiting for a reply.
     stash: Vec<Changes>,
+    /// Replies that arrived before their turn (pipelined requests).
+    replies: std::collections::HashMap<u64, (OpResult, Vec<u8>)>,
 }
 
 type OpResult = Result<Option<Entry>, OpError>;
@@ -115,6 +117,7 @@ impl Peer {
             events,
             next_id: 1,
             stash: Vec::new(),
+            replies: std::collections::HashMap::new(),
         };
         peer.send(
             &Message::Start {
@@ -141,13 +144,35 @@ impl Peer {
         make: impl FnOnce(u64) -> Message,
         data: &[u8],
     ) -> Result<(OpResult, Vec<u8>), SyncError> {
+        let id = self.send_request(make, data).await?;
+        self.reply(id).await
+    }
+
+    /// Sends the request `make(id)` without waiting; its id.
+    async fn send_request(
+        &mut self,
+        make: impl FnOnce(u64) -> Message,
+        data: &[u8],
+    ) -> Result<u64, SyncError> {
         let id = self.next_id;
         self.next_id += 1;
         self.send(&make(id), data).await?;
+        Ok(id)
+    }
+
+    /// The reply to request `id` (replies to others that come first are
+    /// kept for their turn).
+    async fn reply(&mut self, id: u64) -> Result<(OpResult, Vec<u8>), SyncError> {
+        if let Some(reply) = self.replies.remove(&id) {
+            return Ok(reply);
+        }
         loop {
             match self.events.recv().await {
-                Some(PeerEvent::Frame(Message::Reply { id: got, result }, data)) if got == id => {
-                    return Ok((result, data));
+                Some(PeerEvent::Frame(Message::Reply { id: got, result }, data)) => {
+                    if got == id {
+                        return Ok((result, data));
+                    }
+                    self.replies.insert(got, (result, data));
                 }
                 Some(PeerEvent::Frame(Message::Changed { entries }, _)) => self.stash.push(entries),
                 Some(PeerEvent::Frame(other, _)) => {
@@ -174,6 +199,22 @@ impl Peer {
     }
 }
 
+/// Which side a delete happens on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Client,
+    Container,
+}
+
+/// How long deletes count towards [`reconcile::looks_wiped`] together.
+const RECENT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// How long deletes wait for the changes around them to stop.
+const HOLD: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// How many file copies are in flight at once.
+const WINDOW: usize = 64;
+
 /// A control request from `devc sync …`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Control {
@@ -197,6 +238,14 @@ struct Daemon {
     held_mass_delete: bool,
     /// … and `resume` said to apply it.
     allow_mass_delete: bool,
+    /// When a held burst of deletes is settled (see [`HOLD`]).
+    hold_until: Option<tokio::time::Instant>,
+    /// The hold ran out: the next pass goes ahead.
+    hold_over: bool,
+    /// A stop's last pass: nothing is held back.
+    flushing: bool,
+    /// Deletes applied lately: (when, on which side, how many files).
+    recent_deletes: Vec<(std::time::Instant, Side, usize)>,
 }
 
 /// Runs the daemon for the state folder `dir` until it is stopped or the
@@ -255,7 +304,14 @@ async fn run_with_reconnects(
     let mut broken_since: Option<std::time::Instant> = None;
     let mut pause = std::time::Duration::from_secs(1);
     loop {
-        let outcome = match start(engine, dir, info, status).await {
+        // Control requests are answered while it starts (injecting the
+        // agent over a slow link takes a while); a stop ends the start.
+        let starting = status.clone();
+        let started = tokio::select! {
+            started = start(engine, dir, info, status) => started,
+            _ = wait_or_stop(listener, &starting, None) => return Ok(()),
+        };
+        let outcome = match started {
             Ok(mut daemon) => {
                 ran = true;
                 broken_since = None;
@@ -284,7 +340,7 @@ async fn run_with_reconnects(
         status.state = "reconnecting".into();
         status.error = Some(error.to_string());
         let _ = dir.write_status(status);
-        if wait_or_stop(listener, status, pause).await {
+        if wait_or_stop(listener, status, Some(pause)).await {
             return Ok(());
         }
         pause = (pause * 2).min(std::time::Duration::from_secs(30));
@@ -300,17 +356,22 @@ async fn container_runs(engine: &Engine, info: &SyncInfo) -> bool {
     }
 }
 
-/// Waits `pause`, answering control requests meanwhile; true when asked
-/// to stop.
+/// Waits `pause` (`None`: until stopped), answering control requests
+/// with `status` meanwhile; true when asked to stop.
 async fn wait_or_stop(
     listener: &tokio::net::UnixListener,
     status: &Status,
-    pause: std::time::Duration,
+    pause: Option<std::time::Duration>,
 ) -> bool {
-    let deadline = tokio::time::Instant::now() + pause;
+    let deadline = pause.map(|p| tokio::time::Instant::now() + p);
     loop {
         tokio::select! {
-            _ = tokio::time::sleep_until(deadline) => return false,
+            _ = async {
+                match deadline {
+                    Some(deadline) => tokio::time::sleep_until(deadline).await,
+                    None => std::future::pending().await,
+                }
+            } => return false,
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
                 let (read, mut write) = stream.into_split();
@@ -373,6 +434,10 @@ async fn start(
         base_changed: true,
         held_mass_delete: false,
         allow_mass_delete: false,
+        recent_deletes: Vec::new(),
+        hold_until: None,
+        hold_over: false,
+        flushing: false,
     })
 }
 
@@ -397,7 +462,9 @@ impl Daemon {
                 .map_err(|e| SyncError::Failed(e.to_string()))?;
         let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
             .map_err(|e| SyncError::Failed(e.to_string()))?;
-        let mut save_tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_save = std::time::Instant::now();
         loop {
             tokio::select! {
                 batch = local_events.recv() => {
@@ -408,6 +475,9 @@ impl Daemon {
                         Batch::Rescan => self.local.rescan(),
                         Batch::Paths(paths) => self.local.refresh(paths.iter().map(String::as_str)),
                     };
+                    if changes.is_empty() {
+                        continue;
+                    }
                     self.dirty.extend(changes.into_keys());
                 }
                 event = self.peer.events.recv() => match event {
@@ -431,11 +501,18 @@ impl Daemon {
                     return Ok(());
                 }
                 _ = hangup.recv() => {}
-                _ = save_tick.tick() => {
-                    if self.base_changed {
-                        self.save();
+                _ = tick.tick() => {
+                    // Held deletes go ahead once their burst has been quiet.
+                    if self.hold_until.is_some_and(|until| tokio::time::Instant::now() >= until) {
+                        self.hold_until = None;
+                        self.hold_over = true;
+                    } else {
+                        if self.base_changed && last_save.elapsed() >= std::time::Duration::from_secs(1) {
+                            self.save();
+                            last_save = std::time::Instant::now();
+                        }
+                        continue;
                     }
-                    continue;
                 }
             }
             if !self.paused && !self.dirty.is_empty() {
@@ -471,7 +548,9 @@ impl Daemon {
             }
             Control::Resume => {
                 // Resuming after a held mass delete is the go-ahead for it.
+                // (The burst is over: it need not wait again.)
                 self.allow_mass_delete = self.held_mass_delete;
+                self.hold_over |= self.held_mass_delete;
                 self.held_mass_delete = false;
                 self.paused = false;
                 self.status.state = "watching".into();
@@ -503,7 +582,10 @@ impl Daemon {
         for changes in stashed {
             self.apply_remote(changes);
         }
-        self.reconcile().await
+        self.flushing = true;
+        let settled = self.reconcile().await;
+        self.flushing = false;
+        settled
     }
 
     fn apply_remote(&mut self, changes: Changes) {
@@ -521,6 +603,7 @@ impl Daemon {
     async fn reconcile(&mut self) -> Result<(), SyncError> {
         let mut rounds = 0;
         let mut failed: BTreeSet<String> = BTreeSet::new();
+        let mut held: Vec<String> = Vec::new();
         while !self.dirty.is_empty() && rounds < 5 {
             rounds += 1;
             let paths: Vec<String> = std::mem::take(&mut self.dirty).into_iter().collect();
@@ -534,32 +617,34 @@ impl Daemon {
             };
             let (mut removals, others): (Vec<String>, Vec<String>) =
                 paths.into_iter().partition(removes);
-            if !self.allow_mass_delete
-                && let Some(message) = self.wiped(&removals)
-            {
+            // Deletes wait for a quiet [`HOLD`]: an `rm -rf` arrives in
+            // several batches, and the mass-delete guard must see all of it.
+            if !removals.is_empty() && !self.flushing && !self.hold_over {
+                self.hold_until = Some(tokio::time::Instant::now() + HOLD);
+                held.append(&mut removals);
+            }
+            if !removals.is_empty() {
+                self.hold_over = false;
+            }
+            let go_ahead = removals.is_empty() || std::mem::take(&mut self.allow_mass_delete);
+            if !go_ahead && let Some(message) = self.wiped(&removals) {
                 log(&message);
                 self.status.error = Some(message);
                 self.status.state = "paused".into();
                 self.paused = true;
                 self.held_mass_delete = true;
-                self.dirty.extend(removals.into_iter().chain(others));
+                self.dirty
+                    .extend(removals.into_iter().chain(others).chain(held));
                 self.status.pending = self.dirty.len();
                 self.save();
                 return Ok(());
             }
             removals.reverse();
-            for path in removals.into_iter().chain(others) {
-                if let Err(e) = self.settle(&path).await {
-                    match e {
-                        SyncError::PeerEnded(_) => return Err(e),
-                        other => {
-                            log(&format!("{path}: {other}"));
-                            self.status.error = Some(format!("{path}: {other}"));
-                            failed.insert(path);
-                        }
-                    }
-                }
+            for path in &removals {
+                let settled = self.settle(path).await;
+                self.note(path, settled, &mut failed)?;
             }
+            self.settle_many(&others, &mut failed).await?;
             let stashed = std::mem::take(&mut self.peer.stash);
             for changes in stashed {
                 self.apply_remote(changes);
@@ -568,7 +653,7 @@ impl Daemon {
                 self.dirty.remove(path);
             }
         }
-        self.allow_mass_delete = false;
+        self.dirty.extend(held);
         self.status.pending = self.dirty.len() + failed.len();
         if self.status.pending == 0 {
             self.status.in_sync_at = Some(now());
@@ -580,7 +665,7 @@ impl Daemon {
 
     /// Whether `removals` would delete most of one side's files at once
     /// ([`reconcile::looks_wiped`]): what to say instead of doing it.
-    fn wiped(&self, removals: &[String]) -> Option<String> {
+    fn wiped(&mut self, removals: &[String]) -> Option<String> {
         let files =
             |map: &BTreeMap<String, Entry>| map.values().filter(|e| e.kind != Kind::Dir).count();
         let deleted = |gone: &BTreeMap<String, Entry>, there: &BTreeMap<String, Entry>| {
@@ -591,9 +676,22 @@ impl Daemon {
                 })
                 .count()
         };
-        let on_client = deleted(&self.remote, &self.local.entries);
-        let on_container = deleted(&self.local.entries, &self.remote);
-        let (client_files, container_files) = (files(&self.local.entries), files(&self.remote));
+        // Deletes of the last few seconds count too: an `rm -rf` reaches
+        // the daemon in several batches.
+        let recent = |side: Side| -> usize {
+            self.recent_deletes
+                .iter()
+                .filter(|(at, s, _)| *s == side && at.elapsed() < RECENT)
+                .map(|(_, _, n)| n)
+                .sum()
+        };
+        let (client_before, container_before) = (recent(Side::Client), recent(Side::Container));
+        let on_client = deleted(&self.remote, &self.local.entries) + client_before;
+        let on_container = deleted(&self.local.entries, &self.remote) + container_before;
+        let (client_files, container_files) = (
+            files(&self.local.entries) + client_before,
+            files(&self.remote) + container_before,
+        );
         let resume = "then `devc sync resume` applies the deletes (`devc sync stop` leaves both sides as they are)";
         if reconcile::looks_wiped(on_client, client_files) {
             Some(format!(
@@ -605,6 +703,14 @@ impl Daemon {
                 self.local.root.display()
             ))
         } else {
+            let now = std::time::Instant::now();
+            self.recent_deletes
+                .retain(|(at, _, _)| at.elapsed() < RECENT);
+            let on_client = on_client - client_before;
+            let on_container = on_container - container_before;
+            self.recent_deletes.push((now, Side::Client, on_client));
+            self.recent_deletes
+                .push((now, Side::Container, on_container));
             None
         }
     }
@@ -721,23 +827,136 @@ impl Daemon {
                         &[],
                     )
                     .await?;
-                let entry = match read {
-                    Ok(Some(entry)) => entry,
-                    Ok(None) => {
-                        return Err(SyncError::Failed(format!(
-                            "the container sent nothing for {path}"
-                        )));
-                    }
-                    Err(e) => return self.remote_done(path, Err(e)),
-                };
-                self.remote.insert(path.to_string(), entry.clone());
-                self.status.to_client += 1;
-                self.local
-                    .write(path, entry.mode, &data, expect.as_ref())
-                    .map(Some)
+                return self.finish_pull(path, expect.as_ref(), read, &data);
             }
         };
         self.local_done(path, done)
+    }
+
+    /// Writes a file the container sent (`read`, `data`) at `path` on the
+    /// client, if `expect` is still there.
+    fn finish_pull(
+        &mut self,
+        path: &str,
+        expect: Option<&Entry>,
+        read: OpResult,
+        data: &[u8],
+    ) -> Result<(), SyncError> {
+        let entry = match read {
+            Ok(Some(entry)) => entry,
+            Ok(None) => {
+                return Err(SyncError::Failed(format!(
+                    "the container sent nothing for {path}"
+                )));
+            }
+            Err(e) => return self.remote_done(path, Err(e)),
+        };
+        self.remote.insert(path.to_string(), entry.clone());
+        self.status.to_client += 1;
+        let done = self.local.write(path, entry.mode, data, expect).map(Some);
+        self.local_done(path, done)
+    }
+
+    /// Whether settling `path` is a plain file copy (no folder, no
+    /// conflict on the way), which can be pipelined with others.
+    fn plain_copy(&self, path: &str) -> Option<Action> {
+        let local = self.local.entries.get(path);
+        let remote = self.remote.get(path);
+        let not_dir = |e: Option<&Entry>| e.is_none_or(|e| e.kind != Kind::Dir);
+        match reconcile::decide(local, remote, self.base.get(path)) {
+            Action::Pull if remote.is_some_and(|r| r.kind == Kind::File) && not_dir(local) => {
+                Some(Action::Pull)
+            }
+            Action::Push if local.is_some_and(|l| l.kind == Kind::File) && not_dir(remote) => {
+                Some(Action::Push)
+            }
+            _ => None,
+        }
+    }
+
+    /// Settles `paths` (in order, parents first): folders, links and
+    /// conflicts one by one, then the plain file copies with up to
+    /// [`WINDOW`] requests in flight, so a large change costs one round
+    /// trip per window, not per file.
+    async fn settle_many(
+        &mut self,
+        paths: &[String],
+        failed: &mut BTreeSet<String>,
+    ) -> Result<(), SyncError> {
+        for chunk in paths.chunks(WINDOW) {
+            let mut plain = Vec::new();
+            for path in chunk {
+                match self.plain_copy(path) {
+                    Some(action) => plain.push((path, action)),
+                    None => {
+                        let settled = self.settle(path).await;
+                        self.note(path, settled, failed)?;
+                    }
+                }
+            }
+            let mut in_flight = Vec::new();
+            for (path, action) in plain {
+                let local = self.local.entries.get(path.as_str()).cloned();
+                let remote = self.remote.get(path.as_str()).cloned();
+                let id = match action {
+                    Action::Push => {
+                        let (entry, data) = match self.local.read(path) {
+                            Ok(read) => read,
+                            Err(e) => {
+                                let done = self.local_done(path, Err(e));
+                                self.note(path, done, failed)?;
+                                continue;
+                            }
+                        };
+                        self.status.to_container += 1;
+                        let write = |id| Message::Write {
+                            id,
+                            path: path.clone(),
+                            mode: entry.mode,
+                            expect: remote,
+                        };
+                        self.peer.send_request(write, &data).await?
+                    }
+                    _ => {
+                        let read = |id| Message::Read {
+                            id,
+                            path: path.clone(),
+                        };
+                        self.peer.send_request(read, &[]).await?
+                    }
+                };
+                in_flight.push((path, action, id, local));
+            }
+            for (path, action, id, local) in in_flight {
+                let (result, data) = self.peer.reply(id).await?;
+                let done = match action {
+                    Action::Push => self.remote_done(path, result),
+                    _ => self.finish_pull(path, local.as_ref(), result, &data),
+                };
+                self.note(path, done, failed)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Records a path that could not be settled (it is looked at again
+    /// when it changes); a broken connection ends the pass.
+    fn note(
+        &mut self,
+        path: &str,
+        settled: Result<(), SyncError>,
+        failed: &mut BTreeSet<String>,
+    ) -> Result<(), SyncError> {
+        match settled {
+            Ok(()) => Ok(()),
+            Err(e @ SyncError::PeerEnded(_)) => Err(e),
+            Err(other) => {
+                log(&format!("{path}: {other}"));
+                self.status.error = Some(format!("{path}: {other}"));
+                failed.insert(path.to_string());
+                Ok(())
+            }
+        }
     }
 
     /// The client's state of `path` into the container.

@@ -58,6 +58,10 @@ fn batch(root: &PathBuf, events: Vec<notify::Result<notify::Event>>) -> Batch {
         if event.need_rescan() {
             return Batch::Rescan;
         }
+        // Reading a file (the sync's own hashing included) changes nothing.
+        if matches!(event.kind, notify::EventKind::Access(_)) {
+            continue;
+        }
         for path in event.paths {
             let Ok(relative) = path.strip_prefix(root) else {
                 continue;
@@ -71,4 +75,27 @@ fn batch(root: &PathBuf, events: Vec<notify::Result<notify::Event>>) -> Batch {
         }
     }
     Batch::Paths(paths)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_are_not_changes() {
+        let root = PathBuf::from("/w");
+        let event = |kind, path: &str| Ok(notify::Event::new(kind).add_path(root.join(path)));
+        let access = notify::EventKind::Access(notify::event::AccessKind::Close(
+            notify::event::AccessMode::Read,
+        ));
+        let modify = notify::EventKind::Modify(notify::event::ModifyKind::Any);
+        assert_eq!(batch(&root, vec![event(access, "a")]), Batch::Paths(vec![]));
+        assert_eq!(
+            batch(
+                &root,
+                vec![event(access, "a"), event(modify, "b"), event(modify, "b")]
+            ),
+            Batch::Paths(vec!["b".to_string()])
+        );
+    }
 }

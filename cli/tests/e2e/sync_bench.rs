@@ -11,6 +11,9 @@
 //!   `/proc/uptime`: the remote host is on this machine, in its own
 //!   namespaces, so the clock is the same), median of the edits.
 //!
+//! - a bulk change of `DEVC_SYNC_BENCH_BULK` new files (500) made at once
+//!   on one side, timed until the sync reports them all copied.
+//!
 //! It prints a table and writes `target/bench/sync.json` and `sync.md`. Timings are
 //! never asserted (machines are noisy): the test checks that every figure
 //! is there. Run the full size with
@@ -96,6 +99,19 @@ fn floor_upload_seconds(ws: &Workspace, id: &str, dir: &str) -> f64 {
     let seconds = started.elapsed().as_secs_f64();
     host.docker(&["exec", id, "rm", "-rf", dir]);
     seconds
+}
+
+/// `devc sync status` for `ws` against the remote engine.
+fn sync_status(ws: &Workspace) -> serde_json::Value {
+    let host = remote().docker_host();
+    let folder = ws.path.display().to_string();
+    let run = output(devc_with(
+        None,
+        &["sync", "status", "--workspace-folder", &folder],
+        &[("DOCKER_HOST", &host)],
+    ));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    run.json()
 }
 
 /// `sh -c script` in the container through devc, running in the background
@@ -200,7 +216,43 @@ fn sync_benchmark_reports_upload_and_edit_latency() {
         to_client.push(seen - written);
     }
 
+    // A bulk change (a branch switch, a code generator): BULK new files on
+    // one side, timed until the sync reports them copied and nothing pending.
+    let bulk = env_number("DEVC_SYNC_BENCH_BULK", 500);
+    let copied = |key: &str| -> (u64, u64) {
+        let status = sync_status(&ws);
+        (
+            status["sync"][key].as_u64().unwrap_or(0),
+            status["sync"]["pending"].as_u64().unwrap_or(u64::MAX),
+        )
+    };
+    let before = copied("toContainer").0;
+    let started = Instant::now();
+    for i in 0..bulk {
+        ws.write(&format!("bulk-in/f{i}.txt"), &"y".repeat(2048));
+    }
+    wait_for(600, "the bulk change in the container", || {
+        let (count, pending) = copied("toContainer");
+        (count >= before + bulk as u64 && pending == 0).then_some(())
+    });
+    let bulk_to_container = started.elapsed().as_secs_f64();
+    let before = copied("toClient").0;
+    let started = Instant::now();
+    let script = format!(
+        "cd {folder} && mkdir bulk-out && i=0; while [ $i -lt {bulk} ]; do echo $i > bulk-out/f$i.txt; i=$((i+1)); done"
+    );
+    let (mut child, _) = background_exec(&ws, &script);
+    let _ = child.wait();
+    wait_for(600, "the bulk change on the client", || {
+        let (count, pending) = copied("toClient");
+        (count >= before + bulk as u64 && pending == 0).then_some(())
+    });
+    let bulk_to_client = started.elapsed().as_secs_f64();
+
     let report = serde_json::json!({
+        "bulk_files": bulk,
+        "bulk_to_container_s": bulk_to_container,
+        "bulk_to_client_s": bulk_to_client,
         "files": files,
         "runs": runs,
         "edits": edits,
@@ -224,7 +276,7 @@ fn sync_benchmark_reports_upload_and_edit_latency() {
     )
     .unwrap();
     let table = format!(
-        "| {files} files over SSH | median |\n|---|---|\n| devc upload (up's copy) | {:.2} s |\n| floor: tar c \\| docker exec -i tar x | {:.2} s |\n| ratio devc ÷ floor | {:.2} |\n| edit → container | {:.2} s |\n| edit → client | {:.2} s |",
+        "| {files} files over SSH | median |\n|---|---|\n| devc upload (up's copy) | {:.2} s |\n| floor: tar c \\| docker exec -i tar x | {:.2} s |\n| ratio devc ÷ floor | {:.2} |\n| edit → container | {:.2} s |\n| edit → client | {:.2} s |\n| {bulk} new files → container | {bulk_to_container:.2} s |\n| {bulk} new files → client | {bulk_to_client:.2} s |",
         report["upload_devc_s"].as_f64().unwrap(),
         report["upload_floor_s"].as_f64().unwrap(),
         report["upload_ratio"].as_f64().unwrap(),
