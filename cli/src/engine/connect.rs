@@ -13,7 +13,8 @@
 //! error naming the request, not a silent hang (issue 13, reliability #8).
 //! Builds, pulls, pushes and archive copies go through a second handle on the
 //! same connection whose answer may take as long as the work does. A local
-//! engine's prompt answers are bounded in size too ([`super::bounded`]).
+//! or plain `tcp://` engine's prompt answers are bounded in size too
+//! ([`super::bounded`]).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -244,11 +245,11 @@ impl Engine {
             }
         };
         tracing::debug!(endpoint = %endpoint, api = %docker.client_version(), "connected to the engine");
-        // A local engine's prompt answers are bounded in size as well as
-        // time (reliability review #14).
-        let prompt = match endpoint.url.strip_prefix("unix://") {
-            Some(path) => super::bounded::client(
-                PathBuf::from(path),
+        // A unix or plain tcp:// engine's prompt answers are bounded in
+        // size as well as time (reliability review #14).
+        let prompt = match super::bounded::Target::of(&endpoint.url, endpoint.tls) {
+            Some(target) => super::bounded::client(
+                target,
                 request_timeout().as_secs(),
                 &docker.client_version(),
             )
