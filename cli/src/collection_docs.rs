@@ -156,13 +156,11 @@ pub fn generate(folder: &Path, kind: &Kind, github: &GitHub) -> Result<Vec<Outco
             )));
             continue;
         };
-        let metadata: Value = match json5::from_str(&text) {
-            Ok(value) => value,
+        // The one JSONC reader, with its depth limit (security review L3).
+        let metadata = match crate::config::parse::parse_jsonc(&metadata_path, &text) {
+            Ok(map) => Value::Object(map),
             Err(e) => {
-                outcomes.push(Outcome::Skipped(format!(
-                    "{}: {e}",
-                    metadata_path.display()
-                )));
+                outcomes.push(Outcome::Skipped(e.to_string()));
                 continue;
             }
         };
@@ -364,5 +362,32 @@ mod tests {
             readme,
             "\n# t\n\nA template.\n\n\n\n\n\n---\n\n_Note: This file was auto-generated from the [devcontainer-template.json](devcontainer-template.json).  Add additional notes to a `NOTES.md`._\n"
         );
+    }
+
+    /// Security review L3: a collection's metadata nested 100,000 deep is a
+    /// skipped folder with the reason, not a stack overflow (the depth
+    /// limit every other JSONC reader has).
+    #[test]
+    fn deeply_nested_metadata_is_skipped_not_a_crash() {
+        let dir = tempfile::tempdir().unwrap();
+        let deep = dir.path().join("deep");
+        std::fs::create_dir(&deep).unwrap();
+        let depth = 100_000;
+        let text = format!(
+            r#"{{"id": "deep", "x": {}1{}}}"#,
+            "[".repeat(depth),
+            "]".repeat(depth)
+        );
+        std::fs::write(deep.join("devcontainer-feature.json"), text).unwrap();
+        let ok = dir.path().join("ok");
+        std::fs::create_dir(&ok).unwrap();
+        std::fs::write(ok.join("devcontainer-feature.json"), r#"{"id": "ok"}"#).unwrap();
+        let outcomes = generate(dir.path(), &features(), &GitHub::default()).unwrap();
+        let Outcome::Skipped(why) = &outcomes[0] else {
+            panic!("{outcomes:?}");
+        };
+        assert!(why.contains("deeper than 256 levels"), "{why}");
+        assert!(why.contains("devcontainer-feature.json"), "{why}");
+        assert_eq!(outcomes[1], Outcome::Written(ok.join("README.md")));
     }
 }

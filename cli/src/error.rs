@@ -94,6 +94,7 @@ impl Error {
         let engine = |e: &E| match e {
             E::Unreachable { .. }
             | E::Denied { .. }
+            | E::Failing { .. }
             | E::BadEndpoint { .. }
             | E::SkipTlsVerify { .. }
             | E::Timeout { .. }

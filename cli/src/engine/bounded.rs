@@ -1,16 +1,21 @@
-//! Bounded answers from a local engine (reliability review #14).
+//! Bounded answers from a local or `tcp://` engine (reliability review #14).
 //!
 //! bollard reads a non-streaming answer (inspect, list, create, ...) whole
 //! before decoding it, without a limit, and its request timeout ends once
 //! the headers arrive: an engine that sends an endless body grows devc's
 //! memory until the allocator aborts. So the prompt handle of a
-//! unix-socket engine speaks over connections that carry one request each
-//! (a local connection costs microseconds) and refuse to read more than
-//! [`MAX_ANSWER`] bytes. The answers that are streams by nature (exec and
-//! attach sessions, logs, archives, events) go over unbounded connections.
+//! unix-socket or plain `tcp://` engine speaks over connections that refuse
+//! to read more than [`MAX_ANSWER`] bytes of one answer: the count starts
+//! again when the next request is written, which on HTTP/1.1 happens only
+//! after the previous answer was read to its end. A unix socket gets a
+//! connection per request (it costs microseconds); a TCP connection is
+//! kept for the next request, as bollard's own client keeps it. The
+//! answers that are streams by nature (exec and attach sessions, logs,
+//! archives, events) go over unbounded connections.
 //!
 //! Builds, pulls and copies use the streaming handle, which reads its
-//! answers as streams and never whole.
+//! answers as streams and never whole. TLS and `ssh://` engines keep
+//! bollard's and devc's own transports, without the bound.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -23,7 +28,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::{Connected, Connection};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::UnixStream;
+use tokio::net::{TcpStream, UnixStream};
 
 /// The most devc reads of one prompt answer. Docker's largest (a listing
 /// of thousands of containers or images) stay far below it.
@@ -83,21 +88,62 @@ fn is_stream(path: &str) -> bool {
         || path.ends_with("/images/create")
 }
 
-/// A bollard client for the engine at the unix socket `path` whose prompt
-/// answers are bounded (see the module documentation).
+/// Where a bounded client connects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Target {
+    /// A unix socket's path.
+    Unix(PathBuf),
+    /// `host:port` of an engine spoken to in plain HTTP.
+    Tcp(String),
+}
+
+impl Target {
+    /// The target of an endpoint whose prompt answers devc bounds:
+    /// `unix://` and plain `tcp://`/`http://` (a missing port is 80, as
+    /// bollard's own HTTP client has it); `None` for TLS and `ssh://`.
+    pub(super) fn of(url: &str, tls: bool) -> Option<Self> {
+        if let Some(path) = url.strip_prefix("unix://") {
+            return Some(Self::Unix(PathBuf::from(path)));
+        }
+        if tls {
+            return None;
+        }
+        let rest = url
+            .strip_prefix("tcp://")
+            .or_else(|| url.strip_prefix("http://"))?;
+        let uri: hyper::Uri = format!("http://{rest}").parse().ok()?;
+        let host = uri.host()?;
+        Some(Self::Tcp(format!(
+            "{host}:{}",
+            uri.port_u16().unwrap_or(80)
+        )))
+    }
+}
+
+/// A bollard client for the engine at `target` whose prompt answers are
+/// bounded (see the module documentation).
 pub(super) fn client(
-    path: PathBuf,
+    target: Target,
     timeout_secs: u64,
     version: &bollard::ClientVersion,
 ) -> Result<bollard::Docker, bollard::errors::Error> {
-    let path = Arc::new(path);
-    let bounded = Client::builder(TokioExecutor::new())
-        .pool_max_idle_per_host(0)
-        .build(UnixConnector {
-            path: Arc::clone(&path),
-            limit: Some(MAX_ANSWER),
-        });
-    let streams = Client::builder(TokioExecutor::new()).build(UnixConnector { path, limit: None });
+    let address = match &target {
+        Target::Unix(_) => "http://localhost".to_string(),
+        Target::Tcp(host_port) => format!("http://{host_port}"),
+    };
+    let target = Arc::new(target);
+    let mut bounded = Client::builder(TokioExecutor::new());
+    if matches!(*target, Target::Unix(_)) {
+        bounded.pool_max_idle_per_host(0);
+    }
+    let bounded = bounded.build(Connector {
+        target: Arc::clone(&target),
+        limit: Some(MAX_ANSWER),
+    });
+    let streams = Client::builder(TokioExecutor::new()).build(Connector {
+        target,
+        limit: None,
+    });
     let transport = move |request: BollardRequest| {
         let http = if is_stream(request.uri().path()) {
             streams.clone()
@@ -110,22 +156,17 @@ pub(super) fn client(
                 .map_err(bollard::errors::Error::from)
         }
     };
-    bollard::Docker::connect_with_custom_transport(
-        transport,
-        Some("http://localhost"),
-        timeout_secs,
-        version,
-    )
+    bollard::Docker::connect_with_custom_transport(transport, Some(address), timeout_secs, version)
 }
 
-/// Opens a unix-socket connection per request, bounded or not.
+/// Opens a connection to the target, bounded or not.
 #[derive(Clone)]
-struct UnixConnector {
-    path: Arc<PathBuf>,
+struct Connector {
+    target: Arc<Target>,
     limit: Option<u64>,
 }
 
-impl tower_service::Service<hyper::Uri> for UnixConnector {
+impl tower_service::Service<hyper::Uri> for Connector {
     type Response = TokioIo<Capped>;
     type Error = std::io::Error;
     type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
@@ -135,19 +176,42 @@ impl tower_service::Service<hyper::Uri> for UnixConnector {
     }
 
     fn call(&mut self, _: hyper::Uri) -> Self::Future {
-        let path = Arc::clone(&self.path);
-        let left = self.limit.unwrap_or(u64::MAX);
+        let target = Arc::clone(&self.target);
+        let limit = self.limit.unwrap_or(u64::MAX);
         Box::pin(async move {
-            let stream = UnixStream::connect(path.as_path()).await?;
-            Ok(TokioIo::new(Capped { stream, left }))
+            let stream = match target.as_ref() {
+                Target::Unix(path) => Stream::Unix(UnixStream::connect(path).await?),
+                Target::Tcp(host_port) => {
+                    let tcp = TcpStream::connect(host_port.as_str()).await?;
+                    tcp.set_nodelay(true)?;
+                    Stream::Tcp(tcp)
+                }
+            };
+            Ok(TokioIo::new(Capped {
+                stream,
+                limit,
+                left: limit,
+                answered: false,
+            }))
         })
     }
 }
 
-/// A connection that fails a read once `left` bytes have been read.
+/// A unix or TCP connection.
+enum Stream {
+    Unix(UnixStream),
+    Tcp(TcpStream),
+}
+
+/// A connection that fails a read once one answer passed `limit` bytes.
+/// Writing the next request (after something was read) starts the count
+/// again.
 struct Capped {
-    stream: UnixStream,
+    stream: Stream,
+    limit: u64,
     left: u64,
+    /// Whether anything was read since the last write.
+    answered: bool,
 }
 
 impl Connection for Capped {
@@ -163,13 +227,17 @@ impl AsyncRead for Capped {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
         let before = buf.filled().len();
-        let polled = Pin::new(&mut self.stream).poll_read(cx, buf);
+        let polled = match &mut self.stream {
+            Stream::Unix(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
+        };
         if let Poll::Ready(Ok(())) = polled {
             let read = (buf.filled().len() - before) as u64;
             if read > self.left {
                 return Poll::Ready(Err(std::io::Error::other(AnswerTooLarge)));
             }
             self.left -= read;
+            self.answered |= read > 0;
         }
         polled
     }
@@ -181,21 +249,152 @@ impl AsyncWrite for Capped {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write(cx, buf)
+        if self.answered {
+            // A new request: the previous answer was read to its end.
+            self.answered = false;
+            self.left = self.limit;
+        }
+        match &mut self.stream {
+            Stream::Unix(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
+        }
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.stream).poll_flush(cx)
+        match &mut self.stream {
+            Stream::Unix(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tcp(s) => Pin::new(s).poll_flush(cx),
+        }
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.stream).poll_shutdown(cx)
+        match &mut self.stream {
+            Stream::Unix(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Tcp(s) => Pin::new(s).poll_shutdown(cx),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    #[test]
+    fn unix_and_plain_tcp_endpoints_are_bounded() {
+        let of = |url: &str, tls: bool| Target::of(url, tls);
+        assert_eq!(
+            of("unix:///var/run/docker.sock", false),
+            Some(Target::Unix("/var/run/docker.sock".into()))
+        );
+        assert_eq!(
+            of("tcp://10.0.0.5:2375", false),
+            Some(Target::Tcp("10.0.0.5:2375".into()))
+        );
+        assert_eq!(
+            of("http://build.example.com:2375", false),
+            Some(Target::Tcp("build.example.com:2375".into()))
+        );
+        assert_eq!(
+            of("tcp://[::1]:2375", false),
+            Some(Target::Tcp("[::1]:2375".into()))
+        );
+        assert_eq!(
+            of("tcp://10.0.0.5", false),
+            Some(Target::Tcp("10.0.0.5:80".into()))
+        );
+        assert_eq!(of("tcp://10.0.0.5:2376", true), None);
+        assert_eq!(of("https://10.0.0.5:2376", false), None);
+        assert_eq!(of("ssh://me@box", false), None);
+    }
+
+    /// The count is per answer: writing the next request starts it again,
+    /// so a kept-alive connection serves any number of answers.
+    #[tokio::test]
+    async fn the_limit_holds_per_answer() {
+        let capped = |stream| Capped {
+            stream: Stream::Unix(stream),
+            limit: 10,
+            left: 10,
+            answered: false,
+        };
+        let (ours, mut engine) = UnixStream::pair().unwrap();
+        let mut ours = capped(ours);
+        let mut buffer = [0u8; 64];
+        for _ in 0..3 {
+            ours.write_all(b"request").await.unwrap();
+            engine.write_all(&[b'x'; 8]).await.unwrap();
+            assert_eq!(ours.read(&mut buffer).await.unwrap(), 8);
+        }
+        // One answer longer than the limit fails the read.
+        ours.write_all(b"request").await.unwrap();
+        engine.write_all(&[b'x'; 8]).await.unwrap();
+        assert_eq!(ours.read(&mut buffer).await.unwrap(), 8);
+        engine.write_all(&[b'x'; 8]).await.unwrap();
+        let err = ours.read(&mut buffer).await.unwrap_err();
+        assert_eq!(err.to_string(), AnswerTooLarge.to_string());
+    }
+
+    /// Reliability review #14 for `tcp://` engines: an answer past
+    /// [`MAX_ANSWER`] is one clear error (it was read whole before).
+    #[tokio::test]
+    async fn a_tcp_engines_oversized_answer_is_refused() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut request = Vec::new();
+                    let mut buffer = [0u8; 4096];
+                    loop {
+                        let Ok(n) = stream.read(&mut buffer).await else {
+                            return;
+                        };
+                        if n == 0 {
+                            return;
+                        }
+                        request.extend_from_slice(&buffer[..n]);
+                        let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n") else {
+                            continue;
+                        };
+                        let head = String::from_utf8_lossy(&request[..end]).into_owned();
+                        request.drain(..end + 4);
+                        if head.contains("/_ping") {
+                            let _ = stream
+                                .write_all(b"HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nContent-Length: 2\r\n\r\nOK")
+                                .await;
+                            continue;
+                        }
+                        // 80 MiB, then the end: finite, so the test ends
+                        // either way.
+                        let _ = stream
+                            .write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+                            .await;
+                        let mut chunk = format!("{:x}\r\n", 1 << 20).into_bytes();
+                        chunk.extend(std::iter::repeat_n(b'[', 1 << 20));
+                        chunk.extend_from_slice(b"\r\n");
+                        for _ in 0..80 {
+                            if stream.write_all(&chunk).await.is_err() {
+                                return;
+                            }
+                        }
+                        let _ = stream.write_all(b"0\r\n\r\n").await;
+                    }
+                });
+            }
+        });
+        let engine = crate::engine::Engine::connect(crate::engine::Endpoint {
+            url: format!("tcp://127.0.0.1:{port}"),
+            tls: false,
+        })
+        .await
+        .unwrap();
+        let err = engine.inspect_container("abc").await.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "inspecting container abc: the engine's answer is larger than 64 MiB"
+        );
+    }
 
     #[test]
     fn streams_are_told_from_prompt_answers() {

@@ -13,7 +13,8 @@
 //! error naming the request, not a silent hang (issue 13, reliability #8).
 //! Builds, pulls, pushes and archive copies go through a second handle on the
 //! same connection whose answer may take as long as the work does. A local
-//! engine's prompt answers are bounded in size too ([`super::bounded`]).
+//! or plain `tcp://` engine's prompt answers are bounded in size too
+//! ([`super::bounded`]).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -210,6 +211,16 @@ impl Engine {
                 EngineError::Denied {
                     endpoint: endpoint.url.clone(),
                 }
+            } else if let bollard::errors::Error::DockerResponseServerError {
+                status_code,
+                message,
+            } = &err
+            {
+                EngineError::Failing {
+                    endpoint: endpoint.url.clone(),
+                    status: *status_code,
+                    message: message.trim().to_string(),
+                }
             } else {
                 unreachable(describe(&err))
             }
@@ -244,11 +255,11 @@ impl Engine {
             }
         };
         tracing::debug!(endpoint = %endpoint, api = %docker.client_version(), "connected to the engine");
-        // A local engine's prompt answers are bounded in size as well as
-        // time (reliability review #14).
-        let prompt = match endpoint.url.strip_prefix("unix://") {
-            Some(path) => super::bounded::client(
-                PathBuf::from(path),
+        // A unix or plain tcp:// engine's prompt answers are bounded in
+        // size as well as time (reliability review #14).
+        let prompt = match super::bounded::Target::of(&endpoint.url, endpoint.tls) {
+            Some(target) => super::bounded::client(
+                target,
                 request_timeout().as_secs(),
                 &docker.client_version(),
             )
@@ -434,6 +445,54 @@ mod tests {
         assert!(err.to_string().contains("connection refused"), "{err}");
         let io = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
         assert!(denied(&bollard::errors::Error::IOError { err: io }));
+    }
+
+    /// Reliability review #15: an engine that answers with an HTTP error
+    /// was reached; its error is not "start the engine".
+    #[tokio::test]
+    async fn an_engine_answering_an_error_is_not_called_unreachable() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let dir = crate::testutil::TempDir::new();
+        let socket = dir.path().join("engine.sock");
+        let listener = tokio::net::UnixListener::bind(&socket).unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut buffer = [0u8; 4096];
+                    let _ = stream.read(&mut buffer).await;
+                    let body = "Internal Server Error";
+                    let _ = stream
+                        .write_all(
+                            format!(
+                                "HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}",
+                                body.len()
+                            )
+                            .as_bytes(),
+                        )
+                        .await;
+                });
+            }
+        });
+        let url = format!("unix://{}", socket.display());
+        let err = Engine::connect(Endpoint {
+            url: url.clone(),
+            tls: false,
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "the container engine at {url} answered devc's first request with HTTP 500: Internal Server Error"
+            )
+        );
+        let hint = err.hint().unwrap();
+        assert!(hint.contains("docker info"), "{hint}");
+        assert!(!hint.contains("start the engine"), "{hint}");
+        assert_eq!(
+            crate::error::Error::Engine(err).kind(),
+            crate::error::ErrorKind::Engine
+        );
     }
 
     #[tokio::test]

@@ -96,6 +96,16 @@ pub enum EngineError {
     Unreachable { endpoint: String, reason: String },
     #[error("permission denied opening the container engine's socket {endpoint}")]
     Denied { endpoint: String },
+    /// The engine was reached and answered the first request with an HTTP
+    /// error (reliability review #15: not "start the engine").
+    #[error(
+        "the container engine at {endpoint} answered devc's first request with HTTP {status}: {message}"
+    )]
+    Failing {
+        endpoint: String,
+        status: u16,
+        message: String,
+    },
     #[error("the engine endpoint \"{endpoint}\" is not one devc can use: {reason}")]
     BadEndpoint { endpoint: String, reason: String },
     /// A Docker context asks to skip TLS verification, which devc never
@@ -150,6 +160,10 @@ impl EngineError {
             Self::SkipTlsVerify { context, endpoint } => Some(format!(
                 "give the context the engine's CA instead: `docker context update {context} --docker \"host={endpoint},ca=ca.pem,cert=cert.pem,key=key.pem\"` (skip-tls-verify off)"
             )),
+            Self::Failing { .. } => Some(
+                "the engine runs but reports an error: check it with `docker info` and its log (for example `journalctl -u docker`), restart it if it misbehaves, or point DOCKER_HOST / --docker-host at another engine"
+                    .into(),
+            ),
             Self::TooLarge { .. } => Some(
                 "the endpoint does not answer as a container engine does: check that DOCKER_HOST / --docker-host names the engine's socket, and restart the engine if it misbehaves"
                     .into(),

@@ -193,6 +193,13 @@ pub fn context<W: Write>(
                 header.set_size(0);
                 tar.append_link(&mut header, path, target)
             }
+            Entry::Symlink(target) => {
+                hasher.update(b"\0symlink\0");
+                hasher.update(target.as_os_str().as_encoded_bytes());
+                header.set_entry_type(tar::EntryType::Symlink);
+                header.set_size(0);
+                tar.append_link(&mut header, path, target)
+            }
         }
     };
     add(
@@ -209,8 +216,15 @@ pub fn context<W: Write>(
         let dir = folder_name(index, &layer.id);
         let mut files = Vec::new();
         collect(&layer.folder, Path::new(""), &mut files)?;
-        for (relative, mode) in files {
+        for (relative, kind) in files {
             let path = format!("{dir}/{}", relative.display());
+            let mode = match kind {
+                Collected::File(mode) => mode,
+                Collected::Symlink(target) => {
+                    add(&mut tar, &path, 0o777, Entry::Symlink(&target))?;
+                    continue;
+                }
+            };
             let file = layer.folder.join(&relative);
             if let Some(id) = linked_file_id(&file)? {
                 if let Some(first) = first_names.get(&id) {
@@ -266,6 +280,8 @@ enum Entry<'a> {
     Disk(std::fs::File),
     /// Another name of the file first added under this one.
     HardLink(&'a str),
+    /// A symbolic link with this target (Docker's COPY keeps it a link).
+    Symlink(&'a Path),
 }
 
 /// The identity (device, inode) of a file with more than one name.
@@ -281,17 +297,33 @@ fn linked_file_id(_: &Path) -> std::io::Result<Option<(u64, u64)>> {
     Ok(None)
 }
 
-/// Regular files under `dir`, sorted, with their modes.
-fn collect(dir: &Path, prefix: &Path, out: &mut Vec<(PathBuf, u32)>) -> std::io::Result<()> {
+/// What [`collect`] finds in a feature's folder.
+enum Collected {
+    /// A regular file with its mode.
+    File(u32),
+    /// A symbolic link with its target, never followed (security review
+    /// L7: links were left out silently). A downloaded feature's links
+    /// stay inside it ([`crate::registry::extract`]).
+    Symlink(PathBuf),
+}
+
+/// Regular files and symbolic links under `dir`, sorted.
+fn collect(dir: &Path, prefix: &Path, out: &mut Vec<(PathBuf, Collected)>) -> std::io::Result<()> {
     let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {
+        // Not followed: a link is a link, whatever it points at.
         let meta = entry.metadata()?;
         let relative = prefix.join(entry.file_name());
         if meta.is_dir() {
             collect(&entry.path(), &relative, out)?;
         } else if meta.is_file() {
-            out.push((relative, mode_of(&meta)));
+            out.push((relative, Collected::File(mode_of(&meta))));
+        } else if meta.is_symlink() {
+            out.push((
+                relative,
+                Collected::Symlink(std::fs::read_link(entry.path())?),
+            ));
         }
     }
     Ok(())
@@ -464,6 +496,41 @@ mod tests {
                 "01-b/devcontainer-features-install.sh"
             ]
         );
+    }
+
+    /// Security review L7: a symbolic link in a feature's folder reaches
+    /// the build context as a link (it was left out silently), and it
+    /// counts in the digest.
+    #[test]
+    fn symbolic_links_in_a_feature_are_kept_as_links() {
+        let dir = TempDir::new();
+        let p = plan(&dir);
+        let a = &p.layers[0].folder;
+        std::fs::create_dir(a.join("bin")).unwrap();
+        std::fs::write(a.join("bin/tool"), "#!/bin/sh\n").unwrap();
+        let (_, without) = context("FROM x\n", &p, Vec::new()).unwrap();
+        std::os::unix::fs::symlink("bin/tool", a.join("tool")).unwrap();
+        let (tar_bytes, with) = context("FROM x\n", &p, Vec::new()).unwrap();
+        assert_ne!(without, with);
+        let mut archive = tar::Archive::new(tar_bytes.as_slice());
+        let links: Vec<(String, String)> = archive
+            .entries()
+            .unwrap()
+            .map(Result::unwrap)
+            .filter(|e| e.header().entry_type() == tar::EntryType::Symlink)
+            .map(|e| {
+                (
+                    e.path().unwrap().display().to_string(),
+                    e.link_name().unwrap().unwrap().display().to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(links, [("00-a/tool".to_string(), "bin/tool".to_string())]);
+        // The link's target is part of the digest.
+        std::fs::remove_file(a.join("tool")).unwrap();
+        std::os::unix::fs::symlink("install.sh", a.join("tool")).unwrap();
+        let (_, retargeted) = context("FROM x\n", &p, Vec::new()).unwrap();
+        assert_ne!(with, retargeted);
     }
 
     /// L1 (review R5 inverted): a `containerEnv` value with a newline, a

@@ -108,8 +108,11 @@ pub async fn environment(
     {
         Ok(Ok(output)) => parse(&output.stdout),
         Ok(Err(err)) => {
+            // The engine's reason alone: the probe's script is devc's own
+            // detail (reliability review #15).
             reporter.warn(&format!(
-                "userEnvProbe failed ({err}); continuing without the shell's environment"
+                "userEnvProbe failed ({}); continuing without the shell's environment",
+                super::engine_reason(err)
             ));
             None
         }
@@ -213,6 +216,102 @@ mod tests {
             std::fs::read_dir(&folder).unwrap().count(),
             1,
             "no temp file left"
+        );
+    }
+
+    /// Reliability review #15: a failed probe is one sentence, not the
+    /// probe's shell script quoted back.
+    #[tokio::test]
+    async fn a_failed_probe_is_warned_about_without_its_script() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let dir = crate::testutil::TempDir::new();
+        let socket = dir.path().join("engine.sock");
+        let listener = tokio::net::UnixListener::bind(&socket).unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut request = Vec::new();
+                    let mut buffer = [0u8; 4096];
+                    while let Ok(n) = stream.read(&mut buffer).await {
+                        if n == 0 {
+                            return;
+                        }
+                        request.extend_from_slice(&buffer[..n]);
+                        let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n") else {
+                            continue;
+                        };
+                        let head = String::from_utf8_lossy(&request[..end]).into_owned();
+                        let length = head
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                            })
+                            .unwrap_or(0);
+                        if request.len() < end + 4 + length {
+                            continue;
+                        }
+                        request.drain(..end + 4 + length);
+                        let body = if head.contains("/_ping") {
+                            "HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nContent-Length: 2\r\n\r\nOK"
+                                .to_string()
+                        } else {
+                            let json = r#"{"message":"Container abc is not running"}"#;
+                            format!(
+                                "HTTP/1.1 409 Conflict\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{json}",
+                                json.len()
+                            )
+                        };
+                        if stream.write_all(body.as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        let engine = Engine::connect(crate::engine::Endpoint {
+            url: format!("unix://{}", socket.display()),
+            tls: false,
+        })
+        .await
+        .unwrap();
+        let container = ContainerInfo {
+            id: format!("probe-test-{}", std::process::id()),
+            name: "abc".into(),
+            state: "running".into(),
+            image: "img".into(),
+            labels: BTreeMap::new(),
+            env: Vec::new(),
+            user: String::new(),
+            created: String::new(),
+            started_at: "never".into(),
+        };
+        #[derive(Default)]
+        struct Warnings(std::sync::Mutex<Vec<String>>);
+        impl Reporter for Warnings {
+            fn report(&self, event: crate::printer::Event<'_>) {
+                if let crate::printer::Event::Warning(message) = event {
+                    self.0.lock().unwrap().push(message.to_string());
+                }
+            }
+        }
+        let warnings = Warnings::default();
+        let env = environment(
+            &engine,
+            &container,
+            "root",
+            UserEnvProbe::LoginInteractiveShell,
+            &warnings,
+        )
+        .await;
+        assert!(env.is_empty());
+        let said = warnings.0.into_inner().unwrap();
+        assert_eq!(
+            said,
+            [
+                "userEnvProbe failed (Container abc is not running); continuing without the shell's environment"
+            ]
         );
     }
 
