@@ -46,6 +46,14 @@ pub enum Error {
     Interrupted(crate::interrupt::Signal),
 }
 
+/// A bad `--remote-env` flag is a usage error (exit 2), whichever command
+/// it was given to.
+impl From<crate::lifecycle::remote_env::InvalidRemoteEnv> for Error {
+    fn from(error: crate::lifecycle::remote_env::InvalidRemoteEnv) -> Self {
+        Self::usage(error.to_string(), None)
+    }
+}
+
 impl Error {
     pub fn usage(message: impl Into<String>, hint: Option<&str>) -> Self {
         Self::Usage {
