@@ -85,6 +85,15 @@ impl Error {
         }
     }
 
+    /// The error as the printer shows it.
+    pub fn report(&self) -> crate::printer::ErrorReport {
+        crate::printer::ErrorReport {
+            message: self.to_string(),
+            causes: self.causes(),
+            hint: self.hint(),
+        }
+    }
+
     /// The chain of underlying causes, outermost first.
     pub fn causes(&self) -> Vec<String> {
         let mut out = Vec::new();

@@ -190,9 +190,10 @@ pub async fn up(
             };
             // Volumes of an earlier devc are copied into the new editor
             // volume and removed: not while the old container uses them.
-            let legacy = crate::attach::volumes::legacy_volumes(engine, &config.devcontainer_id)
-                .await
-                .map_err(ContainerError::from)?;
+            let legacy =
+                crate::container::editor_volumes::legacy_volumes(engine, &config.devcontainer_id)
+                    .await
+                    .map_err(ContainerError::from)?;
             if can_overlap(config) && legacy.is_empty() {
                 // Removing a running container takes the engine ~0.2 s;
                 // the new one does not need to wait for it.
@@ -399,14 +400,15 @@ pub async fn create_planned(
     } = planned;
     reporter.step(&format!("Creating container from {}", spec.image));
     super::teardown::create_owned_volumes(engine, spec).await?;
-    crate::attach::volumes::migrate_legacy(engine, spec, reporter)
+    crate::container::editor_volumes::migrate_legacy(engine, spec, reporter)
         .await
         .map_err(ContainerError::from)?;
     // A fixed host port another environment holds moves to a free one
     // (issue 15); the choice holds until the container has bound it.
     let mut spec = spec.clone();
     let ports =
-        crate::worktree::ports::reallocate(engine, &mut spec, "the dev container", reporter).await;
+        crate::container::host_ports::reallocate(engine, &mut spec, "the dev container", reporter)
+            .await;
     let spec = &spec;
     let id = in_flight
         .create(engine, spec)
@@ -459,7 +461,7 @@ pub async fn create_planned(
     };
     // The editor links (one exec) need nothing the checks do: beside them,
     // they add no time to a creation. Their warnings count once it works.
-    let link = crate::attach::volumes::link(engine, &id, user, spec);
+    let link = crate::container::editor_volumes::link(engine, &id, user, spec);
     let watch = crate::lifecycle::usable::exited_within(engine, &id, grace);
     let (exited, checked, linked) = tokio::join!(watch, checks, link);
     let checked = checked.and_then(|info| {

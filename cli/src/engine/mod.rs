@@ -1,7 +1,7 @@
 //! The container engine: the only module that speaks the Docker Engine API.
 //!
 //! Everything above it works with the plain types defined here
-//! ([`ContainerInfo`], [`ImageInfo`], [`crate::container::spec::ContainerSpec`]),
+//! ([`ContainerInfo`], [`ImageInfo`], [`spec::ContainerSpec`]),
 //! so bollard never leaks into planning code, and every engine error is
 //! turned into an [`EngineError`] that says what devc was doing.
 
@@ -18,6 +18,7 @@ mod info;
 mod logs;
 mod networks;
 mod ports;
+pub mod spec;
 mod ssh;
 mod ssh_master;
 mod start;
