@@ -54,6 +54,23 @@ impl From<crate::lifecycle::remote_env::InvalidRemoteEnv> for Error {
     }
 }
 
+/// A template failure, its causes glued into the message (the templates
+/// commands have always shown it so).
+impl From<crate::templates::TemplateError> for Error {
+    fn from(err: crate::templates::TemplateError) -> Self {
+        let mut message = err.to_string();
+        let mut source = std::error::Error::source(&err);
+        while let Some(cause) = source {
+            message.push_str(&format!(": {cause}"));
+            source = cause.source();
+        }
+        Self::Failed {
+            message,
+            hint: err.hint(),
+        }
+    }
+}
+
 impl Error {
     pub fn usage(message: impl Into<String>, hint: Option<&str>) -> Self {
         Self::Usage {

@@ -28,7 +28,6 @@ const STAGES: &[&str] = &[
     // Features and templates, then the image they build.
     "features",
     "templates",
-    "collection_docs",
     "image",
     // The container, Compose's services, the hooks, attaching, syncing.
     "container",
@@ -39,6 +38,7 @@ const STAGES: &[&str] = &[
     // The edge error gathers every stage's error enum.
     "error",
     // Whole operations over the stages.
+    "collection_docs",
     "worktree",
     "up",
     "mcp",
@@ -65,16 +65,6 @@ const UPWARD: &[(&str, &str, &str)] = &[
         "container",
         "error",
         "container::up returns the edge Error (issue 14 step 3: its own enum)",
-    ),
-    (
-        "templates",
-        "error",
-        "templates return the edge Error for usage faults (issue 14 step 3)",
-    ),
-    (
-        "collection_docs",
-        "error",
-        "collection_docs returns the edge Error (issue 14 step 3)",
     ),
     (
         "container",

@@ -49,10 +49,10 @@
 //!
 //! 1. leaves: `env`, `cache`, `suggest`, `interrupt`, `printer`;
 //! 2. `config` → `registry` → `engine` → `features` → `templates` →
-//!    `collection_docs` → `image`;
+//!    `image`;
 //! 3. `container` → `compose` → `lifecycle` → `attach` → `sync`;
 //! 4. `error` (it gathers every stage's error enum);
-//! 5. `worktree` → `up` → `mcp` → `commands`.
+//! 5. `collection_docs` → `worktree` → `up` → `mcp` → `commands`.
 //!
 //! A unit test (`import_graph`) reads every file under `src/`, collects
 //! the `crate::<module>` paths outside comments and test modules, and fails
