@@ -54,7 +54,7 @@ const UPWARD: &[(&str, &str, &str)] = &[
     (
         "attach",
         "error",
-        "attach::target returns the edge Error (issue 14 step 3: its own enum)",
+        "attach::target and ssh_config return the edge Error (issue 14 step 3: its own enum)",
     ),
     (
         "compose",

@@ -7,30 +7,25 @@
 //!
 //! # The seam a second backend would implement (issue 14 step 6, a sketch)
 //!
-//! [`Engine`] is a concrete struct today. A second backend (a remote host
-//! reached some other way, Kubernetes later) or a recording fake for unit
-//! tests of `up` would implement a trait holding the calls the stages make,
-//! grouped by what they need, all in the plain types of this module:
+//! [`Engine`] is a concrete struct today. A second backend (Kubernetes, a
+//! remote host reached another way) or a recording fake for unit tests of
+//! `up` would implement the traits proposed in `docs/design/kubernetes.md`
+//! §2, which group these methods by meaning: `Containers` (find by
+//! identity labels, inspect, create from [`spec::ContainerSpec`], start,
+//! stop, remove, wait, logs), `Exec` (capture, pipe with resize, signal:
+//! [`ExecRequest`] in, [`ExecOutput`]/[`ExecPipe`] out), `Files` (tar in
+//! and out), `Volumes`, `Images` (inspect, ensure available, build, push)
+//! and the host's facts ([`Endpoint::is_remote`], GPU support). Every type
+//! they take and return is already a plain type of this module; bollard
+//! stays behind them.
 //!
-//! - containers: `find_containers`/`containers_with_label` (by identity
-//!   labels), `inspect_container`, `create_container(&spec::ContainerSpec)`,
-//!   `start_container`, `stop_container`, `remove_container`,
-//!   `wait_container`, `logs`;
-//! - exec: `exec_capture`, `exec_streaming`, `exec_pipe` + `resize_exec`,
-//!   `signal_exec` (an [`ExecRequest`] in, [`ExecOutput`]/[`ExecPipe`] out);
-//! - images: `inspect_image`, `pull_image`, `build_image(BuildRequest)`,
-//!   `tag_image`, `push_image`, `builder_info`;
-//! - storage and networks: `ensure_volume`, `volumes_with_labels`,
-//!   `upload`/`read_archive`, `ensure_network`, `connect_network`,
-//!   `published_ports`;
-//! - the host: [`Endpoint`] (`is_remote`), `gpu_support`.
-//!
-//! What the seam is for is already pure and needs no engine: the reuse /
-//! start / replace / create choice is `container::up::decide` on the found
-//! [`ContainerInfo`] and the flags, the container's shape is
-//! `container::create::container_spec`. The trait would go in here; the
-//! stages would take `&dyn` (or a generic) instead of `&Engine`, one
-//! module at a time, starting with `container::up`.
+//! What the seam is for needs no engine already: the reuse / start /
+//! replace / create choice is `container::up::decide` on the found
+//! [`ContainerInfo`] and the flags (with `container::up::stale` for the
+//! configuration hash), and the container's shape is
+//! `container::create::container_spec`. The traits would go in here and
+//! the stages would take them instead of `&Engine` one module at a time,
+//! starting with `container::up`.
 
 mod archive;
 mod bounded;
