@@ -46,6 +46,31 @@ pub enum Error {
     Interrupted(crate::interrupt::Signal),
 }
 
+/// A bad `--remote-env` flag is a usage error (exit 2), whichever command
+/// it was given to.
+impl From<crate::lifecycle::remote_env::InvalidRemoteEnv> for Error {
+    fn from(error: crate::lifecycle::remote_env::InvalidRemoteEnv) -> Self {
+        Self::usage(error.to_string(), None)
+    }
+}
+
+/// A template failure, its causes glued into the message (the templates
+/// commands have always shown it so).
+impl From<crate::templates::TemplateError> for Error {
+    fn from(err: crate::templates::TemplateError) -> Self {
+        let mut message = err.to_string();
+        let mut source = std::error::Error::source(&err);
+        while let Some(cause) = source {
+            message.push_str(&format!(": {cause}"));
+            source = cause.source();
+        }
+        Self::Failed {
+            message,
+            hint: err.hint(),
+        }
+    }
+}
+
 impl Error {
     pub fn usage(message: impl Into<String>, hint: Option<&str>) -> Self {
         Self::Usage {
@@ -74,6 +99,15 @@ impl Error {
             Self::Sync(e) => e.hint(),
             Self::Usage { hint, .. } | Self::Failed { hint, .. } => hint.clone(),
             Self::Interrupted(_) => None,
+        }
+    }
+
+    /// The error as the printer shows it.
+    pub fn report(&self) -> crate::printer::ErrorReport {
+        crate::printer::ErrorReport {
+            message: self.to_string(),
+            causes: self.causes(),
+            hint: self.hint(),
         }
     }
 

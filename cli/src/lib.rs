@@ -42,6 +42,25 @@
 //! - [`printer`]: all user-facing output; [`error`]: error kinds, hints and
 //!   exit codes; [`env`]: every environment variable devc reads;
 //!   [`suggest`]: "did you mean" for misspelt names.
+//!
+//! # Stage order
+//!
+//! A module imports only modules before it in this order (lowest first):
+//!
+//! 1. leaves: `env`, `cache`, `suggest`, `interrupt`, `printer`;
+//! 2. `config` → `registry` → `engine` → `features` → `templates` →
+//!    `image`;
+//! 3. `container` → `compose` → `lifecycle` → `attach` → `sync`;
+//! 4. `error` (it gathers every stage's error enum);
+//! 5. `collection_docs` → `worktree` → `up` → `mcp` → `commands`.
+//!
+//! A unit test (`import_graph`) reads every file under `src/`, collects
+//! the `crate::<module>` paths outside comments and test modules, and fails
+//! naming the file and line of an import that points up this order, so no
+//! cycle between top-level modules can form. The few upward imports left
+//! (pipeline modules returning the edge `Error` until issue 14 step 3,
+//! `container` reaching `compose`, `lifecycle` and `sync`) are listed there,
+//! each with its reason; that list may only shrink.
 
 pub mod attach;
 pub mod cache;
@@ -66,6 +85,8 @@ pub mod templates;
 pub mod up;
 pub mod worktree;
 
+#[cfg(test)]
+mod import_graph;
 #[cfg(test)]
 mod testutil;
 

@@ -20,8 +20,6 @@ use std::sync::Mutex;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
-use crate::error::Error;
-
 /// How stderr messages are rendered (`--log-format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum LogFormat {
@@ -132,6 +130,16 @@ impl Reporter for Silent {
     fn report(&self, _event: Event<'_>) {}
 }
 
+/// A failure as the printer shows it, in plain values, so the printer
+/// needs nothing from the edge's error type (which imports every stage).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorReport {
+    pub message: String,
+    /// The underlying causes, outermost first.
+    pub causes: Vec<String>,
+    pub hint: Option<String>,
+}
+
 #[derive(Debug)]
 pub struct Printer {
     format: LogFormat,
@@ -213,24 +221,26 @@ impl Printer {
         }
     }
 
-    pub fn error(&self, err: &Error) {
+    /// An error as `error:`, `caused by:` and `hint:` lines (the edge's
+    /// [`crate::error::Error::report`]).
+    pub fn error(&self, err: &ErrorReport) {
         match self.format {
             LogFormat::Json => {
-                let mut text = err.to_string();
-                for cause in err.causes() {
+                let mut text = err.message.clone();
+                for cause in &err.causes {
                     text.push_str(&format!("\ncaused by: {cause}"));
                 }
-                if let Some(hint) = err.hint() {
+                if let Some(hint) = &err.hint {
                     text.push_str(&format!("\nhint: {hint}"));
                 }
                 self.json_line("error", None, &text);
             }
             LogFormat::Text => {
-                let mut text = format!("{} {err}\n", label(self.color, "error"));
-                for cause in err.causes() {
+                let mut text = format!("{} {}\n", label(self.color, "error"), err.message);
+                for cause in &err.causes {
                     text.push_str(&format!("{} {cause}\n", label(self.color, "caused by")));
                 }
-                if let Some(hint) = err.hint() {
+                if let Some(hint) = &err.hint {
                     text.push_str(&format!("{} {hint}\n", label(self.color, "hint")));
                 }
                 self.stderr(&text);

@@ -1,6 +1,6 @@
 //! Attaching people and editors to the container: terminals, the SSH
-//! endpoint, editor URIs, port forwarding, the editor-server volume and the
-//! extensions `customizations.vscode.extensions` lists ([`extensions`])
+//! endpoint, editor URIs, port forwarding, the editor-server volume (its
+//! mounts are [`crate::container::editor_volumes`]) and the extensions `customizations.vscode.extensions` lists ([`extensions`])
 //! (issue 5).
 //!
 //! # The SSH endpoint
@@ -51,7 +51,6 @@ pub mod ssh_config;
 pub mod target;
 pub mod terminal;
 pub mod uri;
-pub mod volumes;
 
 use crate::engine::EngineError;
 

@@ -6,7 +6,7 @@ use crate::config::{MergedConfig, ResolvedConfig};
 use crate::container::find;
 use crate::engine::{ContainerInfo, Engine, ExecRequest};
 use crate::error::Error;
-use crate::lifecycle;
+use crate::lifecycle::{self, RemoteEnv};
 use crate::printer::Reporter;
 
 pub struct Attached {
@@ -46,13 +46,13 @@ impl Attached {
 
     /// The request that runs `command` as the remote user, in the
     /// workspace folder, with the remote environment and `remote_env`
-    /// (`NAME=VALUE`) over it (`devc exec`, MCP's `exec`). No TTY, no
+    /// (`--remote-env`) over it (`devc exec`, MCP's `exec`). No TTY, no
     /// stdin: the caller sets those.
     pub async fn exec_request(
         &self,
         engine: &Engine,
         command: Vec<String>,
-        remote_env: &[String],
+        remote_env: &[RemoteEnv],
         reporter: &dyn Reporter,
     ) -> ExecRequest {
         let (env, unset) = self.environment(engine, remote_env, reporter).await;
@@ -70,7 +70,7 @@ impl Attached {
     pub async fn environment(
         &self,
         engine: &Engine,
-        flags: &[String],
+        flags: &[RemoteEnv],
         reporter: &dyn Reporter,
     ) -> (Vec<String>, Vec<String>) {
         lifecycle::environment(engine, &self.container, &self.merged, flags, reporter).await

@@ -18,6 +18,7 @@ use crate::attach::target::Attached;
 use crate::attach::terminal;
 use crate::error::Error;
 use crate::interrupt::Interrupt;
+use crate::lifecycle;
 
 #[derive(Debug, Args)]
 pub struct ExecArgs {
@@ -40,14 +41,7 @@ pub struct ExecArgs {
 }
 
 pub async fn run(ctx: &Context, args: ExecArgs) -> Result<u8, Error> {
-    for pair in &args.remote_env {
-        if !pair.contains('=') {
-            return Err(Error::usage(
-                format!("--remote-env \"{pair}\" must have the form NAME=VALUE"),
-                None,
-            ));
-        }
-    }
+    let remote_env = lifecycle::remote_env::parse_all(&args.remote_env)?;
     let interrupt = Interrupt::install();
     let engine = ctx.engine().await?;
     let mut command = args.command.clone();
@@ -59,7 +53,7 @@ pub async fn run(ctx: &Context, args: ExecArgs) -> Result<u8, Error> {
         .await?;
     let attached = Attached::new(&config, container, &ctx.printer)?;
     let mut request = attached
-        .exec_request(&engine, command, &args.remote_env, &ctx.printer)
+        .exec_request(&engine, command, &remote_env, &ctx.printer)
         .await;
     let container = attached.container;
     let tty = terminal::interactive();

@@ -71,24 +71,13 @@ impl LifecycleArgs {
         }
     }
 
-    pub fn validate(&self) -> Result<(), Error> {
-        for pair in &self.remote_env {
-            if !pair.contains('=') || pair.starts_with('=') {
-                return Err(Error::usage(
-                    format!("--remote-env \"{pair}\" must have the form NAME=VALUE"),
-                    None,
-                ));
-            }
-        }
-        Ok(())
-    }
-
-    /// The flags as the library's plain request.
-    pub fn request(&self) -> HookRequest {
-        HookRequest {
+    /// The flags as the library's plain request; a bad `--remote-env` is
+    /// a usage error ([`lifecycle::remote_env`]).
+    pub fn request(&self) -> Result<HookRequest, Error> {
+        Ok(HookRequest {
             options: self.options(),
             secrets_file: self.secrets_file.clone(),
-            remote_env: self.remote_env.clone(),
+            remote_env: lifecycle::remote_env::parse_all(&self.remote_env)?,
             dotfiles: self
                 .dotfiles_repository
                 .as_ref()
@@ -97,18 +86,15 @@ impl LifecycleArgs {
                     install_command: self.dotfiles_install_command.clone(),
                     target_path: Some(self.dotfiles_target_path.clone()),
                 }),
-        }
+        })
     }
 
-    pub fn secrets(&self) -> Result<BTreeMap<String, String>, Error> {
-        Ok(self.request().secrets()?)
-    }
-
-    /// Runs the in-container hooks for an inspected container; a signal
+    /// Runs the in-container hooks of `hooks` ([`LifecycleArgs::request`])
+    /// for an inspected container; a signal
     /// stops the running hook (see [`crate::interrupt`]).
     #[allow(clippy::too_many_arguments)]
     pub async fn run(
-        &self,
+        hooks: &HookRequest,
         reporter: &dyn Reporter,
         engine: &Engine,
         container: &ContainerInfo,
@@ -117,18 +103,17 @@ impl LifecycleArgs {
         secrets: &BTreeMap<String, String>,
         interrupt: &Interrupt,
     ) -> Result<(), Error> {
-        let request = self.request();
         let session = Session {
             engine,
             container,
             merged,
             workspace_folder,
-            remote_env: &self.remote_env,
+            remote_env: &hooks.remote_env,
             secrets,
-            dotfiles: request.dotfiles.as_ref(),
+            dotfiles: hooks.dotfiles.as_ref(),
             reporter,
             interrupt,
         };
-        Ok(lifecycle::run(&session, self.options()).await?)
+        Ok(lifecycle::run(&session, hooks.options).await?)
     }
 }

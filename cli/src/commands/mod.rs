@@ -618,7 +618,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     match code {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            ctx.printer.error(&err);
+            ctx.printer.error(&err.report());
             ExitCode::from(err.exit_code())
         }
     }

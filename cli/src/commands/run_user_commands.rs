@@ -42,23 +42,23 @@ pub async fn run(ctx: &Context, args: RunUserCommandsArgs) -> Result<u8, Error> 
 }
 
 async fn run_commands(ctx: &Context, args: &RunUserCommandsArgs) -> Result<(), Error> {
-    args.lifecycle.validate()?;
+    let hooks = args.lifecycle.request()?;
     let interrupt = Interrupt::install();
-    let secrets = args.lifecycle.secrets()?;
+    let secrets = hooks.secrets()?;
     let engine = ctx.engine().await?;
     let (config, container) = ctx
         .running_target(&engine, &args.workspace, args.container_id.as_deref())
         .await?;
     let merged = up::merged_for(&config, &container, &ctx.printer)?;
-    args.lifecycle
-        .run(
-            &ctx.printer,
-            &engine,
-            &container,
-            &merged,
-            &config.workspace_folder,
-            &secrets,
-            &interrupt,
-        )
-        .await
+    LifecycleArgs::run(
+        &hooks,
+        &ctx.printer,
+        &engine,
+        &container,
+        &merged,
+        &config.workspace_folder,
+        &secrets,
+        &interrupt,
+    )
+    .await
 }

@@ -53,9 +53,9 @@ pub async fn run(ctx: &Context, args: SetUpArgs) -> Result<u8, Error> {
 }
 
 async fn set_up(ctx: &Context, args: &SetUpArgs) -> Result<Value, Error> {
-    args.lifecycle.validate()?;
+    let hooks = args.lifecycle.request()?;
     let interrupt = Interrupt::install();
-    let secrets = args.lifecycle.secrets()?;
+    let secrets = hooks.secrets()?;
     let engine = ctx.engine().await?;
     let found = engine
         .inspect_container(&args.container_id)
@@ -127,17 +127,17 @@ async fn set_up(ctx: &Context, args: &SetUpArgs) -> Result<Value, Error> {
     };
     config.defaults = ctx.defaults;
     let merged = up::merged_for(&config, &container, &ctx.printer)?;
-    args.lifecycle
-        .run(
-            &ctx.printer,
-            &engine,
-            &container,
-            &merged,
-            &workdir,
-            &secrets,
-            &interrupt,
-        )
-        .await?;
+    LifecycleArgs::run(
+        &hooks,
+        &ctx.printer,
+        &engine,
+        &container,
+        &merged,
+        &workdir,
+        &secrets,
+        &interrupt,
+    )
+    .await?;
     let mut out = json!({"outcome": "success"});
     if args.include_configuration {
         out["configuration"] = Value::Object(config.configuration_json());

@@ -36,19 +36,12 @@ pub struct ShellArgs {
 }
 
 pub async fn run(ctx: &Context, args: ShellArgs) -> Result<u8, Error> {
-    for pair in &args.remote_env {
-        if !pair.contains('=') {
-            return Err(Error::usage(
-                format!("--remote-env \"{pair}\" must have the form NAME=VALUE"),
-                None,
-            ));
-        }
-    }
+    let remote_env = lifecycle::remote_env::parse_all(&args.remote_env)?;
     let config = ctx.resolve(&args.workspace)?;
     let engine = ctx.engine().await?;
     let attached = target::running(&engine, &config, &ctx.printer).await?;
     let (mut env, unset) = attached
-        .environment(&engine, &args.remote_env, &ctx.printer)
+        .environment(&engine, &remote_env, &ctx.printer)
         .await;
     if !args.skip_post_attach {
         let hooks = lifecycle::commands(&attached.merged.entries, Hook::PostAttach);

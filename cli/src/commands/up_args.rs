@@ -64,9 +64,10 @@ pub struct UpArgs {
 }
 
 impl UpArgs {
-    /// The flags as [`crate::up`]'s request.
-    pub fn request(&self) -> UpRequest {
-        UpRequest {
+    /// The flags as [`crate::up`]'s request; a bad `--remote-env` is a
+    /// usage error.
+    pub fn request(&self) -> Result<UpRequest, Error> {
+        Ok(UpRequest {
             remove_existing: self.remove_existing_container,
             expect_existing: self.expect_existing_container,
             build_no_cache: self.build_no_cache,
@@ -78,8 +79,8 @@ impl UpArgs {
             include_merged_configuration: self.include_merged_configuration,
             gpu_availability: self.gpu_availability,
             lock: self.lock.mode(),
-            hooks: self.lifecycle.request(),
-        }
+            hooks: self.lifecycle.request()?,
+        })
     }
 
     /// Runs `up` and prints as `devc up` does: the result line on stdout
@@ -87,10 +88,10 @@ impl UpArgs {
     /// a failure as the reference CLI's error result.
     pub async fn run(&self, ctx: &Context) -> Result<u8, Error> {
         let interrupt = Interrupt::install();
-        let result = match self.lifecycle.validate() {
-            Ok(()) => {
+        let result = match self.request() {
+            Ok(request) => {
                 let inputs = ctx.up_inputs(&self.workspace, &self.overrides);
-                crate::up::up(&self.request(), &inputs, &ctx.printer, &interrupt).await
+                crate::up::up(&request, &inputs, &ctx.printer, &interrupt).await
             }
             Err(error) => Err(error.into()),
         };

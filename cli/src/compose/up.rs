@@ -301,7 +301,7 @@ async fn bring_up(
                 }
                 spec.cmd = service.command.clone();
                 reporter.step(&format!("Creating service {name} from {}", image.name));
-                let ports = crate::worktree::ports::reallocate(
+                let ports = crate::container::host_ports::reallocate(
                     engine,
                     &mut spec,
                     &format!("service {name}"),
@@ -889,7 +889,7 @@ fn project_mount_volumes(
     spec: &mut ContainerSpec,
 ) -> Vec<(String, BTreeMap<String, String>)> {
     use crate::container::spec::MountKind;
-    let editor = crate::attach::volumes::volume_names(&config.devcontainer_id);
+    let editor = crate::container::editor_volumes::volume_names(&config.devcontainer_id);
     let mut created = Vec::new();
     for mount in spec
         .mounts

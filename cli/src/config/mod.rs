@@ -21,6 +21,8 @@
 //! lifecycle and attach stages act on.
 
 pub mod discover;
+pub mod docker_values;
+pub mod gitdir;
 pub mod id;
 pub mod merged;
 pub mod metadata;

@@ -29,7 +29,7 @@ pub struct Layout {
     /// Something the user should know about the default mount.
     pub warning: Option<String>,
     /// A linked git worktree's common `.git` folder, as a bind mount where
-    /// the worktree's `.git` file finds it (see [`crate::worktree::gitdir`]).
+    /// the worktree's `.git` file finds it (see [`crate::config::gitdir`]).
     pub git_common_mount: Option<String>,
 }
 
@@ -51,7 +51,7 @@ pub fn default_layout_with(
     mount_git_root: bool,
     worktree_common_dir: bool,
 ) -> Layout {
-    use crate::worktree::gitdir;
+    use crate::config::gitdir;
     let folder = raw
         .get("workspaceFolder")
         .and_then(Value::as_str)

@@ -130,11 +130,12 @@ pub fn container_spec(
 
     // Editor servers and extensions live on a per-workspace volume, so a
     // rebuilt container never downloads them again.
-    spec.mounts.extend(crate::attach::volumes::editor_mount(
-        &config.devcontainer_id,
-        merged,
-        &spec.mounts,
-    ));
+    spec.mounts
+        .extend(crate::container::editor_volumes::editor_mount(
+            &config.devcontainer_id,
+            merged,
+            &spec.mounts,
+        ));
 
     spec.labels = config.id_labels.clone();
     spec.labels.insert(
@@ -170,7 +171,7 @@ pub fn container_spec(
             .collect();
         folders.push(config.workspace_folder.clone());
         spec.env
-            .extend(crate::worktree::gitdir::safe_directory_env(&folders));
+            .extend(crate::config::gitdir::safe_directory_env(&folders));
     }
     spec.user = merged.container_user.clone();
 
@@ -381,7 +382,7 @@ mod tests {
                 .iter()
                 .filter(|t| t.contains("editors") || t.contains("-server"))
                 .collect::<Vec<_>>(),
-            vec![&crate::attach::volumes::ROOT],
+            vec![&crate::container::editor_volumes::ROOT],
             "editor servers get one volume: {targets:?}"
         );
         assert_eq!(spec.ports.len(), 2);

@@ -1,12 +1,17 @@
 //! The dev container: its spec, identity, and the find-or-create-or-start
 //! logic of `devc up`.
 //!
-//! - [`spec`]: the plain value handed to the engine;
+//! - [`spec`]: the plain value handed to the engine (defined in
+//!   [`crate::engine::spec`]);
 //! - [`mount`], [`run_args`]: Docker mount syntax and `docker run` flags
 //!   translated onto the spec;
 //! - [`create`]: the spec for a resolved configuration and its image;
 //! - [`gpu`]: `hostRequirements.gpu` and `--gpu-availability` against the
 //!   engine's GPU support;
+//! - [`editor_volumes`]: the editor-server volume's mounts (a contribution
+//!   to the spec that `attach` and `down` use too);
+//! - [`host_ports`]: fixed host ports that are taken move to free ones, so
+//!   two worktrees of one project run side by side;
 //! - [`lock`]: one `up`/`build`/`set-up`/`down` at a time per workspace;
 //! - [`find`]: the workspace's container by its identity labels, and the
 //!   merged configuration in force for it;
@@ -19,12 +24,16 @@
 
 pub mod allowlist;
 pub mod create;
+pub mod editor_volumes;
 pub mod find;
 pub mod gpu;
+pub mod host_ports;
 pub mod lock;
 pub mod mount;
 pub mod run_args;
-pub mod spec;
+/// The spec is the engine's request type; it lives there (so the engine
+/// imports nothing above it) and keeps its old path here.
+pub use crate::engine::spec;
 pub mod teardown;
 pub mod up;
 pub mod volume_backup;

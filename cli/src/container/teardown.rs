@@ -248,7 +248,7 @@ pub async fn down(
         }
     }
     if options.volumes {
-        let editor = crate::attach::volumes::volume_names(&config.devcontainer_id);
+        let editor = crate::container::editor_volumes::volume_names(&config.devcontainer_id);
         // A Compose project's volumes (its own and those of `mounts`, which
         // carry the project's name) went with the project above; the bare
         // names may belong to someone else.

@@ -1,7 +1,10 @@
 //! `devc up`: find the workspace's container by its identity labels and
 //! reuse, start, replace or create it.
 //!
-//! The decision is a pure function ([`decide`]) so every case is unit-tested;
+//! The decision is a pure function ([`decide`]) of the found container's
+//! state and the flags, so every case is unit-tested (Compose's `up` makes
+//! the same one); whether the container's configuration hash differs from
+//! the wanted one ([`stale`], also pure) only adds a warning.
 //! [`up`] carries it out with the least engine traffic: on a running
 //! container that is one `GET /containers/json` after the connection's
 //! `GET /_ping`, nothing else.
@@ -190,9 +193,10 @@ pub async fn up(
             };
             // Volumes of an earlier devc are copied into the new editor
             // volume and removed: not while the old container uses them.
-            let legacy = crate::attach::volumes::legacy_volumes(engine, &config.devcontainer_id)
-                .await
-                .map_err(ContainerError::from)?;
+            let legacy =
+                crate::container::editor_volumes::legacy_volumes(engine, &config.devcontainer_id)
+                    .await
+                    .map_err(ContainerError::from)?;
             if can_overlap(config) && legacy.is_empty() {
                 // Removing a running container takes the engine ~0.2 s;
                 // the new one does not need to wait for it.
@@ -399,14 +403,15 @@ pub async fn create_planned(
     } = planned;
     reporter.step(&format!("Creating container from {}", spec.image));
     super::teardown::create_owned_volumes(engine, spec).await?;
-    crate::attach::volumes::migrate_legacy(engine, spec, reporter)
+    crate::container::editor_volumes::migrate_legacy(engine, spec, reporter)
         .await
         .map_err(ContainerError::from)?;
     // A fixed host port another environment holds moves to a free one
     // (issue 15); the choice holds until the container has bound it.
     let mut spec = spec.clone();
     let ports =
-        crate::worktree::ports::reallocate(engine, &mut spec, "the dev container", reporter).await;
+        crate::container::host_ports::reallocate(engine, &mut spec, "the dev container", reporter)
+            .await;
     let spec = &spec;
     let id = in_flight
         .create(engine, spec)
@@ -459,7 +464,7 @@ pub async fn create_planned(
     };
     // The editor links (one exec) need nothing the checks do: beside them,
     // they add no time to a creation. Their warnings count once it works.
-    let link = crate::attach::volumes::link(engine, &id, user, spec);
+    let link = crate::container::editor_volumes::link(engine, &id, user, spec);
     let watch = crate::lifecycle::usable::exited_within(engine, &id, grace);
     let (exited, checked, linked) = tokio::join!(watch, checks, link);
     let checked = checked.and_then(|info| {
@@ -575,16 +580,26 @@ fn can_overlap(config: &ResolvedConfig) -> bool {
     config.config.app_port.is_none() && !config.config.run_args.iter().flatten().any(claims)
 }
 
+/// Whether `container` was made from another configuration than the one
+/// whose hash is `wanted`. A container without the label (made by an older
+/// devc or another tool) is not called stale. Like the reference CLI, a
+/// stale container is still reused or started ([`decide`] does not look at
+/// this); `up` only warns.
+pub fn stale(container: &ContainerInfo, wanted: &str) -> bool {
+    container
+        .labels
+        .get(CONFIG_HASH_LABEL)
+        .is_some_and(|stored| stored != wanted)
+}
+
+/// Warns when the container `up` keeps was made from another configuration.
 pub fn warn_if_changed(
     config: &ResolvedConfig,
     container: &ContainerInfo,
     reporter: &dyn Reporter,
 ) {
-    let Some(stored) = container.labels.get(CONFIG_HASH_LABEL) else {
-        return;
-    };
     // The image name is part of the hash; for builds it is the content tag.
-    if *stored != config_hash(config, &container.image) {
+    if stale(container, &config_hash(config, &container.image)) {
         reporter.warn(
             "the configuration changed since this container was created; run `devc up --remove-existing-container` to apply the change",
         );
@@ -658,6 +673,21 @@ mod tests {
         assert_eq!(decide(None, &replace), Action::Create);
         assert_eq!(decide(None, &expect), Action::FailNoContainer);
         assert_eq!(decide(Some(&container("exited")), &expect), Action::Start);
+    }
+
+    #[test]
+    fn a_changed_configuration_is_stale_but_still_reused() {
+        let mut found = container("running");
+        assert!(!stale(&found, "h1"), "no label: not ours to judge");
+        found
+            .labels
+            .insert(CONFIG_HASH_LABEL.to_string(), "h1".to_string());
+        assert!(!stale(&found, "h1"));
+        assert!(stale(&found, "h2"));
+        // The decision does not depend on it: only flags and state do.
+        assert_eq!(decide(Some(&found), &UpOptions::default()), Action::Reuse);
+        found.state = "exited".into();
+        assert_eq!(decide(Some(&found), &UpOptions::default()), Action::Start);
     }
 
     #[test]

@@ -622,7 +622,7 @@ pub fn plan_restore<'a>(
 /// archive's top folder (the old mount point's last component) must be
 /// that subfolder's name.
 fn subfolder_of(entry: &Entry, mounted: &Mounted) -> Option<&'static str> {
-    use crate::attach::volumes;
+    use crate::container::editor_volumes as volumes;
     if mounted.mount.target != volumes::ROOT {
         return None;
     }
@@ -910,7 +910,7 @@ mod tests {
         ]);
         let mounts = [
             mount("data", "/data"),
-            mount("devc-abc-editors", crate::attach::volumes::ROOT),
+            mount("devc-abc-editors", crate::container::editor_volumes::ROOT),
         ];
         let plan = plan_restore(&m, &mounts, &[]).unwrap();
         let placed: Vec<(&str, Option<&str>)> = plan

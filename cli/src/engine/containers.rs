@@ -17,7 +17,7 @@ use bollard::query_parameters::{
 };
 
 use super::{ContainerInfo, Engine, EngineError, labels_map};
-use crate::container::spec::{ContainerSpec, MountKind};
+use crate::engine::spec::{ContainerSpec, MountKind};
 
 impl Engine {
     /// Containers (running or not) carrying every one of `labels`, newest first.
@@ -342,7 +342,7 @@ fn run_args_host_config(spec: &ContainerSpec) -> HostConfig {
     let map = |m: &BTreeMap<String, String>| {
         (!m.is_empty()).then(|| m.clone().into_iter().collect::<HashMap<_, _>>())
     };
-    let throttle = |rates: &[crate::container::spec::DeviceRate]| {
+    let throttle = |rates: &[crate::engine::spec::DeviceRate]| {
         some_vec(
             rates
                 .iter()
@@ -473,7 +473,7 @@ fn restart_policy(text: &str) -> RestartPolicy {
     }
 }
 
-fn mount(m: &crate::container::spec::Mount) -> Mount {
+fn mount(m: &crate::engine::spec::Mount) -> Mount {
     let typ = match m.kind {
         MountKind::Bind => MountType::BIND,
         MountKind::Volume => MountType::VOLUME,
@@ -602,7 +602,7 @@ mod tests {
             network_mode: Some("devnet".into()),
             ipv4_address: Some("172.30.0.9".into()),
             health_start_interval: Some(5),
-            healthcheck: Some(crate::container::spec::Healthcheck::default()),
+            healthcheck: Some(crate::engine::spec::Healthcheck::default()),
             gpus: Some(crate::container::gpu::all_gpus()),
             ..Default::default()
         };

@@ -1,9 +1,31 @@
 //! The container engine: the only module that speaks the Docker Engine API.
 //!
 //! Everything above it works with the plain types defined here
-//! ([`ContainerInfo`], [`ImageInfo`], [`crate::container::spec::ContainerSpec`]),
+//! ([`ContainerInfo`], [`ImageInfo`], [`spec::ContainerSpec`]),
 //! so bollard never leaks into planning code, and every engine error is
 //! turned into an [`EngineError`] that says what devc was doing.
+//!
+//! # The seam a second backend would implement (issue 14 step 6, a sketch)
+//!
+//! [`Engine`] is a concrete struct today. A second backend (Kubernetes, a
+//! remote host reached another way) or a recording fake for unit tests of
+//! `up` would implement the traits proposed in `docs/design/kubernetes.md`
+//! §2, which group these methods by meaning: `Containers` (find by
+//! identity labels, inspect, create from [`spec::ContainerSpec`], start,
+//! stop, remove, wait, logs), `Exec` (capture, pipe with resize, signal:
+//! [`ExecRequest`] in, [`ExecOutput`]/[`ExecPipe`] out), `Files` (tar in
+//! and out), `Volumes`, `Images` (inspect, ensure available, build, push)
+//! and the host's facts ([`Endpoint::is_remote`], GPU support). Every type
+//! they take and return is already a plain type of this module; bollard
+//! stays behind them.
+//!
+//! What the seam is for needs no engine already: the reuse / start /
+//! replace / create choice is `container::up::decide` on the found
+//! [`ContainerInfo`] and the flags (with `container::up::stale` for the
+//! configuration hash), and the container's shape is
+//! `container::create::container_spec`. The traits would go in here and
+//! the stages would take them instead of `&Engine` one module at a time,
+//! starting with `container::up`.
 
 mod archive;
 mod bounded;
@@ -18,6 +40,7 @@ mod info;
 mod logs;
 mod networks;
 mod ports;
+pub mod spec;
 mod ssh;
 mod ssh_master;
 mod start;

@@ -323,7 +323,7 @@ fn apply(
 }
 
 fn boolean(value: &str) -> Result<bool, String> {
-    crate::container::mount::parse_bool(value).ok_or_else(|| "expected true or false".into())
+    crate::config::docker_values::parse_bool(value).ok_or_else(|| "expected true or false".into())
 }
 
 fn non_empty(value: &str) -> Result<Option<String>, String> {
@@ -341,7 +341,7 @@ fn int32(value: &str) -> Result<i32, String> {
 
 /// A docker size; the build request carries 32-bit numbers.
 fn size32(value: &str) -> Result<i32, String> {
-    let bytes = crate::container::mount::parse_byte_size(value)
+    let bytes = crate::config::docker_values::parse_byte_size(value)
         .ok_or("expected a size in bytes such as 512m or 1g")?;
     i32::try_from(bytes).map_err(|_| {
         "the build request carries sizes below 2 GiB (devc's engine client sends 32-bit numbers); use at most 2047m".into()

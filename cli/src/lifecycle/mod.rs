@@ -16,6 +16,7 @@
 //! - [`host`]: `initializeCommand` on the host;
 //! - [`probe`]: `userEnvProbe`, cached per container start;
 //! - [`secrets`]: `--secrets-file` and masking;
+//! - [`remote_env`]: the one parser of `--remote-env NAME=VALUE`;
 //! - [`dotfiles`]: cloning and installing a dotfiles repository;
 //! - [`usable`]: after the start and before any hook, that the container
 //!   still runs, has the remote user, and lets that user write the workspace.
@@ -29,6 +30,7 @@ pub mod lines;
 pub mod markers;
 pub mod plan;
 pub mod probe;
+pub mod remote_env;
 pub mod run;
 pub mod secrets;
 pub mod usable;
@@ -46,6 +48,7 @@ use crate::printer::Reporter;
 
 pub use dotfiles::Dotfiles;
 pub use plan::RunOptions;
+pub use remote_env::RemoteEnv;
 
 /// The lifecycle hooks in the order they run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -222,8 +225,8 @@ pub struct HookRequest {
     pub options: RunOptions,
     /// `--secrets-file`: a JSON object passed to hooks, masked in output.
     pub secrets_file: Option<std::path::PathBuf>,
-    /// `--remote-env NAME=VALUE` entries over remoteEnv.
-    pub remote_env: Vec<String>,
+    /// `--remote-env NAME=VALUE` entries over remoteEnv, checked.
+    pub remote_env: Vec<RemoteEnv>,
     pub dotfiles: Option<Dotfiles>,
 }
 
@@ -251,8 +254,8 @@ pub struct Session<'a> {
     pub container: &'a ContainerInfo,
     pub merged: &'a MergedConfig,
     pub workspace_folder: &'a str,
-    /// `--remote-env NAME=VALUE` flags.
-    pub remote_env: &'a [String],
+    /// `--remote-env NAME=VALUE` flags, checked.
+    pub remote_env: &'a [RemoteEnv],
     pub secrets: &'a BTreeMap<String, String>,
     pub dotfiles: Option<&'a Dotfiles>,
     pub reporter: &'a dyn Reporter,
@@ -267,7 +270,7 @@ pub async fn environment(
     engine: &Engine,
     container: &ContainerInfo,
     merged: &MergedConfig,
-    flags: &[String],
+    flags: &[RemoteEnv],
     reporter: &dyn Reporter,
 ) -> (Vec<String>, Vec<String>) {
     let user = merged.remote_user(&container.user);
@@ -284,9 +287,7 @@ pub async fn environment(
         env.insert(key.clone(), value.clone());
     }
     for flag in flags {
-        if let Some((key, value)) = flag.split_once('=') {
-            env.insert(key.to_string(), Some(value.to_string()));
-        }
+        env.insert(flag.name.clone(), Some(flag.value.clone()));
     }
     let unset = env
         .iter()

@@ -123,21 +123,6 @@ impl TemplateError {
     }
 }
 
-impl From<TemplateError> for crate::error::Error {
-    fn from(err: TemplateError) -> Self {
-        let mut message = err.to_string();
-        let mut source = std::error::Error::source(&err);
-        while let Some(cause) = source {
-            message.push_str(&format!(": {cause}"));
-            source = cause.source();
-        }
-        Self::Failed {
-            message,
-            hint: err.hint(),
-        }
-    }
-}
-
 /// Reads a template from its source.
 pub async fn load(source: &Source, reporter: &dyn Reporter) -> Result<Template, TemplateError> {
     let (origin, files) = match source {

@@ -1,9 +1,11 @@
 //! Git worktrees, one dev environment each (issue 15).
 //!
-//! - [`gitdir`]: a linked worktree's `.git` file and where its common
-//!   `.git` folder is mounted so git works in the container;
-//! - [`ports`]: fixed host ports that are taken move to free ones, so two
-//!   worktrees of one project run side by side;
+//! - [`gitdir`] (in `config`, which plans the mounts): a linked worktree's
+//!   `.git` file and where its common `.git` folder is mounted so git works
+//!   in the container;
+//! - [`ports`] (in `container`, which applies it to the spec): fixed host
+//!   ports that are taken move to free ones, so two worktrees of one
+//!   project run side by side;
 //! - [`manage`]: what `devc worktree add|list|rm` and MCP's worktree tools
 //!   do (make, list with environments, take down and remove);
 //! - this module: the git side of `devc worktree` (add, list, remove,
@@ -17,9 +19,9 @@
 //! folder, and so does the default Compose project name
 //! (`<folder>_devcontainer`) and with it the project's networks and volumes.
 
-pub mod gitdir;
+pub use crate::config::gitdir;
+pub use crate::container::host_ports as ports;
 pub mod manage;
-pub mod ports;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
