@@ -148,6 +148,12 @@ impl Peer {
         self.reply(id).await
     }
 
+    /// The content of the container's file at `path`.
+    async fn read(&mut self, path: &str) -> Result<(OpResult, Vec<u8>), SyncError> {
+        let path = path.to_string();
+        self.request(|id| Message::Read { id, path }, &[]).await
+    }
+
     /// Sends the request `make(id)` without waiting; its id.
     async fn send_request(
         &mut self,
@@ -817,16 +823,7 @@ impl Daemon {
                 .symlink(path, &remote.hash, expect.as_ref())
                 .map(Some),
             Kind::File => {
-                let (read, data) = self
-                    .peer
-                    .request(
-                        |id| Message::Read {
-                            id,
-                            path: path.to_string(),
-                        },
-                        &[],
-                    )
-                    .await?;
+                let (read, data) = self.peer.read(path).await?;
                 return self.finish_pull(path, expect.as_ref(), read, &data);
             }
         };
@@ -1064,16 +1061,7 @@ impl Daemon {
                 let saved = match remote.kind {
                     Kind::Symlink => self.local.symlink(&aside, &remote.hash, None),
                     _ => {
-                        let (read, data) = self
-                            .peer
-                            .request(
-                                |id| Message::Read {
-                                    id,
-                                    path: path.to_string(),
-                                },
-                                &[],
-                            )
-                            .await?;
+                        let (read, data) = self.peer.read(path).await?;
                         match read {
                             Ok(Some(entry)) => self.local.write(&aside, entry.mode, &data, None),
                             Ok(None) => Err(OpError::Failed("nothing to read".into())),

@@ -351,27 +351,14 @@ impl Tree {
         data: &[u8],
         expect: Option<&Entry>,
     ) -> Result<Entry, OpError> {
-        let parent = self.real_parent(relative)?;
-        self.expect(relative, expect)?;
-        if expect.is_some_and(|e| e.kind == Kind::Dir) {
-            return Err(OpError::Failed(format!("{relative} is a folder")));
-        }
-        let temp = temp_path(&parent);
-        let written = (|| {
+        self.replace(relative, expect, "writing", |temp| {
             let mut file = std::fs::OpenOptions::new()
                 .write(true)
                 .create_new(true)
-                .open(&temp)?;
+                .open(temp)?;
             file.write_all(data)?;
-            file.set_permissions(std::fs::Permissions::from_mode(mode & 0o777))?;
-            std::fs::rename(&temp, parent.join(file_name(relative)))
-        })();
-        if let Err(e) = written {
-            let _ = std::fs::remove_file(&temp);
-            return Err(io_failed("writing", &parent.join(file_name(relative)), e));
-        }
-        self.refresh_one(relative)
-            .ok_or_else(|| OpError::Failed(format!("{relative} went right after writing it")))
+            file.set_permissions(std::fs::Permissions::from_mode(mode & 0o777))
+        })
     }
 
     /// Makes `relative` a symlink to `target` if `expect` is what is there.
@@ -381,20 +368,33 @@ impl Tree {
         target: &str,
         expect: Option<&Entry>,
     ) -> Result<Entry, OpError> {
+        self.replace(relative, expect, "linking", |temp| {
+            std::os::unix::fs::symlink(target, temp)
+        })
+    }
+
+    /// Puts what `make` creates at a temporary path in place of
+    /// `relative`, if `expect` is what is there (never a folder).
+    fn replace(
+        &mut self,
+        relative: &str,
+        expect: Option<&Entry>,
+        what: &str,
+        make: impl FnOnce(&Path) -> std::io::Result<()>,
+    ) -> Result<Entry, OpError> {
         let parent = self.real_parent(relative)?;
         self.expect(relative, expect)?;
         if expect.is_some_and(|e| e.kind == Kind::Dir) {
             return Err(OpError::Failed(format!("{relative} is a folder")));
         }
         let temp = temp_path(&parent);
-        let made = std::os::unix::fs::symlink(target, &temp)
-            .and_then(|()| std::fs::rename(&temp, parent.join(file_name(relative))));
-        if let Err(e) = made {
+        let target = parent.join(file_name(relative));
+        if let Err(e) = make(&temp).and_then(|()| std::fs::rename(&temp, &target)) {
             let _ = std::fs::remove_file(&temp);
-            return Err(io_failed("linking", &parent.join(file_name(relative)), e));
+            return Err(io_failed(what, &target, e));
         }
         self.refresh_one(relative)
-            .ok_or_else(|| OpError::Failed(format!("{relative} went right after linking it")))
+            .ok_or_else(|| OpError::Failed(format!("{relative} went right after {what} it")))
     }
 
     /// Makes `relative` a folder (nothing to do if it is one).
