@@ -46,7 +46,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::{MergedConfig, ResolvedConfig};
 use crate::container::mount::parse_mount_string;
-use crate::container::spec::MountKind;
+use crate::engine::spec::MountKind;
 use crate::engine::{ContainerInfo, Engine, ExecRequest};
 use crate::lifecycle;
 use crate::printer::Reporter;

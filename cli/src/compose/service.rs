@@ -38,7 +38,7 @@ pub struct Service {
     /// `depends_on` conditions other than `service_started`:
     /// (dependency, `service_healthy` or `service_completed_successfully`).
     pub conditions: Vec<(String, String)>,
-    pub healthcheck: Option<crate::container::spec::Healthcheck>,
+    pub healthcheck: Option<crate::engine::spec::Healthcheck>,
     /// A hash of the service's definition, so a changed service is recreated.
     pub hash: String,
     /// Project networks (logical names) with the extra aliases asked for,
@@ -486,7 +486,7 @@ fn build(value: &Value, naming: &Naming<'_>) -> Result<ServiceBuild, String> {
 
 /// `healthcheck`: `test` as a string (`CMD-SHELL`) or a list, durations
 /// like `1m30s`; `disable: true` turns the image's check off.
-fn healthcheck(value: &Value) -> Result<Option<crate::container::spec::Healthcheck>, String> {
+fn healthcheck(value: &Value) -> Result<Option<crate::engine::spec::Healthcheck>, String> {
     let Some(o) = value.as_object() else {
         return Err("expected a mapping".into());
     };
@@ -509,7 +509,7 @@ fn healthcheck(value: &Value) -> Result<Option<crate::container::spec::Healthche
             Some(_) => return Err("test: expected a string or a list".into()),
         }
     };
-    Ok(Some(crate::container::spec::Healthcheck {
+    Ok(Some(crate::engine::spec::Healthcheck {
         test,
         interval: duration_of("interval")?,
         timeout: duration_of("timeout")?,
@@ -727,7 +727,7 @@ mod tests {
         assert!(!args.contains("--init"));
         assert_eq!(s.networks, vec![("default".to_string(), vec![])]);
         // The flags are ones the runArgs translator accepts.
-        let mut spec = crate::container::spec::ContainerSpec::default();
+        let mut spec = crate::engine::spec::ContainerSpec::default();
         crate::container::run_args::apply_run_args(&s.run_args, &mut spec).unwrap();
         assert!(spec.privileged);
         assert_eq!(spec.ports.len(), 3);
@@ -830,12 +830,12 @@ mod tests {
     fn gpu_reservations_become_gpus_flags() {
         let gpus = |deploy: Value| {
             let s = naming_parse(json!({"image": "x", "deploy": deploy})).unwrap();
-            let mut spec = crate::container::spec::ContainerSpec::default();
+            let mut spec = crate::engine::spec::ContainerSpec::default();
             crate::container::run_args::apply_run_args(&s.run_args, &mut spec).unwrap();
             (spec.gpus, s.ignored)
         };
         let request = |count, ids: &[&str], caps: &[&str]| {
-            Some(crate::container::spec::GpuRequest {
+            Some(crate::engine::spec::GpuRequest {
                 driver: String::new(),
                 count,
                 device_ids: ids.iter().map(|i| (*i).to_owned()).collect(),
@@ -848,7 +848,7 @@ mod tests {
                 json!({"driver": "nvidia", "count": "all", "capabilities": ["gpu"]})
             )),
             (
-                request(-1, &[], &["gpu"]).map(|r| crate::container::spec::GpuRequest {
+                request(-1, &[], &["gpu"]).map(|r| crate::engine::spec::GpuRequest {
                     driver: "nvidia".into(),
                     ..r
                 }),

@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use super::{PROJECT_LABEL, Project, SERVICE_LABEL, service::Service};
 use crate::config::resolved::DockerfileBuild;
 use crate::config::{ComposeSource, ImageSource, ResolvedConfig};
-use crate::container::spec::ContainerSpec;
 use crate::container::up::{self as container_up, Action, InFlight, UpOptions, UpResult};
 use crate::container::{ContainerError, run_args};
+use crate::engine::spec::ContainerSpec;
 use crate::engine::{ContainerInfo, Engine, short};
 use crate::error::Error;
 use crate::image::{self, PreparedImage};
@@ -339,7 +339,7 @@ fn is_anonymous(name: &str) -> bool {
 
 /// Mounts `inherited` volumes where the spec does not mount anything else.
 fn inherit_volumes(spec: &mut ContainerSpec, inherited: &[crate::engine::VolumeMount]) {
-    use crate::container::spec::{Mount, MountKind};
+    use crate::engine::spec::{Mount, MountKind};
     for volume in inherited {
         let taken = spec.mounts.iter().any(|m| m.target == volume.target)
             || spec.binds.iter().any(|b| {
@@ -496,7 +496,7 @@ pub async fn wait_for_dependencies(
 /// How long a health check may take to pass: its start period plus every
 /// retry (Docker's defaults where unset: 30 s interval and timeout, 3
 /// retries), and never less than five minutes.
-fn health_wait_limit(check: Option<&crate::container::spec::Healthcheck>) -> std::time::Duration {
+fn health_wait_limit(check: Option<&crate::engine::spec::Healthcheck>) -> std::time::Duration {
     const SECOND: i64 = 1_000_000_000;
     let check = check.cloned().unwrap_or_default();
     let interval = check.interval.unwrap_or(30 * SECOND);
@@ -637,7 +637,7 @@ async fn create_dev(
     project: &Project,
     workspace: Option<&SharedWorkspace>,
     image: &PreparedImage,
-    gpus: Option<crate::container::spec::GpuRequest>,
+    gpus: Option<crate::engine::spec::GpuRequest>,
     reporter: &dyn Reporter,
     in_flight: &InFlight,
 ) -> Result<ContainerInfo, Error> {
@@ -722,7 +722,7 @@ async fn create_dev(
 /// fresh machine) as `docker-compose` has it do, where a `--mount` bind
 /// fails the create. Binds with options a bind string cannot carry stay.
 fn binds_for_bind_mounts(spec: &mut ContainerSpec) {
-    use crate::container::spec::MountKind;
+    use crate::engine::spec::MountKind;
     let (binds, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut spec.mounts)
         .into_iter()
         .partition(|m| m.kind == MountKind::Bind && m.source.is_some());
@@ -888,7 +888,7 @@ fn project_mount_volumes(
     config: &ResolvedConfig,
     spec: &mut ContainerSpec,
 ) -> Vec<(String, BTreeMap<String, String>)> {
-    use crate::container::spec::MountKind;
+    use crate::engine::spec::MountKind;
     let editor = crate::container::editor_volumes::volume_names(&config.devcontainer_id);
     let mut created = Vec::new();
     for mount in spec
@@ -1083,7 +1083,7 @@ pub async fn project_containers(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::container::spec::{Mount, MountKind};
+    use crate::engine::spec::{Mount, MountKind};
 
     #[test]
     fn devc_settings_go_on_top_of_the_service() {
@@ -1166,7 +1166,7 @@ mod tests {
 
     #[test]
     fn health_waits_cover_the_checks_retries() {
-        use crate::container::spec::Healthcheck;
+        use crate::engine::spec::Healthcheck;
         assert_eq!(health_wait_limit(None).as_secs(), 300);
         let slow = Healthcheck {
             interval: Some(60_000_000_000),

@@ -15,12 +15,12 @@ use sha2::{Digest, Sha256};
 
 use super::mount::{mount_from_object, parse_mount_string};
 use super::run_args::{RunArgsError, apply_run_args};
-use super::spec::ContainerSpec;
 use super::{CONFIG_HASH_LABEL, ContainerError};
 use crate::config::id::METADATA_LABEL;
 use crate::config::merged::IMAGE_ENTRIES_LABEL;
 use crate::config::model::{AppPort, PortRef};
 use crate::config::{MergedConfig, ResolvedConfig};
+use crate::engine::spec::ContainerSpec;
 use crate::engine::{Engine, EngineError, ImageInfo};
 
 /// The keep-alive entrypoint: stays up doing nothing, exits at once on
@@ -285,7 +285,7 @@ mod tests {
     use super::*;
     use crate::config::metadata::Entry;
     use crate::config::resolved::{ConfigInput, resolve_parsed};
-    use crate::container::spec::MountKind;
+    use crate::engine::spec::MountKind;
     use serde_json::json;
     use std::collections::HashMap;
     use std::path::{Path, PathBuf};

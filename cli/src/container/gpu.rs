@@ -11,7 +11,7 @@
 
 use serde_json::Value;
 
-use super::spec::GpuRequest;
+use crate::engine::spec::GpuRequest;
 use crate::engine::{Engine, GpuSupport};
 use crate::printer::Reporter;
 

@@ -23,8 +23,8 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use crate::container::lock::WorkspaceLock;
-use crate::container::spec::{ContainerSpec, PortBinding};
 use crate::engine::Engine;
+use crate::engine::spec::{ContainerSpec, PortBinding};
 use crate::printer::Reporter;
 
 /// Label naming the host ports a container got instead of the ones its

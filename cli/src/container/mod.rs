@@ -31,9 +31,6 @@ pub mod host_ports;
 pub mod lock;
 pub mod mount;
 pub mod run_args;
-/// The spec is the engine's request type; it lives there (so the engine
-/// imports nothing above it) and keeps its old path here.
-pub use crate::engine::spec;
 pub mod teardown;
 pub mod up;
 pub mod volume_backup;

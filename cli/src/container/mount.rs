@@ -13,9 +13,9 @@ use std::path::{Component, PathBuf};
 
 use thiserror::Error;
 
-use super::spec::{Mount, MountKind};
+use crate::engine::spec::{Mount, MountKind};
 
-pub use crate::config::docker_values::{parse_bool, parse_byte_size};
+use crate::config::docker_values::{parse_bool, parse_byte_size};
 
 /// Why a mount description was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]

@@ -20,7 +20,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use thiserror::Error;
 
 use super::mount::{self, MountError};
-use super::spec::{ContainerSpec, DeviceMapping, DeviceRate, GpuRequest, PortBinding, Ulimit};
+use crate::engine::spec::{
+    ContainerSpec, DeviceMapping, DeviceRate, GpuRequest, PortBinding, Ulimit,
+};
 
 /// Why `runArgs` could not be applied.
 #[derive(Debug, Error)]
@@ -564,11 +566,11 @@ fn non_empty(value: &str) -> Result<String, Invalid> {
 }
 
 fn boolean(value: &str) -> Result<bool, Invalid> {
-    mount::parse_bool(value).ok_or_else(|| reason("expected true or false"))
+    crate::config::docker_values::parse_bool(value).ok_or_else(|| reason("expected true or false"))
 }
 
 fn byte_size(value: &str) -> Result<i64, Invalid> {
-    mount::parse_byte_size(value)
+    crate::config::docker_values::parse_byte_size(value)
         .ok_or_else(|| reason("expected a size in bytes such as 1073741824, 512m or 2g"))
 }
 
@@ -838,7 +840,7 @@ fn restart(value: &str) -> Result<Option<String>, Invalid> {
 
 /// The health check being assembled from `--health-*` flags; until
 /// `--health-cmd` gives a test, the image's own test stays (an empty test).
-fn health<'c>(ctx: &'c mut Ctx<'_>) -> &'c mut super::spec::Healthcheck {
+fn health<'c>(ctx: &'c mut Ctx<'_>) -> &'c mut crate::engine::spec::Healthcheck {
     ctx.spec.healthcheck.get_or_insert_default()
 }
 
@@ -849,7 +851,7 @@ fn health_test(value: &str) -> Vec<String> {
 
 fn no_healthcheck(ctx: &mut Ctx<'_>, value: &str) -> Result<(), Invalid> {
     if boolean(value)? {
-        ctx.spec.healthcheck = Some(super::spec::Healthcheck {
+        ctx.spec.healthcheck = Some(crate::engine::spec::Healthcheck {
             test: vec!["NONE".to_owned()],
             ..Default::default()
         });
@@ -1217,8 +1219,8 @@ fn port_range(text: &str, min: u16) -> Result<(u16, u16), Invalid> {
 mod tests {
     use std::path::PathBuf;
 
-    use super::super::spec::{Mount, MountKind};
     use super::*;
+    use crate::engine::spec::{Mount, MountKind};
 
     /// The environment devc pretends to run in.
     fn fake_env(name: &str) -> Option<String> {
@@ -2198,7 +2200,7 @@ mod tests {
                     "2s",
                 ],
                 |s| {
-                    s.healthcheck = Some(super::super::spec::Healthcheck {
+                    s.healthcheck = Some(crate::engine::spec::Healthcheck {
                         test: owned(["CMD-SHELL", "test -f /ok"]),
                         interval: Some(90_000_000_000),
                         timeout: Some(500_000_000),
@@ -2209,13 +2211,13 @@ mod tests {
                 },
             ),
             (&["--health-interval", "5s"], |s| {
-                s.healthcheck = Some(super::super::spec::Healthcheck {
+                s.healthcheck = Some(crate::engine::spec::Healthcheck {
                     interval: Some(5_000_000_000),
                     ..Default::default()
                 });
             }),
             (&["--no-healthcheck"], |s| {
-                s.healthcheck = Some(super::super::spec::Healthcheck {
+                s.healthcheck = Some(crate::engine::spec::Healthcheck {
                     test: owned(["NONE"]),
                     ..Default::default()
                 });

@@ -321,9 +321,9 @@ fn owner_labels(labels: &BTreeMap<String, String>) -> BTreeMap<String, String> {
 /// volumes that were there before (an existing volume keeps its labels).
 pub async fn create_owned_volumes(
     engine: &Engine,
-    spec: &crate::container::spec::ContainerSpec,
+    spec: &crate::engine::spec::ContainerSpec,
 ) -> Result<(), ContainerError> {
-    use crate::container::spec::MountKind;
+    use crate::engine::spec::MountKind;
     let labels = owner_labels(&spec.labels);
     if labels.len() != 2 {
         return Ok(());
@@ -381,7 +381,7 @@ async fn remove_if_owned(
 fn named_volumes(config: &ResolvedConfig) -> Vec<String> {
     use crate::config::model::MountEntry;
     use crate::container::mount::{mount_from_object, parse_mount_string};
-    use crate::container::spec::MountKind;
+    use crate::engine::spec::MountKind;
     let mounts = config
         .config
         .mounts

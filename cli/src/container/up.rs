@@ -16,7 +16,7 @@ pub use super::find::{find, find_running, merged_for};
 use super::create::{CreateInputs, config_hash, container_spec};
 use super::{CONFIG_HASH_LABEL, ContainerError};
 use crate::config::{MergedConfig, ResolvedConfig};
-use crate::container::spec::ContainerSpec;
+use crate::engine::spec::ContainerSpec;
 use crate::engine::{ContainerInfo, Engine, EngineError};
 use crate::error::Error;
 use crate::image::{self, PrepareOptions};
@@ -269,7 +269,7 @@ pub async fn gpus_for(
     image: &image::PreparedImage,
     options: &UpOptions,
     reporter: &dyn Reporter,
-) -> Result<Option<crate::container::spec::GpuRequest>, Error> {
+) -> Result<Option<crate::engine::spec::GpuRequest>, Error> {
     // `plan` merges again and reports what the merge has to say.
     let merged = MergedConfig::for_image(
         config,
@@ -293,7 +293,7 @@ async fn create(
     engine: &Engine,
     config: &ResolvedConfig,
     image: &image::PreparedImage,
-    gpus: Option<crate::container::spec::GpuRequest>,
+    gpus: Option<crate::engine::spec::GpuRequest>,
     reporter: &dyn Reporter,
     in_flight: &InFlight,
 ) -> Result<ContainerInfo, Error> {
@@ -308,7 +308,7 @@ async fn create(
 /// The container about to be created, and the user its volumes belong to.
 #[derive(Debug, Clone)]
 pub struct Planned {
-    pub spec: crate::container::spec::ContainerSpec,
+    pub spec: crate::engine::spec::ContainerSpec,
     pub user: String,
     /// Where the workspace is in the container (probed for the user).
     pub workspace_folder: String,
@@ -529,9 +529,9 @@ async fn own_volumes_under_home(
     engine: &Engine,
     id: &str,
     user: &str,
-    spec: &crate::container::spec::ContainerSpec,
+    spec: &crate::engine::spec::ContainerSpec,
 ) -> Result<(), ContainerError> {
-    use crate::container::spec::MountKind;
+    use crate::engine::spec::MountKind;
     let targets: Vec<String> = spec
         .mounts
         .iter()

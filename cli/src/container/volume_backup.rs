@@ -27,8 +27,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::config::ResolvedConfig;
-use crate::container::spec::{ContainerSpec, Mount, MountKind};
 use crate::container::{ContainerError, up};
+use crate::engine::spec::{ContainerSpec, Mount, MountKind};
 use crate::engine::{ContainerInfo, Engine, VolumeMount};
 use crate::error::Error;
 use crate::printer::Reporter;

@@ -21,8 +21,8 @@ use std::path::{Path, PathBuf};
 use crate::config::ResolvedConfig;
 use crate::container::ContainerError;
 use crate::container::mount::parse_mount_string;
-use crate::container::spec::{ContainerSpec, Mount, MountKind};
 use crate::engine::Engine;
+use crate::engine::spec::{ContainerSpec, Mount, MountKind};
 use crate::printer::Reporter;
 
 /// The workspace folder to copy into the container's workspace volume.

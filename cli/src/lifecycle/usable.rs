@@ -176,8 +176,8 @@ fn parse_probe(stdout: &str) -> Option<Unwritable> {
 
 /// Whether `folder` is, or is under, a bind mount's target in the
 /// container about to be made: the workspace comes from the host.
-pub fn mounted_from_host(spec: &crate::container::spec::ContainerSpec, folder: &str) -> bool {
-    use crate::container::spec::MountKind;
+pub fn mounted_from_host(spec: &crate::engine::spec::ContainerSpec, folder: &str) -> bool {
+    use crate::engine::spec::MountKind;
     let under = |target: &str| {
         let target = target.trim_end_matches('/');
         folder == target || folder.starts_with(&format!("{target}/")) || target.is_empty()
@@ -241,7 +241,7 @@ fn unwritable_message(user: &str, folder: &str, found: &Unwritable) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::container::spec::{ContainerSpec, Mount, MountKind};
+    use crate::engine::spec::{ContainerSpec, Mount, MountKind};
 
     #[test]
     fn only_named_non_root_users_are_looked_up() {

@@ -108,7 +108,7 @@ pub struct Row {
     pub state: String,
     pub container_id: Option<String>,
     pub compose_project_name: Option<String>,
-    pub ports: Vec<super::ports::PublishedPort>,
+    pub ports: Vec<crate::container::host_ports::PublishedPort>,
     /// Seconds since the dev container was created.
     pub age_seconds: Option<u64>,
 }

@@ -19,8 +19,7 @@
 //! folder, and so does the default Compose project name
 //! (`<folder>_devcontainer`) and with it the project's networks and volumes.
 
-pub use crate::config::gitdir;
-pub use crate::container::host_ports as ports;
+use crate::container::host_ports as ports;
 pub mod manage;
 
 use std::path::{Path, PathBuf};
