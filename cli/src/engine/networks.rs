@@ -120,20 +120,7 @@ impl Engine {
         &self,
         labels: &BTreeMap<String, String>,
     ) -> Result<Vec<String>, EngineError> {
-        let options = ListVolumesOptions {
-            filters: Some(label_filters(labels)),
-        };
-        let found = self
-            .docker
-            .list_volumes(Some(options))
-            .await
-            .map_err(|e| EngineError::api("listing volumes", e))?;
-        Ok(found
-            .volumes
-            .unwrap_or_default()
-            .into_iter()
-            .map(|v| v.name)
-            .collect())
+        self.volume_names(label_filters(labels)).await
     }
 
     /// Which of `names` are volumes: one listing filtered by their common
@@ -144,11 +131,21 @@ impl Engine {
         prefix: &str,
         names: &[String],
     ) -> Result<std::collections::BTreeSet<String>, EngineError> {
+        let filters = HashMap::from([("name".to_string(), vec![prefix.to_string()])]);
+        let found = self.volume_names(filters).await?;
+        Ok(found
+            .into_iter()
+            .filter(|name| names.contains(name))
+            .collect())
+    }
+
+    /// The names of the volumes `filters` select (one listing).
+    async fn volume_names(
+        &self,
+        filters: HashMap<String, Vec<String>>,
+    ) -> Result<Vec<String>, EngineError> {
         let options = ListVolumesOptions {
-            filters: Some(HashMap::from([(
-                "name".to_string(),
-                vec![prefix.to_string()],
-            )])),
+            filters: Some(filters),
         };
         let found = self
             .docker
@@ -160,7 +157,6 @@ impl Engine {
             .unwrap_or_default()
             .into_iter()
             .map(|v| v.name)
-            .filter(|name| names.contains(name))
             .collect())
     }
 }

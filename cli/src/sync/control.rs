@@ -2,7 +2,6 @@
 //! line in: `status`, `pause`, `resume` or `stop`; one line out: its
 //! [`Status`] as JSON).
 
-use std::path::Path;
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
@@ -128,11 +127,4 @@ pub async fn spawn(dir: &StateDir, docker_host: Option<&str>) -> Result<Status, 
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-}
-
-/// The last lines of the log, for a failure message.
-pub fn log_tail(path: &Path, lines: usize) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
 }
