@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use futures_util::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::{ContainerInfo, Engine, EngineError, short};
+use super::{ContainerInfo, Docker, EngineError, short};
 
 /// A named volume mounted in a container.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -19,7 +19,7 @@ pub struct VolumeMount {
     pub target: String,
 }
 
-impl Engine {
+impl Docker {
     /// The named volumes mounted in the container, in mount order.
     pub async fn volume_mounts(&self, id: &str) -> Result<Vec<VolumeMount>, EngineError> {
         let c = self

@@ -44,7 +44,7 @@ use bollard_buildkit_proto::google::protobuf::Timestamp;
 use futures_util::StreamExt;
 
 use super::images::{BuildRequest, is_trailing_bytes_error};
-use super::{Engine, EngineError};
+use super::{Docker, EngineError};
 use crate::printer::{Event, Reporter};
 
 /// Which builder an engine's `/build` runs.
@@ -119,7 +119,7 @@ fn parse_api(api: &str) -> Option<(u32, u32)> {
     Some((major.parse().ok()?, minor.parse().ok()?))
 }
 
-impl Engine {
+impl Docker {
     /// Asks the engine (`GET /version`) which builder it runs. Only called
     /// when a build is about to be sent: it costs Docker several
     /// milliseconds, which an `up` that reuses everything does not pay.

@@ -19,9 +19,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use bollard::{ClientVersion, Docker};
+use bollard::ClientVersion;
 
-use super::{Engine, EngineError, context, ssh};
+use super::{Docker, EngineError, context, ssh};
 use crate::env;
 
 /// How long the first contact may take before devc gives up.
@@ -179,7 +179,7 @@ fn cert_dir(endpoint: &Endpoint) -> PathBuf {
     context::config_dir().unwrap_or_default()
 }
 
-impl Engine {
+impl Docker {
     /// Connects with one cheap request (`GET /_ping`, bounded by a short
     /// timeout). `GET /version`, which bollard's negotiation uses, costs
     /// Docker 20.10 7-13 ms (it asks containerd and runc), half of an `up`
@@ -309,10 +309,13 @@ fn version_file(endpoint: &Endpoint) -> Option<PathBuf> {
     Some(crate::cache::dir()?.join("engine").join(&key[..16]))
 }
 
-fn client(endpoint: &Endpoint, version: &ClientVersion) -> Result<Docker, bollard::errors::Error> {
+fn client(
+    endpoint: &Endpoint,
+    version: &ClientVersion,
+) -> Result<bollard::Docker, bollard::errors::Error> {
     let url = endpoint.url.as_str();
     if let Some(path) = url.strip_prefix("unix://") {
-        return Docker::connect_with_unix(path, STREAM_TIMEOUT.as_secs(), version);
+        return bollard::Docker::connect_with_unix(path, STREAM_TIMEOUT.as_secs(), version);
     }
     if url.starts_with("ssh://") {
         let target = ssh::SshTarget::parse(url).map_err(|reason| bollard::errors::Error::IOError {
@@ -325,11 +328,11 @@ fn client(endpoint: &Endpoint, version: &ClientVersion) -> Result<Docker, bollar
     }
     #[cfg(windows)]
     if url.starts_with("npipe://") {
-        return Docker::connect_with_named_pipe(url, STREAM_TIMEOUT.as_secs(), version);
+        return bollard::Docker::connect_with_named_pipe(url, STREAM_TIMEOUT.as_secs(), version);
     }
     if endpoint.tls {
         let certs = cert_dir(endpoint);
-        return Docker::connect_with_ssl(
+        return bollard::Docker::connect_with_ssl(
             url,
             &certs.join("key.pem"),
             &certs.join("cert.pem"),
@@ -338,7 +341,7 @@ fn client(endpoint: &Endpoint, version: &ClientVersion) -> Result<Docker, bollar
             version,
         );
     }
-    Docker::connect_with_http(url, STREAM_TIMEOUT.as_secs(), version)
+    bollard::Docker::connect_with_http(url, STREAM_TIMEOUT.as_secs(), version)
 }
 
 /// Refuses endpoints no transport handles, before bollard turns them into
@@ -436,7 +439,7 @@ mod tests {
         let dir = crate::testutil::TempDir::new();
         let socket = dir.path().join("stale.sock");
         drop(std::os::unix::net::UnixListener::bind(&socket).unwrap());
-        let err = Engine::connect(Endpoint {
+        let err = crate::engine::Engine::connect(Endpoint {
             url: format!("unix://{}", socket.display()),
             tls: false,
         })
@@ -474,7 +477,7 @@ mod tests {
             }
         });
         let url = format!("unix://{}", socket.display());
-        let err = Engine::connect(Endpoint {
+        let err = crate::engine::Engine::connect(Endpoint {
             url: url.clone(),
             tls: false,
         })
@@ -497,7 +500,7 @@ mod tests {
 
     #[tokio::test]
     async fn bad_endpoint_is_its_own_error() {
-        let err = Engine::connect(Endpoint {
+        let err = crate::engine::Engine::connect(Endpoint {
             url: "fd://3".into(),
             tls: false,
         })

@@ -16,10 +16,10 @@ use bollard::query_parameters::{
     CreateContainerOptions, ListContainersOptions, RemoveContainerOptions, StopContainerOptions,
 };
 
-use super::{ContainerInfo, Engine, EngineError, labels_map};
+use super::{ContainerInfo, Docker, EngineError, labels_map};
 use crate::engine::spec::{ContainerSpec, MountKind};
 
-impl Engine {
+impl Docker {
     /// Containers (running or not) carrying every one of `labels`, newest first.
     pub async fn find_containers(
         &self,
@@ -517,7 +517,7 @@ fn propagation(text: &str) -> MountBindOptionsPropagationEnum {
     }
 }
 
-impl Engine {
+impl Docker {
     /// Unpacks a tar archive into `path` in the container (which must exist).
     pub async fn upload(&self, id: &str, path: &str, tar: Vec<u8>) -> Result<(), EngineError> {
         let options = bollard::query_parameters::UploadToContainerOptions {

@@ -16,7 +16,7 @@ use bollard::query_parameters::ResizeExecOptions;
 use futures_util::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::{Engine, EngineError};
+use super::{Docker, EngineError};
 
 #[derive(Debug, Clone, Default)]
 pub struct ExecRequest {
@@ -90,7 +90,7 @@ pub struct ExecOutput {
     pub stderr: Vec<u8>,
 }
 
-impl Engine {
+impl Docker {
     async fn start(
         &self,
         container: &str,
@@ -303,7 +303,7 @@ pub struct ExecPipe {
     pub output: futures_util::stream::BoxStream<'static, Result<ExecChunk, EngineError>>,
 }
 
-impl Engine {
+impl Docker {
     /// Starts a command with stdin attached and hands its streams to the caller.
     pub async fn exec_pipe(
         &self,
@@ -439,7 +439,7 @@ mod tests {
                 });
             }
         });
-        let engine = Engine::connect(Endpoint {
+        let engine = crate::engine::Engine::connect(Endpoint {
             url: format!("unix://{}", socket.display()),
             tls: false,
         })

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use bollard::query_parameters::{BuildImageOptions, CreateImageOptions, RemoveImageOptions};
 use futures_util::StreamExt;
 
-use super::{Engine, EngineError, ImageInfo, labels_map};
+use super::{Docker, EngineError, ImageInfo, labels_map};
 use crate::printer::{Event, Reporter};
 use crate::registry::credentials::{BuildLogins, Credentials, Login, Secret};
 
@@ -214,7 +214,7 @@ pub(super) fn shared_options(
     options
 }
 
-impl Engine {
+impl Docker {
     /// The image, or `None` when it is not present locally.
     pub async fn inspect_image(&self, name: &str) -> Result<Option<ImageInfo>, EngineError> {
         match self.docker.inspect_image(name).await {
@@ -523,7 +523,7 @@ mod tests {
                         }
                 }
             }
-            let engine = Engine::connect(Endpoint {
+            let engine = crate::engine::Engine::connect(Endpoint {
                 url: format!("unix://{}", socket.display()),
                 tls: false,
             })
@@ -585,7 +585,7 @@ mod tests {
                     });
                 }
             });
-            let engine = Engine::connect(Endpoint {
+            let engine = crate::engine::Engine::connect(Endpoint {
                 url: format!("unix://{}", socket.display()),
                 tls: false,
             })

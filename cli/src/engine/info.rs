@@ -3,7 +3,7 @@
 
 use bollard::models::SystemInfo;
 
-use super::{Engine, EngineError};
+use super::{Docker, EngineError};
 
 /// The engine's GPU support as `docker info` shows it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -48,7 +48,7 @@ pub fn gpu_support(info: &SystemInfo) -> GpuSupport {
     }
 }
 
-impl Engine {
+impl Docker {
     /// Asks the engine whether it has a GPU runtime.
     pub async fn gpu_support(&self) -> Result<GpuSupport, EngineError> {
         let info = self

@@ -4,7 +4,7 @@ use bollard::container::LogOutput;
 use bollard::query_parameters::LogsOptions;
 use futures_util::StreamExt;
 
-use super::{Engine, EngineError, short};
+use super::{Docker, EngineError, short};
 
 /// Which part of the output to read.
 #[derive(Debug, Clone, Default)]
@@ -24,7 +24,7 @@ pub enum LogStream {
     Stderr,
 }
 
-impl Engine {
+impl Docker {
     /// Streams the container's output to `sink` as it arrives. A container
     /// with a TTY has one stream, reported as stdout.
     pub async fn logs(

@@ -5,29 +5,23 @@
 //! so bollard never leaks into planning code, and every engine error is
 //! turned into an [`EngineError`] that says what devc was doing.
 //!
-//! # The seam a second backend would implement (issue 14 step 6, a sketch)
+//! # The seam (issue 14 step 6)
 //!
-//! [`Engine`] is a concrete struct today. A second backend (Kubernetes, a
-//! remote host reached another way) or a recording fake for unit tests of
-//! `up` would implement the traits proposed in `docs/design/kubernetes.md`
-//! §2, which group these methods by meaning: `Containers` (find by
-//! identity labels, inspect, create from [`spec::ContainerSpec`], start,
-//! stop, remove, wait, logs), `Exec` (capture, pipe with resize, signal:
-//! [`ExecRequest`] in, [`ExecOutput`]/[`ExecPipe`] out), `Files` (tar in
-//! and out), `Volumes`, `Images` (inspect, ensure available, build, push)
-//! and the host's facts ([`Endpoint::is_remote`], GPU support). Every type
-//! they take and return is already a plain type of this module; bollard
-//! stays behind them.
-//!
-//! What the seam is for needs no engine already: the reuse / start /
-//! replace / create choice is `container::up::decide` on the found
-//! [`ContainerInfo`] and the flags (with `container::up::stale` for the
-//! configuration hash), and the container's shape is
-//! `container::create::container_spec`. The traits would go in here and
-//! the stages would take them instead of `&Engine` one module at a time,
-//! starting with `container::up`.
+//! What the stages hold is [`Engine`], an enum with one variant per
+//! backend; `backend.rs` lists the whole contract, one method per line,
+//! each delegated to the variant (`delegate!`). [`Docker`] is the only
+//! backend the product has: the Engine API through bollard, in the rest
+//! of this folder. Unit tests add `fake::Fake`, a recording engine held
+//! in memory, so that `up`'s decisions (reuse, start, replace, create;
+//! what is removed when a step fails) are tested call by call
+//! (`container/up/against_fake.rs`). A second backend (Kubernetes, see
+//! `docs/design/kubernetes.md`) is a new variant and one arm in the
+//! macro; the compiler names each method it still lacks, and no stage
+//! changes. Every type the contract takes and returns is a plain type of
+//! this module; bollard stays behind [`Docker`].
 
 mod archive;
+mod backend;
 mod bounded;
 mod build_host;
 mod buildkit;
@@ -35,6 +29,8 @@ mod connect;
 mod containers;
 mod context;
 mod exec;
+#[cfg(test)]
+pub mod fake;
 mod images;
 mod info;
 mod logs;
@@ -48,6 +44,7 @@ mod start;
 use std::collections::BTreeMap;
 
 pub use archive::VolumeMount;
+pub use backend::Engine;
 pub use build_host::BuildHostOptions;
 pub use buildkit::{BuilderInfo, BuilderKind};
 pub use connect::{Endpoint, endpoint};
@@ -58,9 +55,10 @@ pub use info::GpuSupport;
 pub use logs::{LogStream, LogsRequest};
 pub use ports::HostPort;
 
-/// A connected engine.
+/// A connection to Docker's Engine API (or Podman's compatible service):
+/// the product's backend behind [`Engine`].
 #[derive(Debug, Clone)]
-pub struct Engine {
+pub struct Docker {
     /// For requests that answer promptly (inspect, list, create, start,
     /// stop, exec): a stalled engine fails them after
     /// [`connect::request_timeout`].
@@ -72,7 +70,7 @@ pub struct Engine {
 }
 
 /// A container as devc needs to know it.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ContainerInfo {
     pub id: String,
@@ -235,7 +233,7 @@ impl EngineError {
     }
 }
 
-impl Engine {
+impl Docker {
     pub fn endpoint(&self) -> &Endpoint {
         &self.endpoint
     }

@@ -8,9 +8,9 @@ use bollard::models::{
 };
 use bollard::query_parameters::{InspectNetworkOptions, ListNetworksOptions, ListVolumesOptions};
 
-use super::{Engine, EngineError, short};
+use super::{Docker, EngineError, short};
 
-impl Engine {
+impl Docker {
     /// Creates the network unless one with that name exists.
     pub async fn ensure_network(
         &self,

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use bollard::query_parameters::ListContainersOptions;
 
-use super::{ContainerInfo, Engine, EngineError};
+use super::{ContainerInfo, Docker, EngineError};
 
 /// A container port published on the host.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -17,7 +17,7 @@ pub struct HostPort {
     pub host_port: u16,
 }
 
-impl Engine {
+impl Docker {
     /// The containers (running or not) carrying every one of `labels` (all
     /// of them for no labels),
     /// each with the host ports it publishes (one listing; a stopped

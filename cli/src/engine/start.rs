@@ -12,9 +12,9 @@ use bollard::container::LogOutput;
 use bollard::query_parameters::AttachContainerOptions;
 use futures_util::StreamExt;
 
-use super::{Engine, EngineError};
+use super::{Docker, EngineError};
 
-impl Engine {
+impl Docker {
     /// Starts the container and waits until `line` appears on its stdout,
     /// at most `limit`. Returns whether it appeared: `false` when the
     /// container's output ended first (it exited), the limit passed, or
