@@ -1221,3 +1221,6 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod against_fake;

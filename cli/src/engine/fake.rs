@@ -742,7 +742,8 @@ impl Fake {
 
 fn next_id(state: &mut State) -> String {
     state.next_id += 1;
-    format!("{:064x}", 0xfa4e_0000_u64 + state.next_id)
+    // Distinct in the 12 characters `short` keeps.
+    format!("fa4e{:08x}{}", state.next_id, "0".repeat(52))
 }
 
 fn short(id: &str) -> &str {
