@@ -512,3 +512,6 @@ mod tests {
         assert!(commands(&entries, Hook::PostAttach).is_empty());
     }
 }
+
+#[cfg(test)]
+mod against_fake;
