@@ -49,7 +49,7 @@ pub async fn stdio_session(
     let key = HostKey::load_or_create()?;
     let (env, unset) = attached.environment(engine, &[], reporter).await;
     let pipe = start_agent(engine, &attached.agent_target(&env, &unset), &key).await?;
-    let relay = relay_stdio(engine, pipe);
+    let relay = relay_stdio(pipe);
     let turn = if extensions::listed(config, &attached.merged).is_empty() {
         None
     } else {
@@ -105,9 +105,9 @@ pub async fn start_agent(
 /// Relays devc's stdin to the agent and the agent's stdout to devc's
 /// stdout (the SSH stream); the agent's stderr (its diagnostics) goes to
 /// devc's stderr. Returns when the agent ends.
-pub async fn relay_stdio(engine: &Engine, pipe: ExecPipe) -> Result<i64, AttachError> {
+pub async fn relay_stdio(pipe: ExecPipe) -> Result<i64, AttachError> {
     let ExecPipe {
-        id,
+        control,
         mut input,
         mut output,
     } = pipe;
@@ -153,5 +153,5 @@ pub async fn relay_stdio(engine: &Engine, pipe: ExecPipe) -> Result<i64, AttachE
         _ = &mut downstream => {}
         _ = async { upstream.await; std::future::pending::<()>().await } => {}
     }
-    Ok(engine.exec_exit_code(&id).await?)
+    Ok(control.exit_code().await?)
 }

@@ -56,13 +56,13 @@ pub async fn run_tty(
         ..request.clone()
     };
     let crate::engine::ExecPipe {
-        id,
+        control,
         mut input,
         mut output,
     } = engine.exec_pipe(container, &request).await?;
     if let Some((columns, rows)) = size() {
         // A failed resize only affects layout; the command still runs.
-        let _ = engine.resize_exec(&id, columns, rows).await;
+        let _ = control.resize(columns, rows).await;
     }
     let keys = async {
         let mut stdin = tokio::io::stdin();
@@ -94,7 +94,7 @@ pub async fn run_tty(
         };
         while winch.recv().await.is_some() {
             if let Some((columns, rows)) = size() {
-                let _ = engine.resize_exec(&id, columns, rows).await;
+                let _ = control.resize(columns, rows).await;
             }
         }
         std::future::pending::<()>().await
@@ -105,5 +105,5 @@ pub async fn run_tty(
         _ = keys => {}
         _ = resizes => {}
     }
-    engine.exec_exit_code(&id).await
+    control.exit_code().await
 }

@@ -118,12 +118,9 @@ delegate! {
     fn exec_streaming(&self, container: &str, req: &ExecRequest, sink: &mut (dyn FnMut(bool, &[u8]) + Send)) -> Result<i64, EngineError>;
     /// Runs a command on devc's own terminal.
     fn exec_interactive(&self, container: &str, req: &ExecRequest) -> Result<i64, EngineError>;
-    /// Starts a command whose stdin and output the caller drives.
+    /// Starts a command whose stdin and output the caller drives; its
+    /// [`ExecControl`] resizes its terminal and reads its exit code.
     fn exec_pipe(&self, container: &str, req: &ExecRequest) -> Result<ExecPipe, EngineError>;
-    /// Resizes the terminal of an exec started by `exec_pipe`.
-    fn resize_exec(&self, exec_id: &str, columns: u16, rows: u16) -> Result<(), EngineError>;
-    /// The exit code of an exec started by `exec_pipe`, once it ended.
-    fn exec_exit_code(&self, exec_id: &str) -> Result<i64, EngineError>;
     /// Sends `signal` to the processes of the exec tagged `tag`; how many.
     fn signal_exec(&self, container: &str, user: Option<&str>, tag: &str, signal: &str) -> Result<usize, EngineError>;
     /// The OS and architecture of an image (which agent binary fits).
@@ -183,4 +180,53 @@ delegate! {
     fn tag_image(&self, source: &str, target: &str) -> Result<(), EngineError>;
     fn push_image(&self, name: &str, login: Option<&Login>, reporter: &dyn Reporter) -> Result<(), EngineError>;
     fn remove_image(&self, name: &str) -> Result<(), EngineError>;
+}
+
+/// The handle of a command started by [`Engine::exec_pipe`]: its terminal
+/// size and its exit code. Docker keys both by an exec id on the server;
+/// another backend keeps them on the exec's own connection (Kubernetes:
+/// channels 4 and 3 of its WebSocket), so the handle is the backend's.
+#[derive(Debug, Clone)]
+pub struct ExecControl(Control);
+
+#[derive(Debug, Clone)]
+enum Control {
+    Docker {
+        docker: Docker,
+        id: String,
+    },
+    #[cfg(test)]
+    Fake {
+        fake: super::fake::Fake,
+        id: String,
+    },
+}
+
+impl ExecControl {
+    pub(super) fn docker(docker: Docker, id: String) -> Self {
+        Self(Control::Docker { docker, id })
+    }
+
+    #[cfg(test)]
+    pub(super) fn fake(fake: super::fake::Fake, id: String) -> Self {
+        Self(Control::Fake { fake, id })
+    }
+
+    /// Tells the command (run with a TTY) its new window size.
+    pub async fn resize(&self, columns: u16, rows: u16) -> Result<(), EngineError> {
+        match &self.0 {
+            Control::Docker { docker, id } => docker.resize_exec(id, columns, rows).await,
+            #[cfg(test)]
+            Control::Fake { fake, id } => fake.resize_exec(id, columns, rows).await,
+        }
+    }
+
+    /// The command's exit code, once its output ended.
+    pub async fn exit_code(&self) -> Result<i64, EngineError> {
+        match &self.0 {
+            Control::Docker { docker, id } => docker.exec_exit_code(id).await,
+            #[cfg(test)]
+            Control::Fake { fake, id } => fake.exec_exit_code(id).await,
+        }
+    }
 }

@@ -295,8 +295,8 @@ pub enum ExecChunk {
 /// A started command whose stdin and output the caller drives itself (a
 /// byte pipe for the SSH endpoint, a terminal that also forwards resizes).
 pub struct ExecPipe {
-    /// The exec's id, for [`Engine::resize_exec`] and [`Engine::exec_exit_code`].
-    pub id: String,
+    /// The command's terminal size and exit code.
+    pub control: super::ExecControl,
     /// The command's stdin; shutting it down closes the command's stdin.
     pub input: std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>,
     /// stdout and stderr as they arrive (with a TTY, everything is stdout).
@@ -334,11 +334,15 @@ impl Docker {
                 }
             })
             .boxed();
-        Ok(ExecPipe { id, input, output })
+        Ok(ExecPipe {
+            control: super::ExecControl::docker(self.clone(), id),
+            input,
+            output,
+        })
     }
 
     /// Tells a command running with a TTY its new window size.
-    pub async fn resize_exec(
+    pub(super) async fn resize_exec(
         &self,
         exec_id: &str,
         columns: u16,
@@ -356,7 +360,7 @@ impl Docker {
 
     /// The exit code of a command whose output ended; waits (up to 2 s)
     /// for the engine to record it, as the stream may close first.
-    pub async fn exec_exit_code(&self, exec_id: &str) -> Result<i64, EngineError> {
+    pub(super) async fn exec_exit_code(&self, exec_id: &str) -> Result<i64, EngineError> {
         for _ in 0..40 {
             let inspected = self
                 .docker

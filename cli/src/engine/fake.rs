@@ -416,13 +416,13 @@ impl Fake {
             ExecChunk::Stderr(output.stderr.into()),
         ];
         Ok(ExecPipe {
-            id: format!("exec-{}", short(container)),
+            control: super::ExecControl::fake(self.clone(), format!("exec-{}", short(container))),
             input: Box::pin(tokio::io::sink()),
             output: Box::pin(futures_util::stream::iter(chunks.into_iter().map(Ok))),
         })
     }
 
-    pub async fn resize_exec(
+    pub(super) async fn resize_exec(
         &self,
         exec_id: &str,
         columns: u16,
@@ -432,7 +432,7 @@ impl Fake {
         Ok(())
     }
 
-    pub async fn exec_exit_code(&self, exec_id: &str) -> Result<i64, EngineError> {
+    pub(super) async fn exec_exit_code(&self, exec_id: &str) -> Result<i64, EngineError> {
         self.record("exec_exit_code", exec_id)?;
         Ok(0)
     }

@@ -44,7 +44,7 @@ mod start;
 use std::collections::BTreeMap;
 
 pub use archive::VolumeMount;
-pub use backend::Engine;
+pub use backend::{Engine, ExecControl};
 pub use build_host::BuildHostOptions;
 pub use buildkit::{BuilderInfo, BuilderKind};
 pub use connect::{Endpoint, endpoint};

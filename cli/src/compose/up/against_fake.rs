@@ -11,7 +11,6 @@ use crate::container::up::{InFlight, UpOptions};
 use crate::engine::fake::Fake;
 use crate::engine::{Engine, ImageInfo};
 use crate::printer::Silent;
-use crate::testutil::TempDir;
 
 const COMPOSE: &str = "\
 services:
@@ -23,15 +22,26 @@ services:
 ";
 
 /// A workspace with a two-service project, and an engine with both images.
-fn setup() -> (TempDir, Fake, Engine, ResolvedConfig, ComposeSource) {
-    let dir = TempDir::new();
-    dir.write(".devcontainer/compose.yml", COMPOSE);
+fn setup() -> (
+    tempfile::TempDir,
+    Fake,
+    Engine,
+    ResolvedConfig,
+    ComposeSource,
+) {
+    let dir = tempfile::tempdir().unwrap();
     let json = serde_json::json!({
         "dockerComposeFile": "compose.yml",
         "service": "app",
         "workspaceFolder": "/workspace",
     });
-    dir.write(".devcontainer/devcontainer.json", &json.to_string());
+    std::fs::create_dir(dir.path().join(".devcontainer")).unwrap();
+    std::fs::write(dir.path().join(".devcontainer/compose.yml"), COMPOSE).unwrap();
+    std::fs::write(
+        dir.path().join(".devcontainer/devcontainer.json"),
+        json.to_string(),
+    )
+    .unwrap();
     let env = std::collections::HashMap::new();
     let input = ConfigInput {
         workspace_folder: dir.path(),
