@@ -131,7 +131,7 @@ pub async fn reallocate(
         .ports
         .iter()
         .any(|p| p.host_port.parse::<u16>().is_ok_and(|port| port != 0));
-    if !fixed || engine.endpoint().is_remote() {
+    if !fixed || !engine.publishes_on_client() {
         return PortsGuard { _lock: None };
     }
     let lock = crate::container::lock::lock_workspace("host-ports", &crate::printer::Silent).await;

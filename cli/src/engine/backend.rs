@@ -54,6 +54,25 @@ impl Engine {
             Self::Fake(fake) => fake.endpoint(),
         }
     }
+
+    /// Whether the engine can bind-mount the client's folders (it runs on
+    /// this machine). When it cannot, the workspace is copied into a
+    /// volume and synced both ways (`sync`).
+    pub fn sees_client_paths(&self) -> bool {
+        match self {
+            Self::Docker(docker) => !docker.endpoint().is_remote(),
+            #[cfg(test)]
+            Self::Fake(fake) => !fake.endpoint().is_remote(),
+        }
+    }
+
+    /// Whether the ports the engine publishes are on this machine, so a
+    /// fixed host port another program holds here must move.
+    pub fn publishes_on_client(&self) -> bool {
+        // Both are "the engine runs here" for Docker; a cluster would
+        // publish nowhere until forwarded.
+        self.sees_client_paths()
+    }
 }
 
 /// Writes one `Engine` method per line of the contract, each handing its
