@@ -20,6 +20,7 @@ const STAGES: &[&str] = &[
     "suggest",
     "interrupt",
     "printer",
+    "shell",
     // devcontainer.json → configuration.
     "config",
     // OCI artifacts, and the engine (which needs the registry credentials).
@@ -74,7 +75,7 @@ const UPWARD: &[(&str, &str, &str)] = &[
     (
         "container",
         "lifecycle",
-        "container::up checks the started container with lifecycle::usable and quotes with markers::quote",
+        "container::up checks the started container with lifecycle::usable",
     ),
     (
         "container",

@@ -41,13 +41,14 @@
 //! - [`interrupt`]: Ctrl-C, SIGTERM and SIGHUP for a whole command.
 //! - [`printer`]: all user-facing output; [`error`]: error kinds, hints and
 //!   exit codes; [`env`]: every environment variable devc reads;
-//!   [`suggest`]: "did you mean" for misspelt names.
+//!   [`suggest`]: "did you mean" for misspelt names; [`shell`]: quoting
+//!   for the `sh` scripts devc runs in containers.
 //!
 //! # Stage order
 //!
 //! A module imports only modules before it in this order (lowest first):
 //!
-//! 1. leaves: `env`, `cache`, `suggest`, `interrupt`, `printer`;
+//! 1. leaves: `env`, `cache`, `suggest`, `interrupt`, `printer`, `shell`;
 //! 2. `config` → `registry` → `engine` → `features` → `templates` →
 //!    `image`;
 //! 3. `container` → `compose` → `lifecycle` → `attach` → `sync`;
@@ -79,6 +80,7 @@ pub mod lifecycle;
 pub mod mcp;
 pub mod printer;
 pub mod registry;
+pub mod shell;
 pub mod suggest;
 pub mod sync;
 pub mod templates;

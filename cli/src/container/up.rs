@@ -536,7 +536,7 @@ async fn own_volumes_under_home(
         .mounts
         .iter()
         .filter(|m| m.kind == MountKind::Volume)
-        .map(|m| crate::lifecycle::markers::quote(&m.target))
+        .map(|m| crate::shell::quote(&m.target))
         .collect();
     if targets.is_empty() || image::uid::is_root(user) {
         return Ok(());
@@ -545,7 +545,7 @@ async fn own_volumes_under_home(
         "u={u}; line=$(grep \"^$u:\" /etc/passwd || awk -F: -v id=\"$u\" '$3 == id' /etc/passwd); [ -n \"$line\" ] || exit 0; \
          h=$(echo \"$line\" | cut -d: -f6); o=$(echo \"$line\" | cut -d: -f3):$(echo \"$line\" | cut -d: -f4); \
          for t in {targets}; do case \"$t\" in \"$h\"/*) p=$t; while [ \"$p\" != \"$h\" ] && [ \"$p\" != / ]; do chown \"$o\" \"$p\"; p=$(dirname \"$p\"); done;; esac; done",
-        u = crate::lifecycle::markers::quote(user.split(':').next().unwrap_or(user)),
+        u = crate::shell::quote(user.split(':').next().unwrap_or(user)),
         targets = targets.join(" "),
     );
     let request = crate::engine::ExecRequest {

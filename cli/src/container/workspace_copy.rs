@@ -207,10 +207,10 @@ pub async fn upload(
         .await
         .map_err(|e| failed(e.to_string()))?;
     if !crate::image::uid::is_root(user) {
-        let name = crate::lifecycle::markers::quote(user.split(':').next().unwrap_or(user));
+        let name = crate::shell::quote(user.split(':').next().unwrap_or(user));
         let script = format!(
             "g=$(id -g {name}) && chown -R {name}:\"$g\" {target}",
-            target = crate::lifecycle::markers::quote(&copy.target)
+            target = crate::shell::quote(&copy.target)
         );
         let request = crate::engine::ExecRequest {
             cmd: vec!["/bin/sh".into(), "-c".into(), script],
