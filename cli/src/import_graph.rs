@@ -74,11 +74,6 @@ const UPWARD: &[(&str, &str, &str)] = &[
     ),
     (
         "container",
-        "lifecycle",
-        "container::up checks the started container with lifecycle::usable",
-    ),
-    (
-        "container",
         "sync",
         "replace and down settle or stop the workspace sync; the remote workspace copy records its upload",
     ),

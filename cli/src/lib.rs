@@ -15,7 +15,8 @@
 //! - [`compose`]: Docker Compose configurations: the Compose files, the
 //!   project's networks, volumes and service containers.
 //! - [`container`]: the container spec (mounts, env, `runArgs`), identity
-//!   labels, find-or-create-or-start.
+//!   labels, find-or-create-or-start, the checks a started container
+//!   passes, a Compose project's containers by their labels.
 //! - [`lifecycle`]: hooks in order, markers, the user's environment,
 //!   secrets and dotfiles.
 //! - [`engine`]: the only module that talks to the Docker Engine API

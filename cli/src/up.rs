@@ -246,7 +246,7 @@ pub async fn up(
     });
     // The reference CLI's result names a Compose configuration's project.
     if matches!(config.image, crate::config::ImageSource::Compose(_))
-        && let Some(project) = listed.labels.get(crate::compose::PROJECT_LABEL)
+        && let Some(project) = listed.labels.get(crate::container::project::PROJECT_LABEL)
     {
         out["composeProjectName"] = json!(project);
     }

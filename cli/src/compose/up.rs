@@ -4,9 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use super::{PROJECT_LABEL, Project, SERVICE_LABEL, service::Service};
+use super::{Project, service::Service};
 use crate::config::resolved::DockerfileBuild;
 use crate::config::{ComposeSource, ImageSource, ResolvedConfig};
+use crate::container::project::{PROJECT_LABEL, SERVICE_LABEL};
 use crate::container::up::{self as container_up, Action, InFlight, UpOptions, UpResult};
 use crate::container::{ContainerError, run_args};
 use crate::engine::spec::ContainerSpec;
@@ -1065,19 +1066,6 @@ fn overlay(under: ContainerSpec, over: ContainerSpec) -> ContainerSpec {
     out.ipc_mode = over.ipc_mode.or(out.ipc_mode);
     out.pid_mode = over.pid_mode.or(out.pid_mode);
     out
-}
-
-/// Every container of the project (any service), for `stop` and `down`.
-pub async fn project_containers(
-    engine: &Engine,
-    project: &str,
-) -> Result<Vec<ContainerInfo>, crate::engine::EngineError> {
-    engine
-        .find_containers(&BTreeMap::from([(
-            PROJECT_LABEL.to_string(),
-            project.to_string(),
-        )]))
-        .await
 }
 
 #[cfg(test)]

@@ -15,6 +15,11 @@
 //! - [`lock`]: one `up`/`build`/`set-up`/`down` at a time per workspace;
 //! - [`find`]: the workspace's container by its identity labels, and the
 //!   merged configuration in force for it;
+//! - [`project`]: the labels Docker Compose puts on a project's containers
+//!   and the lookup by project (Compose writes them, `down` and
+//!   [`usable`] read them);
+//! - [`usable`]: the checks a started container passes before any hook
+//!   (still running, the remote user exists, the workspace writable);
 //! - [`up`]: finding the workspace's container by its identity labels and
 //!   deciding to reuse, start, replace or create it;
 //! - [`teardown`]: `down`, removing the container (and its project and
@@ -30,9 +35,11 @@ pub mod gpu;
 pub mod host_ports;
 pub mod lock;
 pub mod mount;
+pub mod project;
 pub mod run_args;
 pub mod teardown;
 pub mod up;
+pub mod usable;
 pub mod volume_backup;
 pub mod workspace_copy;
 
@@ -69,6 +76,18 @@ pub enum ContainerError {
     /// `customizations.devc.network.allow` could not be enforced.
     #[error("{message}")]
     Allowlist { message: String, hint: String },
+    /// The container stopped right after starting ([`usable::exited`]).
+    #[error("{what} exited with code {code} right after starting")]
+    Exited {
+        what: String,
+        code: i64,
+        last_lines: Vec<String>,
+    },
+    /// The remote user is not in the container ([`usable::check_user`]).
+    #[error(
+        "the remote user \"{user}\" does not exist in the container (no such entry in its /etc/passwd)"
+    )]
+    NoSuchUser { user: String },
 }
 
 impl ContainerError {
@@ -95,6 +114,13 @@ impl ContainerError {
             Self::RunArgs { hint, .. } => hint.clone(),
             Self::Allowlist { hint, .. } => Some(hint.clone()),
             Self::Gpu(e) => Some(e.hint()),
+            Self::Exited { last_lines, .. } => Some(format!(
+                "a dev container must keep running: give the service or image a command that does (Compose `command: sleep infinity`, or \"overrideCommand\": true), or fix what stopped it (a container this `up` had just created is removed, one it only started again is kept){}",
+                crate::printer::tail("its last output", last_lines)
+            )),
+            Self::NoSuchUser { user } => Some(format!(
+                "set \"remoteUser\" (or \"containerUser\") in devcontainer.json to a user the image has (root, or its USER), or create \"{user}\" in the image (Dockerfile `RUN useradd -m {user}`, or a feature such as common-utils); a container this `up` created was removed"
+            )),
             Self::WorkspaceCopy { .. } => Some(
                 "the container was removed; check that the folder is readable and the remote engine has room, then run `devc up` again"
                     .into(),

@@ -200,7 +200,7 @@ pub async fn down(
     }
     let shared = match &project {
         Some(project) => {
-            let others = crate::compose::up::project_containers(engine, project)
+            let others = crate::container::project::project_containers(engine, project)
                 .await
                 .map_err(ContainerError::from)?;
             others
@@ -216,7 +216,7 @@ pub async fn down(
     }
     if let Some(project) = project.as_ref().filter(|_| shared.is_none()) {
         let labels = std::collections::BTreeMap::from([(
-            crate::compose::PROJECT_LABEL.to_string(),
+            crate::container::project::PROJECT_LABEL.to_string(),
             project.clone(),
         )]);
         for network in engine

@@ -433,7 +433,7 @@ pub async fn create_planned(
         .into());
     }
     let grace = if runs_own_command(spec) {
-        crate::lifecycle::usable::EXIT_GRACE
+        super::usable::EXIT_GRACE
     } else {
         std::time::Duration::ZERO
     };
@@ -441,7 +441,7 @@ pub async fn create_planned(
     // The watch for an early exit runs beside the other checks, so it
     // costs only what they do not already take.
     let checks = async {
-        crate::lifecycle::usable::check_user(engine, &id, user).await?;
+        super::usable::check_user(engine, &id, user).await?;
         if let Some(copy) = copy {
             super::workspace_copy::upload(engine, &id, copy, user, reporter).await?;
         }
@@ -450,22 +450,15 @@ pub async fn create_planned(
             .inspect_container(&id)
             .await
             .map_err(ContainerError::from)?;
-        if crate::lifecycle::usable::mounted_from_host(spec, workspace_folder) {
-            crate::lifecycle::usable::probe_workspace(
-                engine,
-                &id,
-                user,
-                workspace_folder,
-                reporter,
-            )
-            .await;
+        if super::usable::mounted_from_host(spec, workspace_folder) {
+            super::usable::probe_workspace(engine, &id, user, workspace_folder, reporter).await;
         }
         Ok::<_, Error>(info)
     };
     // The editor links (one exec) need nothing the checks do: beside them,
     // they add no time to a creation. Their warnings count once it works.
     let link = crate::container::editor_volumes::link(engine, &id, user, spec);
-    let watch = crate::lifecycle::usable::exited_within(engine, &id, grace);
+    let watch = super::usable::exited_within(engine, &id, grace);
     let (exited, checked, linked) = tokio::join!(watch, checks, link);
     let checked = checked.and_then(|info| {
         for warning in linked.map_err(ContainerError::from)? {
@@ -478,7 +471,7 @@ pub async fn create_planned(
         (None, Ok(info)) => Ok(info),
         // An exec that failed because the container stopped meanwhile is
         // reported as the stop it is.
-        (None, Err(error)) => Err(match crate::lifecycle::usable::exited(engine, &id).await {
+        (None, Err(error)) => Err(match super::usable::exited(engine, &id).await {
             Some(exited) => Error::from(exited),
             None => error,
         }),
@@ -515,7 +508,7 @@ fn runs_own_command(spec: &ContainerSpec) -> bool {
 /// After starting an existing container: it must still run (the
 /// container is left as it is when it does not).
 pub async fn check_started(engine: &Engine, id: &str) -> Result<(), Error> {
-    match crate::lifecycle::usable::exited(engine, id).await {
+    match super::usable::exited(engine, id).await {
         Some(exited) => Err(exited.into()),
         None => Ok(()),
     }

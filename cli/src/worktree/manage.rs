@@ -141,7 +141,10 @@ pub async fn rows(folder: &Path, environments: &impl Environments) -> Result<Vec
         if let Some(dev) = crate::container::find::find(&engine, &config).await? {
             row.state = dev.state.clone();
             row.container_id = Some(dev.id.clone());
-            row.compose_project_name = dev.labels.get(crate::compose::PROJECT_LABEL).cloned();
+            row.compose_project_name = dev
+                .labels
+                .get(crate::container::project::PROJECT_LABEL)
+                .cloned();
             row.age_seconds = dev
                 .created
                 .parse::<u64>()
