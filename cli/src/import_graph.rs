@@ -40,6 +40,8 @@ const STAGES: &[&str] = &[
     "error",
     // Whole operations over the stages.
     "collection_docs",
+    "teardown",
+    "volume_backup",
     "worktree",
     "up",
     "mcp",
@@ -69,13 +71,8 @@ const UPWARD: &[(&str, &str, &str)] = &[
     ),
     (
         "container",
-        "compose",
-        "teardown and volume backups find a Compose project's siblings (one container::up for both is step 2)",
-    ),
-    (
-        "container",
         "sync",
-        "replace and down settle or stop the workspace sync; the remote workspace copy records its upload",
+        "replace settles the workspace sync; the remote workspace copy records its upload",
     ),
     (
         "compose",

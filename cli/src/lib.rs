@@ -26,6 +26,10 @@
 //!   the extensions `customizations.vscode.extensions` lists.
 //! - [`sync`]: two-way sync of the workspace with a container on a remote
 //!   engine: the daemon on the client, the peer in the container.
+//! - [`teardown`]: `devc down` and `devc stop` (and MCP's): the sync
+//!   stopped first, the container, its Compose project and its volumes.
+//! - [`volume_backup`]: `devc volumes`: backing up and restoring a dev
+//!   container's named volumes (its Compose project's included).
 //! - [`up`]: the whole of `devc up` as one call on a plain request
 //!   (configuration, `initializeCommand`, container or Compose, hooks,
 //!   extensions, the result), for `up`, `rebuild`, `worktree add` and MCP.
@@ -54,15 +58,16 @@
 //!    `image`;
 //! 3. `container` → `compose` → `lifecycle` → `attach` → `sync`;
 //! 4. `error` (it gathers every stage's error enum);
-//! 5. `collection_docs` → `worktree` → `up` → `mcp` → `commands`.
+//! 5. `collection_docs` → `teardown` → `volume_backup` → `worktree` → `up`
+//!    → `mcp` → `commands`.
 //!
 //! A unit test (`import_graph`) reads every file under `src/`, collects
 //! the `crate::<module>` paths outside comments and test modules, and fails
 //! naming the file and line of an import that points up this order, so no
 //! cycle between top-level modules can form. The few upward imports left
 //! (pipeline modules returning the edge `Error` until issue 14 step 3,
-//! `container` reaching `compose`, `lifecycle` and `sync`) are listed there,
-//! each with its reason; that list may only shrink.
+//! `container` and `compose` reaching `sync`) are listed there, each with
+//! its reason; that list may only shrink.
 
 pub mod attach;
 pub mod cache;
@@ -84,8 +89,10 @@ pub mod registry;
 pub mod shell;
 pub mod suggest;
 pub mod sync;
+pub mod teardown;
 pub mod templates;
 pub mod up;
+pub mod volume_backup;
 pub mod worktree;
 
 #[cfg(test)]

@@ -22,9 +22,8 @@
 //!   (still running, the remote user exists, the workspace writable);
 //! - [`up`]: finding the workspace's container by its identity labels and
 //!   deciding to reuse, start, replace or create it;
-//! - [`teardown`]: `down`, removing the container (and its project and
-//!   volumes);
-//! - [`volume_backup`]: backing up and restoring its named volumes;
+//! - [`owned_volumes`]: the named volumes a container's workspace owns
+//!   (labelled at creation, so `down --volumes` removes only those);
 //! - [`workspace_copy`]: the workspace in a volume on a remote engine.
 
 pub mod allowlist;
@@ -35,13 +34,16 @@ pub mod gpu;
 pub mod host_ports;
 pub mod lock;
 pub mod mount;
+pub mod owned_volumes;
 pub mod project;
 pub mod run_args;
-pub mod teardown;
 pub mod up;
 pub mod usable;
-pub mod volume_backup;
 pub mod workspace_copy;
+
+/// Label on the short-lived containers devc makes to write a volume
+/// (restoring a backup, migrating editor volumes).
+pub const HELPER_LABEL: &str = "devc.helper";
 
 /// Label holding a hash of what the container was created from, so `up`
 /// can tell that the configuration changed since.

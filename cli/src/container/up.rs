@@ -402,7 +402,7 @@ pub async fn create_planned(
         copy,
     } = planned;
     reporter.step(&format!("Creating container from {}", spec.image));
-    super::teardown::create_owned_volumes(engine, spec).await?;
+    super::owned_volumes::create_owned_volumes(engine, spec).await?;
     crate::container::editor_volumes::migrate_legacy(engine, spec, reporter)
         .await
         .map_err(ContainerError::from)?;

@@ -18,7 +18,7 @@
 //! `devc sync status|pause|resume|stop` talk to the daemon over a unix
 //! socket in its state folder ([`state`], [`control`]); `devc stop` and
 //! `devc down` stop it after a last full sync
-//! ([`crate::container::teardown`]), and `down --volumes` keeps a
+//! ([`crate::teardown`]), and `down --volumes` keeps a
 //! workspace volume whose changes may not have reached the client unless
 //! told otherwise.
 

@@ -11,10 +11,10 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 
 use crate::config::ResolvedConfig;
-use crate::container::teardown::{self, DownOptions};
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::printer::Reporter;
+use crate::teardown::{self, DownOptions};
 use crate::worktree;
 
 /// How the worktree operations read a worktree's configuration and reach
