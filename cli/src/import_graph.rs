@@ -30,6 +30,9 @@ const STAGES: &[&str] = &[
     "features",
     "templates",
     "image",
+    // The sync's file tree and state folder (the workspace copy records
+    // the sync's base).
+    "sync_state",
     // The container, Compose's services, the hooks, attaching, syncing.
     "container",
     "compose",
@@ -72,7 +75,7 @@ const UPWARD: &[(&str, &str, &str)] = &[
     (
         "container",
         "sync",
-        "replace settles the workspace sync; the remote workspace copy records its upload",
+        "container::up's replace settles the workspace sync first",
     ),
     (
         "compose",

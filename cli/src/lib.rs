@@ -26,6 +26,8 @@
 //!   the extensions `customizations.vscode.extensions` lists.
 //! - [`sync`]: two-way sync of the workspace with a container on a remote
 //!   engine: the daemon on the client, the peer in the container.
+//! - [`sync_state`]: the sync's file tree and state folder, below the
+//!   container stage, whose workspace copy records the sync's base.
 //! - [`teardown`]: `devc down` and `devc stop` (and MCP's): the sync
 //!   stopped first, the container, its Compose project and its volumes.
 //! - [`volume_backup`]: `devc volumes`: backing up and restoring a dev
@@ -55,7 +57,7 @@
 //!
 //! 1. leaves: `env`, `cache`, `suggest`, `interrupt`, `printer`, `shell`;
 //! 2. `config` → `registry` → `engine` → `features` → `templates` →
-//!    `image`;
+//!    `image` → `sync_state`;
 //! 3. `container` → `compose` → `lifecycle` → `attach` → `sync`;
 //! 4. `error` (it gathers every stage's error enum);
 //! 5. `collection_docs` → `teardown` → `volume_backup` → `worktree` → `up`
@@ -89,6 +91,7 @@ pub mod registry;
 pub mod shell;
 pub mod suggest;
 pub mod sync;
+pub mod sync_state;
 pub mod teardown;
 pub mod templates;
 pub mod up;
