@@ -72,16 +72,6 @@ const UPWARD: &[(&str, &str, &str)] = &[
         "error",
         "container::up returns the edge Error (issue 14 step 3: its own enum)",
     ),
-    (
-        "container",
-        "sync",
-        "container::up's replace settles the workspace sync first",
-    ),
-    (
-        "compose",
-        "sync",
-        "a Compose replace settles the workspace sync first, as container::up does",
-    ),
 ];
 
 /// One arrow: where it was first seen.

@@ -67,9 +67,8 @@
 //! the `crate::<module>` paths outside comments and test modules, and fails
 //! naming the file and line of an import that points up this order, so no
 //! cycle between top-level modules can form. The few upward imports left
-//! (pipeline modules returning the edge `Error` until issue 14 step 3,
-//! `container` and `compose` reaching `sync`) are listed there, each with
-//! its reason; that list may only shrink.
+//! (pipeline modules returning the edge `Error` until issue 14 step 3)
+//! are listed there, each with its reason; that list may only shrink.
 
 pub mod attach;
 pub mod cache;

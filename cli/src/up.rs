@@ -168,6 +168,9 @@ pub async fn up(
             ..Default::default()
         },
         gpu_availability: request.gpu_availability,
+        before_replace: Some(|engine, config, reporter| {
+            Box::pin(crate::sync::settle_before_replace(engine, config, reporter))
+        }),
     };
     let in_flight = InFlight::default();
     let run = async {

@@ -166,7 +166,9 @@ async fn replace_dev(
     .await?;
     wait_for_dependencies(engine, project, dev, reporter).await?;
     if let Some(old) = old {
-        crate::sync::settle_before_replace(engine, config, reporter).await;
+        if let Some(before_replace) = options.before_replace {
+            before_replace(engine, config, reporter).await;
+        }
         reporter.step(&format!("Removing container {}", short(&old.id)));
         engine
             .remove_container(&old.id, false)

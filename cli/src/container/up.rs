@@ -29,7 +29,20 @@ pub struct UpOptions {
     pub prepare: PrepareOptions,
     /// `--gpu-availability`.
     pub gpu_availability: super::gpu::GpuAvailability,
+    /// Run once the new image is ready, before the old container goes.
+    pub before_replace: Option<BeforeReplace>,
 }
+
+/// What the caller does before `up` replaces the workspace's container
+/// (single or Compose), once the new image is ready: [`crate::up`] settles
+/// and stops the workspace's two-way sync there
+/// ([`crate::sync::settle_before_replace`]), which this stage sits below.
+pub type BeforeReplace =
+    for<'a> fn(
+        &'a Engine,
+        &'a ResolvedConfig,
+        &'a dyn Reporter,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>;
 
 /// What `up` will do with what it found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -182,7 +195,9 @@ pub async fn up(
             // The image first: if the build fails, the old container stays.
             let image = image::prepare(engine, config, &options.prepare, reporter).await?;
             let gpus = gpus_for(engine, config, &image, options, reporter).await?;
-            crate::sync::settle_before_replace(engine, config, reporter).await;
+            if let Some(before_replace) = options.before_replace {
+                before_replace(engine, config, reporter).await;
+            }
             reporter.step(&format!("Removing container {}", short(&old.id)));
             reporter.outcome(Outcome::ContainerReplaced);
             let remove = async {

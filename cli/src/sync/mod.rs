@@ -24,7 +24,8 @@
 //! sync ([`crate::teardown`]), and `down --volumes` keeps a workspace
 //! volume whose changes may not have reached the client unless told
 //! otherwise. Before `up` replaces the container it settles and stops too
-//! ([`settle_before_replace`]).
+//! ([`settle_before_replace`], handed to the container stage by
+//! [`crate::up`]).
 
 pub mod control;
 pub mod daemon;
