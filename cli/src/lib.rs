@@ -66,9 +66,13 @@
 //! A unit test (`import_graph`) reads every file under `src/`, collects
 //! the `crate::<module>` paths outside comments and test modules, and fails
 //! naming the file and line of an import that points up this order, so no
-//! cycle between top-level modules can form. The few upward imports left
-//! (pipeline modules returning the edge `Error` until issue 14 step 3)
-//! are listed there, each with its reason; that list may only shrink.
+//! cycle between top-level modules can form. There are no exceptions
+//! (issue 14): a stage returns its own error enum, which may wrap the
+//! stages' below it and which [`error`] unwraps again; what a lower stage
+//! needs lives at or below it (`container::usable`, `container::project`,
+//! `sync_state`, `shell`); and what must happen at a higher stage's
+//! say-so is handed down by the caller (`up`'s sync settling before a
+//! replace).
 
 pub mod attach;
 pub mod cache;

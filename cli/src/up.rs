@@ -181,8 +181,11 @@ pub async fn up(
             crate::config::ImageSource::Compose(source) => {
                 crate::compose::up::up(&engine, &config, source, &options, reporter, &in_flight)
                     .await
+                    .map_err(Error::from)
             }
-            _ => container_up::up(&engine, &config, &options, reporter, &in_flight).await,
+            _ => container_up::up(&engine, &config, &options, reporter, &in_flight)
+                .await
+                .map_err(Error::from),
         };
         result.map(|result| (result, lock))
     };

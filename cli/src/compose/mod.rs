@@ -58,6 +58,15 @@ pub enum ComposeError {
         /// What to do next.
         next: String,
     },
+    /// The stages below, as `compose::up` meets them.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Engine(#[from] crate::engine::EngineError),
+    #[error(transparent)]
+    Image(#[from] crate::image::ImageError),
+    #[error(transparent)]
+    Container(#[from] crate::container::ContainerError),
 }
 
 impl ComposeError {
@@ -77,6 +86,10 @@ impl ComposeError {
                     .into(),
             ),
             Self::File(_) => None,
+            Self::Config(e) => e.hint(),
+            Self::Engine(e) => e.hint(),
+            Self::Image(e) => e.hint(),
+            Self::Container(e) => e.hint(),
         }
     }
 }
@@ -434,7 +447,7 @@ pub async fn ensure_project_is_ours(
     engine: &crate::engine::Engine,
     config: &ResolvedConfig,
     project: &Project,
-) -> Result<(), crate::error::Error> {
+) -> Result<(), ComposeError> {
     if !project.name_from_folder {
         return Ok(());
     }
@@ -445,8 +458,7 @@ pub async fn ensure_project_is_ours(
         return Err(ComposeError::ProjectTaken {
             project: project.name.clone(),
             other,
-        }
-        .into());
+        });
     }
     Ok(())
 }

@@ -90,6 +90,12 @@ pub enum ContainerError {
         "the remote user \"{user}\" does not exist in the container (no such entry in its /etc/passwd)"
     )]
     NoSuchUser { user: String },
+    /// The configuration, merged with an image's metadata, is invalid.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// The image the container is made from could not be had.
+    #[error(transparent)]
+    Image(#[from] crate::image::ImageError),
 }
 
 impl ContainerError {
@@ -112,6 +118,8 @@ impl ContainerError {
                 Some("create the missing folder or fix the mount's source in devcontainer.json".into())
             }
             Self::Engine(e) => e.hint(),
+            Self::Config(e) => e.hint(),
+            Self::Image(e) => e.hint(),
             Self::Invalid { .. } => None,
             Self::RunArgs { hint, .. } => hint.clone(),
             Self::Allowlist { hint, .. } => Some(hint.clone()),

@@ -18,7 +18,6 @@ use super::{CONFIG_HASH_LABEL, ContainerError};
 use crate::config::{MergedConfig, ResolvedConfig};
 use crate::engine::spec::ContainerSpec;
 use crate::engine::{ContainerInfo, Engine, EngineError};
-use crate::error::Error;
 use crate::image::{self, PrepareOptions};
 use crate::printer::{Outcome, Reporter};
 
@@ -151,7 +150,7 @@ pub async fn up(
     options: &UpOptions,
     reporter: &dyn Reporter,
     in_flight: &InFlight,
-) -> Result<UpResult, Error> {
+) -> Result<UpResult, ContainerError> {
     let existing = find(engine, config).await?;
     let action = decide(existing.as_ref(), options);
     if matches!(action, Action::Create | Action::Replace) {
@@ -188,8 +187,7 @@ pub async fn up(
         (Action::FailNoContainer, _) => {
             return Err(ContainerError::ExpectedExisting {
                 workspace: config.local_workspace_folder.display().to_string(),
-            }
-            .into());
+            });
         }
         (Action::Replace, Some(old)) => {
             // The image first: if the build fails, the old container stays.
@@ -224,9 +222,9 @@ pub async fn up(
                     // Two containers with the same labels must not stay.
                     (Err(error), Ok(new)) => {
                         let _ = engine.remove_container(&new.id, true).await;
-                        return Err(error.into());
+                        return Err(error);
                     }
-                    (Err(error), Err(_)) => return Err(error.into()),
+                    (Err(error), Err(_)) => return Err(error),
                 }
             } else {
                 remove.await?;
@@ -258,7 +256,7 @@ pub async fn enforce(
     allow: &crate::config::network::Allowlist,
     action: Action,
     reporter: &dyn Reporter,
-) -> Result<super::allowlist::Report, Error> {
+) -> Result<super::allowlist::Report, ContainerError> {
     reporter.step(&format!(
         "Restricting outbound traffic to {} allowed destination(s)",
         allow.len()
@@ -271,7 +269,7 @@ pub async fn enforce(
             } else {
                 let _ = engine.stop_container(id).await;
             }
-            Err(error.into())
+            Err(error)
         }
     }
 }
@@ -284,7 +282,7 @@ pub async fn gpus_for(
     image: &image::PreparedImage,
     options: &UpOptions,
     reporter: &dyn Reporter,
-) -> Result<Option<crate::engine::spec::GpuRequest>, Error> {
+) -> Result<Option<crate::engine::spec::GpuRequest>, ContainerError> {
     // `plan` merges again and reports what the merge has to say.
     let merged = MergedConfig::for_image(
         config,
@@ -311,7 +309,7 @@ async fn create(
     gpus: Option<crate::engine::spec::GpuRequest>,
     reporter: &dyn Reporter,
     in_flight: &InFlight,
-) -> Result<ContainerInfo, Error> {
+) -> Result<ContainerInfo, ContainerError> {
     let mut planned = plan(engine, config, image, None, reporter).await?;
     // A `--gpus` in runArgs says exactly which GPUs; it wins.
     if planned.spec.gpus.is_none() {
@@ -342,7 +340,7 @@ pub async fn plan(
     image: &image::PreparedImage,
     command: Option<&[String]>,
     reporter: &dyn Reporter,
-) -> Result<Planned, Error> {
+) -> Result<Planned, ContainerError> {
     let mut merged = MergedConfig::for_image(config, &image.name, &image.info.labels, reporter)?;
     if command.is_some() {
         // The spec's default for Compose: the service's own command runs.
@@ -409,7 +407,7 @@ pub async fn create_planned(
     planned: &Planned,
     reporter: &dyn Reporter,
     in_flight: &InFlight,
-) -> Result<ContainerInfo, Error> {
+) -> Result<ContainerInfo, ContainerError> {
     let Planned {
         spec,
         user,
@@ -444,8 +442,7 @@ pub async fn create_planned(
         return Err(ContainerError::StartFailed {
             id: short(&id).to_string(),
             message,
-        }
-        .into());
+        });
     }
     let grace = if runs_own_command(spec) {
         super::usable::EXIT_GRACE
@@ -468,7 +465,7 @@ pub async fn create_planned(
         if super::usable::mounted_from_host(spec, workspace_folder) {
             super::usable::probe_workspace(engine, &id, user, workspace_folder, reporter).await;
         }
-        Ok::<_, Error>(info)
+        Ok::<_, ContainerError>(info)
     };
     // The editor links (one exec) need nothing the checks do: beside them,
     // they add no time to a creation. Their warnings count once it works.
@@ -482,12 +479,12 @@ pub async fn create_planned(
         Ok(info)
     });
     let finished = match (exited, checked) {
-        (Some(exited), _) => Err(Error::from(exited)),
+        (Some(exited), _) => Err(exited),
         (None, Ok(info)) => Ok(info),
         // An exec that failed because the container stopped meanwhile is
         // reported as the stop it is.
         (None, Err(error)) => Err(match super::usable::exited(engine, &id).await {
-            Some(exited) => Error::from(exited),
+            Some(exited) => exited,
             None => error,
         }),
     };
@@ -522,9 +519,9 @@ fn runs_own_command(spec: &ContainerSpec) -> bool {
 
 /// After starting an existing container: it must still run (the
 /// container is left as it is when it does not).
-pub async fn check_started(engine: &Engine, id: &str) -> Result<(), Error> {
+pub async fn check_started(engine: &Engine, id: &str) -> Result<(), ContainerError> {
     match super::usable::exited(engine, id).await {
-        Some(exited) => Err(exited.into()),
+        Some(exited) => Err(exited),
         None => Ok(()),
     }
 }
