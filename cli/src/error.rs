@@ -3,7 +3,15 @@
 //! Each pipeline module has its own `thiserror` enum that keeps its
 //! `#[source]`; this enum only gathers them so the edge can print
 //! `error:`, `caused by:` and `hint:` lines and pick an exit code.
+//!
+//! A stage's enum may wrap the errors of the stages below it (`container`
+//! wraps `config` and `image`, `compose` and `attach` wrap `container`);
+//! the conversions here unwrap those again (issue 14 step 3), so
+//! [`Error::kind`], the hints and the `caused by:` chain see the same
+//! shapes as when each stage returned this enum itself.
 
+use crate::attach::AttachError;
+use crate::compose::ComposeError;
 use crate::config::ConfigError;
 use crate::container::ContainerError;
 use crate::engine::EngineError;
@@ -18,13 +26,13 @@ pub enum Error {
     #[error(transparent)]
     Image(#[from] ImageError),
     #[error(transparent)]
-    Container(#[from] ContainerError),
+    Container(ContainerError),
     #[error(transparent)]
-    Compose(#[from] crate::compose::ComposeError),
+    Compose(ComposeError),
     #[error(transparent)]
     Lifecycle(#[from] crate::lifecycle::LifecycleError),
     #[error(transparent)]
-    Attach(#[from] crate::attach::AttachError),
+    Attach(AttachError),
     #[error(transparent)]
     Sync(#[from] crate::sync::SyncError),
     /// The command line asks for something devc cannot do (exit 2, as
@@ -44,6 +52,43 @@ pub enum Error {
     /// A signal ended the command (see [`crate::interrupt`]).
     #[error("interrupted by {0}")]
     Interrupted(crate::interrupt::Signal),
+}
+
+/// A container error wrapping a lower stage's is that stage's error again.
+impl From<ContainerError> for Error {
+    fn from(error: ContainerError) -> Self {
+        match error {
+            ContainerError::Config(e) => Self::Config(e),
+            ContainerError::Image(e) => Self::Image(e),
+            other => Self::Container(other),
+        }
+    }
+}
+
+/// A Compose error wrapping a lower stage's is that stage's error again.
+impl From<ComposeError> for Error {
+    fn from(error: ComposeError) -> Self {
+        match error {
+            ComposeError::Config(e) => Self::Config(e),
+            ComposeError::Engine(e) => Self::Engine(e),
+            ComposeError::Image(e) => Self::Image(e),
+            ComposeError::Container(e) => Self::from(e),
+            other => Self::Compose(other),
+        }
+    }
+}
+
+/// An attach error wrapping a lower stage's is that stage's error again;
+/// a bad request of the command line is a usage error (exit 2).
+impl From<AttachError> for Error {
+    fn from(error: AttachError) -> Self {
+        match error {
+            AttachError::Config(e) => Self::Config(e),
+            AttachError::Container(e) => Self::from(e),
+            AttachError::Usage { message, hint } => Self::Usage { message, hint },
+            other => Self::Attach(other),
+        }
+    }
 }
 
 /// A bad `--remote-env` flag is a usage error (exit 2), whichever command
@@ -246,5 +291,123 @@ mod tests {
         for (error, code) in cases {
             assert_eq!(error.exit_code(), code, "{error:?}");
         }
+    }
+
+    /// Issue 14 step 3: a lower stage's error wrapped in `container`'s,
+    /// `compose`'s or `attach`'s enum reaches the edge as the same error
+    /// (exit code, message, causes, hint) as when returned directly.
+    #[test]
+    fn wrapped_errors_keep_their_exit_codes_and_reports() {
+        use crate::attach::AttachError;
+        use crate::compose::ComposeError;
+        let unreachable = || EngineError::Unreachable {
+            endpoint: "unix:///x".into(),
+            reason: "gone".into(),
+        };
+        let build = || ImageError::BuildFailed {
+            message: "RUN false".into(),
+            last_lines: vec!["step 2".into()],
+        };
+        let missing = || ConfigError::Missing {
+            path: "/w/.devcontainer/devcontainer.json".into(),
+        };
+        let cases: Vec<(Error, Error, u8)> = vec![
+            // An image build failure (5).
+            (
+                ContainerError::Image(build()).into(),
+                Error::Image(build()),
+                5,
+            ),
+            (
+                ComposeError::Image(build()).into(),
+                Error::Image(build()),
+                5,
+            ),
+            (
+                ComposeError::Container(ContainerError::Image(build())).into(),
+                Error::Image(build()),
+                5,
+            ),
+            (
+                AttachError::Container(ContainerError::Image(build())).into(),
+                Error::Image(build()),
+                5,
+            ),
+            // The engine unreachable (4), however it is wrapped.
+            (
+                ContainerError::Image(ImageError::Engine(unreachable())).into(),
+                Error::Image(ImageError::Engine(unreachable())),
+                4,
+            ),
+            (
+                ComposeError::Engine(unreachable()).into(),
+                Error::Engine(unreachable()),
+                4,
+            ),
+            (
+                ComposeError::Container(ContainerError::Engine(unreachable())).into(),
+                Error::Container(ContainerError::Engine(unreachable())),
+                4,
+            ),
+            (
+                AttachError::Container(ContainerError::Engine(unreachable())).into(),
+                Error::Container(ContainerError::Engine(unreachable())),
+                4,
+            ),
+            // The configuration (3).
+            (
+                ContainerError::Config(missing()).into(),
+                Error::Config(missing()),
+                3,
+            ),
+            (
+                ComposeError::Config(missing()).into(),
+                Error::Config(missing()),
+                3,
+            ),
+            (
+                AttachError::Config(missing()).into(),
+                Error::Config(missing()),
+                3,
+            ),
+            // A bad request to `devc forward` or `devc ssh-config` (2).
+            (
+                AttachError::usage("nothing to forward", Some("list ports")).into(),
+                Error::usage("nothing to forward", Some("list ports")),
+                2,
+            ),
+            // A container that stopped right after starting (1, as when
+            // it was the lifecycle's error).
+            (
+                ComposeError::Container(ContainerError::Exited {
+                    what: "the dev container x".into(),
+                    code: 1,
+                    last_lines: Vec::new(),
+                })
+                .into(),
+                Error::Container(ContainerError::Exited {
+                    what: "the dev container x".into(),
+                    code: 1,
+                    last_lines: Vec::new(),
+                }),
+                1,
+            ),
+        ];
+        for (wrapped, direct, code) in cases {
+            assert_eq!(wrapped.exit_code(), code, "{wrapped:?}");
+            assert_eq!(wrapped.report(), direct.report(), "{wrapped:?}");
+            assert_eq!(format!("{wrapped:?}"), format!("{direct:?}"));
+        }
+        // No stage below the lifecycle wraps its errors: a failed hook is
+        // the lifecycle's own error at the edge, exit 6.
+        let hook = Error::Lifecycle(crate::lifecycle::LifecycleError::Failed {
+            hook: "postCreateCommand",
+            name: String::new(),
+            origin: "devcontainer.json".into(),
+            command: "false".into(),
+            code: 1,
+            last_lines: Vec::new(),
+        });
+        assert_eq!(hook.exit_code(), 6);
     }
 }

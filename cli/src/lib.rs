@@ -15,7 +15,8 @@
 //! - [`compose`]: Docker Compose configurations: the Compose files, the
 //!   project's networks, volumes and service containers.
 //! - [`container`]: the container spec (mounts, env, `runArgs`), identity
-//!   labels, find-or-create-or-start.
+//!   labels, find-or-create-or-start, the checks a started container
+//!   passes, a Compose project's containers by their labels.
 //! - [`lifecycle`]: hooks in order, markers, the user's environment,
 //!   secrets and dotfiles.
 //! - [`engine`]: the only module that talks to the Docker Engine API
@@ -25,6 +26,12 @@
 //!   the extensions `customizations.vscode.extensions` lists.
 //! - [`sync`]: two-way sync of the workspace with a container on a remote
 //!   engine: the daemon on the client, the peer in the container.
+//! - [`sync_state`]: the sync's file tree and state folder, below the
+//!   container stage, whose workspace copy records the sync's base.
+//! - [`teardown`]: `devc down` and `devc stop` (and MCP's): the sync
+//!   stopped first, the container, its Compose project and its volumes.
+//! - [`volume_backup`]: `devc volumes`: backing up and restoring a dev
+//!   container's named volumes (its Compose project's included).
 //! - [`up`]: the whole of `devc up` as one call on a plain request
 //!   (configuration, `initializeCommand`, container or Compose, hooks,
 //!   extensions, the result), for `up`, `rebuild`, `worktree add` and MCP.
@@ -41,26 +48,31 @@
 //! - [`interrupt`]: Ctrl-C, SIGTERM and SIGHUP for a whole command.
 //! - [`printer`]: all user-facing output; [`error`]: error kinds, hints and
 //!   exit codes; [`env`]: every environment variable devc reads;
-//!   [`suggest`]: "did you mean" for misspelt names.
+//!   [`suggest`]: "did you mean" for misspelt names; [`shell`]: quoting
+//!   for the `sh` scripts devc runs in containers.
 //!
 //! # Stage order
 //!
 //! A module imports only modules before it in this order (lowest first):
 //!
-//! 1. leaves: `env`, `cache`, `suggest`, `interrupt`, `printer`;
+//! 1. leaves: `env`, `cache`, `suggest`, `interrupt`, `printer`, `shell`;
 //! 2. `config` → `registry` → `engine` → `features` → `templates` →
-//!    `image`;
+//!    `image` → `sync_state`;
 //! 3. `container` → `compose` → `lifecycle` → `attach` → `sync`;
 //! 4. `error` (it gathers every stage's error enum);
-//! 5. `collection_docs` → `worktree` → `up` → `mcp` → `commands`.
+//! 5. `collection_docs` → `teardown` → `volume_backup` → `worktree` → `up`
+//!    → `mcp` → `commands`.
 //!
 //! A unit test (`import_graph`) reads every file under `src/`, collects
 //! the `crate::<module>` paths outside comments and test modules, and fails
 //! naming the file and line of an import that points up this order, so no
-//! cycle between top-level modules can form. The few upward imports left
-//! (pipeline modules returning the edge `Error` until issue 14 step 3,
-//! `container` reaching `compose`, `lifecycle` and `sync`) are listed there,
-//! each with its reason; that list may only shrink.
+//! cycle between top-level modules can form. There are no exceptions
+//! (issue 14): a stage returns its own error enum, which may wrap the
+//! stages' below it and which [`error`] unwraps again; what a lower stage
+//! needs lives at or below it (`container::usable`, `container::project`,
+//! `sync_state`, `shell`); and what must happen at a higher stage's
+//! say-so is handed down by the caller (`up`'s sync settling before a
+//! replace).
 
 pub mod attach;
 pub mod cache;
@@ -79,10 +91,14 @@ pub mod lifecycle;
 pub mod mcp;
 pub mod printer;
 pub mod registry;
+pub mod shell;
 pub mod suggest;
 pub mod sync;
+pub mod sync_state;
+pub mod teardown;
 pub mod templates;
 pub mod up;
+pub mod volume_backup;
 pub mod worktree;
 
 #[cfg(test)]

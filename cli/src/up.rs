@@ -168,6 +168,9 @@ pub async fn up(
             ..Default::default()
         },
         gpu_availability: request.gpu_availability,
+        before_replace: Some(|engine, config, reporter| {
+            Box::pin(crate::sync::settle_before_replace(engine, config, reporter))
+        }),
     };
     let in_flight = InFlight::default();
     let run = async {
@@ -178,8 +181,11 @@ pub async fn up(
             crate::config::ImageSource::Compose(source) => {
                 crate::compose::up::up(&engine, &config, source, &options, reporter, &in_flight)
                     .await
+                    .map_err(Error::from)
             }
-            _ => container_up::up(&engine, &config, &options, reporter, &in_flight).await,
+            _ => container_up::up(&engine, &config, &options, reporter, &in_flight)
+                .await
+                .map_err(Error::from),
         };
         result.map(|result| (result, lock))
     };
@@ -246,7 +252,7 @@ pub async fn up(
     });
     // The reference CLI's result names a Compose configuration's project.
     if matches!(config.image, crate::config::ImageSource::Compose(_))
-        && let Some(project) = listed.labels.get(crate::compose::PROJECT_LABEL)
+        && let Some(project) = listed.labels.get(crate::container::project::PROJECT_LABEL)
     {
         out["composeProjectName"] = json!(project);
     }

@@ -18,7 +18,6 @@ use super::inject::{self, AgentBinary};
 use super::target;
 use crate::config::ResolvedConfig;
 use crate::engine::{ContainerInfo, Engine, ExecChunk, ExecPipe, ExecRequest};
-use crate::error::Error;
 use crate::printer::{Reporter, Silent};
 
 /// Who and where the agent runs as.
@@ -44,7 +43,7 @@ pub async fn stdio_session(
     engine: &Engine,
     config: &ResolvedConfig,
     reporter: &dyn Reporter,
-) -> Result<i64, Error> {
+) -> Result<i64, AttachError> {
     let attached = target::running(engine, config, reporter).await?;
     let key = HostKey::load_or_create()?;
     let (env, unset) = attached.environment(engine, &[], reporter).await;

@@ -28,7 +28,6 @@ use super::hostkey::HostKey;
 use super::target;
 use crate::config::{MergedConfig, ResolvedConfig};
 use crate::engine::{Engine, ExecChunk};
-use crate::error::Error;
 use crate::printer::Reporter;
 
 /// One port to forward.
@@ -71,16 +70,16 @@ pub async fn serve_ports(
     ports: &[String],
     reporter: &dyn Reporter,
     opened: &mut dyn FnMut(&Forwarded),
-) -> Result<(), Error> {
+) -> Result<(), AttachError> {
     let attached = target::running(engine, config, reporter).await?;
     let ports = if ports.is_empty() {
         configured_ports(&attached.merged)
     } else {
         ports.iter().map(|p| parse_port(p)).collect()
     }
-    .map_err(|e| Error::usage(e, None))?;
+    .map_err(|e| AttachError::usage(e, None))?;
     if ports.is_empty() {
-        return Err(Error::usage(
+        return Err(AttachError::usage(
             "nothing to forward",
             Some("list ports in forwardPorts, or pass them: `devc forward 3000`"),
         ));
@@ -92,7 +91,7 @@ pub async fn serve_ports(
         let listener = bind(&spec).await?;
         let local = listener
             .local_addr()
-            .map_err(|e| Error::failed(format!("binding a local port: {e}"), None))?;
+            .map_err(|e| AttachError::LocalPort(e.to_string()))?;
         let label = spec
             .label
             .as_deref()
@@ -118,10 +117,7 @@ pub async fn serve_ports(
     }
     tokio::select! {
         _ = tokio::signal::ctrl_c() => Ok(()),
-        _ = tunnel.closed() => Err(Error::failed(
-            "the connection to the container ended",
-            Some("is the container still running? `devc up` starts it again"),
-        )),
+        _ = tunnel.closed() => Err(AttachError::ConnectionEnded),
     }
 }
 

@@ -92,11 +92,35 @@ pub enum AttachError {
     },
     #[error("{0}")]
     Protocol(String),
+    /// A request devc cannot act on (exit 2, as the command line's own).
+    #[error("{message}")]
+    Usage {
+        message: String,
+        hint: Option<String>,
+    },
+    #[error("cannot find the devc binary: {0}")]
+    NoBinary(String),
+    #[error("binding a local port: {0}")]
+    LocalPort(String),
+    #[error("the connection to the container ended")]
+    ConnectionEnded,
+    /// The workspace's container, as `attach` finds it.
+    #[error(transparent)]
+    Container(#[from] crate::container::ContainerError),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
     #[error("{0}")]
     Other(String),
 }
 
 impl AttachError {
+    pub fn usage(message: impl Into<String>, hint: Option<&str>) -> Self {
+        Self::Usage {
+            message: message.into(),
+            hint: hint.map(str::to_string),
+        }
+    }
+
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         Self::Io {
             context: context.into(),
@@ -107,6 +131,12 @@ impl AttachError {
     pub fn hint(&self) -> Option<String> {
         match self {
             Self::Engine(e) => e.hint(),
+            Self::Container(e) => e.hint(),
+            Self::Config(e) => e.hint(),
+            Self::Usage { hint, .. } => hint.clone(),
+            Self::ConnectionEnded => {
+                Some("is the container still running? `devc up` starts it again".into())
+            }
             Self::Architecture { .. } => Some(
                 "run devc on a host of the container's architecture, or use `devc exec` / `devc shell`, which need no agent"
                     .into(),

@@ -39,7 +39,6 @@ use super::target;
 use crate::config::ResolvedConfig;
 use crate::config::names::{self, InvalidName};
 use crate::engine::Engine;
-use crate::error::Error;
 use crate::printer::Reporter;
 
 /// What a host block says.
@@ -86,7 +85,7 @@ pub async fn host_block(
     engine: Option<&Engine>,
     request: &BlockRequest<'_>,
     reporter: &dyn Reporter,
-) -> Result<HostBlock, Error> {
+) -> Result<HostBlock, AttachError> {
     let config = request.config;
     let key = HostKey::load_or_create()?;
     let known_hosts = key.write_known_hosts()?;
@@ -122,7 +121,7 @@ pub async fn host_block(
     let alias = match request.host {
         Some(name) if name.ends_with(".devc") => name.to_string(),
         Some(name) => {
-            return Err(Error::usage(
+            return Err(AttachError::usage(
                 format!("the host name \"{name}\" must end in .devc"),
                 Some("the pinned host key in devc's known_hosts covers *.devc"),
             ));
@@ -147,9 +146,8 @@ pub async fn host_block(
 }
 
 /// This devc, as an absolute path for the ProxyCommand.
-pub fn devc_path() -> Result<PathBuf, Error> {
-    std::env::current_exe()
-        .map_err(|e| Error::failed(format!("cannot find the devc binary: {e}"), None))
+pub fn devc_path() -> Result<PathBuf, AttachError> {
+    std::env::current_exe().map_err(|e| AttachError::NoBinary(e.to_string()))
 }
 
 /// `<name>.devc` from a workspace folder: lower case, letters, digits,

@@ -1,11 +1,11 @@
 //! The running container a person attaches to, with the user, folder and
 //! environment `devc exec` would use.
 
+use super::AttachError;
 use super::endpoint::AgentTarget;
 use crate::config::{MergedConfig, ResolvedConfig};
 use crate::container::find;
 use crate::engine::{ContainerInfo, Engine, ExecRequest};
-use crate::error::Error;
 use crate::lifecycle::{self, RemoteEnv};
 use crate::printer::Reporter;
 
@@ -21,7 +21,7 @@ pub async fn running(
     engine: &Engine,
     config: &ResolvedConfig,
     reporter: &dyn Reporter,
-) -> Result<Attached, Error> {
+) -> Result<Attached, AttachError> {
     let container = find::find_running(engine, config).await?;
     Attached::new(config, container, reporter)
 }
@@ -33,7 +33,7 @@ impl Attached {
         config: &ResolvedConfig,
         container: ContainerInfo,
         reporter: &dyn Reporter,
-    ) -> Result<Self, Error> {
+    ) -> Result<Self, AttachError> {
         let merged = find::merged_for(config, &container, reporter)?;
         let user = merged.remote_user(&container.user);
         Ok(Attached {

@@ -1,11 +1,11 @@
 //! `devc down`: remove the workspace's dev container (and, for a Compose
-//! configuration, its project); see [`crate::container::teardown`].
+//! configuration, its project); see [`crate::teardown`].
 
 use clap::Args;
 
 use super::{Context, WorkspaceArgs};
-use crate::container::teardown::{self, DownOptions};
 use crate::error::Error;
+use crate::teardown::{self, DownOptions};
 
 #[derive(Debug, Args)]
 pub struct DownArgs {

@@ -10,12 +10,12 @@ use serde_json::{Map, Value, json};
 use super::{ConfigOverrideArgs, Context, WorkspaceArgs};
 use crate::attach::target::Attached;
 use crate::container::find;
-use crate::container::teardown::{self, DownOptions};
 use crate::engine::LogsRequest;
 use crate::error::Error;
 use crate::interrupt::Interrupt;
 use crate::mcp::capped::{Capped, Keep, ProgressLog};
 use crate::mcp::{self, Call, Cancelled, Devc, Failure};
+use crate::teardown::{self, DownOptions};
 use crate::up::UpRequest;
 use crate::worktree::manage;
 

@@ -368,7 +368,7 @@ impl Context {
             docker_host: self.docker_host.as_deref(),
             host,
         };
-        crate::attach::ssh_config::host_block(engine.as_ref(), &request, &self.printer).await
+        Ok(crate::attach::ssh_config::host_block(engine.as_ref(), &request, &self.printer).await?)
     }
 
     /// Reads the workspace's configuration and reports its warnings.

@@ -1,11 +1,11 @@
 //! `devc stop`: stop the workspace's dev container (it keeps its state);
-//! see [`crate::container::teardown::stop`].
+//! see [`crate::teardown::stop`].
 
 use clap::Args;
 
 use super::{Context, WorkspaceArgs};
-use crate::container::teardown;
 use crate::error::Error;
+use crate::teardown;
 
 #[derive(Debug, Args)]
 pub struct StopArgs {

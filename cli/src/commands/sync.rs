@@ -10,7 +10,8 @@ use serde_json::json;
 
 use super::{Context, WorkspaceArgs};
 use crate::error::Error;
-use crate::sync::{self, StateDir, control};
+use crate::sync::{self, control};
+use crate::sync_state::state::{StateDir, Status};
 
 #[derive(Debug, Args)]
 pub struct SyncArgs {
@@ -129,7 +130,7 @@ pub async fn run(ctx: &Context, args: SyncArgs) -> Result<u8, Error> {
 }
 
 /// The result line and a sentence for people.
-fn print_status(ctx: &Context, dir: &StateDir, status: Option<&sync::Status>, running: bool) {
+fn print_status(ctx: &Context, dir: &StateDir, status: Option<&Status>, running: bool) {
     ctx.printer.result(&json!({
         "outcome": "success",
         "running": running,

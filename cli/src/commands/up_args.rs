@@ -109,7 +109,12 @@ impl UpArgs {
                     let mut opened = |f: &forward::Forwarded| ctx.printer.result(&f.result());
                     let serve =
                         forward::serve_ports(&engine, &config, &[], &ctx.printer, &mut opened);
-                    return interrupt.guard(serve).await.unwrap_or(Ok(())).map(|()| 0);
+                    return interrupt
+                        .guard(serve)
+                        .await
+                        .unwrap_or(Ok(()))
+                        .map(|()| 0)
+                        .map_err(Error::from);
                 }
                 Ok(0)
             }

@@ -1,15 +1,15 @@
 //! `devc volumes`: the dev container's named volumes — list them, back
 //! them up to tar files, restore them into a rebuilt or new container. The
-//! work is done in [`crate::container::volume_backup`].
+//! work is done in [`crate::volume_backup`].
 
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
 use super::{Context, WorkspaceArgs};
-use crate::container::volume_backup::{self, BackupOptions, Mounted, RestoreOptions};
 use crate::engine::{Engine, VolumeMount};
 use crate::error::Error;
+use crate::volume_backup::{self, BackupOptions, Mounted, RestoreOptions};
 
 #[derive(Debug, Args)]
 pub struct VolumesArgs {

@@ -22,10 +22,9 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 use crate::config::{ComposeSource, ResolvedConfig};
+use crate::container::project::{PROJECT_LABEL, SERVICE_LABEL, project_containers};
 use service::Service;
 
-pub const PROJECT_LABEL: &str = "com.docker.compose.project";
-pub const SERVICE_LABEL: &str = "com.docker.compose.service";
 const NETWORK_LABEL: &str = "com.docker.compose.network";
 const VOLUME_LABEL: &str = "com.docker.compose.volume";
 /// The Compose release whose labels devc writes ([`hash::COMPOSE_VERSION`]).
@@ -59,6 +58,15 @@ pub enum ComposeError {
         /// What to do next.
         next: String,
     },
+    /// The stages below, as `compose::up` meets them.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Engine(#[from] crate::engine::EngineError),
+    #[error(transparent)]
+    Image(#[from] crate::image::ImageError),
+    #[error(transparent)]
+    Container(#[from] crate::container::ContainerError),
 }
 
 impl ComposeError {
@@ -78,6 +86,10 @@ impl ComposeError {
                     .into(),
             ),
             Self::File(_) => None,
+            Self::Config(e) => e.hint(),
+            Self::Engine(e) => e.hint(),
+            Self::Image(e) => e.hint(),
+            Self::Container(e) => e.hint(),
         }
     }
 }
@@ -338,7 +350,7 @@ pub async fn siblings(
     let Some(project) = project_of(config, container) else {
         return Ok(Vec::new());
     };
-    Ok(up::project_containers(engine, &project)
+    Ok(project_containers(engine, &project)
         .await?
         .into_iter()
         .filter(|c| container.is_none_or(|own| c.id != own.id))
@@ -435,19 +447,18 @@ pub async fn ensure_project_is_ours(
     engine: &crate::engine::Engine,
     config: &ResolvedConfig,
     project: &Project,
-) -> Result<(), crate::error::Error> {
+) -> Result<(), ComposeError> {
     if !project.name_from_folder {
         return Ok(());
     }
-    let containers = up::project_containers(engine, &project.name)
+    let containers = project_containers(engine, &project.name)
         .await
         .map_err(crate::container::ContainerError::from)?;
     if let Some(other) = containers.iter().find_map(|c| other_workspace(c, config)) {
         return Err(ComposeError::ProjectTaken {
             project: project.name.clone(),
             other,
-        }
-        .into());
+        });
     }
     Ok(())
 }

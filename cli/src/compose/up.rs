@@ -4,14 +4,14 @@
 
 use std::collections::BTreeMap;
 
-use super::{PROJECT_LABEL, Project, SERVICE_LABEL, service::Service};
+use super::{ComposeError, Project, service::Service};
 use crate::config::resolved::DockerfileBuild;
 use crate::config::{ComposeSource, ImageSource, ResolvedConfig};
+use crate::container::project::{PROJECT_LABEL, SERVICE_LABEL};
 use crate::container::up::{self as container_up, Action, InFlight, UpOptions, UpResult};
 use crate::container::{ContainerError, run_args};
 use crate::engine::spec::ContainerSpec;
 use crate::engine::{ContainerInfo, Engine, short};
-use crate::error::Error;
 use crate::image::{self, PreparedImage};
 use crate::printer::{Outcome, Reporter};
 
@@ -28,7 +28,7 @@ pub async fn up(
     options: &UpOptions,
     reporter: &dyn Reporter,
     in_flight: &InFlight,
-) -> Result<UpResult, Error> {
+) -> Result<UpResult, ComposeError> {
     let existing = container_up::find(engine, config).await?;
     let action = container_up::decide(existing.as_ref(), options);
     let container = match (action, existing) {
@@ -44,7 +44,7 @@ pub async fn up(
             .into());
         }
         (action, existing) => {
-            let project = Project::load(config, source).map_err(Error::from)?;
+            let project = Project::load(config, source)?;
             super::ensure_project_is_ours(engine, config, &project).await?;
             warn_ignored(config, &project, reporter);
             let (before, after) = split_order(&project)?;
@@ -154,7 +154,7 @@ async fn replace_dev(
     options: &UpOptions,
     reporter: &dyn Reporter,
     in_flight: &InFlight,
-) -> Result<ContainerInfo, Error> {
+) -> Result<ContainerInfo, ComposeError> {
     let dev = &project.services[&project.service];
     let image = dev_image(engine, config, dev, &options.prepare, reporter).await?;
     // hostRequirements.gpu, settled before any service is touched (issue 10).
@@ -165,7 +165,9 @@ async fn replace_dev(
     .await?;
     wait_for_dependencies(engine, project, dev, reporter).await?;
     if let Some(old) = old {
-        crate::sync::settle_before_replace(engine, config, reporter).await;
+        if let Some(before_replace) = options.before_replace {
+            before_replace(engine, config, reporter).await;
+        }
         reporter.step(&format!("Removing container {}", short(&old.id)));
         engine
             .remove_container(&old.id, false)
@@ -180,7 +182,7 @@ async fn replace_dev(
 
 /// The services to start before the dev container (what it depends on)
 /// and after it (the rest of `runServices`), each in dependency order.
-fn split_order(project: &Project) -> Result<(Vec<String>, Vec<String>), Error> {
+fn split_order(project: &Project) -> Result<(Vec<String>, Vec<String>), ComposeError> {
     let all = super::service::start_order(&project.services, &project.run_services)?;
     let mut before =
         super::service::start_order(&project.services, std::slice::from_ref(&project.service))?;
@@ -222,7 +224,7 @@ async fn bring_up(
     order: &[String],
     options: &UpOptions,
     reporter: &dyn Reporter,
-) -> Result<(), Error> {
+) -> Result<(), ComposeError> {
     let mut with_dev = order.to_vec();
     with_dev.push(project.service.clone());
     for (name, driver, labels) in project.networks_to_create(&with_dev) {
@@ -363,7 +365,7 @@ async fn stale_reason(
     project: &Project,
     service: &Service,
     found: &ContainerInfo,
-) -> Result<Option<&'static str>, Error> {
+) -> Result<Option<&'static str>, ComposeError> {
     if found
         .labels
         .get(SERVICE_HASH_LABEL)
@@ -384,7 +386,7 @@ async fn shares_a_replaced_network(
     project: &Project,
     service: &Service,
     found: &ContainerInfo,
-) -> Result<bool, Error> {
+) -> Result<bool, ComposeError> {
     let Some(other) = service
         .network_mode
         .as_deref()
@@ -408,7 +410,7 @@ pub async fn wait_for_dependencies(
     project: &Project,
     service: &Service,
     reporter: &dyn Reporter,
-) -> Result<(), Error> {
+) -> Result<(), ComposeError> {
     for (dependency, condition) in &service.conditions {
         let Some(container) = service_container(engine, project, dependency).await? else {
             continue;
@@ -417,14 +419,13 @@ pub async fn wait_for_dependencies(
             "see why in its output (`docker logs {}`), fix it, then run `devc up` again",
             container.name
         );
-        let fail = |reason: String, next: &str| -> Error {
-            super::ComposeError::Dependency {
+        let fail = |reason: String, next: &str| -> ComposeError {
+            ComposeError::Dependency {
                 service: service.name.clone(),
                 dependency: dependency.clone(),
                 reason,
                 next: next.to_string(),
             }
-            .into()
         };
         let healthy = condition == "service_healthy";
         reporter.step(&format!(
@@ -516,7 +517,7 @@ async fn service_container(
     engine: &Engine,
     project: &Project,
     service: &str,
-) -> Result<Option<ContainerInfo>, Error> {
+) -> Result<Option<ContainerInfo>, ComposeError> {
     let labels = BTreeMap::from([
         (PROJECT_LABEL.to_string(), project.name.clone()),
         (SERVICE_LABEL.to_string(), service.to_string()),
@@ -555,7 +556,7 @@ async fn service_image(
     service: &Service,
     options: &UpOptions,
     reporter: &dyn Reporter,
-) -> Result<PreparedImage, Error> {
+) -> Result<PreparedImage, ComposeError> {
     let derived = ResolvedConfig {
         image: image_source(service),
         local_workspace_folder: project
@@ -575,7 +576,7 @@ pub async fn build(
     source: &ComposeSource,
     options: &crate::image::PrepareOptions,
     reporter: &dyn Reporter,
-) -> Result<PreparedImage, Error> {
+) -> Result<PreparedImage, ComposeError> {
     let project = Project::load(config, source)?;
     dev_image(
         engine,
@@ -594,7 +595,7 @@ async fn dev_image(
     service: &Service,
     options: &crate::image::PrepareOptions,
     reporter: &dyn Reporter,
-) -> Result<PreparedImage, Error> {
+) -> Result<PreparedImage, ComposeError> {
     let derived = dev_config(config, service);
     Ok(image::prepare(engine, &derived, options, reporter).await?)
 }
@@ -640,7 +641,7 @@ async fn create_dev(
     gpus: Option<crate::engine::spec::GpuRequest>,
     reporter: &dyn Reporter,
     in_flight: &InFlight,
-) -> Result<ContainerInfo, Error> {
+) -> Result<ContainerInfo, ComposeError> {
     let service = &project.services[&project.service];
     let derived = dev_config(config, service);
     let command = service_command(service, &image.info);
@@ -760,7 +761,7 @@ async fn compose_image_id(
     project: &Project,
     service: &Service,
     prepared: &PreparedImage,
-) -> Result<Option<String>, Error> {
+) -> Result<Option<String>, ComposeError> {
     let name = project.compose_image_name(&service.name);
     if service.image.is_none() {
         engine
@@ -804,7 +805,7 @@ impl SharedWorkspace {
         engine: &Engine,
         config: &ResolvedConfig,
         project: &Project,
-    ) -> Result<Option<Self>, Error> {
+    ) -> Result<Option<Self>, ComposeError> {
         use crate::container::workspace_copy;
         if !engine.endpoint().is_remote() {
             return Ok(None);
@@ -839,7 +840,7 @@ async fn remote_workspace(
     dev_service: bool,
     spec: &mut ContainerSpec,
     reporter: &dyn Reporter,
-) -> Result<Option<crate::container::workspace_copy::WorkspaceCopy>, Error> {
+) -> Result<Option<crate::container::workspace_copy::WorkspaceCopy>, ComposeError> {
     use crate::container::workspace_copy;
     let Some(workspace) = workspace else {
         return Ok(None);
@@ -916,13 +917,13 @@ fn apply_service(
     service: &Service,
     spec: &mut ContainerSpec,
     image_id: Option<&str>,
-) -> Result<(), Error> {
+) -> Result<(), ComposeError> {
     run_args::apply_run_args(&service.run_args, spec).map_err(|e| {
         let text = e.to_string();
-        Error::from(super::ComposeError::Invalid {
+        ComposeError::Invalid {
             property: format!("services.{}", service.name),
             message: text.strip_prefix("runArgs: ").unwrap_or(&text).to_string(),
-        })
+        }
     })?;
     spec.labels
         .extend(project.container_labels(&service.name, image_id));
@@ -975,7 +976,7 @@ async fn resolve_network_mode(
     engine: &Engine,
     project: &Project,
     spec: &mut ContainerSpec,
-) -> Result<(), Error> {
+) -> Result<(), ComposeError> {
     let Some(name) = spec
         .network_mode
         .as_deref()
@@ -985,11 +986,10 @@ async fn resolve_network_mode(
         return Ok(());
     };
     let Some(container) = service_container(engine, project, &name).await? else {
-        return Err(super::ComposeError::UnknownService {
+        return Err(ComposeError::UnknownService {
             name,
             referrer: None,
-        }
-        .into());
+        });
     };
     spec.network_mode = Some(format!("container:{}", container.id));
     spec.network_aliases.clear();
@@ -1065,19 +1065,6 @@ fn overlay(under: ContainerSpec, over: ContainerSpec) -> ContainerSpec {
     out.ipc_mode = over.ipc_mode.or(out.ipc_mode);
     out.pid_mode = over.pid_mode.or(out.pid_mode);
     out
-}
-
-/// Every container of the project (any service), for `stop` and `down`.
-pub async fn project_containers(
-    engine: &Engine,
-    project: &str,
-) -> Result<Vec<ContainerInfo>, crate::engine::EngineError> {
-    engine
-        .find_containers(&BTreeMap::from([(
-            PROJECT_LABEL.to_string(),
-            project.to_string(),
-        )]))
-        .await
 }
 
 #[cfg(test)]

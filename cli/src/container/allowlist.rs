@@ -30,8 +30,8 @@ use serde::Serialize;
 use super::ContainerError;
 use crate::config::network::{Allowlist, Destination, Net, PROPERTY};
 use crate::engine::{Engine, ExecRequest};
-use crate::lifecycle::markers::quote;
 use crate::printer::Reporter;
+use crate::shell::quote;
 
 /// The capability the rules need.
 pub const CAPABILITY: &str = "NET_ADMIN";

@@ -36,7 +36,7 @@
 use serde_json::Value;
 
 use crate::config::MergedConfig;
-use crate::container::volume_backup::HELPER_LABEL;
+use crate::container::HELPER_LABEL;
 use crate::engine::spec::{ContainerSpec, Mount, MountKind};
 use crate::engine::{Engine, EngineError, ExecRequest};
 use crate::printer::Reporter;

@@ -15,11 +15,15 @@
 //! - [`lock`]: one `up`/`build`/`set-up`/`down` at a time per workspace;
 //! - [`find`]: the workspace's container by its identity labels, and the
 //!   merged configuration in force for it;
+//! - [`project`]: the labels Docker Compose puts on a project's containers
+//!   and the lookup by project (Compose writes them, `down` and
+//!   [`usable`] read them);
+//! - [`usable`]: the checks a started container passes before any hook
+//!   (still running, the remote user exists, the workspace writable);
 //! - [`up`]: finding the workspace's container by its identity labels and
 //!   deciding to reuse, start, replace or create it;
-//! - [`teardown`]: `down`, removing the container (and its project and
-//!   volumes);
-//! - [`volume_backup`]: backing up and restoring its named volumes;
+//! - [`owned_volumes`]: the named volumes a container's workspace owns
+//!   (labelled at creation, so `down --volumes` removes only those);
 //! - [`workspace_copy`]: the workspace in a volume on a remote engine.
 
 pub mod allowlist;
@@ -30,11 +34,16 @@ pub mod gpu;
 pub mod host_ports;
 pub mod lock;
 pub mod mount;
+pub mod owned_volumes;
+pub mod project;
 pub mod run_args;
-pub mod teardown;
 pub mod up;
-pub mod volume_backup;
+pub mod usable;
 pub mod workspace_copy;
+
+/// Label on the short-lived containers devc makes to write a volume
+/// (restoring a backup, migrating editor volumes).
+pub const HELPER_LABEL: &str = "devc.helper";
 
 /// Label holding a hash of what the container was created from, so `up`
 /// can tell that the configuration changed since.
@@ -69,6 +78,24 @@ pub enum ContainerError {
     /// `customizations.devc.network.allow` could not be enforced.
     #[error("{message}")]
     Allowlist { message: String, hint: String },
+    /// The container stopped right after starting ([`usable::exited`]).
+    #[error("{what} exited with code {code} right after starting")]
+    Exited {
+        what: String,
+        code: i64,
+        last_lines: Vec<String>,
+    },
+    /// The remote user is not in the container ([`usable::check_user`]).
+    #[error(
+        "the remote user \"{user}\" does not exist in the container (no such entry in its /etc/passwd)"
+    )]
+    NoSuchUser { user: String },
+    /// The configuration, merged with an image's metadata, is invalid.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// The image the container is made from could not be had.
+    #[error(transparent)]
+    Image(#[from] crate::image::ImageError),
 }
 
 impl ContainerError {
@@ -91,10 +118,19 @@ impl ContainerError {
                 Some("create the missing folder or fix the mount's source in devcontainer.json".into())
             }
             Self::Engine(e) => e.hint(),
+            Self::Config(e) => e.hint(),
+            Self::Image(e) => e.hint(),
             Self::Invalid { .. } => None,
             Self::RunArgs { hint, .. } => hint.clone(),
             Self::Allowlist { hint, .. } => Some(hint.clone()),
             Self::Gpu(e) => Some(e.hint()),
+            Self::Exited { last_lines, .. } => Some(format!(
+                "a dev container must keep running: give the service or image a command that does (Compose `command: sleep infinity`, or \"overrideCommand\": true), or fix what stopped it (a container this `up` had just created is removed, one it only started again is kept){}",
+                crate::printer::tail("its last output", last_lines)
+            )),
+            Self::NoSuchUser { user } => Some(format!(
+                "set \"remoteUser\" (or \"containerUser\") in devcontainer.json to a user the image has (root, or its USER), or create \"{user}\" in the image (Dockerfile `RUN useradd -m {user}`, or a feature such as common-utils); a container this `up` created was removed"
+            )),
             Self::WorkspaceCopy { .. } => Some(
                 "the container was removed; check that the folder is readable and the remote engine has room, then run `devc up` again"
                     .into(),

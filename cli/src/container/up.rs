@@ -18,7 +18,6 @@ use super::{CONFIG_HASH_LABEL, ContainerError};
 use crate::config::{MergedConfig, ResolvedConfig};
 use crate::engine::spec::ContainerSpec;
 use crate::engine::{ContainerInfo, Engine, EngineError};
-use crate::error::Error;
 use crate::image::{self, PrepareOptions};
 use crate::printer::{Outcome, Reporter};
 
@@ -29,7 +28,20 @@ pub struct UpOptions {
     pub prepare: PrepareOptions,
     /// `--gpu-availability`.
     pub gpu_availability: super::gpu::GpuAvailability,
+    /// Run once the new image is ready, before the old container goes.
+    pub before_replace: Option<BeforeReplace>,
 }
+
+/// What the caller does before `up` replaces the workspace's container
+/// (single or Compose), once the new image is ready: [`crate::up`] settles
+/// and stops the workspace's two-way sync there
+/// ([`crate::sync::settle_before_replace`]), which this stage sits below.
+pub type BeforeReplace =
+    for<'a> fn(
+        &'a Engine,
+        &'a ResolvedConfig,
+        &'a dyn Reporter,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>;
 
 /// What `up` will do with what it found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,7 +150,7 @@ pub async fn up(
     options: &UpOptions,
     reporter: &dyn Reporter,
     in_flight: &InFlight,
-) -> Result<UpResult, Error> {
+) -> Result<UpResult, ContainerError> {
     let existing = find(engine, config).await?;
     let action = decide(existing.as_ref(), options);
     if matches!(action, Action::Create | Action::Replace) {
@@ -175,14 +187,15 @@ pub async fn up(
         (Action::FailNoContainer, _) => {
             return Err(ContainerError::ExpectedExisting {
                 workspace: config.local_workspace_folder.display().to_string(),
-            }
-            .into());
+            });
         }
         (Action::Replace, Some(old)) => {
             // The image first: if the build fails, the old container stays.
             let image = image::prepare(engine, config, &options.prepare, reporter).await?;
             let gpus = gpus_for(engine, config, &image, options, reporter).await?;
-            crate::sync::settle_before_replace(engine, config, reporter).await;
+            if let Some(before_replace) = options.before_replace {
+                before_replace(engine, config, reporter).await;
+            }
             reporter.step(&format!("Removing container {}", short(&old.id)));
             reporter.outcome(Outcome::ContainerReplaced);
             let remove = async {
@@ -209,9 +222,9 @@ pub async fn up(
                     // Two containers with the same labels must not stay.
                     (Err(error), Ok(new)) => {
                         let _ = engine.remove_container(&new.id, true).await;
-                        return Err(error.into());
+                        return Err(error);
                     }
-                    (Err(error), Err(_)) => return Err(error.into()),
+                    (Err(error), Err(_)) => return Err(error),
                 }
             } else {
                 remove.await?;
@@ -243,7 +256,7 @@ pub async fn enforce(
     allow: &crate::config::network::Allowlist,
     action: Action,
     reporter: &dyn Reporter,
-) -> Result<super::allowlist::Report, Error> {
+) -> Result<super::allowlist::Report, ContainerError> {
     reporter.step(&format!(
         "Restricting outbound traffic to {} allowed destination(s)",
         allow.len()
@@ -256,7 +269,7 @@ pub async fn enforce(
             } else {
                 let _ = engine.stop_container(id).await;
             }
-            Err(error.into())
+            Err(error)
         }
     }
 }
@@ -269,7 +282,7 @@ pub async fn gpus_for(
     image: &image::PreparedImage,
     options: &UpOptions,
     reporter: &dyn Reporter,
-) -> Result<Option<crate::engine::spec::GpuRequest>, Error> {
+) -> Result<Option<crate::engine::spec::GpuRequest>, ContainerError> {
     // `plan` merges again and reports what the merge has to say.
     let merged = MergedConfig::for_image(
         config,
@@ -296,7 +309,7 @@ async fn create(
     gpus: Option<crate::engine::spec::GpuRequest>,
     reporter: &dyn Reporter,
     in_flight: &InFlight,
-) -> Result<ContainerInfo, Error> {
+) -> Result<ContainerInfo, ContainerError> {
     let mut planned = plan(engine, config, image, None, reporter).await?;
     // A `--gpus` in runArgs says exactly which GPUs; it wins.
     if planned.spec.gpus.is_none() {
@@ -327,7 +340,7 @@ pub async fn plan(
     image: &image::PreparedImage,
     command: Option<&[String]>,
     reporter: &dyn Reporter,
-) -> Result<Planned, Error> {
+) -> Result<Planned, ContainerError> {
     let mut merged = MergedConfig::for_image(config, &image.name, &image.info.labels, reporter)?;
     if command.is_some() {
         // The spec's default for Compose: the service's own command runs.
@@ -394,7 +407,7 @@ pub async fn create_planned(
     planned: &Planned,
     reporter: &dyn Reporter,
     in_flight: &InFlight,
-) -> Result<ContainerInfo, Error> {
+) -> Result<ContainerInfo, ContainerError> {
     let Planned {
         spec,
         user,
@@ -402,7 +415,7 @@ pub async fn create_planned(
         copy,
     } = planned;
     reporter.step(&format!("Creating container from {}", spec.image));
-    super::teardown::create_owned_volumes(engine, spec).await?;
+    super::owned_volumes::create_owned_volumes(engine, spec).await?;
     crate::container::editor_volumes::migrate_legacy(engine, spec, reporter)
         .await
         .map_err(ContainerError::from)?;
@@ -429,11 +442,10 @@ pub async fn create_planned(
         return Err(ContainerError::StartFailed {
             id: short(&id).to_string(),
             message,
-        }
-        .into());
+        });
     }
     let grace = if runs_own_command(spec) {
-        crate::lifecycle::usable::EXIT_GRACE
+        super::usable::EXIT_GRACE
     } else {
         std::time::Duration::ZERO
     };
@@ -441,7 +453,7 @@ pub async fn create_planned(
     // The watch for an early exit runs beside the other checks, so it
     // costs only what they do not already take.
     let checks = async {
-        crate::lifecycle::usable::check_user(engine, &id, user).await?;
+        super::usable::check_user(engine, &id, user).await?;
         if let Some(copy) = copy {
             super::workspace_copy::upload(engine, &id, copy, user, reporter).await?;
         }
@@ -450,22 +462,15 @@ pub async fn create_planned(
             .inspect_container(&id)
             .await
             .map_err(ContainerError::from)?;
-        if crate::lifecycle::usable::mounted_from_host(spec, workspace_folder) {
-            crate::lifecycle::usable::probe_workspace(
-                engine,
-                &id,
-                user,
-                workspace_folder,
-                reporter,
-            )
-            .await;
+        if super::usable::mounted_from_host(spec, workspace_folder) {
+            super::usable::probe_workspace(engine, &id, user, workspace_folder, reporter).await;
         }
-        Ok::<_, Error>(info)
+        Ok::<_, ContainerError>(info)
     };
     // The editor links (one exec) need nothing the checks do: beside them,
     // they add no time to a creation. Their warnings count once it works.
     let link = crate::container::editor_volumes::link(engine, &id, user, spec);
-    let watch = crate::lifecycle::usable::exited_within(engine, &id, grace);
+    let watch = super::usable::exited_within(engine, &id, grace);
     let (exited, checked, linked) = tokio::join!(watch, checks, link);
     let checked = checked.and_then(|info| {
         for warning in linked.map_err(ContainerError::from)? {
@@ -474,12 +479,12 @@ pub async fn create_planned(
         Ok(info)
     });
     let finished = match (exited, checked) {
-        (Some(exited), _) => Err(Error::from(exited)),
+        (Some(exited), _) => Err(exited),
         (None, Ok(info)) => Ok(info),
         // An exec that failed because the container stopped meanwhile is
         // reported as the stop it is.
-        (None, Err(error)) => Err(match crate::lifecycle::usable::exited(engine, &id).await {
-            Some(exited) => Error::from(exited),
+        (None, Err(error)) => Err(match super::usable::exited(engine, &id).await {
+            Some(exited) => exited,
             None => error,
         }),
     };
@@ -514,9 +519,9 @@ fn runs_own_command(spec: &ContainerSpec) -> bool {
 
 /// After starting an existing container: it must still run (the
 /// container is left as it is when it does not).
-pub async fn check_started(engine: &Engine, id: &str) -> Result<(), Error> {
-    match crate::lifecycle::usable::exited(engine, id).await {
-        Some(exited) => Err(exited.into()),
+pub async fn check_started(engine: &Engine, id: &str) -> Result<(), ContainerError> {
+    match super::usable::exited(engine, id).await {
+        Some(exited) => Err(exited),
         None => Ok(()),
     }
 }
@@ -536,7 +541,7 @@ async fn own_volumes_under_home(
         .mounts
         .iter()
         .filter(|m| m.kind == MountKind::Volume)
-        .map(|m| crate::lifecycle::markers::quote(&m.target))
+        .map(|m| crate::shell::quote(&m.target))
         .collect();
     if targets.is_empty() || image::uid::is_root(user) {
         return Ok(());
@@ -545,7 +550,7 @@ async fn own_volumes_under_home(
         "u={u}; line=$(grep \"^$u:\" /etc/passwd || awk -F: -v id=\"$u\" '$3 == id' /etc/passwd); [ -n \"$line\" ] || exit 0; \
          h=$(echo \"$line\" | cut -d: -f6); o=$(echo \"$line\" | cut -d: -f3):$(echo \"$line\" | cut -d: -f4); \
          for t in {targets}; do case \"$t\" in \"$h\"/*) p=$t; while [ \"$p\" != \"$h\" ] && [ \"$p\" != / ]; do chown \"$o\" \"$p\"; p=$(dirname \"$p\"); done;; esac; done",
-        u = crate::lifecycle::markers::quote(user.split(':').next().unwrap_or(user)),
+        u = crate::shell::quote(user.split(':').next().unwrap_or(user)),
         targets = targets.join(" "),
     );
     let request = crate::engine::ExecRequest {

@@ -196,7 +196,8 @@ pub async fn upload(
     };
     let started = std::time::Instant::now();
     let (source, within) = (copy.source.clone(), copy.within.clone());
-    let ignore = crate::sync::tree::Ignore::new(&copy.source, &copy.ignore).map_err(failed)?;
+    let ignore =
+        crate::sync_state::tree::Ignore::new(&copy.source, &copy.ignore).map_err(failed)?;
     let (file, stats, base) =
         tokio::task::spawn_blocking(move || archive_within(&source, &within, &ignore))
             .await
@@ -207,10 +208,10 @@ pub async fn upload(
         .await
         .map_err(|e| failed(e.to_string()))?;
     if !crate::image::uid::is_root(user) {
-        let name = crate::lifecycle::markers::quote(user.split(':').next().unwrap_or(user));
+        let name = crate::shell::quote(user.split(':').next().unwrap_or(user));
         let script = format!(
             "g=$(id -g {name}) && chown -R {name}:\"$g\" {target}",
-            target = crate::lifecycle::markers::quote(&copy.target)
+            target = crate::shell::quote(&copy.target)
         );
         let request = crate::engine::ExecRequest {
             cmd: vec!["/bin/sh".into(), "-c".into(), script],
@@ -219,7 +220,7 @@ pub async fn upload(
         };
         engine.exec_capture(id, &request).await?;
     }
-    let info = crate::sync::SyncInfo {
+    let info = crate::sync_state::state::SyncInfo {
         folder: copy.source.clone(),
         container: id.to_string(),
         remote_root: if copy.within.as_os_str().is_empty() {
@@ -235,7 +236,7 @@ pub async fn upload(
         volume: copy.volume.clone(),
         engine: engine.endpoint().to_string(),
     };
-    if let Err(e) = crate::sync::record_upload(engine, &copy.devcontainer_id, &info, &base) {
+    if let Err(e) = crate::sync_state::record_upload(engine, &copy.devcontainer_id, &info, &base) {
         reporter.warn(&format!("the two-way sync cannot start: {e}"));
     }
     reporter.step(&format!(
@@ -258,7 +259,7 @@ pub struct ArchiveStats {
 
 /// What the archive holds, path by path (relative to `source`): the base
 /// of the two-way sync.
-pub type Manifest = std::collections::BTreeMap<String, crate::sync::Entry>;
+pub type Manifest = std::collections::BTreeMap<String, crate::sync_state::tree::Entry>;
 
 /// A tar of `source`'s content (paths relative to it, every path below
 /// `within`, whose folders are in the archive too with `source`'s mode) in
@@ -268,9 +269,9 @@ pub type Manifest = std::collections::BTreeMap<String, crate::sync::Entry>;
 pub fn archive_within(
     source: &Path,
     within: &Path,
-    ignore: &crate::sync::tree::Ignore,
+    ignore: &crate::sync_state::tree::Ignore,
 ) -> std::io::Result<(std::fs::File, ArchiveStats, Manifest)> {
-    use crate::sync::tree::{Entry, Kind};
+    use crate::sync_state::tree::{Entry, Kind};
     use std::os::unix::fs::PermissionsExt;
     let file = tempfile::tempfile()?;
     let mut builder = tar::Builder::new(std::io::BufWriter::new(file));
@@ -542,7 +543,7 @@ mod tests {
         let root = dir.path().join("ws");
         std::fs::create_dir_all(root.join("src")).unwrap();
         std::fs::write(root.join("src/a.txt"), "hello").unwrap();
-        let none = crate::sync::tree::Ignore::new(&root, &[]).unwrap();
+        let none = crate::sync_state::tree::Ignore::new(&root, &[]).unwrap();
         let (file, stats, _) = archive_within(&root, Path::new("a/ws"), &none).unwrap();
         assert_eq!(stats, ArchiveStats { files: 1, bytes: 5 });
         let mut seen: Vec<String> = tar::Archive::new(file)
@@ -566,7 +567,7 @@ mod tests {
             .unwrap();
         std::fs::write(dir.path().join("secret"), "outside").unwrap();
         std::os::unix::fs::symlink("../secret", root.join("link")).unwrap();
-        let ignore = crate::sync::tree::Ignore::new(&root, &["*.log".to_string()]).unwrap();
+        let ignore = crate::sync_state::tree::Ignore::new(&root, &["*.log".to_string()]).unwrap();
         std::fs::write(root.join("build.log"), "left out").unwrap();
         let (file, stats, manifest) = archive_within(&root, Path::new(""), &ignore).unwrap();
         assert_eq!(
@@ -576,7 +577,7 @@ mod tests {
         assert_eq!(manifest["run.sh"].mode, 0o755);
         assert_eq!(
             manifest["src/deep/a.txt"].hash,
-            crate::sync::tree::hash_bytes(b"hello")
+            crate::sync_state::tree::hash_bytes(b"hello")
         );
         assert_eq!(manifest["link"].hash, "../secret");
         assert_eq!(

@@ -10,11 +10,11 @@
 
 use std::path::{Path, PathBuf};
 
-use super::markers::quote;
 use super::run::Target;
 use super::{HookCommand, LifecycleError};
 use crate::config::model::LifecycleCommand;
 use crate::engine::ExecRequest;
+use crate::shell::quote;
 
 /// The scripts tried in order when no install command is given.
 pub const INSTALL_SCRIPTS: &[&str] = &[

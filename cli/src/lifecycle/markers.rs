@@ -19,6 +19,8 @@
 //! One exec checks every marker that matters for this run ([`check_script`]);
 //! one more after each step records it ([`mark_script`]).
 
+use crate::shell::quote;
+
 /// Picks the markers folder: `~/.devcontainer`, or a folder in /tmp when
 /// the home folder is not writable (e.g. `nobody` with a nonexistent
 /// home), so hooks still run once rather than on every `up`.
@@ -62,11 +64,6 @@ pub fn parse(output: &str) -> Option<Vec<String>> {
             .map(str::to_string)
             .collect(),
     )
-}
-
-/// Single-quotes a value for sh.
-pub fn quote(value: &str) -> String {
-    format!("'{}'", value.replace('\'', "'\\''"))
 }
 
 #[cfg(test)]
@@ -150,10 +147,5 @@ mod tests {
                 .unwrap(),
             "t1\n"
         );
-    }
-
-    #[test]
-    fn quoting() {
-        assert_eq!(quote("it's"), "'it'\\''s'");
     }
 }

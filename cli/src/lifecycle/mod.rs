@@ -17,9 +17,11 @@
 //! - [`probe`]: `userEnvProbe`, cached per container start;
 //! - [`secrets`]: `--secrets-file` and masking;
 //! - [`remote_env`]: the one parser of `--remote-env NAME=VALUE`;
-//! - [`dotfiles`]: cloning and installing a dotfiles repository;
-//! - [`usable`]: after the start and before any hook, that the container
-//!   still runs, has the remote user, and lets that user write the workspace.
+//! - [`dotfiles`]: cloning and installing a dotfiles repository.
+//!
+//! That the started container still runs, has the remote user and lets
+//! that user write the workspace is checked before any hook, by the
+//! container stage itself ([`crate::container::usable`]).
 //!
 //! A signal ([`crate::interrupt`]) during a hook kills the hook's processes
 //! in the container and ends the run un-marked, so the hook runs again.
@@ -33,7 +35,6 @@ pub mod probe;
 pub mod remote_env;
 pub mod run;
 pub mod secrets;
-pub mod usable;
 
 use std::collections::BTreeMap;
 
@@ -160,16 +161,6 @@ pub enum LifecycleError {
     },
     #[error("{step} was interrupted by {signal}")]
     Interrupted { step: &'static str, signal: Signal },
-    #[error("{what} exited with code {code} right after starting")]
-    Exited {
-        what: String,
-        code: i64,
-        last_lines: Vec<String>,
-    },
-    #[error(
-        "the remote user \"{user}\" does not exist in the container (no such entry in its /etc/passwd)"
-    )]
-    NoSuchUser { user: String },
     #[error(transparent)]
     Engine(#[from] crate::engine::EngineError),
 }
@@ -199,13 +190,6 @@ impl LifecycleError {
             }
             Self::Interrupted { step, .. } => Some(format!(
                 "{step} and the steps after it run again on the next `devc up` or `devc run-user-commands`"
-            )),
-            Self::Exited { last_lines, .. } => Some(format!(
-                "a dev container must keep running: give the service or image a command that does (Compose `command: sleep infinity`, or \"overrideCommand\": true), or fix what stopped it (a container this `up` had just created is removed, one it only started again is kept){}",
-                crate::printer::tail("its last output", last_lines)
-            )),
-            Self::NoSuchUser { user } => Some(format!(
-                "set \"remoteUser\" (or \"containerUser\") in devcontainer.json to a user the image has (root, or its USER), or create \"{user}\" in the image (Dockerfile `RUN useradd -m {user}`, or a feature such as common-utils); a container this `up` created was removed"
             )),
             Self::Engine(e) => e.hint(),
             Self::HostSpawn { .. } | Self::Dotfiles { .. } => None,

@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 
 use super::SyncError;
-use super::state::{StateDir, Status};
+use crate::sync_state::state::{StateDir, Status};
 
 /// How long `stop` waits for the daemon to settle what is pending.
 const STOP_WAIT: Duration = Duration::from_secs(300);

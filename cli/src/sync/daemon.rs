@@ -20,11 +20,11 @@ use tokio::sync::mpsc;
 
 use super::SyncError;
 use super::reconcile::{self, Action, Keep};
-use super::state::{Conflict, StateDir, Status, SyncInfo, now};
-use super::tree::{Changes, Entry, Ignore, Kind, OpError, Tree};
 use super::watch::{self, Batch};
 use super::wire::{self, Message};
 use crate::engine::{Engine, ExecChunk, ExecRequest};
+use crate::sync_state::state::{Conflict, StateDir, Status, SyncInfo, now};
+use crate::sync_state::tree::{Changes, Entry, Ignore, Kind, OpError, Tree};
 
 /// Writes a line to the daemon's log (its stderr is the log file).
 pub fn log(line: &str) {

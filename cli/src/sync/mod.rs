@@ -10,34 +10,34 @@
 //! ([`peer`], devc's own static binary, the one the SSH agent uses) over
 //! one exec, and settles each changed path against the base
 //! ([`reconcile`]): copies one side's change over, or keeps both versions
-//! of a conflict. Changes are compare-and-set on both sides ([`tree`]), so
-//! a change made meanwhile is never overwritten, and symlinks are copied as
-//! links, never followed. `customizations.devc.sync.ignore` (gitignore
-//! patterns) keeps paths out, the initial copy included.
+//! of a conflict. Changes are compare-and-set on both sides
+//! ([`crate::sync_state::tree`]), so a change made meanwhile is never
+//! overwritten, and symlinks are copied as links, never followed.
+//! `customizations.devc.sync.ignore` (gitignore patterns) keeps paths out,
+//! the initial copy included. The tree and the state folder sit below the
+//! container stage ([`crate::sync_state`]), because the workspace copy
+//! records the sync's base.
 //!
 //! `devc sync status|pause|resume|stop` talk to the daemon over a unix
-//! socket in its state folder ([`state`], [`control`]); `devc stop` and
-//! `devc down` stop it after a last full sync
-//! ([`crate::container::teardown`]), and `down --volumes` keeps a
-//! workspace volume whose changes may not have reached the client unless
-//! told otherwise.
+//! socket in its state folder ([`crate::sync_state::state`],
+//! [`control`]); `devc stop` and `devc down` stop it after a last full
+//! sync ([`crate::teardown`]), and `down --volumes` keeps a workspace
+//! volume whose changes may not have reached the client unless told
+//! otherwise. Before `up` replaces the container it settles and stops too
+//! ([`settle_before_replace`], handed to the container stage by
+//! [`crate::up`]).
 
 pub mod control;
 pub mod daemon;
 pub mod peer;
 pub mod reconcile;
-pub mod state;
-pub mod tree;
 pub mod watch;
 pub mod wire;
-
-use std::collections::BTreeMap;
 
 use crate::config::ResolvedConfig;
 use crate::engine::{ContainerInfo, Engine, EngineError};
 use crate::printer::Reporter;
-pub use state::{StateDir, Status, SyncInfo};
-pub use tree::Entry;
+use crate::sync_state::state::{StateDir, Status};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -76,22 +76,6 @@ impl SyncError {
 /// The sync state folder of the workspace on `engine`.
 pub fn state_dir(engine: &Engine, config: &ResolvedConfig) -> Option<StateDir> {
     StateDir::for_workspace(&engine.endpoint().url, &config.devcontainer_id)
-}
-
-/// Records what `up` copied into the workspace volume: the base of the
-/// first sync, and what to sync.
-pub fn record_upload(
-    engine: &Engine,
-    devcontainer_id: &str,
-    info: &SyncInfo,
-    base: &BTreeMap<String, Entry>,
-) -> Result<(), SyncError> {
-    let Some(dir) = StateDir::for_workspace(&engine.endpoint().url, devcontainer_id) else {
-        return Ok(());
-    };
-    dir.write_info(info)
-        .and_then(|()| dir.write_base(base))
-        .map_err(|e| SyncError::io(format!("writing {}", dir.0.display()), e))
 }
 
 /// After `up` on a remote engine: makes sure the daemon syncs the

@@ -10,9 +10,9 @@ use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use super::tree::{Ignore, Tree};
 use super::watch::{self, Batch};
 use super::wire::{self, Message};
+use crate::sync_state::tree::{Ignore, Tree};
 
 type Output = Arc<Mutex<BufWriter<std::io::Stdout>>>;
 

@@ -11,7 +11,7 @@
 //!   container's is saved next to it as `NAME.devc-conflict-container`
 //!   (and so reaches both sides). Nothing is ever dropped silently.
 
-use super::tree::{Entry, Kind, same};
+use crate::sync_state::tree::{Entry, Kind, same};
 
 /// The decision for one path.
 #[derive(Debug, Clone, PartialEq, Eq)]

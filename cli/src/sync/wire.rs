@@ -10,7 +10,7 @@ use std::io::Read;
 
 use serde::{Deserialize, Serialize};
 
-use super::tree::{Changes, Entry, OpError};
+use crate::sync_state::tree::{Changes, Entry, OpError};
 
 /// The largest message header (a full snapshot of a big tree).
 const MAX_HEADER: u32 = 512 * 1024 * 1024;
@@ -151,7 +151,7 @@ fn invalid(what: String) -> std::io::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sync::tree::Kind;
+    use crate::sync_state::tree::Kind;
 
     #[test]
     fn frames_round_trip_whole_and_in_pieces() {

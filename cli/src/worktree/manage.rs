@@ -11,10 +11,10 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 
 use crate::config::ResolvedConfig;
-use crate::container::teardown::{self, DownOptions};
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::printer::Reporter;
+use crate::teardown::{self, DownOptions};
 use crate::worktree;
 
 /// How the worktree operations read a worktree's configuration and reach
@@ -141,7 +141,10 @@ pub async fn rows(folder: &Path, environments: &impl Environments) -> Result<Vec
         if let Some(dev) = crate::container::find::find(&engine, &config).await? {
             row.state = dev.state.clone();
             row.container_id = Some(dev.id.clone());
-            row.compose_project_name = dev.labels.get(crate::compose::PROJECT_LABEL).cloned();
+            row.compose_project_name = dev
+                .labels
+                .get(crate::container::project::PROJECT_LABEL)
+                .cloned();
             row.age_seconds = dev
                 .created
                 .parse::<u64>()

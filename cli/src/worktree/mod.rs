@@ -285,8 +285,12 @@ pub async fn environment_ports(
     config: &ResolvedConfig,
     dev: &ContainerInfo,
 ) -> Result<Vec<PublishedPort>, Error> {
-    let labels = match dev.labels.get(crate::compose::PROJECT_LABEL) {
-        Some(project) => [(crate::compose::PROJECT_LABEL.to_string(), project.clone())].into(),
+    let labels = match dev.labels.get(crate::container::project::PROJECT_LABEL) {
+        Some(project) => [(
+            crate::container::project::PROJECT_LABEL.to_string(),
+            project.clone(),
+        )]
+        .into(),
         None => config.id_labels.clone(),
     };
     let found = engine
@@ -296,7 +300,10 @@ pub async fn environment_ports(
     let mut out = Vec::new();
     for (container, host_ports) in found {
         let moved = ports::recorded(&container.labels);
-        let service = container.labels.get(crate::compose::SERVICE_LABEL).cloned();
+        let service = container
+            .labels
+            .get(crate::container::project::SERVICE_LABEL)
+            .cloned();
         for port in host_ports {
             let requested = moved
                 .iter()

@@ -216,6 +216,24 @@ fn edits_flow_both_ways_while_the_remote_container_runs() {
             .is_symlink()
     );
 
+    // Replacing the container (`up --remove-existing-container`, as
+    // `rebuild` does) settles and stops the sync first, so a last change in
+    // the old container still arrives; `up` then syncs with the new one.
+    ok(in_container(&ws, "echo before the replace > replaced.txt"));
+    let replaced = ok(run_remote(&ws, &["up", "--remove-existing-container"]));
+    assert!(
+        replaced
+            .stderr
+            .contains("Stopped the two-way sync before replacing the container"),
+        "{}",
+        replaced.stderr
+    );
+    assert_eq!(
+        read(&root.join("replaced.txt")).as_deref(),
+        Some("before the replace\n")
+    );
+    assert_eq!(status(&ws)["running"], true);
+
     // A last change right before `devc stop` still arrives: stop settles first.
     ok(in_container(&ws, "echo last > last.txt"));
     let stop = ok(run_remote(&ws, &["stop"]));

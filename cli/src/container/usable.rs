@@ -19,7 +19,8 @@
 use crate::engine::{Engine, ExecRequest, LogsRequest};
 use crate::printer::Reporter;
 
-use super::LifecycleError;
+use super::ContainerError;
+use super::project::SERVICE_LABEL;
 
 /// How many lines of a stopped container's output the error shows.
 const LOG_LINES: u64 = 15;
@@ -29,7 +30,7 @@ const PASSWD_LIMIT: usize = 4 << 20;
 /// The error for a container that is not running any more (`None` while
 /// it runs): its exit code and last lines of output, named after its
 /// Compose service when it has one.
-pub async fn exited(engine: &Engine, id: &str) -> Option<LifecycleError> {
+pub async fn exited(engine: &Engine, id: &str) -> Option<ContainerError> {
     let status = engine.container_status(id).await.ok()?;
     if !matches!(status.state.as_str(), "exited" | "dead") {
         return None;
@@ -39,7 +40,7 @@ pub async fn exited(engine: &Engine, id: &str) -> Option<LifecycleError> {
         .as_ref()
         .map(|i| i.name.trim_start_matches('/').to_string())
         .unwrap_or_else(|| crate::engine::short(id).to_string());
-    let service = info.and_then(|i| i.labels.get(crate::compose::SERVICE_LABEL).cloned());
+    let service = info.and_then(|i| i.labels.get(SERVICE_LABEL).cloned());
     let mut output = Vec::new();
     let request = LogsRequest {
         follow: false,
@@ -53,7 +54,7 @@ pub async fn exited(engine: &Engine, id: &str) -> Option<LifecycleError> {
         .lines()
         .map(|l| crate::printer::for_terminal(l).into_owned())
         .collect();
-    Some(LifecycleError::Exited {
+    Some(ContainerError::Exited {
         what: match service {
             Some(service) => format!("the dev container's service \"{service}\" ({container})"),
             None => format!("the dev container {container}"),
@@ -76,7 +77,7 @@ pub async fn exited_within(
     engine: &Engine,
     id: &str,
     grace: std::time::Duration,
-) -> Option<LifecycleError> {
+) -> Option<ContainerError> {
     if !grace.is_zero() {
         let _ = tokio::time::timeout(grace, engine.wait_container(id)).await;
     }
@@ -101,7 +102,7 @@ fn passwd_has(passwd: &str, name: &str) -> bool {
 /// Fails when the remote user `user` does not exist in the container:
 /// hooks would be skipped and every `devc exec` would fail ("unable to
 /// find user").
-pub async fn check_user(engine: &Engine, id: &str, user: &str) -> Result<(), LifecycleError> {
+pub async fn check_user(engine: &Engine, id: &str, user: &str) -> Result<(), ContainerError> {
     let Some(name) = named_user(user) else {
         return Ok(());
     };
@@ -134,7 +135,7 @@ pub async fn check_user(engine: &Engine, id: &str, user: &str) -> Result<(), Lif
     if passwd_has(&passwd, name) {
         return Ok(());
     }
-    Err(LifecycleError::NoSuchUser {
+    Err(ContainerError::NoSuchUser {
         user: name.to_string(),
     })
 }

@@ -20,14 +20,16 @@
 //!
 //! `devc volumes` ([`crate::commands::volumes`]) parses and renders; this
 //! module holds the manifest format, the archive checks and the restore
-//! plan.
+//! plan. A whole operation over the stages, above them: the volumes of a
+//! Compose project's other containers count too ([`crate::compose`]),
+//! which the container stage below cannot name (issue 14).
 
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 use crate::config::ResolvedConfig;
-use crate::container::{ContainerError, up};
+use crate::container::{ContainerError, HELPER_LABEL, up};
 use crate::engine::spec::{ContainerSpec, Mount, MountKind};
 use crate::engine::{ContainerInfo, Engine, VolumeMount};
 use crate::error::Error;
@@ -554,9 +556,6 @@ async fn restore_one(
     let _ = engine.remove_container(&helper, false).await;
     result
 }
-
-/// Label on the short-lived containers devc makes to write a volume.
-pub const HELPER_LABEL: &str = "devc.helper";
 
 /// Pairs each backed-up volume with the container's volume of the same
 /// name, else the one mounted at the same path. The archive's top folder

@@ -5,8 +5,9 @@
 //! survive unless asked for, and even then only those that are this
 //! workspace's (security review M10): a volume devc creates for a
 //! container carries the workspace's identity labels
-//! ([`create_owned_volumes`]); a named volume without them (shared on
-//! purpose, say a package cache, or made by someone else) is kept and named.
+//! ([`crate::container::owned_volumes`]); a named volume without them
+//! (shared on purpose, say a package cache, or made by someone else) is
+//! kept and named.
 //! A Compose project whose name another workspace's containers share is
 //! not taken down beyond this workspace's containers.
 //!
@@ -14,15 +15,17 @@
 //! container and its Compose siblings, keeping their state. `devc down`,
 //! `devc stop` and the MCP tools of those names all call these functions,
 //! so the result lines they return are built here, once.
-
-use std::collections::BTreeMap;
-use std::path::Path;
+//!
+//! A whole operation over the stages, above them: it stops the workspace's
+//! two-way sync first ([`crate::sync`]) and finds a Compose project's other
+//! containers ([`crate::compose`]), which the container stage below cannot
+//! name (issue 14).
 
 use serde_json::{Value, json};
 
 use crate::config::ResolvedConfig;
-use crate::config::id::{CONFIG_FILE_LABEL, LOCAL_FOLDER_LABEL};
 use crate::container::ContainerError;
+use crate::container::owned_volumes::is_owned;
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::printer::Reporter;
@@ -148,7 +151,7 @@ pub async fn down(
         }
         _ => false,
     };
-    let workspace_volume = super::workspace_copy::volume_name(&config.devcontainer_id);
+    let workspace_volume = crate::container::workspace_copy::volume_name(&config.devcontainer_id);
     let kept = |name: &str| {
         let keep = keep_workspace && name.ends_with(&workspace_volume);
         if keep {
@@ -200,7 +203,7 @@ pub async fn down(
     }
     let shared = match &project {
         Some(project) => {
-            let others = crate::compose::up::project_containers(engine, project)
+            let others = crate::container::project::project_containers(engine, project)
                 .await
                 .map_err(ContainerError::from)?;
             others
@@ -216,7 +219,7 @@ pub async fn down(
     }
     if let Some(project) = project.as_ref().filter(|_| shared.is_none()) {
         let labels = std::collections::BTreeMap::from([(
-            crate::compose::PROJECT_LABEL.to_string(),
+            crate::container::project::PROJECT_LABEL.to_string(),
             project.clone(),
         )]);
         for network in engine
@@ -257,7 +260,9 @@ pub async fn down(
         } else {
             let mut names = named_volumes(config);
             // Where a remote engine holds the workspace (workspace_copy).
-            names.push(super::workspace_copy::volume_name(&config.devcontainer_id));
+            names.push(crate::container::workspace_copy::volume_name(
+                &config.devcontainer_id,
+            ));
             names
         };
         for name in mounted {
@@ -304,43 +309,6 @@ async fn stop_sync(
         )),
         None => Err("the sync never ran".into()),
     })
-}
-
-/// The identity labels a volume devc creates for the workspace carries.
-fn owner_labels(labels: &BTreeMap<String, String>) -> BTreeMap<String, String> {
-    labels
-        .iter()
-        .filter(|(k, _)| [LOCAL_FOLDER_LABEL, CONFIG_FILE_LABEL].contains(&k.as_str()))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
-}
-
-/// Creates the named volumes `spec` mounts that do not exist yet, labelled
-/// with the container's workspace identity (`devcontainer.local_folder`,
-/// `devcontainer.config_file`), so `down --volumes` can tell them from
-/// volumes that were there before (an existing volume keeps its labels).
-pub async fn create_owned_volumes(
-    engine: &Engine,
-    spec: &crate::engine::spec::ContainerSpec,
-) -> Result<(), ContainerError> {
-    use crate::engine::spec::MountKind;
-    let labels = owner_labels(&spec.labels);
-    if labels.len() != 2 {
-        return Ok(());
-    }
-    for mount in spec.mounts.iter().filter(|m| m.kind == MountKind::Volume) {
-        if let Some(name) = &mount.source
-            && engine.volume_labels(name).await?.is_none()
-        {
-            engine.ensure_volume(name, &labels).await?;
-        }
-    }
-    Ok(())
-}
-
-/// Whether a volume's labels tie it to this workspace.
-fn is_owned(volume: &BTreeMap<String, String>, workspace: &Path, config_file: &Path) -> bool {
-    owner_labels(volume) == crate::config::id::default_id_labels(workspace, config_file)
 }
 
 /// Removes a named volume of the configuration if it is this workspace's;
@@ -404,25 +372,4 @@ fn named_volumes(config: &ResolvedConfig) -> Vec<String> {
         .filter(|m| m.kind == MountKind::Volume)
         .filter_map(|m| m.source)
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_volumes_labelled_for_the_workspace_are_its_own() {
-        let (ws, file) = (
-            Path::new("/a/api"),
-            Path::new("/a/api/.devcontainer/devcontainer.json"),
-        );
-        let ours = crate::config::id::default_id_labels(ws, file);
-        let mut labels = ours.clone();
-        labels.insert("other".into(), "x".into());
-        assert!(is_owned(&labels, ws, file));
-        assert!(!is_owned(&BTreeMap::new(), ws, file));
-        let mut elsewhere = ours.clone();
-        elsewhere.insert(LOCAL_FOLDER_LABEL.into(), "/b/api".into());
-        assert!(!is_owned(&elsewhere, ws, file));
-    }
 }

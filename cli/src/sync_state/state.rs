@@ -4,7 +4,7 @@
 //! - `info.json`: what to sync ([`SyncInfo`]), written when `up` fills the
 //!   workspace volume;
 //! - `base.json`: each path's state at the last sync (the base of every
-//!   decision, [`super::reconcile`]), first the folder as uploaded;
+//!   decision, [`crate::sync::reconcile`]), first the folder as uploaded;
 //! - `status.json`: the daemon's last [`Status`], also when it is gone;
 //! - `sync.log`: the daemon's log; `control.sock`: its control socket.
 
