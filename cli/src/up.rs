@@ -237,7 +237,7 @@ pub async fn up(
         })?;
     }
     // A workspace copied into a volume on a remote engine: synced both ways.
-    if engine.endpoint().is_remote() {
+    if !engine.sees_client_paths() {
         let sync = crate::sync::ensure(&engine, inputs.docker_host(), &config, &listed, reporter);
         if let Err(e) = sync.await {
             reporter.warn(&format!(

@@ -807,7 +807,7 @@ impl SharedWorkspace {
         project: &Project,
     ) -> Result<Option<Self>, ComposeError> {
         use crate::container::workspace_copy;
-        if !engine.endpoint().is_remote() {
+        if engine.sees_client_paths() {
             return Ok(None);
         }
         let name = workspace_copy::volume_name(&config.devcontainer_id);

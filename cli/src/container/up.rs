@@ -192,7 +192,9 @@ pub async fn up(
         (Action::Replace, Some(old)) => {
             // The image first: if the build fails, the old container stays.
             let image = image::prepare(engine, config, &options.prepare, reporter).await?;
-            let gpus = gpus_for(engine, config, &image, options, reporter).await?;
+            // Planned before the old container goes too: a derived image
+            // or a runArgs error stops `up` with the old one in place.
+            let planned = plan_with_gpus(engine, config, &image, options, reporter).await?;
             if let Some(before_replace) = options.before_replace {
                 before_replace(engine, config, reporter).await;
             }
@@ -215,7 +217,7 @@ pub async fn up(
                 // the new one does not need to wait for it.
                 let (removed, created) = tokio::join!(
                     remove,
-                    create(engine, config, &image, gpus, reporter, in_flight)
+                    create_planned(engine, &planned, reporter, in_flight)
                 );
                 match (removed, created) {
                     (Ok(()), created) => created?,
@@ -228,14 +230,14 @@ pub async fn up(
                 }
             } else {
                 remove.await?;
-                create(engine, config, &image, gpus, reporter, in_flight).await?
+                create_planned(engine, &planned, reporter, in_flight).await?
             }
         }
         _ => {
             let image = image::prepare(engine, config, &options.prepare, reporter).await?;
-            let gpus = gpus_for(engine, config, &image, options, reporter).await?;
+            let planned = plan_with_gpus(engine, config, &image, options, reporter).await?;
             reporter.outcome(Outcome::ContainerCreated);
-            create(engine, config, &image, gpus, reporter, in_flight).await?
+            create_planned(engine, &planned, reporter, in_flight).await?
         }
     };
     let network = match &config.network_allow {
@@ -276,6 +278,9 @@ pub async fn enforce(
 
 /// The GPU request for `image`'s container, settled before anything is
 /// created or removed (a required GPU that is missing stops `up` here).
+/// For Compose's dev service, whose container is planned later from the
+/// service's own configuration; a single container uses
+/// [`plan_with_gpus`], which merges once for both.
 pub async fn gpus_for(
     engine: &Engine,
     config: &ResolvedConfig,
@@ -302,20 +307,30 @@ pub async fn gpus_for(
     Ok(gpus)
 }
 
-async fn create(
+/// The container planned for `image`, its GPU request settled from the
+/// same merged configuration: before anything is created or removed.
+async fn plan_with_gpus(
     engine: &Engine,
     config: &ResolvedConfig,
     image: &image::PreparedImage,
-    gpus: Option<crate::engine::spec::GpuRequest>,
+    options: &UpOptions,
     reporter: &dyn Reporter,
-    in_flight: &InFlight,
-) -> Result<ContainerInfo, ContainerError> {
+) -> Result<Planned, ContainerError> {
     let mut planned = plan(engine, config, image, None, reporter).await?;
+    let gpus = super::gpu::settle(
+        engine,
+        planned.host_requirements.as_ref(),
+        options.gpu_availability,
+        &config.config_file,
+        reporter,
+    )
+    .await
+    .map_err(ContainerError::from)?;
     // A `--gpus` in runArgs says exactly which GPUs; it wins.
     if planned.spec.gpus.is_none() {
         planned.spec.gpus = gpus;
     }
-    create_planned(engine, &planned, reporter, in_flight).await
+    Ok(planned)
 }
 
 /// The container about to be created, and the user its volumes belong to.
@@ -327,6 +342,8 @@ pub struct Planned {
     pub workspace_folder: String,
     /// On a remote engine: the folder copied into the workspace volume.
     pub copy: Option<super::workspace_copy::WorkspaceCopy>,
+    /// The merged `hostRequirements`, for the GPU request.
+    pub host_requirements: Option<serde_json::Value>,
 }
 
 /// Works out the dev container for `image`: merges the image's metadata
@@ -352,7 +369,7 @@ pub async fn plan(
         enabled,
         &user,
         image::uid::HostUser::current(),
-        engine.endpoint().is_remote(),
+        !engine.sees_client_paths(),
     );
     let derived;
     let image = match update {
@@ -381,7 +398,7 @@ pub async fn plan(
         reporter.warn(warning);
     }
     let mut copy = None;
-    if engine.endpoint().is_remote() {
+    if !engine.sees_client_paths() {
         let (planned, other_binds) =
             super::workspace_copy::replace_workspace_bind(config, &mut spec);
         if let Some(planned) = &planned {
@@ -397,6 +414,7 @@ pub async fn plan(
         user,
         workspace_folder: config.workspace_folder.clone(),
         copy,
+        host_requirements: merged.host_requirements,
     })
 }
 
@@ -413,6 +431,7 @@ pub async fn create_planned(
         user,
         workspace_folder,
         copy,
+        host_requirements: _,
     } = planned;
     reporter.step(&format!("Creating container from {}", spec.image));
     super::owned_volumes::create_owned_volumes(engine, spec).await?;

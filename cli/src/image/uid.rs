@@ -61,7 +61,8 @@ pub enum UidUpdate {
 }
 
 /// Decides [`UidUpdate`] from the setting, the remote user, the host user
-/// and whether the engine is remote ([`crate::engine::Endpoint::is_remote`]).
+/// and whether the engine is remote (it cannot see the client's folders:
+/// [`crate::engine::Engine::sees_client_paths`]).
 pub fn decide(
     enabled: bool,
     remote_user: &str,

@@ -285,3 +285,23 @@ async fn the_fake_finds_by_every_label() {
             .is_not_found()
     );
 }
+
+#[tokio::test]
+async fn a_replace_with_bad_run_args_keeps_the_old_container() {
+    let (fake, engine, _) = setup();
+    let config = config(serde_json::json!({
+        "image": IMAGE,
+        "runArgs": ["--no-such-flag"],
+    }));
+    let old = fake.add_container("running", config.id_labels.clone());
+    let options = UpOptions {
+        remove_existing: true,
+        ..UpOptions::default()
+    };
+    let (result, _) = run(&engine, &config, &options).await;
+    let error = result.unwrap_err();
+    assert!(error.contains("--no-such-flag"), "{error}");
+    // Planned before anything is removed.
+    assert!(changes(&fake).is_empty(), "{:#?}", fake.calls());
+    assert_eq!(fake.containers()[0].id, old);
+}
