@@ -19,8 +19,10 @@
 //!   passes, a Compose project's containers by their labels.
 //! - [`lifecycle`]: hooks in order, markers, the user's environment,
 //!   secrets and dotfiles.
-//! - [`engine`]: the only module that talks to the Docker Engine API
-//!   (bollard); plain types in, plain types out.
+//! - [`engine`]: the engine seam, [`engine::Engine`]: one variant per
+//!   backend (Docker's Engine API, the only module that uses bollard; a
+//!   recording fake in unit tests), the contract listed once in
+//!   `engine/backend.rs`; plain types in, plain types out.
 //! - [`attach`]: connecting people and editors to the container: terminals,
 //!   the SSH agent, port forwarding, editor URIs, the editor-server volume and
 //!   the extensions `customizations.vscode.extensions` lists.
