@@ -719,21 +719,7 @@ mod tests {
     }
 
     fn resolved(folder: &Path, value: Value) -> ResolvedConfig {
-        let env = std::collections::HashMap::new();
-        let input = crate::config::resolved::ConfigInput {
-            workspace_folder: folder,
-            config_file: None,
-            id_labels: &[],
-            env: &env,
-            mount_git_root: true,
-        };
-        crate::config::resolved::resolve_parsed(
-            &input,
-            folder.to_path_buf(),
-            folder.join(".devcontainer.json"),
-            value.as_object().unwrap().clone(),
-        )
-        .unwrap()
+        crate::config::resolved::from_json(folder, &folder.join(".devcontainer.json"), value)
     }
 
     fn market(id: &str, version: Option<&str>) -> Listed {

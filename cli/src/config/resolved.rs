@@ -229,6 +229,28 @@ pub fn resolve_parsed(
     resolve_parsed_with(input, true, local_workspace, config_file, raw)
 }
 
+/// A configuration resolved from `json` as if read from `config_file` in
+/// `workspace`, with no host environment: for unit tests in every stage.
+#[cfg(test)]
+pub fn from_json(workspace: &Path, config_file: &Path, json: Value) -> ResolvedConfig {
+    let env = HashMap::new();
+    let input = ConfigInput {
+        workspace_folder: workspace,
+        config_file: None,
+        id_labels: &[],
+        env: &env,
+        mount_git_root: true,
+    };
+    let object = json.as_object().expect("a JSON object").clone();
+    resolve_parsed(
+        &input,
+        workspace.to_path_buf(),
+        config_file.to_path_buf(),
+        object,
+    )
+    .expect("a valid configuration")
+}
+
 /// [`resolve_parsed`]; `worktree_common_dir` is `--mount-git-worktree-common-dir`.
 fn resolve_parsed_with(
     input: &ConfigInput<'_>,

@@ -284,28 +284,16 @@ pub fn env_map(env: &[String]) -> BTreeMap<String, String> {
 mod tests {
     use super::*;
     use crate::config::metadata::Entry;
-    use crate::config::resolved::{ConfigInput, resolve_parsed};
     use crate::engine::spec::MountKind;
     use serde_json::json;
-    use std::collections::HashMap;
-    use std::path::{Path, PathBuf};
+    use std::path::Path;
 
     fn resolved(value: Value) -> ResolvedConfig {
-        let env = HashMap::new();
-        let input = ConfigInput {
-            workspace_folder: Path::new("/w/p"),
-            config_file: None,
-            id_labels: &[],
-            env: &env,
-            mount_git_root: true,
-        };
-        resolve_parsed(
-            &input,
-            PathBuf::from("/w/p"),
-            PathBuf::from("/w/p/.devcontainer.json"),
-            value.as_object().unwrap().clone(),
+        crate::config::resolved::from_json(
+            Path::new("/w/p"),
+            Path::new("/w/p/.devcontainer.json"),
+            value,
         )
-        .unwrap()
     }
 
     fn spec_for(value: Value, base: Vec<Entry>) -> Result<ContainerSpec, ContainerError> {

@@ -295,16 +295,32 @@ pub async fn gpus_for(
         &image.info.labels,
         &crate::printer::Silent,
     )?;
-    let gpus = super::gpu::settle(
+    settle_gpus(
         engine,
+        config,
         merged.host_requirements.as_ref(),
+        options,
+        reporter,
+    )
+    .await
+}
+
+async fn settle_gpus(
+    engine: &Engine,
+    config: &ResolvedConfig,
+    host_requirements: Option<&serde_json::Value>,
+    options: &UpOptions,
+    reporter: &dyn Reporter,
+) -> Result<Option<crate::engine::spec::GpuRequest>, ContainerError> {
+    super::gpu::settle(
+        engine,
+        host_requirements,
         options.gpu_availability,
         &config.config_file,
         reporter,
     )
     .await
-    .map_err(ContainerError::from)?;
-    Ok(gpus)
+    .map_err(ContainerError::from)
 }
 
 /// The container planned for `image`, its GPU request settled from the
@@ -317,15 +333,14 @@ async fn plan_with_gpus(
     reporter: &dyn Reporter,
 ) -> Result<Planned, ContainerError> {
     let mut planned = plan(engine, config, image, None, reporter).await?;
-    let gpus = super::gpu::settle(
+    let gpus = settle_gpus(
         engine,
+        config,
         planned.host_requirements.as_ref(),
-        options.gpu_availability,
-        &config.config_file,
+        options,
         reporter,
     )
-    .await
-    .map_err(ContainerError::from)?;
+    .await?;
     // A `--gpus` in runArgs says exactly which GPUs; it wins.
     if planned.spec.gpus.is_none() {
         planned.spec.gpus = gpus;

@@ -5,11 +5,10 @@
 //! tests (`cli/tests/e2e/lifecycle.rs`).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::{RunOptions, Session, run};
 use crate::config::MergedConfig;
-use crate::config::resolved::{ConfigInput, resolve_parsed};
 use crate::engine::fake::Fake;
 use crate::engine::{ContainerInfo, Engine, ExecOutput};
 use crate::interrupt::Interrupt;
@@ -26,21 +25,11 @@ fn merged() -> MergedConfig {
         "postCreateCommand": "hook-post-create",
         "postStartCommand": "hook-post-start",
     });
-    let env = std::collections::HashMap::new();
-    let input = ConfigInput {
-        workspace_folder: Path::new("/w/app"),
-        config_file: None,
-        id_labels: &[],
-        env: &env,
-        mount_git_root: true,
-    };
-    let config = resolve_parsed(
-        &input,
-        PathBuf::from("/w/app"),
-        PathBuf::from("/w/app/.devcontainer.json"),
-        json.as_object().unwrap().clone(),
-    )
-    .unwrap();
+    let config = crate::config::resolved::from_json(
+        Path::new("/w/app"),
+        Path::new("/w/app/.devcontainer.json"),
+        json,
+    );
     MergedConfig::for_image(&config, "img", &BTreeMap::new(), &Silent).unwrap()
 }
 

@@ -5,7 +5,6 @@
 
 use std::path::Path;
 
-use crate::config::resolved::{ConfigInput, resolve_parsed};
 use crate::config::{ComposeSource, ImageSource, ResolvedConfig};
 use crate::container::up::{InFlight, UpOptions};
 use crate::engine::fake::Fake;
@@ -42,21 +41,11 @@ fn setup() -> (
         json.to_string(),
     )
     .unwrap();
-    let env = std::collections::HashMap::new();
-    let input = ConfigInput {
-        workspace_folder: dir.path(),
-        config_file: None,
-        id_labels: &[],
-        env: &env,
-        mount_git_root: true,
-    };
-    let config = resolve_parsed(
-        &input,
-        dir.path().to_path_buf(),
-        dir.path().join(".devcontainer/devcontainer.json"),
-        json.as_object().unwrap().clone(),
-    )
-    .unwrap();
+    let config = crate::config::resolved::from_json(
+        dir.path(),
+        &dir.path().join(".devcontainer/devcontainer.json"),
+        json,
+    );
     let ImageSource::Compose(source) = config.image.clone() else {
         panic!("not a Compose configuration: {:?}", config.image);
     };

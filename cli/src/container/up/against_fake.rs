@@ -4,12 +4,11 @@
 //! engine's behaviour is the end-to-end tests' job.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Mutex;
 
 use super::{InFlight, UpOptions, up};
 use crate::config::ResolvedConfig;
-use crate::config::resolved::{ConfigInput, resolve_parsed};
 use crate::engine::fake::Fake;
 use crate::engine::{Engine, EngineError, ImageInfo};
 use crate::printer::{Event, Outcome, Reporter};
@@ -40,21 +39,11 @@ impl Recorder {
 }
 
 fn config(json: serde_json::Value) -> ResolvedConfig {
-    let env = std::collections::HashMap::new();
-    let input = ConfigInput {
-        workspace_folder: Path::new("/w/app"),
-        config_file: None,
-        id_labels: &[],
-        env: &env,
-        mount_git_root: true,
-    };
-    resolve_parsed(
-        &input,
-        PathBuf::from("/w/app"),
-        PathBuf::from("/w/app/.devcontainer/devcontainer.json"),
-        json.as_object().unwrap().clone(),
+    crate::config::resolved::from_json(
+        Path::new("/w/app"),
+        Path::new("/w/app/.devcontainer/devcontainer.json"),
+        json,
     )
-    .unwrap()
 }
 
 /// An engine that has the configuration's image, and the configuration.
