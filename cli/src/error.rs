@@ -147,6 +147,17 @@ impl Error {
         }
     }
 
+    /// The reference CLI's error result (`outcome`, `message`,
+    /// `description`), which editors and CI actions read on stdout; every
+    /// command that prints a result on success prints this on failure.
+    pub fn result(&self, description: &str) -> serde_json::Value {
+        serde_json::json!({
+            "outcome": "error",
+            "message": self.to_string(),
+            "description": description,
+        })
+    }
+
     /// The error as the printer shows it.
     pub fn report(&self) -> crate::printer::ErrorReport {
         crate::printer::ErrorReport {
@@ -249,6 +260,19 @@ impl ErrorKind {
 mod tests {
     use super::*;
     use crate::engine::EngineError;
+
+    #[test]
+    fn the_error_result_is_the_reference_clis() {
+        let error = Error::failed("cannot write the backup", None);
+        assert_eq!(
+            error.result("An error occurred building the image."),
+            serde_json::json!({
+                "outcome": "error",
+                "message": "cannot write the backup",
+                "description": "An error occurred building the image.",
+            })
+        );
+    }
 
     #[test]
     fn kinds_have_the_documented_exit_codes() {

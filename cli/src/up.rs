@@ -76,11 +76,7 @@ pub struct Failure {
 impl Failure {
     /// The reference CLI's error result (editors read it on stdout).
     pub fn result(&self) -> Value {
-        let mut out = json!({
-            "outcome": "error",
-            "message": self.error.to_string(),
-            "description": describe(&self.error),
-        });
+        let mut out = self.error.result(describe(&self.error));
         if let Some(id) = &self.container_id {
             out["containerId"] = json!(id);
         }

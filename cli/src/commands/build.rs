@@ -75,11 +75,8 @@ pub async fn run(ctx: &Context, args: BuildArgs) -> Result<u8, Error> {
             Ok(0)
         }
         Err(error) => {
-            ctx.printer.result(&json!({
-                "outcome": "error",
-                "message": error.to_string(),
-                "description": "An error occurred building the image.",
-            }));
+            ctx.printer
+                .result(&error.result("An error occurred building the image."));
             Err(error)
         }
     }

@@ -42,11 +42,8 @@ pub async fn run(ctx: &Context, args: SetUpArgs) -> Result<u8, Error> {
             Ok(0)
         }
         Err(error) => {
-            ctx.printer.result(&json!({
-                "outcome": "error",
-                "message": error.to_string(),
-                "description": "An error occurred running user commands in the container.",
-            }));
+            ctx.printer
+                .result(&error.result("An error occurred running user commands in the container."));
             Err(error)
         }
     }

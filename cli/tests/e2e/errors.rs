@@ -62,6 +62,13 @@ fn failing_dockerfile_shows_the_step_and_its_output_and_creates_nothing() {
         run.stderr
     );
     assert!(ws.containers().is_empty());
+    // `devc build` fails the same way, with its own description.
+    let build = ws.devc(&["build"]);
+    assert_error(&build, 5, "exit code: 3");
+    assert_eq!(
+        build.last_json()["description"],
+        "An error occurred building the image."
+    );
 }
 
 #[test]
