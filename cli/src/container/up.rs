@@ -165,8 +165,7 @@ pub async fn up(
             options.gpu_availability,
             &config.config_file,
         )
-        .await
-        .map_err(ContainerError::from)?;
+        .await?;
     }
     let container = match (action, existing) {
         (Action::Reuse, Some(container)) => {
@@ -178,9 +177,7 @@ pub async fn up(
             warn_if_changed(config, &container, reporter);
             reporter.step(&format!("Starting container {}", short(&container.id)));
             reporter.outcome(Outcome::ContainerStarted);
-            super::create::start(engine, &container.id)
-                .await
-                .map_err(ContainerError::from)?;
+            super::create::start(engine, &container.id).await?;
             check_started(engine, &container.id).await?;
             container
         }
@@ -210,8 +207,7 @@ pub async fn up(
             // volume and removed: not while the old container uses them.
             let legacy =
                 crate::container::editor_volumes::legacy_volumes(engine, &config.devcontainer_id)
-                    .await
-                    .map_err(ContainerError::from)?;
+                    .await?;
             if can_overlap(config) && legacy.is_empty() {
                 // Removing a running container takes the engine ~0.2 s;
                 // the new one does not need to wait for it.
@@ -450,9 +446,7 @@ pub async fn create_planned(
     } = planned;
     reporter.step(&format!("Creating container from {}", spec.image));
     super::owned_volumes::create_owned_volumes(engine, spec).await?;
-    crate::container::editor_volumes::migrate_legacy(engine, spec, reporter)
-        .await
-        .map_err(ContainerError::from)?;
+    crate::container::editor_volumes::migrate_legacy(engine, spec, reporter).await?;
     // A fixed host port another environment holds moves to a free one
     // (issue 15); the choice holds until the container has bound it.
     let mut spec = spec.clone();
@@ -460,10 +454,7 @@ pub async fn create_planned(
         crate::container::host_ports::reallocate(engine, &mut spec, "the dev container", reporter)
             .await;
     let spec = &spec;
-    let id = in_flight
-        .create(engine, spec)
-        .await
-        .map_err(ContainerError::from)?;
+    let id = in_flight.create(engine, spec).await?;
     let started = super::create::start(engine, &id).await;
     drop(ports);
     if let Err(err) = started {
@@ -492,10 +483,7 @@ pub async fn create_planned(
             super::workspace_copy::upload(engine, &id, copy, user, reporter).await?;
         }
         own_volumes_under_home(engine, &id, user, spec).await?;
-        let info = engine
-            .inspect_container(&id)
-            .await
-            .map_err(ContainerError::from)?;
+        let info = engine.inspect_container(&id).await?;
         if super::usable::mounted_from_host(spec, workspace_folder) {
             super::usable::probe_workspace(engine, &id, user, workspace_folder, reporter).await;
         }
@@ -507,7 +495,7 @@ pub async fn create_planned(
     let watch = super::usable::exited_within(engine, &id, grace);
     let (exited, checked, linked) = tokio::join!(watch, checks, link);
     let checked = checked.and_then(|info| {
-        for warning in linked.map_err(ContainerError::from)? {
+        for warning in linked? {
             reporter.warn(&warning);
         }
         Ok(info)
