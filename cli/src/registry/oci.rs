@@ -2150,10 +2150,17 @@ mod tests {
         )
     }
 
+    /// A client with the product's read timeout: a mock answers at once,
+    /// but a loaded machine may take seconds to schedule it (a 500 ms
+    /// timeout here made these tests flaky under load).
     fn client_with(credentials: CredentialSources) -> OciClient {
+        client_timing_out(credentials, ClientOptions::default().read_timeout)
+    }
+
+    fn client_timing_out(credentials: CredentialSources, read_timeout: Duration) -> OciClient {
         OciClient::new(ClientOptions {
             credentials,
-            read_timeout: Duration::from_millis(500),
+            read_timeout,
             ..ClientOptions::default()
         })
         .unwrap()
@@ -2348,7 +2355,9 @@ mod tests {
             "/v2/o/down/manifests/1" => Some(mock::reply(503, &[], b"")),
             _ => None,
         });
-        let client = client_with(CredentialSources::default());
+        // Short, so the stalled registry fails fast (a 503 slow to arrive
+        // on a loaded machine is unreachable too).
+        let client = client_timing_out(CredentialSources::default(), Duration::from_millis(500));
         for id in ["down", "stalled"] {
             let reference = OciRef::parse(&format!("{}/o/{id}:1", server.addr)).unwrap();
             let err = client.resolve(&reference).await.unwrap_err();
