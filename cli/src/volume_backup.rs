@@ -548,7 +548,7 @@ async fn restore_one(
             }
         }
         engine
-            .upload_open_file(&helper, HELPER_ROOT, archive)
+            .upload(&helper, HELPER_ROOT, crate::engine::Tar::File(archive))
             .await
             .map_err(|e| e.to_string())
     }

@@ -645,7 +645,11 @@ async fn upload(session: &Session<'_>, host: &Path) -> Result<String, String> {
     let tar = vsix_tar(&folder, &name, &bytes).map_err(|e| failed(e.to_string()))?;
     session
         .engine
-        .upload(&session.container.id, "/tmp", tar)
+        .upload(
+            &session.container.id,
+            "/tmp",
+            crate::engine::Tar::Bytes(tar),
+        )
         .await
         .map_err(|e| failed(e.to_string()))?;
     Ok(format!("/tmp/{folder}/{name}"))

@@ -98,7 +98,9 @@ pub async fn ensure(
     }
     tracing::debug!(path, "copying the agent into the container");
     let tar = agent_tar(&binary.host_path, &binary.hash)?;
-    engine.upload(&container.id, "/tmp", tar).await?;
+    engine
+        .upload(&container.id, "/tmp", crate::engine::Tar::Bytes(tar))
+        .await?;
     if let Err(reason) = owned_by_root(engine, &container.id, &path, size).await? {
         return Err(AttachError::AgentUntrusted(reason));
     }

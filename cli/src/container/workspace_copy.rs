@@ -204,7 +204,7 @@ pub async fn upload(
             .map_err(|e| failed(e.to_string()))?
             .map_err(|e| failed(e.to_string()))?;
     engine
-        .upload_open_file(id, &copy.target, file)
+        .upload(id, &copy.target, crate::engine::Tar::File(file))
         .await
         .map_err(|e| failed(e.to_string()))?;
     if !crate::image::uid::is_root(user) {

@@ -10,6 +10,14 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::{ContainerInfo, Docker, EngineError, short};
 
+/// A tar archive to unpack in a container: small ones (the agent, a
+/// script) in memory, large ones (a workspace, a backup) in a file.
+#[derive(Debug)]
+pub enum Tar {
+    Bytes(Vec<u8>),
+    File(std::fs::File),
+}
+
 /// A named volume mounted in a container.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -105,27 +113,27 @@ impl Docker {
         Ok(true)
     }
 
-    /// Unpacks the tar archive in `file` (read from its start) into `path`
-    /// in the container, streaming it.
-    pub async fn upload_open_file(
-        &self,
-        id: &str,
-        path: &str,
-        mut file: std::fs::File,
-    ) -> Result<(), EngineError> {
-        use std::io::Seek;
-        file.rewind().map_err(|e| EngineError::Api {
-            context: "reading the archive".into(),
-            message: e.to_string(),
-            status: 0,
-        })?;
-        let chunks = file_chunks(file);
+    /// Unpacks a tar archive into `path` in the container (which must
+    /// exist); one in a file is streamed from the file's start.
+    pub async fn upload(&self, id: &str, path: &str, tar: Tar) -> Result<(), EngineError> {
+        let body = match tar {
+            Tar::Bytes(bytes) => bollard::body_full(bytes.into()),
+            Tar::File(mut file) => {
+                use std::io::Seek;
+                file.rewind().map_err(|e| EngineError::Api {
+                    context: "reading the archive".into(),
+                    message: e.to_string(),
+                    status: 0,
+                })?;
+                bollard::body_try_stream(file_chunks(file))
+            }
+        };
         let options = bollard::query_parameters::UploadToContainerOptions {
             path: path.to_string(),
             ..Default::default()
         };
         self.streaming
-            .upload_to_container(id, Some(options), bollard::body_try_stream(chunks))
+            .upload_to_container(id, Some(options), body)
             .await
             .map_err(|e| EngineError::api(format!("copying files into {path}"), e))
     }

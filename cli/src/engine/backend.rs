@@ -22,7 +22,7 @@ use super::spec::ContainerSpec;
 use super::{
     BuildRequest, BuilderInfo, ContainerInfo, ContainerStatus, Docker, Endpoint, EngineError,
     ExecOutput, ExecPipe, ExecRequest, GpuSupport, HostPort, ImageInfo, LogStream, LogsRequest,
-    VolumeMount,
+    Tar, VolumeMount,
 };
 use crate::printer::Reporter;
 use crate::registry::credentials::Login;
@@ -147,10 +147,9 @@ delegate! {
 
     // Files: tar archives in and out of a container.
 
-    /// Unpacks the tar `tar` (in memory) into `path` in the container.
-    fn upload(&self, id: &str, path: &str, tar: Vec<u8>) -> Result<(), EngineError>;
-    /// Unpacks the tar in `file` into `path` in the container, streamed.
-    fn upload_open_file(&self, id: &str, path: &str, file: std::fs::File) -> Result<(), EngineError>;
+    /// Unpacks a tar archive (in memory or in a file, streamed) into
+    /// `path` in the container.
+    fn upload(&self, id: &str, path: &str, tar: Tar) -> Result<(), EngineError>;
     /// Reads the tar of `path` chunk by chunk until `visit` says stop;
     /// `false` when `path` does not exist.
     fn read_archive(&self, id: &str, path: &str, visit: impl FnMut(&[u8]) -> bool) -> Result<bool, EngineError>;

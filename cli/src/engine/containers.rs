@@ -517,20 +517,6 @@ fn propagation(text: &str) -> MountBindOptionsPropagationEnum {
     }
 }
 
-impl Docker {
-    /// Unpacks a tar archive into `path` in the container (which must exist).
-    pub async fn upload(&self, id: &str, path: &str, tar: Vec<u8>) -> Result<(), EngineError> {
-        let options = bollard::query_parameters::UploadToContainerOptions {
-            path: path.to_string(),
-            ..Default::default()
-        };
-        self.streaming
-            .upload_to_container(id, Some(options), bollard::body_full(tar.into()))
-            .await
-            .map_err(|e| EngineError::api(format!("copying files into {path}"), e))
-    }
-}
-
 /// A creation time as the engine wrote it (Go's `RFC3339Nano`: UTC with
 /// `Z`, nanoseconds without trailing zeros). bollard's `buildkit` feature
 /// needs its `chrono` feature, which parses dates into `DateTime<Utc>`; the

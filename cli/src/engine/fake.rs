@@ -18,7 +18,7 @@ use super::spec::{ContainerSpec, MountKind};
 use super::{
     BuildRequest, BuilderInfo, BuilderKind, ContainerInfo, ContainerStatus, Endpoint, EngineError,
     ExecChunk, ExecOutput, ExecPipe, ExecRequest, GpuSupport, HostPort, ImageInfo, LogStream,
-    LogsRequest, VolumeMount,
+    LogsRequest, Tar, VolumeMount,
 };
 use crate::printer::Reporter;
 use crate::registry::credentials::Login;
@@ -458,21 +458,12 @@ impl Fake {
 
     // Files.
 
-    pub async fn upload(&self, id: &str, path: &str, tar: Vec<u8>) -> Result<(), EngineError> {
-        let state = self.call(
-            "upload",
-            format!("{} {path} {} bytes", short(id), tar.len()),
-        )?;
-        found(&state, id).map(|_| ())
-    }
-
-    pub async fn upload_open_file(
-        &self,
-        id: &str,
-        path: &str,
-        _file: std::fs::File,
-    ) -> Result<(), EngineError> {
-        let state = self.call("upload_open_file", format!("{} {path}", short(id)))?;
+    pub async fn upload(&self, id: &str, path: &str, tar: Tar) -> Result<(), EngineError> {
+        let what = match &tar {
+            Tar::Bytes(bytes) => format!("{} bytes", bytes.len()),
+            Tar::File(_) => "a file".to_string(),
+        };
+        let state = self.call("upload", format!("{} {path} {what}", short(id)))?;
         found(&state, id).map(|_| ())
     }
 

@@ -43,7 +43,7 @@ mod start;
 
 use std::collections::BTreeMap;
 
-pub use archive::VolumeMount;
+pub use archive::{Tar, VolumeMount};
 pub use backend::{Engine, ExecControl};
 pub use build_host::BuildHostOptions;
 pub use buildkit::{BuilderInfo, BuilderKind};

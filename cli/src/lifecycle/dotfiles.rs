@@ -127,7 +127,11 @@ pub async fn install(target: &Target<'_>, dotfiles: &Dotfiles) -> Result<(), Lif
             run(target, &format!("mkdir -p {}", quote(&folder))).await?;
             target
                 .engine
-                .upload(target.container_id, &folder, archive)
+                .upload(
+                    target.container_id,
+                    &folder,
+                    crate::engine::Tar::Bytes(archive),
+                )
                 .await?;
             None
         }
