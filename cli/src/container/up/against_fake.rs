@@ -60,6 +60,14 @@ fn setup() -> (Fake, Engine, ResolvedConfig) {
     (fake, engine, config(serde_json::json!({ "image": IMAGE })))
 }
 
+/// `--remove-existing-container`.
+fn replacing() -> UpOptions {
+    UpOptions {
+        remove_existing: true,
+        ..UpOptions::default()
+    }
+}
+
 fn changes(fake: &Fake) -> Vec<String> {
     fake.calls()
         .into_iter()
@@ -174,10 +182,7 @@ async fn a_container_left_created_by_a_killed_run_is_replaced() {
 async fn remove_existing_prepares_the_image_before_removing_the_old_container() {
     let (fake, engine, config) = setup();
     let old = fake.add_container("running", config.id_labels.clone());
-    let options = UpOptions {
-        remove_existing: true,
-        ..UpOptions::default()
-    };
+    let options = replacing();
     let (result, _) = run(&engine, &config, &options).await;
     let new = result.unwrap().container_id;
     let calls = fake.calls();
@@ -195,10 +200,7 @@ async fn a_replace_whose_image_is_missing_keeps_the_old_container() {
     let (fake, engine, _) = setup();
     let config = config(serde_json::json!({ "image": "devc-test/absent:1" }));
     let old = fake.add_container("running", config.id_labels.clone());
-    let options = UpOptions {
-        remove_existing: true,
-        ..UpOptions::default()
-    };
+    let options = replacing();
     let (result, _) = run(&engine, &config, &options).await;
     let error = result.unwrap_err();
     assert!(error.contains("devc-test/absent:1"), "{error}");
@@ -283,10 +285,7 @@ async fn a_replace_with_bad_run_args_keeps_the_old_container() {
         "runArgs": ["--no-such-flag"],
     }));
     let old = fake.add_container("running", config.id_labels.clone());
-    let options = UpOptions {
-        remove_existing: true,
-        ..UpOptions::default()
-    };
+    let options = replacing();
     let (result, _) = run(&engine, &config, &options).await;
     let error = result.unwrap_err();
     assert!(error.contains("--no-such-flag"), "{error}");
