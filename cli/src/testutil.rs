@@ -25,9 +25,7 @@ impl TempDir {
 
 /// Reads one HTTP request (headers and a Content-Length body) for a fake
 /// engine; returns its head, `None` once the connection ends.
-pub async fn read_request(
-    reader: &mut tokio::io::BufReader<tokio::net::UnixStream>,
-) -> Option<String> {
+pub async fn read_request(reader: &mut (impl tokio::io::AsyncBufRead + Unpin)) -> Option<String> {
     use tokio::io::{AsyncBufReadExt, AsyncReadExt};
     let mut head = String::new();
     let mut length = 0usize;

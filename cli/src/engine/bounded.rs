@@ -342,23 +342,11 @@ mod tests {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         tokio::spawn(async move {
-            while let Ok((mut stream, _)) = listener.accept().await {
+            while let Ok((stream, _)) = listener.accept().await {
                 tokio::spawn(async move {
-                    let mut request = Vec::new();
-                    let mut buffer = [0u8; 4096];
-                    loop {
-                        let Ok(n) = stream.read(&mut buffer).await else {
-                            return;
-                        };
-                        if n == 0 {
-                            return;
-                        }
-                        request.extend_from_slice(&buffer[..n]);
-                        let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n") else {
-                            continue;
-                        };
-                        let head = String::from_utf8_lossy(&request[..end]).into_owned();
-                        request.drain(..end + 4);
+                    let mut reader = tokio::io::BufReader::new(stream);
+                    while let Some(head) = crate::testutil::read_request(&mut reader).await {
+                        let stream = reader.get_mut();
                         if head.contains("/_ping") {
                             let _ = stream
                                 .write_all(b"HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nContent-Length: 2\r\n\r\nOK")

@@ -223,36 +223,15 @@ mod tests {
     /// probe's shell script quoted back.
     #[tokio::test]
     async fn a_failed_probe_is_warned_about_without_its_script() {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        use tokio::io::AsyncWriteExt;
         let dir = crate::testutil::TempDir::new();
         let socket = dir.path().join("engine.sock");
         let listener = tokio::net::UnixListener::bind(&socket).unwrap();
         tokio::spawn(async move {
-            while let Ok((mut stream, _)) = listener.accept().await {
+            while let Ok((stream, _)) = listener.accept().await {
                 tokio::spawn(async move {
-                    let mut request = Vec::new();
-                    let mut buffer = [0u8; 4096];
-                    while let Ok(n) = stream.read(&mut buffer).await {
-                        if n == 0 {
-                            return;
-                        }
-                        request.extend_from_slice(&buffer[..n]);
-                        let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n") else {
-                            continue;
-                        };
-                        let head = String::from_utf8_lossy(&request[..end]).into_owned();
-                        let length = head
-                            .lines()
-                            .find_map(|l| {
-                                l.to_ascii_lowercase()
-                                    .strip_prefix("content-length:")
-                                    .map(|v| v.trim().parse::<usize>().unwrap_or(0))
-                            })
-                            .unwrap_or(0);
-                        if request.len() < end + 4 + length {
-                            continue;
-                        }
-                        request.drain(..end + 4 + length);
+                    let mut reader = tokio::io::BufReader::new(stream);
+                    while let Some(head) = crate::testutil::read_request(&mut reader).await {
                         let body = if head.contains("/_ping") {
                             "HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nContent-Length: 2\r\n\r\nOK"
                                 .to_string()
@@ -263,7 +242,7 @@ mod tests {
                                 json.len()
                             )
                         };
-                        if stream.write_all(body.as_bytes()).await.is_err() {
+                        if reader.get_mut().write_all(body.as_bytes()).await.is_err() {
                             return;
                         }
                     }
